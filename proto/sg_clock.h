@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * A millisecond clock that can be replaced in tests, so that timeouts
+ * (subscriber eviction, heartbeat loss) are tested without sleeping.
+ */
+#include <stdint.h>
+
+struct sg_clock {
+    /* Monotonic milliseconds; 0 means "clock failed" (lgmp.md §6). */
+    uint64_t (*now_ms)(void *ctx);
+    void *ctx;
+};
+
+/* CLOCK_MONOTONIC in ms (+1 so it is never 0). */
+uint64_t sg_clock_monotonic_ms(void *ctx);
+/* The real clock; passing NULL where a clock is asked for means this one. */
+extern const struct sg_clock sg_clock_monotonic;
+
+static inline uint64_t sg_clock_now(const struct sg_clock *c)
+{
+    return c ? c->now_ms(c->ctx) : sg_clock_monotonic_ms(0);
+}
+
+/* A clock a test moves by hand. */
+struct sg_fake_clock {
+    struct sg_clock clock; /* clock.ctx points back to this struct */
+    uint64_t now;
+};
+void sg_fake_clock_init(struct sg_fake_clock *fc, uint64_t start_ms);
