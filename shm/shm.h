@@ -22,7 +22,7 @@ struct sg_shm {
     void *base;
     size_t size;
     int fd;
-    char path[256]; /* what was mapped, for messages */
+    char path[512]; /* what was mapped, for messages */
 };
 
 struct sg_shm_open_opts {
