@@ -31,6 +31,7 @@
 #define SG_KVMFR_FB_POLL_LIMIT 10000u
 #define SG_KVMFR_FEATURE_SET_CURSOR_POS 0x1u
 #define SG_KVMFR_MAX_DIMENSION 16384u /* ours: larger frames are rejected */
+#define SG_KVMFR_CURSOR_MAX_DIM 1024u /* ours: wider/taller visible cursors are rejected */
 
 /* ------------------------------------------------------------- wire structs
  * Exact layouts (x86-64); offsets are asserted in kvmfr_layout.c. */
@@ -225,8 +226,16 @@ enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t neede
 enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
                                          size_t dst_pitch, bool only_damage, uint32_t *rows_done);
 
+/* The same with the wait bounds chosen by the caller (tests, fuzzer; poll_ns 0 = spin). */
+enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
+                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
+                                            uint32_t *rows_done);
+
 /* Host side: fill a wire frame header (fb_offset is left as is). */
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr);
+/* Host side, once per block and session: zero the header, set fb_offset and
+ * store 0 in the progress word (at payload + fb_offset, 4-aligned). */
+void sg_kvmfr_frame_init_block(void *payload, uint32_t fb_offset);
 
 /* ------------------------------------------------------------------- cursor */
 

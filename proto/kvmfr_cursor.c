@@ -1,1 +1,143 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Cursor messages (kvmfr.md §6) and the one client-to-host message (§7).
+ */
+#include <string.h>
+
+#include "kvmfr.h"
+#include "sg_shared.h"
+
+/* Bytes a row needs at least, for a shape type and width. */
+static uint64_t min_pitch(uint32_t type, uint32_t width)
+{
+    return type == SG_CURSOR_MONOCHROME ? ((uint64_t)width + 7) / 8 : (uint64_t)width * 4;
+}
+
+enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_size, uint32_t flags,
+                                          uint8_t *copy_buf, size_t copy_buf_size, struct sg_kvmfr_cursor *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!payload || payload_size < SG_KVMFR_CURSOR_HEADER_SIZE)
+        return SG_KVMFR_PAYLOAD_TOO_SMALL;
+    if (!copy_buf || copy_buf_size < SG_KVMFR_CURSOR_HEADER_SIZE)
+        return SG_KVMFR_BUFFER_TOO_SMALL;
+    sg_copy_from_shared(copy_buf, payload, SG_KVMFR_CURSOR_HEADER_SIZE);
+    struct sg_kvmfr_wire_cursor h;
+    memcpy(&h, copy_buf, sizeof h);
+
+    out->flags = flags;
+    out->x = h.x;
+    out->y = h.y;
+    if (!(flags & SG_CURSOR_FLAG_SHAPE))
+        return SG_KVMFR_OK;
+
+    if (h.shape_type > SG_CURSOR_MASKED_COLOR)
+        return SG_KVMFR_BAD_CURSOR_TYPE;
+    uint64_t size = (uint64_t)h.height * h.pitch;
+    if (h.width == 0 || h.height == 0 || h.pitch == 0 || h.width > SG_KVMFR_CURSOR_MAX_DIM ||
+        h.height > (h.shape_type == SG_CURSOR_MONOCHROME ? 2 : 1) * SG_KVMFR_CURSOR_MAX_DIM ||
+        h.pitch < min_pitch(h.shape_type, h.width) || size > SG_KVMFR_CURSOR_MAX_SHAPE_BYTES ||
+        (h.shape_type == SG_CURSOR_MONOCHROME && h.height % 2 != 0))
+        return SG_KVMFR_BAD_CURSOR_SIZE;
+    if (!sg_range_ok(SG_KVMFR_CURSOR_HEADER_SIZE, size, payload_size))
+        return SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD;
+    if (copy_buf_size - SG_KVMFR_CURSOR_HEADER_SIZE < size)
+        return SG_KVMFR_BUFFER_TOO_SMALL;
+    sg_copy_from_shared(copy_buf + SG_KVMFR_CURSOR_HEADER_SIZE,
+                        (const uint8_t *)payload + SG_KVMFR_CURSOR_HEADER_SIZE, (size_t)size);
+
+    out->shape_type = h.shape_type;
+    out->hot_x = h.hot_x;
+    out->hot_y = h.hot_y;
+    out->width = h.width;
+    out->data_rows = h.height;
+    out->height = h.shape_type == SG_CURSOR_MONOCHROME ? h.height / 2 : h.height;
+    out->pitch = h.pitch;
+    out->shape = copy_buf + SG_KVMFR_CURSOR_HEADER_SIZE;
+    out->shape_size = (uint32_t)size;
+    return SG_KVMFR_OK;
+}
+
+static void put(uint8_t *px, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
+{
+    px[0] = r;
+    px[1] = g;
+    px[2] = b;
+    px[3] = a;
+}
+
+enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uint8_t *rgba, uint8_t *invert,
+                                            size_t pixels_cap)
+{
+    if (!c->shape || c->shape_type > SG_CURSOR_MASKED_COLOR)
+        return SG_KVMFR_BAD_CURSOR_TYPE;
+    uint64_t rows_needed = c->shape_type == SG_CURSOR_MONOCHROME ? 2ull * c->height : c->height;
+    if (c->width == 0 || c->height == 0 || c->pitch < min_pitch(c->shape_type, c->width) ||
+        rows_needed > c->data_rows || (uint64_t)c->data_rows * c->pitch > c->shape_size)
+        return SG_KVMFR_BAD_CURSOR_SIZE;
+    if ((uint64_t)c->width * c->height > pixels_cap)
+        return SG_KVMFR_BUFFER_TOO_SMALL;
+
+    for (uint32_t y = 0; y < c->height; y++) {
+        const uint8_t *row = c->shape + (size_t)y * c->pitch;
+        const uint8_t *xor_row = c->shape + (size_t)(y + c->height) * c->pitch;
+        for (uint32_t x = 0; x < c->width; x++) {
+            size_t i = (size_t)y * c->width + x;
+            uint8_t *px = rgba + i * 4;
+            uint8_t inv = 0;
+            if (c->shape_type == SG_CURSOR_COLOR) {
+                /* B, G, R, A; B7 composites it as premultiplied already */
+                const uint8_t *s = row + (size_t)x * 4;
+                put(px, s[2], s[1], s[0], s[3]);
+            } else if (c->shape_type == SG_CURSOR_MONOCHROME) {
+                uint8_t bit = (uint8_t)(0x80u >> (x % 8));
+                bool and_bit = row[x / 8] & bit, xor_bit = xor_row[x / 8] & bit;
+                uint8_t v = xor_bit ? 255 : 0;
+                if (!and_bit) {
+                    put(px, v, v, v, 255); /* black or white */
+                } else {
+                    put(px, 0, 0, 0, 0); /* screen kept, or inverted */
+                    inv = xor_bit;
+                }
+            } else {
+                /* B, G, R, M: M = 0 opaque colour, else XOR with the screen,
+                 * approximated (like B7) by inverting where the colour is non-zero. */
+                const uint8_t *s = row + (size_t)x * 4;
+                if (s[3] == 0) {
+                    put(px, s[2], s[1], s[0], 255);
+                } else {
+                    put(px, 0, 0, 0, 0);
+                    inv = (s[0] | s[1] | s[2]) != 0;
+                }
+            }
+            if (invert)
+                invert[i] = inv;
+        }
+    }
+    return SG_KVMFR_OK;
+}
+
+void sg_kvmfr_cursor_write(void *payload, const struct sg_kvmfr_wire_cursor *hdr)
+{
+    memcpy(payload, hdr, sizeof *hdr);
+}
+
+uint32_t sg_kvmfr_encode_set_cursor_pos(uint8_t out[12], int32_t x, int32_t y)
+{
+    struct sg_kvmfr_wire_set_cursor_pos m = {.type = SG_KVMFR_MSG_SET_CURSOR_POS, .x = x, .y = y};
+    memcpy(out, &m, sizeof m);
+    return sizeof m;
+}
+
+bool sg_kvmfr_decode_set_cursor_pos(const uint8_t *msg, uint32_t len, int32_t *x, int32_t *y)
+{
+    struct sg_kvmfr_wire_set_cursor_pos m;
+    if (!msg || len != sizeof m)
+        return false;
+    memcpy(&m, msg, sizeof m);
+    if (m.type != SG_KVMFR_MSG_SET_CURSOR_POS)
+        return false;
+    *x = m.x;
+    *y = m.y;
+    return true;
+}
