@@ -185,11 +185,16 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
         uint32_t total = (uint32_t)f->data_size, done = 0;
         while (done < total) {
             uint32_t need = total - done > SG_KVMFR_FB_CHUNK ? done + SG_KVMFR_FB_CHUNK : total;
-            if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, &seen)) != SG_KVMFR_OK)
-                break;
+            if (seen < need)
+                st = wait_seen(word, need, max_polls, poll_ns, &seen);
+            /* on a timeout still take what did arrive */
             uint32_t upto = seen < total ? seen : total;
-            memcpy(out + done, data + done, upto - done);
-            done = upto;
+            if (upto > done) {
+                memcpy(out + done, data + done, upto - done);
+                done = upto;
+            }
+            if (st != SG_KVMFR_OK)
+                break;
         }
         done_rows = pitch ? done / pitch : 0;
     } else {
