@@ -25,6 +25,11 @@
 #define SG_LGMP_APP_DATA_OFFSET 5756u
 #define SG_LGMP_QUEUE_HEADER_SIZE 1144u
 #define SG_LGMP_MESSAGE_SLOT_SIZE 16u
+/* Ours: a spin lock still held after this long (on the waiter's clock) is
+ * taken to belong to a dead or hostile peer: the call gives up (LOCK_STUCK). */
+#define SG_LGMP_LOCK_TIMEOUT_MS 1000u
+/* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
+#define SG_LGMP_MAX_APP_DATA (1u << 20)
 
 enum sg_lgmp_status {
     /* The reference values (lgmp.md §8). */
@@ -54,6 +59,7 @@ enum sg_lgmp_status {
     SG_LGMP_BAD_INDEX,               /* write_index/read_index >= slot_count */
     SG_LGMP_BAD_PAYLOAD,             /* payload offset/size outside region   */
     SG_LGMP_BAD_CMSG,                /* client message length > 64           */
+    SG_LGMP_LOCK_STUCK,              /* a spin lock stayed held > 1000 ms    */
 };
 
 /* "QUEUE_TIMEOUT (evicted for slowness)" etc.; never NULL. */
@@ -96,6 +102,12 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
  * Call every 10 ms. CORRUPTED: the magic was wiped; create a new host. */
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
+
+/* Ours: how many times the host found and repaired a hostile or garbled
+ * client-written field (read_index, outstanding, subs, oldest_deadline,
+ * cmsg_free, cmsg length) or gave up on a stuck lock, and the kind of the
+ * last one (BAD_INDEX, BAD_CMSG, LOCK_STUCK, ...); last may be NULL. */
+uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last);
 
 bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */

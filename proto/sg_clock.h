@@ -28,3 +28,6 @@ struct sg_fake_clock {
     uint64_t now;
 };
 void sg_fake_clock_init(struct sg_fake_clock *fc, uint64_t start_ms);
+/* Atomic, so another thread may move the clock while it is being read. */
+void sg_fake_clock_set(struct sg_fake_clock *fc, uint64_t now_ms);
+void sg_fake_clock_advance(struct sg_fake_clock *fc, uint64_t delta_ms);
