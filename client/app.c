@@ -1,0 +1,708 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "app.h"
+
+#include <SDL.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cursor.h"
+#include "input_hooks.h"
+#include "kvmfr.h"
+#include "overlay.h"
+#include "render/render.h"
+#include "screenshot.h"
+#include "session.h"
+#include "view.h"
+#include "window.h"
+
+#define NOTICE_MS 3000
+
+struct sg_app {
+    struct sg_options *opts;
+    struct sg_window win;
+    const struct sg_render_impl *ri;
+    struct sg_renderer *r;
+    struct sg_overlay *ov;
+    struct sg_session *session;
+    Uint32 wake_event;
+    atomic_bool wake_pending;
+    bool running, dirty;
+
+    /* options */
+    enum sg_scale_mode scale;
+    bool linear, auto_resize;
+    SDL_Scancode esc_key;
+    const char *stats_path, *shot_path, *shot_dir;
+
+    /* frame */
+    bool have_frame, configured, resized_once, frame_error;
+    uint32_t type, data_w, data_h, serial;
+    bool have_serial, last_incomplete;
+    int guest_w, guest_h, rotation;
+    uint32_t flags;
+    bool truncated_warned, shot_done;
+    uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
+    char frame_msg[256];
+
+    /* cursor */
+    struct sg_session_cursor cur;
+    bool cur_shape;
+    uint32_t cur_w, cur_h;
+
+    /* status */
+    struct sg_session_status st;
+    char status_text[512];
+    char notice[256];
+    uint64_t notice_until;
+    bool show_stats, show_help;
+    bool esc_held, esc_used;
+
+    /* counters */
+    uint64_t draws, last_frames, last_draws, next_tick_ms;
+    double ups, fps, age_ms;
+    uint64_t age_sum_ns, age_n;
+    char stats_text[512];
+
+    /* hooks */
+    const struct sg_input_hooks *hooks;
+    void *hook_state;
+    struct sg_view view;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+    return mono_ns() / 1000000u;
+}
+
+/* ------------------------------------------------------ hooks' API */
+
+SDL_Window *sg_app_window(struct sg_app *app) { return app->win.win; }
+void sg_app_get_view(struct sg_app *app, struct sg_view *out) { *out = app->view; }
+void sg_app_get_guest_cursor(struct sg_app *app, struct sg_guest_cursor *out)
+{
+    sg_session_cursor_peek(app->session, out);
+}
+bool sg_app_can_set_cursor_pos(struct sg_app *app) { return sg_session_can_set_cursor_pos(app->session); }
+uint32_t sg_app_set_cursor_pos(struct sg_app *app, int32_t x, int32_t y)
+{
+    return sg_session_set_cursor_pos(app->session, x, y);
+}
+const char *sg_app_option(struct sg_app *app, const char *section, const char *key)
+{
+    return sg_options_str(app->opts, section, key);
+}
+void sg_app_redraw(struct sg_app *app) { app->dirty = true; }
+
+void sg_app_wake(struct sg_app *app)
+{
+    /* at most one wake event in the queue */
+    if (atomic_exchange(&app->wake_pending, true))
+        return;
+    SDL_Event ev = { .type = app->wake_event };
+    if (SDL_PushEvent(&ev) != 1)
+        atomic_store(&app->wake_pending, false);
+}
+
+void sg_app_notice(struct sg_app *app, const char *text)
+{
+    snprintf(app->notice, sizeof(app->notice), "%s", text);
+    app->notice_until = mono_ms() + NOTICE_MS;
+    fprintf(stderr, "spyglass-client: %s\n", text);
+    app->dirty = true;
+}
+
+static void session_notify(void *ctx)
+{
+    sg_app_wake(ctx);
+}
+
+/* ------------------------------------------------------------ view */
+
+static void update_view(struct sg_app *app)
+{
+    int ww, wh;
+    SDL_GetWindowSize(app->win.win, &ww, &wh);
+    struct sg_view v;
+    sg_view_compute(&v, app->scale, ww, wh, app->guest_w, app->guest_h, app->rotation);
+    if (!app->have_frame)
+        v.valid = false;
+    if (memcmp(&v, &app->view, sizeof(v))) {
+        app->view = v;
+        if (app->hooks->on_view)
+            app->hooks->on_view(app->hook_state, &app->view);
+        app->dirty = true;
+    }
+}
+
+/* ---------------------------------------------------------- layers */
+
+static void set_layer_text(struct sg_app *app, enum sg_render_layer layer, const char *text)
+{
+    uint8_t *px;
+    uint32_t w, h;
+    if (app->ov && sg_overlay_render(app->ov, text, &px, &w, &h)) {
+        app->ri->layer_image(app->r, layer, w, h, px);
+        free(px);
+    }
+}
+
+static const char *const help_base[] = {
+    "Key bindings: hold the escape key (%s) and press",
+    "  Q      quit",
+    "  F      full screen on/off",
+    "  O, I   statistics overlay on/off",
+    "  H      this help on/off",
+    "  S      save the guest frame as PNG (app:screenshotDir)",
+    NULL,
+};
+
+static void build_help(struct sg_app *app)
+{
+    char text[2048];
+    size_t len = 0;
+    for (int i = 0; help_base[i]; i++) {
+        if (i == 0)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, help_base[0],
+                                    sg_options_str(app->opts, "input", "escapeKey"));
+        else
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", help_base[i]);
+        if (len < sizeof(text) - 1)
+            text[len++] = '\n', text[len] = 0;
+    }
+    for (const char *const *l = app->hooks->help_lines; l && *l && len < sizeof(text) - 2; l++) {
+        len += (size_t)snprintf(text + len, sizeof(text) - len, "  %s\n", *l);
+        if (len >= sizeof(text))
+            len = sizeof(text) - 1;
+    }
+    set_layer_text(app, SG_LAYER_HELP, text);
+}
+
+static void update_status_text(struct sg_app *app)
+{
+    char text[512] = "";
+    if (app->notice_until > mono_ms())
+        snprintf(text, sizeof(text), "%s", app->notice);
+    else if (app->frame_error)
+        snprintf(text, sizeof(text), "%s", app->frame_msg);
+    else if (app->st.state != SG_SESSION_RUNNING)
+        snprintf(text, sizeof(text), "%s", app->st.message);
+    else if (!app->have_frame)
+        snprintf(text, sizeof(text), "connected to host '%s'; waiting for the first frame", app->st.info.host_version);
+    if (strcmp(text, app->status_text)) {
+        snprintf(app->status_text, sizeof(app->status_text), "%s", text);
+        if (*text)
+            set_layer_text(app, SG_LAYER_STATUS, text);
+        app->dirty = true;
+    }
+}
+
+static void update_stats_text(struct sg_app *app)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "UPS %6.1f   FPS %6.1f\n"
+             "guest %dx%d %s rot %d\n"
+             "host  %s (features 0x%x)\n"
+             "age   %.1f ms (received -> drawn)\n"
+             "state %s",
+             app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
+             app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
+             app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
+    if (strcmp(text, app->stats_text)) {
+        snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
+        set_layer_text(app, SG_LAYER_STATS, text);
+        if (app->show_stats)
+            app->dirty = true;
+    }
+}
+
+/* ----------------------------------------------------------- stats */
+
+static void write_stats(struct sg_app *app)
+{
+    if (!app->stats_path || !*app->stats_path)
+        return;
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", app->stats_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return;
+    struct sg_guest_cursor gc;
+    sg_session_cursor_peek(app->session, &gc);
+    fprintf(f,
+            "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
+            "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
+            "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\n",
+            sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
+            (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
+            (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
+            app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
+            app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
+            app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
+            app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h);
+    fclose(f);
+    rename(tmp, app->stats_path);
+}
+
+static void tick(struct sg_app *app, uint64_t now)
+{
+    if (now < app->next_tick_ms)
+        return;
+    double secs = app->next_tick_ms ? 1.0 + (double)(now - app->next_tick_ms) / 1000.0 : 1.0;
+    app->next_tick_ms = now + 1000;
+    app->ups = (double)(app->st.frames_received - app->last_frames) / secs;
+    app->fps = (double)(app->draws - app->last_draws) / secs;
+    app->last_frames = app->st.frames_received;
+    app->last_draws = app->draws;
+    app->age_ms = app->age_n ? (double)app->age_sum_ns / (double)app->age_n / 1e6 : 0;
+    app->age_sum_ns = app->age_n = 0;
+    update_stats_text(app);
+    write_stats(app);
+}
+
+/* ---------------------------------------------------------- frames */
+
+static void save_png(struct sg_app *app, const char *path)
+{
+    uint8_t *px;
+    uint32_t w, h;
+    char err[512];
+    if (!app->ri->read_frame(app->r, &px, &w, &h)) {
+        sg_app_notice(app, "screenshot: no guest frame yet");
+        return;
+    }
+    if (sg_screenshot_write_png(path, px, w, h, err, sizeof(err))) {
+        snprintf(err, sizeof(err), "saved %ux%u guest frame to %s", w, h, path);
+        sg_app_notice(app, err);
+    } else
+        sg_app_notice(app, err);
+    free(px);
+}
+
+static void frame_fail(struct sg_app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void frame_fail(struct sg_app *app, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!app->frame_error || strcmp(msg, app->frame_msg))
+        fprintf(stderr, "spyglass-client: %s\n", msg);
+    app->frame_error = true;
+    snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
+    app->dirty = true;
+}
+
+static void handle_frame(struct sg_app *app)
+{
+    struct sg_session_frame sf;
+    if (!sg_session_frame_take(app->session, &sf))
+        return;
+    const struct sg_kvmfr_frame *f = &sf.frame;
+    const struct sg_kvmfr_wire_frame *h = &f->hdr;
+    bool full = true;
+    if (!app->configured || h->type != app->type || h->data_width != app->data_w || h->data_height != app->data_h) {
+        char err[256];
+        app->configured = false;
+        if (!app->ri->frame_configure(app->r, h->type, h->data_width, h->data_height, err, sizeof(err))) {
+            frame_fail(app, "%s", err);
+            sg_session_frame_done(app->session, sf.generation);
+            return;
+        }
+        app->configured = true;
+        app->type = h->type;
+        app->data_w = h->data_width;
+        app->data_h = h->data_height;
+    } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
+        full = false; /* the texture holds the previous frame: damage is enough */
+
+    size_t pitch;
+    void *dst = app->ri->frame_map(app->r, &pitch);
+    if (!dst) {
+        frame_fail(app, "cannot map the pixel buffer for a %ux%u frame", h->data_width, h->data_height);
+        sg_session_frame_done(app->session, sf.generation);
+        return;
+    }
+    uint32_t rows = 0;
+    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy(sf.payload, f, dst, pitch, !full, &rows);
+    struct sg_render_rect rects[SG_KVMFR_MAX_DAMAGE_RECTS];
+    unsigned n = 0;
+    if (!full)
+        for (uint32_t i = 0; i < h->damage_count && i < SG_KVMFR_MAX_DAMAGE_RECTS; i++)
+            rects[n++] = (struct sg_render_rect){ h->damage[i].x, h->damage[i].y, h->damage[i].width,
+                                                  h->damage[i].height };
+    app->ri->frame_unmap(app->r, rects, n);
+    sg_session_frame_done(app->session, sf.generation);
+
+    app->last_incomplete = ks != SG_KVMFR_OK;
+    if (ks != SG_KVMFR_OK)
+        fprintf(stderr, "spyglass-client: frame %u incomplete (%u of %u rows): %s\n", h->frame_serial, rows,
+                h->data_height, sg_kvmfr_status_str(ks));
+    app->frame_error = false;
+    app->serial = h->frame_serial;
+    app->have_serial = true;
+    app->have_frame = true;
+    app->flags = h->flags;
+    app->rotation = (int)f->rotation;
+    app->guest_w = (int)h->screen_width;
+    app->guest_h = (int)h->screen_height;
+    app->pending_age_ns = sf.recv_ns;
+    if ((h->flags & SG_FRAME_FLAG_TRUNCATED) && !app->truncated_warned) {
+        char msg[256];
+        snprintf(msg, sizeof(msg),
+                 "TRUNCATED: the shared memory is too small for %ux%u frames; use at least %u MiB",
+                 h->screen_width, h->screen_height, sg_kvmfr_recommended_mib(h->screen_height, h->pitch));
+        sg_app_notice(app, msg);
+        app->truncated_warned = true;
+    }
+    if (!app->resized_once && app->auto_resize) {
+        sg_window_fit(&app->win, app->guest_w, app->guest_h);
+        app->resized_once = true;
+    }
+    if (!app->shot_done && app->shot_path && *app->shot_path && !app->last_incomplete) {
+        app->shot_done = true;
+        save_png(app, app->shot_path);
+    }
+    update_view(app);
+    app->dirty = true;
+}
+
+static void handle_cursor(struct sg_app *app)
+{
+    struct sg_session_cursor c;
+    if (!sg_session_cursor_take(app->session, &c))
+        return;
+    if (c.new_shape) {
+        if (app->ri->cursor_shape(app->r, c.shape.w, c.shape.h, c.shape.over, c.shape.xor_px, c.shape.has_xor)) {
+            app->cur_shape = true;
+            app->cur_w = c.shape.w;
+            app->cur_h = c.shape.h;
+        }
+        sg_cursor_image_finish(&c.shape);
+    } else if (!c.known && !c.visible)
+        app->cur_shape = false; /* new session */
+    c.new_shape = false;
+    app->cur = c;
+    app->dirty = true;
+    if (app->hooks->on_guest_cursor) {
+        struct sg_guest_cursor gc;
+        sg_session_cursor_peek(app->session, &gc);
+        app->hooks->on_guest_cursor(app->hook_state, &gc);
+    }
+}
+
+static void poll_session(struct sg_app *app)
+{
+    enum sg_session_state old = app->st.state;
+    sg_session_get_status(app->session, &app->st);
+    if (old != app->st.state) {
+        app->dirty = true;
+        if (app->hooks->on_session && (old == SG_SESSION_RUNNING || app->st.state == SG_SESSION_RUNNING))
+            app->hooks->on_session(app->hook_state, app->st.state == SG_SESSION_RUNNING);
+        if (app->st.state == SG_SESSION_RUNNING) {
+            app->have_serial = false; /* new session: copy the next frame whole */
+            app->frame_error = false;
+        }
+    }
+    handle_frame(app);
+    handle_cursor(app);
+    uint32_t id;
+    enum sg_cursor_pos_result res;
+    while (sg_session_cursor_pos_result(app->session, &id, &res))
+        if (app->hooks->on_cursor_pos_done)
+            app->hooks->on_cursor_pos_done(app->hook_state, id, res);
+}
+
+/* ------------------------------------------------------------ draw */
+
+static void draw(struct sg_app *app)
+{
+    int fw, fh;
+    SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
+    double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
+    struct sg_render_scene s = { .fb_w = fw, .fb_h = fh, .linear = app->linear };
+    if (app->have_frame && app->view.valid) {
+        s.have_frame = true;
+        s.dst_x = app->view.dst_x * k;
+        s.dst_y = app->view.dst_y * k;
+        s.dst_w = app->view.dst_w * k;
+        s.dst_h = app->view.dst_h * k;
+        s.rotation = app->rotation;
+        s.dim = app->st.state != SG_SESSION_RUNNING;
+        if (app->cur_shape && app->cur.known && app->cur.visible && app->st.state == SG_SESSION_RUNNING) {
+            double x0, y0, x1, y1;
+            sg_view_guest_to_window(&app->view, app->cur.x, app->cur.y, &x0, &y0);
+            sg_view_guest_to_window(&app->view, app->cur.x + (double)app->cur_w, app->cur.y + (double)app->cur_h, &x1,
+                                    &y1);
+            s.cursor_visible = true;
+            s.cur_x = (x0 < x1 ? x0 : x1) * k;
+            s.cur_y = (y0 < y1 ? y0 : y1) * k;
+            s.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k;
+            s.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k;
+        }
+    }
+    if (*app->status_text) {
+        s.layer[SG_LAYER_STATUS].visible = true;
+        s.layer[SG_LAYER_STATUS].x = 16;
+        s.layer[SG_LAYER_STATUS].y = fh - 64;
+    }
+    s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
+    s.layer[SG_LAYER_HELP] = (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 140 : 16 };
+    app->ri->draw(app->r, &s);
+    SDL_GL_SwapWindow(app->win.win);
+    if (app->pending_age_ns) {
+        app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
+        app->age_sum_ns += mono_ns() - app->pending_age_ns;
+        app->age_n++;
+        app->pending_age_ns = 0;
+    }
+    app->draws++;
+    app->dirty = false;
+}
+
+/* ---------------------------------------------------------- events */
+
+static void screenshot_key(struct sg_app *app)
+{
+    char path[1024];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    snprintf(path, sizeof(path), "%s/spyglass-%s-%llu.png", app->shot_dir, stamp, (unsigned long long)app->draws);
+    save_png(app, path);
+}
+
+/* True if the key was an escape binding. */
+static bool escape_binding(struct sg_app *app, SDL_Keycode key)
+{
+    switch (key) {
+    case SDLK_q:
+        app->running = false;
+        return true;
+    case SDLK_f:
+        sg_window_set_fullscreen(&app->win, !app->win.fullscreen);
+        return true;
+    case SDLK_o:
+    case SDLK_i:
+        app->show_stats = !app->show_stats;
+        app->dirty = true;
+        return true;
+    case SDLK_h:
+        app->show_help = !app->show_help;
+        app->dirty = true;
+        return true;
+    case SDLK_s:
+        screenshot_key(app);
+        return true;
+    default:
+        return app->hooks->on_escape && app->hooks->on_escape(app->hook_state, key);
+    }
+}
+
+static void handle_key(struct sg_app *app, const SDL_KeyboardEvent *k)
+{
+    if (k->keysym.scancode == app->esc_key) {
+        if (k->type == SDL_KEYDOWN && !k->repeat) {
+            app->esc_held = true;
+            app->esc_used = false;
+        } else if (k->type == SDL_KEYUP) {
+            /* a tap of the escape key alone goes to the hooks (e.g. capture toggle) */
+            if (app->esc_held && !app->esc_used && app->hooks->on_escape)
+                app->hooks->on_escape(app->hook_state, k->keysym.sym);
+            app->esc_held = false;
+        }
+        return;
+    }
+    if (app->esc_held) {
+        if (k->type == SDL_KEYDOWN && !k->repeat) {
+            app->esc_used = true;
+            escape_binding(app, k->keysym.sym);
+        }
+        return;
+    }
+    if (app->hooks->on_key)
+        app->hooks->on_key(app->hook_state, k);
+}
+
+static void handle_event(struct sg_app *app, const SDL_Event *ev)
+{
+    const struct sg_input_hooks *h = app->hooks;
+    if (ev->type == app->wake_event) {
+        atomic_store(&app->wake_pending, false);
+        return;
+    }
+    switch (ev->type) {
+    case SDL_QUIT:
+        app->running = false;
+        break;
+    case SDL_KEYDOWN:
+    case SDL_KEYUP:
+        handle_key(app, &ev->key);
+        break;
+    case SDL_MOUSEMOTION:
+        if (h->on_mouse_motion)
+            h->on_mouse_motion(app->hook_state, &ev->motion);
+        break;
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
+        if (h->on_mouse_button)
+            h->on_mouse_button(app->hook_state, &ev->button);
+        break;
+    case SDL_MOUSEWHEEL:
+        if (h->on_mouse_wheel)
+            h->on_mouse_wheel(app->hook_state, &ev->wheel);
+        break;
+    case SDL_WINDOWEVENT:
+        switch (ev->window.event) {
+        case SDL_WINDOWEVENT_FOCUS_GAINED:
+        case SDL_WINDOWEVENT_FOCUS_LOST:
+            app->esc_held = false;
+            if (h->on_focus)
+                h->on_focus(app->hook_state, ev->window.event == SDL_WINDOWEVENT_FOCUS_GAINED);
+            break;
+        case SDL_WINDOWEVENT_ENTER:
+        case SDL_WINDOWEVENT_LEAVE:
+            if (h->on_enter)
+                h->on_enter(app->hook_state, ev->window.event == SDL_WINDOWEVENT_ENTER);
+            break;
+        case SDL_WINDOWEVENT_SIZE_CHANGED:
+        case SDL_WINDOWEVENT_RESIZED:
+            update_view(app);
+            break;
+        default:
+            break;
+        }
+        app->dirty = true; /* exposed, shown, resized: redraw */
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------- run */
+
+int sg_app_run(struct sg_options *opts)
+{
+    struct sg_app *app = calloc(1, sizeof(*app));
+    if (!app)
+        return 1;
+    int rc = 1;
+    char err[512];
+    app->opts = opts;
+    app->hooks = &sg_input_hooks;
+    app->scale = (enum sg_scale_mode)sg_options_enum(opts, "win", "scaling");
+    app->linear = sg_options_enum(opts, "win", "filter") == 0;
+    app->auto_resize = sg_options_bool(opts, "win", "autoResize");
+    app->show_stats = sg_options_bool(opts, "win", "showFPS");
+    app->stats_path = sg_options_str(opts, "app", "statsFile");
+    app->shot_path = sg_options_str(opts, "app", "screenshot");
+    app->shot_dir = sg_options_str(opts, "app", "screenshotDir");
+    app->esc_key = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
+    if (app->esc_key == SDL_SCANCODE_UNKNOWN) {
+        fprintf(stderr, "spyglass-client: input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)\n",
+                sg_options_str(opts, "input", "escapeKey"));
+        free(app);
+        return 2;
+    }
+
+    if (SDL_Init(SDL_INIT_EVENTS) != 0) {
+        fprintf(stderr, "spyglass-client: SDL: %s\n", SDL_GetError());
+        free(app);
+        return 1;
+    }
+    app->wake_event = SDL_RegisterEvents(1);
+    struct sg_window_opts wo = {
+        .title = sg_options_str(opts, "win", "title"),
+        .width = sg_options_int(opts, "win", "width"),
+        .height = sg_options_int(opts, "win", "height"),
+        .x = sg_options_int(opts, "win", "x"),
+        .y = sg_options_int(opts, "win", "y"),
+        .borderless = sg_options_bool(opts, "win", "borderless"),
+        .fullscreen = sg_options_bool(opts, "win", "fullScreen"),
+        .vsync = sg_options_bool(opts, "win", "vsync"),
+        .gles = sg_options_bool(opts, "win", "gles"),
+    };
+    if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
+        fprintf(stderr, "spyglass-client: %s\n", err);
+        goto out_sdl;
+    }
+    app->ri = &sg_render_gl;
+    app->r = app->ri->create(app->win.gles, err, sizeof(err));
+    if (!app->r) {
+        fprintf(stderr, "spyglass-client: renderer: %s\n", err);
+        goto out_win;
+    }
+    fprintf(stderr, "spyglass-client: renderer %s: %s\n", app->ri->name, app->ri->describe(app->r));
+    app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
+                                sizeof(err));
+    if (!app->ov)
+        fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
+    build_help(app);
+
+    struct sg_session_opts so = {
+        .path = sg_options_str(opts, "app", "shmFile"),
+        .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
+        .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
+        .notify = session_notify,
+        .ctx = app,
+    };
+    app->session = sg_session_create(&so);
+    if (!app->session) {
+        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
+        goto out_render;
+    }
+    app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
+
+    app->running = true;
+    app->dirty = true;
+    update_view(app);
+    while (app->running) {
+        uint64_t now = mono_ms();
+        long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
+        if (app->hooks->wake_ms && timeout > (long)app->hooks->wake_ms)
+            timeout = (long)app->hooks->wake_ms;
+        if (app->notice_until > now && timeout > (long)(app->notice_until - now))
+            timeout = (long)(app->notice_until - now) + 1;
+        SDL_Event ev;
+        if (!app->dirty && SDL_WaitEventTimeout(&ev, (int)timeout))
+            handle_event(app, &ev);
+        while (SDL_PollEvent(&ev))
+            handle_event(app, &ev);
+        poll_session(app);
+        update_status_text(app);
+        if (app->hooks->on_tick)
+            app->hooks->on_tick(app->hook_state);
+        tick(app, mono_ms());
+        if (app->dirty && app->running)
+            draw(app);
+    }
+    rc = 0;
+    if (app->hooks->finish)
+        app->hooks->finish(app->hook_state);
+    sg_session_destroy(app->session);
+out_render:
+    sg_overlay_destroy(app->ov);
+    app->ri->destroy(app->r);
+out_win:
+    sg_window_finish(&app->win);
+out_sdl:
+    SDL_Quit();
+    free(app);
+    return rc;
+}

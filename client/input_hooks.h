@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The seam between the viewer (window, event loop, session: client/*.c) and
+ * guest input (SPICE: client/input.c, client/spice/).
+ *
+ * The viewer owns the SDL event loop. For every SDL mouse, keyboard, focus
+ * and enter/leave event it calls the matching hook below, on the main (SDL)
+ * thread, before acting on the event itself. What the hooks may use of the
+ * viewer is the small sg_app_* API at the end of this file.
+ *
+ * Which hooks are installed is decided at build time: the build links exactly
+ * one definition of `sg_input_hooks`. client/input_hooks_noop.c is the
+ * default; a build with SPICE input replaces it (client/spice/meson.build
+ * sets `client_input_src` / `client_input_deps`, see client/meson.build).
+ *
+ * Threading: every hook and every sg_app_* function runs on the main thread,
+ * except sg_app_wake(), which any thread may call.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <SDL.h>
+
+struct sg_app; /* the viewer; opaque to the hooks */
+
+/* ------------------------------------------------------------ coordinates */
+
+/* Where the guest screen is drawn in the window. Guest coordinates are the
+ * frame header's screen_width x screen_height space (kvmfr.md §5.2), the one
+ * cursor positions and SET_CURSOR_POS use. Window coordinates are SDL window
+ * coordinates (the ones SDL mouse events carry), not drawable pixels. */
+struct sg_view {
+    bool valid;          /* false until the first frame told us the guest size */
+    int guest_w, guest_h; /* guest screen size */
+    int win_w, win_h;    /* window size in window coordinates */
+    /* The guest screen occupies [dst_x, dst_x + dst_w) x [dst_y, dst_y + dst_h)
+     * of the window (letterboxing outside). */
+    double dst_x, dst_y, dst_w, dst_h;
+    int rotation;        /* 0..3, quarter turns clockwise applied for display */
+};
+
+/* Window position -> guest position (rounded to nearest, may lie outside the
+ * guest screen when the pointer is in the letterbox). False if !v->valid. */
+bool sg_view_window_to_guest(const struct sg_view *v, double wx, double wy, int *gx, int *gy);
+/* Guest position -> window position. False if !v->valid. */
+bool sg_view_guest_to_window(const struct sg_view *v, double gx, double gy, double *wx, double *wy);
+
+/* The guest cursor as the host last reported it (kvmfr.md §6). */
+struct sg_guest_cursor {
+    bool known;   /* a position has been received in this session */
+    bool visible; /* VISIBLE flag of the last update */
+    int x, y;     /* hotspot position in guest coordinates (image x + hot_x) */
+};
+
+/* Result of a SET_CURSOR_POS request (kvmfr.md §7). */
+enum sg_cursor_pos_result {
+    SG_CURSOR_POS_ACKED,       /* the host acknowledged: the guest hotspot is now at (x, y) */
+    SG_CURSOR_POS_FAILED,      /* not sent (queue full, session lost): fall back to relative motion */
+};
+
+/* ------------------------------------------------------------------ hooks */
+
+struct sg_input_hooks {
+    /* Called once after the window exists; returns an opaque state passed to
+     * every other hook (may be NULL). A NULL init means "no state". */
+    void *(*init)(struct sg_app *app);
+    /* Called once before the window goes away. */
+    void (*finish)(void *state);
+
+    /* Each event hook returns true when it consumed the event, so the viewer
+     * does nothing more with it. The viewer's own escape-key bindings
+     * (Scroll Lock + letter) are checked before on_key is called, see
+     * on_escape below. Any hook may be NULL. */
+    bool (*on_mouse_motion)(void *state, const SDL_MouseMotionEvent *ev);
+    bool (*on_mouse_button)(void *state, const SDL_MouseButtonEvent *ev);
+    bool (*on_mouse_wheel)(void *state, const SDL_MouseWheelEvent *ev);
+    bool (*on_key)(void *state, const SDL_KeyboardEvent *ev);
+    void (*on_focus)(void *state, bool gained);
+    void (*on_enter)(void *state, bool entered); /* pointer entered/left the window */
+
+    /* Escape combination: the escape key (Scroll Lock by default) was held and
+     * `key` pressed. Called for keys the viewer itself does not bind (it binds
+     * Q quit, F fullscreen, O/I overlay, H help, S screenshot); return true if
+     * the hooks handled it. help_line: text for the help overlay, e.g.
+     * "C     toggle input capture"; may be NULL. */
+    bool (*on_escape)(void *state, SDL_Keycode key);
+    const char *const *help_lines; /* NULL-terminated extra help lines, or NULL */
+
+    /* The guest cursor moved, changed visibility, or a new session started. */
+    void (*on_guest_cursor)(void *state, const struct sg_guest_cursor *cur);
+    /* The window's guest<->window mapping changed (resize, new guest size). */
+    void (*on_view)(void *state, const struct sg_view *view);
+    /* A host session started (connected = true) or ended. */
+    void (*on_session)(void *state, bool connected);
+    /* A SET_CURSOR_POS request finished; id is what sg_app_set_cursor_pos returned. */
+    void (*on_cursor_pos_done)(void *state, uint32_t id, enum sg_cursor_pos_result result);
+
+    /* Called once per event-loop pass after events were handled, and at least
+     * every wake_ms milliseconds when wake_ms > 0 (0 = only on events). */
+    void (*on_tick)(void *state);
+    unsigned wake_ms;
+};
+
+/* The hooks of this build (one definition is linked in). */
+extern const struct sg_input_hooks sg_input_hooks;
+
+/* ------------------------------------------------- what the hooks may use */
+
+SDL_Window *sg_app_window(struct sg_app *app);
+void sg_app_get_view(struct sg_app *app, struct sg_view *out);
+void sg_app_get_guest_cursor(struct sg_app *app, struct sg_guest_cursor *out);
+/* True when a host session is up and it advertised feature bit 0
+ * (SET_CURSOR_POS, kvmfr.md §3.2). */
+bool sg_app_can_set_cursor_pos(struct sg_app *app);
+/* Ask the host to put the guest hotspot at (x, y) (guest coordinates). Never
+ * blocks: the session thread sends the LGMP client message on the cursor
+ * queue and polls the acknowledgement; on_cursor_pos_done reports the result
+ * later on the main thread. Returns a request id (never 0), or 0 when it
+ * cannot be sent now (no session, feature not advertised). */
+uint32_t sg_app_set_cursor_pos(struct sg_app *app, int32_t x, int32_t y);
+/* Value of an option the hooks registered, e.g. ("spice", "host"); NULL if
+ * unknown. Options are declared in the hooks' `options` table below. */
+const char *sg_app_option(struct sg_app *app, const char *section, const char *key);
+/* Ask for a redraw (e.g. the hooks changed something they show). */
+void sg_app_redraw(struct sg_app *app);
+/* Wake the event loop from any thread (on_tick runs soon after). */
+void sg_app_wake(struct sg_app *app);
+/* Show a short notice in the window for a few seconds (e.g. "input captured"). */
+void sg_app_notice(struct sg_app *app, const char *text);
+
+/* Options the hooks add to the command line / INI files (section:key=value),
+ * listed by --help. Terminated by an entry whose section is NULL. */
+struct sg_input_option {
+    const char *section, *key;
+    const char *def;   /* default value as text, or NULL for none */
+    const char *help;
+};
+extern const struct sg_input_option sg_input_options[];

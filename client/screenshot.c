@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "screenshot.h"
+
+#include <errno.h>
+#include <spng.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool sg_screenshot_write_png(const char *path, const uint8_t *rgba, uint32_t w, uint32_t h, char *err,
+                             size_t err_size)
+{
+    /* RGB: the guest's fourth byte has no meaning for display (kvmfr.md §5.3) */
+    size_t n = (size_t)w * h;
+    uint8_t *rgb = malloc(n * 3);
+    if (!rgb) {
+        snprintf(err, err_size, "%s: out of memory for %ux%u", path, w, h);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(rgb + i * 3, rgba + i * 4, 3);
+    FILE *f = fopen(path, "wb");
+    if (!f) {
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        free(rgb);
+        return false;
+    }
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    struct spng_ihdr ihdr = { .width = w, .height = h, .bit_depth = 8, .color_type = SPNG_COLOR_TYPE_TRUECOLOR };
+    int rc = ctx ? spng_set_png_file(ctx, f) : SPNG_EMEM;
+    if (!rc)
+        rc = spng_set_ihdr(ctx, &ihdr);
+    if (!rc)
+        rc = spng_encode_image(ctx, rgb, n * 3, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+    spng_ctx_free(ctx);
+    free(rgb);
+    if (fclose(f) != 0 && !rc) {
+        snprintf(err, err_size, "cannot write %s: %s", path, strerror(errno));
+        return false;
+    }
+    if (rc) {
+        snprintf(err, err_size, "cannot encode %s: %s", path, spng_strerror(rc));
+        return false;
+    }
+    return true;
+}
