@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /*
- * The seam between the viewer (window, event loop, session: client/*.c) and
+ * The seam between the viewer (window, event loop, session: client/ *.c) and
  * guest input (SPICE: client/input.c, client/spice/).
  *
  * The viewer owns the SDL event loop. For every SDL mouse, keyboard, focus

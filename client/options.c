@@ -159,12 +159,12 @@ struct ini_ctx {
     bool ok;
 };
 
-static int ini_handler(void *user, const char *section, const char *name, const char *value, int lineno)
+static int on_ini_line(void *user, const char *section, const char *name, const char *value)
 {
     struct ini_ctx *ctx = user;
     char err[256];
     if (!sg_options_set(ctx->o, section, name, value, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s:%d: %s\n", ctx->path, lineno, err);
+        fprintf(stderr, "spyglass-client: %s: [%s] %s: %s\n", ctx->path, section, name, err);
         ctx->ok = false;
     }
     return 1; /* keep reading: report every bad line at once */
@@ -180,7 +180,7 @@ bool sg_options_load_ini(struct sg_options *o, const char *path, bool optional)
         return false;
     }
     struct ini_ctx ctx = { o, path, true };
-    int rc = ini_parse_file(f, ini_handler, &ctx);
+    int rc = ini_parse_file(f, on_ini_line, &ctx);
     fclose(f);
     if (rc > 0) {
         fprintf(stderr, "spyglass-client: %s:%d: not INI syntax\n", path, rc);

@@ -136,8 +136,11 @@ static void drop_frame(struct sg_session *s)
 static void fail_pos_reqs(struct sg_session *s)
 {
     pthread_mutex_lock(&s->lock);
-    for (unsigned i = 0; i < s->nreqs && s->nresults < MAX_POS_REQS; i++)
-        s->results[s->nresults++].id = s->reqs[i].id, s->results[s->nresults - 1].res = SG_CURSOR_POS_FAILED;
+    for (unsigned i = 0; i < s->nreqs && s->nresults < MAX_POS_REQS; i++) {
+        s->results[s->nresults].id = s->reqs[i].id & 0x7fffffffu;
+        s->results[s->nresults].res = SG_CURSOR_POS_FAILED;
+        s->nresults++;
+    }
     s->nreqs = 0;
     s->can_set_pos = false;
     pthread_mutex_unlock(&s->lock);
