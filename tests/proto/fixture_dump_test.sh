@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# spyglass-dump on the B7 fixture region: its report lines, the --frame and
+# --cursor-png pictures, and clear failures on broken regions.
+# Usage: fixture_dump_test.sh SPYGLASS_DUMP PNGDIFF FIXTURES_DIR
+set -u
+dump=$1 pngdiff=$2 fixtures=$3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sg-dump-test.$$.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+region=$tmp/region
+xz -dc "$fixtures/b7-800x600-16M.region.xz" >"$region" || { echo "cannot decompress the fixture" >&2; exit 1; }
+
+"$dump" -f "$region" --frame "$tmp/frame.png" --cursor-png "$tmp/cursor.png" >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc -eq 0 ] || fail "exit status $rc on the fixture: $(cat "$tmp/err")"
+[ -s "$tmp/err" ] && fail "unexpected stderr: $(cat "$tmp/err")"
+
+expect() { grep -qxF -- "$1" "$tmp/out" || fail "missing line: $1"; }
+expect "region: $region, 16777216 bytes"
+expect "kvmfr: magic KVMFR---, version 20, host version \"B7\", features 0x0"
+expect "kvmfr: records 2, skipped 0"
+expect "queue 0: id 2 (frames), 3 slots, sub timeout 1000 ms, ring at 5960, write 2, read 1, outstanding 1, new subscribers 0"
+expect "queue 0: subscribers active 0x00000001, bad 0x00000000, oldest deadline 2310380"
+expect "queue 0: message 1 (ring slot 1): app_value 0x0, payload at 9965568, 6811648 bytes, pending 0x00000001"
+expect "frame: newest message (ring slot 1, outstanding) at 9965568, 6811648 bytes"
+expect "frame: serial 751, format version 0, type BGRA (1), rotation 0"
+expect "frame: screen 800x600, data 800x600, frame 800x600, stride 800, pitch 3200"
+expect "frame: fb_offset 4092 (pixel data at 9969664), progress 1920000 of 1920000 (complete)"
+expect "frame: flags 0x0, damage rects 0 (full frame)"
+expect "frame: wrote 800x600 RGB to $tmp/frame.png"
+expect "queue 1: id 1 (cursor), 21 slots, sub timeout 1000 ms, ring at 6008, write 3, read 0, outstanding 3, new subscribers 0"
+expect "queue 1: subscribers active 0x00000001, bad 0x00000000, oldest deadline 2309827"
+expect "cursor: message 1: flags 0x7 (position visible shape), position (317,115), hotspot (4,8), shape colour 9x16 pitch 36 (576 bytes), hotspot at (321,123)"
+expect "cursor: message 2: flags 0x7 (position visible shape), position (396,296), hotspot (4,4), shape colour 24x24 pitch 96 (2304 bytes), hotspot at (400,300)"
+expect "cursor: message 3: flags 0x3 (position visible), position (406,301), hotspot at (410,305)"
+expect "cursor: wrote message 2's 24x24 shape to $tmp/cursor.png"
+grep -qE '^lgmp: magic LGMP, version 6, session 0x[0-9a-f]{8}, 2 queues, app data 197 bytes at 5756$' "$tmp/out" ||
+    fail "lgmp line: $(grep '^lgmp:' "$tmp/out")"
+grep -qE '^heartbeat: [0-9]+ ms, not ticking' "$tmp/out" || fail "heartbeat line: $(grep '^heartbeat' "$tmp/out")"
+grep -qE '^queue [01]: subscriber 0: active, tag 0x[0-9a-f]{8}, bad_until 0$' "$tmp/out" || fail "subscriber line"
+[ "$(grep -c '^queue 1: message' "$tmp/out")" = 3 ] || fail "expected 3 cursor queue messages"
+
+# --frame: equals the screenshot except the 44 text-cursor pixels in x 104-107, y 117-127
+diff_line=$("$pngdiff" "$tmp/frame.png" "$fixtures/b7-800x600-screen.png")
+[ "$diff_line" = "size 800x600 mismatches 44 box 104,117-107,127" ] || fail "frame PNG vs screenshot: $diff_line"
+diff_line=$("$pngdiff" "$tmp/frame.png" "$tmp/frame.png")
+[ "$diff_line" = "size 800x600 mismatches 0 box none" ] || fail "pngdiff self-check: $diff_line"
+
+# --help and usage errors
+"$dump" --help | grep -q -- '--frame OUT.png' || fail "--help does not describe --frame"
+"$dump" --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option should exit 2"
+"$dump" "$tmp/nonexistent" >/dev/null 2>"$tmp/err"; rc=$?
+[ $rc -eq 1 ] && grep -q "$tmp/nonexistent" "$tmp/err" || fail "missing file: rc $rc, $(cat "$tmp/err")"
+
+# broken regions: a clear message naming the value, exit 1, never a crash
+# check NAME EXPECTED-STDERR-SUBSTRING [dump args...]
+check() {
+    local name=$1 want=$2; shift 2
+    "$dump" -n "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+    [ $rc -eq 1 ] || fail "$name: exit status $rc (want 1)"
+    grep -qF -- "$want" "$tmp/err" "$tmp/out" || fail "$name: no \"$want\" in: $(cat "$tmp/err") $(grep -i invalid "$tmp/out")"
+}
+poke() { # poke FILE OFFSET HEX-BYTES...
+    local f=$1 off=$2; shift 2
+    printf "$(printf '\\x%s' "$@")" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+head -c 100 "$region" >"$tmp/small"
+check small "smaller than the 5760-byte LGMP header" "$tmp/small"
+head -c 8192 /dev/zero >"$tmp/zero"
+check zero "magic is 0x00000000" "$tmp/zero"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 4 07 00 00 00
+check version "version is 7, expected 6" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 5752 ff ff ff 7f
+check appsize "app_data_size 2147483647 runs past" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 24 09 00 00 00
+check queuecount "queue_count is 9" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 5756 58
+check kvmfrmagic "starts with \"XVMFR---\"" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 5764 13 00 00 00
+check kvmfrversion "version 19, host \"B7\"" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((32 + 20)) ff ff ff 00
+check ring "queue 0: slot_count 3, ring_offset 16777215" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((9965568 + 44)) 10 00 00 00
+check pitch "BAD_PITCH" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((9965568 + 48)) ff ff ff ff
+check fboffset "fb_offset 4294967295" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((9965568 + 52)) 41 00 00 00
+check damage "BAD_DAMAGE_COUNT" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((1055424 + 4)) 09 00 00 00
+check cursortype "BAD_CURSOR_TYPE" "$tmp/bad"
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((1055424 + 16)) 00 40 00 00
+check cursorsize "BAD_CURSOR_SIZE" "$tmp/bad"
+# a frame message whose payload lies outside the region
+cp "$region" "$tmp/bad"; poke "$tmp/bad" $((5960 + 16 + 8)) 00 00 00 ff
+check payload "BAD_PAYLOAD" "$tmp/bad"
+
+[ $failures -eq 0 ] && echo "all spyglass-dump checks passed"
+exit $((failures > 0))
