@@ -96,7 +96,6 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     SG_WRITE_ONCE(h->hdr->app_data_size, app_data_size);
     if (app_data_size)
         memcpy(h->base + SG_LGMP_APP_DATA_OFFSET, app_data, app_data_size);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
     *out = h;
     return SG_LGMP_OK;
