@@ -10,8 +10,8 @@ CLIENT="libsdl2-dev libsdl2-ttf-dev libepoxy-dev libgl-dev libegl-dev libgles-de
         fonts-dejavu-core libfontconfig-dev libinih-dev libspng-dev"
 SPICE="libspice-client-glib-2.0-dev libspice-server-dev libglib2.0-dev"
 X11="libxcb1-dev libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libxcb-randr0-dev libxcb-xtest0-dev
-     libx11-dev libxtst-dev"
-TESTS="xvfb xauth x11-xserver-utils xdotool xterm imagemagick xz-utils python3 procps"
+     libx11-dev libxtst-dev libxfixes-dev"
+TESTS="xvfb xauth x11-xserver-utils xdotool xterm imagemagick xz-utils python3 procps xclip x11-apps"
 VM="qemu-system-x86 qemu-utils busybox-static cpio kmod"
 
 want="$BUILD $UNIT $CLIENT $SPICE $X11 $TESTS"

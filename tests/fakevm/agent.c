@@ -1,0 +1,343 @@
+/* A minimal guest vdagent: capabilities and the by-demand text clipboard, bridged to the X
+ * CLIPBOARD selection of the fake guest's display. */
+#include "fakevm.h"
+
+#include <string.h>
+#include <X11/Xatom.h>
+#include <X11/extensions/Xfixes.h>
+
+#define AGENT_MAX_MSG (16u << 20)
+
+struct fvm_agent {
+    SpiceCharDeviceInstance sin;
+    SpiceServer *server;
+    struct fvm_x *x;
+    Display *dpy;
+    Window win;
+    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop;
+    int xfixes_event;
+
+    GByteArray *in;        /* bytes from the server not yet parsed */
+    GByteArray *msg;       /* message being reassembled from chunks */
+    uint32_t msg_port;
+    GByteArray *out;       /* chunks waiting for the server to read */
+
+    gboolean client_caps_seen;
+    gboolean want_x_text;  /* a client asked for the guest's text; waiting for SelectionNotify */
+    char *owned_text;      /* text from the client that we serve as the X CLIPBOARD owner */
+    size_t owned_len;
+};
+
+static struct fvm_agent *from_sin(SpiceCharDeviceInstance *sin)
+{
+    return (struct fvm_agent *)((char *)sin - offsetof(struct fvm_agent, sin));
+}
+
+static void agent_send(struct fvm_agent *a, uint32_t type, const void *data, uint32_t size)
+{
+    VDAgentMessage m = { .protocol = VD_AGENT_PROTOCOL, .type = type, .opaque = 0, .size = size };
+    GByteArray *whole = g_byte_array_sized_new(sizeof(m) + size);
+    g_byte_array_append(whole, (const guint8 *)&m, sizeof(m));
+    if (size)
+        g_byte_array_append(whole, data, size);
+    for (guint off = 0; off < whole->len;) {
+        uint32_t n = MIN(whole->len - off, VD_AGENT_MAX_DATA_SIZE);
+        VDIChunkHeader h = { .port = VDP_CLIENT_PORT, .size = n };
+        g_byte_array_append(a->out, (const guint8 *)&h, sizeof(h));
+        g_byte_array_append(a->out, whole->data + off, n);
+        off += n;
+    }
+    g_byte_array_unref(whole);
+    spice_server_char_device_wakeup(&a->sin);
+}
+
+static void announce(struct fvm_agent *a, uint32_t request)
+{
+    struct { VDAgentAnnounceCapabilities h; uint32_t caps[VD_AGENT_CAPS_SIZE]; } __attribute__((packed)) m;
+    memset(&m, 0, sizeof(m));
+    m.h.request = request;
+    VD_AGENT_SET_CAPABILITY(m.caps, VD_AGENT_CAP_CLIPBOARD_BY_DEMAND);
+    VD_AGENT_SET_CAPABILITY(m.caps, VD_AGENT_CAP_GUEST_LINEEND_LF);
+    VD_AGENT_SET_CAPABILITY(m.caps, VD_AGENT_CAP_REPLY);
+    agent_send(a, VD_AGENT_ANNOUNCE_CAPABILITIES, &m, sizeof(m));
+}
+
+static void send_clipboard(struct fvm_agent *a, uint32_t type, const void *data, uint32_t len)
+{
+    GByteArray *b = g_byte_array_new();
+    g_byte_array_append(b, (const guint8 *)&type, 4);
+    if (len)
+        g_byte_array_append(b, data, len);
+    agent_send(a, VD_AGENT_CLIPBOARD, b->data, b->len);
+    g_byte_array_unref(b);
+}
+
+static void take_x_selection(struct fvm_agent *a, const uint8_t *text, size_t len)
+{
+    g_free(a->owned_text);
+    a->owned_text = g_strndup((const char *)text, len);
+    a->owned_len = len;
+    XSetSelectionOwner(a->dpy, a->a_clipboard, a->win, CurrentTime);
+    XFlush(a->dpy);
+    fvm_log(1, "clipboard: guest CLIPBOARD now holds %zu bytes from the client", len);
+}
+
+/* A client that connects after a guest program copied something still gets the offer. */
+static void offer_guest_selection(struct fvm_agent *a)
+{
+    Window owner = XGetSelectionOwner(a->dpy, a->a_clipboard);
+    if (owner == None || owner == a->win)
+        return;
+    uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+    agent_send(a, VD_AGENT_CLIPBOARD_GRAB, &t, 4);
+}
+
+static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const uint8_t *data)
+{
+    switch (m->type) {
+    case VD_AGENT_ANNOUNCE_CAPABILITIES:
+        a->client_caps_seen = TRUE;
+        fvm_log(1, "agent: client capabilities (%u bytes)", m->size);
+        if (m->size >= 4 && ((const VDAgentAnnounceCapabilities *)data)->request)
+            announce(a, 0);
+        offer_guest_selection(a);
+        break;
+    case VD_AGENT_CLIPBOARD_GRAB: {
+        gboolean text = FALSE;
+        for (uint32_t off = 0; off + 4 <= m->size; off += 4) {
+            uint32_t t;
+            memcpy(&t, data + off, 4);
+            text |= t == VD_AGENT_CLIPBOARD_UTF8_TEXT;
+        }
+        fvm_log(1, "agent: client grabbed the clipboard (%s)", text ? "text" : "no text type");
+        /* Fetch at once so the X side can answer requests without waiting on the network. */
+        if (text) {
+            uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+            agent_send(a, VD_AGENT_CLIPBOARD_REQUEST, &t, 4);
+        }
+        break;
+    }
+    case VD_AGENT_CLIPBOARD: {
+        uint32_t t = 0;
+        if (m->size < 4)
+            break;
+        memcpy(&t, data, 4);
+        if (t == VD_AGENT_CLIPBOARD_UTF8_TEXT)
+            take_x_selection(a, data + 4, m->size - 4);
+        break;
+    }
+    case VD_AGENT_CLIPBOARD_REQUEST: {
+        uint32_t t = 0;
+        if (m->size >= 4)
+            memcpy(&t, data, 4);
+        if (t != VD_AGENT_CLIPBOARD_UTF8_TEXT) {
+            send_clipboard(a, VD_AGENT_CLIPBOARD_NONE, NULL, 0);
+            break;
+        }
+        if (XGetSelectionOwner(a->dpy, a->a_clipboard) == a->win) {
+            send_clipboard(a, t, a->owned_text, (uint32_t)a->owned_len);
+            break;
+        }
+        a->want_x_text = TRUE;
+        XConvertSelection(a->dpy, a->a_clipboard, a->a_utf8, a->a_prop, a->win, CurrentTime);
+        XFlush(a->dpy);
+        break;
+    }
+    case VD_AGENT_CLIPBOARD_RELEASE:
+        fvm_log(1, "agent: client released the clipboard");
+        break;
+    case VD_AGENT_CLIENT_DISCONNECTED:
+        fvm_log(1, "agent: client disconnected");
+        a->client_caps_seen = FALSE;
+        break;
+    default:
+        fvm_log(2, "agent: message type %u (%u bytes) ignored", m->type, m->size);
+        break;
+    }
+}
+
+/* Splits the byte stream into chunks, chunks into messages. */
+static void parse_input(struct fvm_agent *a)
+{
+    guint pos = 0;
+    while (a->in->len - pos >= sizeof(VDIChunkHeader)) {
+        VDIChunkHeader h;
+        memcpy(&h, a->in->data + pos, sizeof(h));
+        if (h.size > VD_AGENT_MAX_DATA_SIZE * 64u) {
+            fvm_log(0, "agent: chunk of %u bytes rejected; dropping the stream", h.size);
+            g_byte_array_set_size(a->in, 0);
+            g_byte_array_set_size(a->msg, 0);
+            return;
+        }
+        if (a->in->len - pos - sizeof(h) < h.size)
+            break;
+        g_byte_array_append(a->msg, a->in->data + pos + sizeof(h), h.size);
+        a->msg_port = h.port;
+        pos += sizeof(h) + h.size;
+        while (a->msg->len >= sizeof(VDAgentMessage)) {
+            VDAgentMessage m;
+            memcpy(&m, a->msg->data, sizeof(m));
+            if (m.size > AGENT_MAX_MSG || m.protocol != VD_AGENT_PROTOCOL) {
+                fvm_log(0, "agent: message type %u size %u protocol %u rejected", m.type, m.size, m.protocol);
+                g_byte_array_set_size(a->msg, 0);
+                break;
+            }
+            if (a->msg->len - sizeof(m) < m.size)
+                break;
+            handle_message(a, &m, a->msg->data + sizeof(m));
+            g_byte_array_remove_range(a->msg, 0, sizeof(m) + m.size);
+        }
+    }
+    g_byte_array_remove_range(a->in, 0, pos);
+}
+
+static int cd_write(SpiceCharDeviceInstance *sin, const uint8_t *buf, int len)
+{
+    struct fvm_agent *a = from_sin(sin);
+    if (len <= 0)
+        return 0;
+    g_byte_array_append(a->in, buf, (guint)len);
+    parse_input(a);
+    return len;
+}
+
+static int cd_read(SpiceCharDeviceInstance *sin, uint8_t *buf, int len)
+{
+    struct fvm_agent *a = from_sin(sin);
+    int n = MIN((guint)len, a->out->len);
+    if (n > 0) {
+        memcpy(buf, a->out->data, (size_t)n);
+        g_byte_array_remove_range(a->out, 0, (guint)n);
+    }
+    return n;
+}
+
+static void cd_state(SpiceCharDeviceInstance *sin, int connected)
+{
+    fvm_log(1, "agent: server set the device %s", connected ? "open" : "closed");
+}
+
+static void serve_request(struct fvm_agent *a, XSelectionRequestEvent *rq)
+{
+    XSelectionEvent reply = {
+        .type = SelectionNotify, .display = rq->display, .requestor = rq->requestor,
+        .selection = rq->selection, .target = rq->target, .property = None, .time = rq->time,
+    };
+    Atom prop = rq->property != None ? rq->property : rq->target;
+    if (a->owned_text && rq->target == a->a_targets) {
+        Atom targets[] = { a->a_targets, a->a_utf8, XA_STRING, a->a_text };
+        XChangeProperty(a->dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace,
+                        (unsigned char *)targets, G_N_ELEMENTS(targets));
+        reply.property = prop;
+    } else if (a->owned_text && (rq->target == a->a_utf8 || rq->target == XA_STRING || rq->target == a->a_text)) {
+        XChangeProperty(a->dpy, rq->requestor, prop, rq->target == XA_STRING ? XA_STRING : a->a_utf8, 8,
+                        PropModeReplace, (unsigned char *)a->owned_text, (int)a->owned_len);
+        reply.property = prop;
+    }
+    XSendEvent(a->dpy, rq->requestor, False, 0, (XEvent *)&reply);
+    XFlush(a->dpy);
+}
+
+static void on_x_event(XEvent *ev, void *opaque)
+{
+    struct fvm_agent *a = opaque;
+    if (ev->type == a->xfixes_event + XFixesSelectionNotify) {
+        XFixesSelectionNotifyEvent *sn = (XFixesSelectionNotifyEvent *)ev;
+        if (sn->selection == a->a_clipboard && sn->owner != None && sn->owner != a->win) {
+            fvm_log(1, "clipboard: a guest program owns CLIPBOARD; offering text to the client");
+            g_free(a->owned_text);
+            a->owned_text = NULL;
+            uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+            agent_send(a, VD_AGENT_CLIPBOARD_GRAB, &t, 4);
+        }
+        return;
+    }
+    switch (ev->type) {
+    case SelectionRequest:
+        serve_request(a, &ev->xselectionrequest);
+        break;
+    case SelectionClear:
+        g_free(a->owned_text);
+        a->owned_text = NULL;
+        break;
+    case SelectionNotify: {
+        if (!a->want_x_text)
+            break;
+        a->want_x_text = FALSE;
+        Atom type;
+        int format;
+        unsigned long n = 0, left;
+        unsigned char *data = NULL;
+        if (ev->xselection.property == None ||
+            XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
+                               &type, &format, &n, &left, &data) != Success || format != 8) {
+            fvm_log(1, "clipboard: the guest's CLIPBOARD has no text");
+            send_clipboard(a, VD_AGENT_CLIPBOARD_UTF8_TEXT, NULL, 0);
+        } else {
+            fvm_log(1, "clipboard: sending %lu bytes of guest text to the client", n);
+            send_clipboard(a, VD_AGENT_CLIPBOARD_UTF8_TEXT, data, (uint32_t)n);
+        }
+        if (data)
+            XFree(data);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static const SpiceCharDeviceInterface agent_sif = {
+    .base = { .type = SPICE_INTERFACE_CHAR_DEVICE, .description = "fakevm vdagent",
+              .major_version = SPICE_INTERFACE_CHAR_DEVICE_MAJOR, .minor_version = SPICE_INTERFACE_CHAR_DEVICE_MINOR },
+    .state = cd_state,
+    .write = cd_write,
+    .read = cd_read,
+};
+
+struct fvm_agent *fvm_agent_create(struct fvm_x *x, SpiceServer *server)
+{
+    struct fvm_agent *a = g_new0(struct fvm_agent, 1);
+    a->server = server;
+    a->x = x;
+    a->dpy = fvm_x_display(x);
+    a->in = g_byte_array_new();
+    a->msg = g_byte_array_new();
+    a->out = g_byte_array_new();
+    a->a_clipboard = XInternAtom(a->dpy, "CLIPBOARD", False);
+    a->a_utf8 = XInternAtom(a->dpy, "UTF8_STRING", False);
+    a->a_targets = XInternAtom(a->dpy, "TARGETS", False);
+    a->a_text = XInternAtom(a->dpy, "TEXT", False);
+    a->a_prop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_CLIP", False);
+    a->win = XCreateSimpleWindow(a->dpy, DefaultRootWindow(a->dpy), -10, -10, 1, 1, 0, 0, 0);
+    int err;
+    if (XFixesQueryExtension(a->dpy, &a->xfixes_event, &err))
+        XFixesSelectSelectionInput(a->dpy, a->win, a->a_clipboard, XFixesSetSelectionOwnerNotifyMask);
+    else
+        fvm_log(0, "clipboard: the X server has no XFIXES; guest-to-client copies will not be offered");
+    fvm_x_set_handler(x, on_x_event, a);
+
+    a->sin.base.sif = &agent_sif.base;
+    a->sin.subtype = "vdagent";
+    if (spice_server_add_interface(server, &a->sin.base)) {
+        fvm_log(0, "spice_server_add_interface failed for the vdagent char device");
+        fvm_agent_destroy(a);
+        return NULL;
+    }
+    announce(a, 1);
+    return a;
+}
+
+void fvm_agent_destroy(struct fvm_agent *a)
+{
+    if (!a)
+        return;
+    if (a->sin.st)
+        spice_server_remove_interface(&a->sin.base);
+    fvm_x_set_handler(a->x, NULL, NULL);
+    XDestroyWindow(a->dpy, a->win);
+    g_byte_array_unref(a->in);
+    g_byte_array_unref(a->msg);
+    g_byte_array_unref(a->out);
+    g_free(a->owned_text);
+    g_free(a);
+}

@@ -1,0 +1,51 @@
+# Shared by the SPICE test scripts: temp dir, Xvfb displays, process cleanup, assertions.
+# Each script sources this with BUILD (meson build root) set.
+set -uo pipefail
+SG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/spyglass-spice.$$.XXXXXX")
+SG_PIDS=()
+sg_cleanup() {
+    local i
+    for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do kill "${SG_PIDS[i]}" 2>/dev/null; done
+    for p in "${SG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    rm -rf "$SG_TMP"
+}
+trap sg_cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# sg_xvfb WxH -> sets SG_DISPLAY (":N") of a new Xvfb that does not reset when clients leave.
+sg_xvfb() {
+    local f="$SG_TMP/xvfb.$RANDOM"
+    Xvfb -displayfd 3 -noreset -nolisten tcp -screen 0 "${1}x24" 3>"$f" 2>"$f.log" &
+    SG_PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
+    [ -s "$f" ] || fail "Xvfb did not start: $(cat "$f.log")"
+    SG_DISPLAY=":$(head -1 "$f")"
+}
+
+# sg_fakevm SOCKET [ARGS...] -> starts spyglass-fakevm on SG_DISPLAY, waits for its ready line; sets SG_FAKEVM_PID.
+sg_fakevm() {
+    local sock=$1; shift
+    local out="$SG_TMP/fakevm.$RANDOM"
+    DISPLAY=$SG_DISPLAY "$BUILD/tests/fakevm/spyglass-fakevm" -u "$sock" "$@" >"$out" 2>"$out.err" &
+    SG_FAKEVM_PID=$!
+    SG_PIDS+=($SG_FAKEVM_PID)
+    for _ in $(seq 100); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.05; done
+    fail "spyglass-fakevm did not get ready: $(cat "$out.err")"
+}
+
+# sg_wait_for SECONDS COMMAND... -> retries COMMAND until it succeeds.
+sg_wait_for() {
+    local t=$1; shift
+    local end=$((SECONDS + t))
+    while ! "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $end ] && return 1
+        sleep 0.05
+    done
+}
+
+sg_pointer() { DISPLAY=$SG_DISPLAY "$BUILD/tests/spice/spyglass-xprobe" pointer; }
+sg_warp() { DISPLAY=$SG_DISPLAY "$BUILD/tests/spice/spyglass-xprobe" warp "$1" "$2"; }
+sg_poke() { timeout 30 "$BUILD/tests/spice/spyglass-spice-poke" "$@"; }
