@@ -136,40 +136,23 @@ def build_static_host(source_root, build_root, main_host):
     return host, f"static build in {sdir}"
 
 
-class Dump:
-    """spyglass-dump on the region file."""
-
-    def __init__(self, exe):
-        self.exe = exe
-
-    def run(self, shm, *args, timeout=30):
-        r = subprocess.run([self.exe, *args, shm], capture_output=True, text=True, timeout=timeout)
-        return r.returncode, r.stdout + r.stderr
-
-    def wait_frame(self, shm, png, timeout):
-        """Poll until a frame PNG can be written; returns (seconds waited, dump text)."""
-        t0 = time.monotonic()
-        out = ""
-        while time.monotonic() - t0 < timeout:
-            if os.path.exists(png):
-                os.unlink(png)
-            rc, out = self.run(shm, "--frame", png)
-            if rc == 0 and os.path.exists(png) and os.path.getsize(png) > 0:
-                return time.monotonic() - t0, out
-            time.sleep(0.5)
-        raise Fail(f"no frame from spyglass-dump within {timeout} s; last output:\n{out}")
+def run_dump(exe, shm, *args, timeout=30):
+    r = subprocess.run([exe, *args, shm], capture_output=True, text=True, timeout=timeout)
+    return r.returncode, r.stdout + r.stderr
 
 
-def parse_frame_header(text):
-    """type, width, height, pitch from spyglass-dump's frame header lines."""
-    fields = {}
-    for key, rx in (("type", r"\btype\b\W*(?:\d+\s*)?\(?([A-Z][A-Z0-9_]+)"),
-                    ("size", r"\bframe[_ ]size\W+(\d+)\s*[x×]\s*(\d+)|\bframe_width\W+(\d+)"),
-                    ("pitch", r"\bpitch\W+(\d+)"),
-                    ("session", r"\bsession(?:[_ ]id)?\W+(?:0x)?([0-9a-fA-F]+)")):
-        m = re.search(rx, text)
-        fields[key] = m
-    return fields
+def check_dump_frame(text, session, n):
+    """spyglass-dump's view of a live region: our session, ticking, a BGRA WxH frame."""
+    what = f"boot{n} spyglass-dump"
+    check(re.search(rf"^lgmp: magic LGMP, version 6, session 0x{session:08x}\b", text, re.M),
+          f"{what}: no 'lgmp: ... session 0x{session:08x}' line in:\n{text}")
+    check(re.search(r"^heartbeat: \d+ ms, ticking", text, re.M), f"{what}: heartbeat not ticking in:\n{text}")
+    check(re.search(r"^kvmfr: magic KVMFR---, version 20\b", text, re.M), f"{what}: no KVMFR v20 header")
+    check(re.search(r"^frame: .*type BGRA \(1\)", text, re.M), f"{what}: frame type not BGRA (1) in:\n{text}")
+    want = (f"frame: screen {WIDTH}x{HEIGHT}, data {WIDTH}x{HEIGHT}, frame {WIDTH}x{HEIGHT}, "
+            f"stride {WIDTH}, pitch {WIDTH * 4}")
+    check(want in text, f"{what}: no '{want}' in:\n{text}")
+    log(f"{what}: session 0x{session:08x} ticking, KVMFR 20, BGRA {WIDTH}x{HEIGHT} pitch {WIDTH * 4}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,11 +165,14 @@ class Test:
         self.work = tempfile.mkdtemp(prefix=f"spyglass-vm-{self.pid}-")
         self.shm = f"/dev/shm/spyglass-vm-test-{self.pid}"
         self.vms = []
+        self.watch = None
         self.timings = {}
 
     def cleanup(self):
         for vm in self.vms:
             vm.kill()
+        if self.watch:
+            self.watch.stop()
         if os.path.exists(self.shm):
             os.unlink(self.shm)
         if self.a.keep:
@@ -226,60 +212,76 @@ class Test:
         host, why = build_static_host(a.source_root, a.build_root, a.main_host)
         log(f"spyglass-host: {host or 'none'} ({why})")
         self.timings["static host ready"] = time.monotonic() - t_start
-        dump = Dump(a.dump) if a.dump and os.path.exists(a.dump) else None
         vmlib.create_shm(self.shm, SHM_MB << 20)
 
-        vm, screen = self.boot(1, kernel, host)
-        if not host or not dump:
+        if not host or not os.path.exists(a.dump):
+            self.boot(1, kernel, None)
             missing = "spyglass-host" if not host else f"spyglass-dump ({a.dump})"
             log(f"VM harness passed (IVSHMEM both ways, guest picture exact) in "
                 f"{time.monotonic() - t_start:.1f} s")
             print(f"SKIP: {missing} not available, so the Spyglass part was not run ({why})")
             return vmlib.SKIP
-        session1 = self.check_frames(1, vm, dump, screen)
+
+        # The subscriber is there before the host: it must notice the first session by itself.
+        self.watch = vmlib.Lines("watch", os.path.join(self.work, "watch.log"))
+        self.watch.spawn([a.watch, "--png-dir", self.work, self.shm])
+        self.watch.wait_line(r"watch: (waiting for a host|mapped)", 10)
+
+        vm, screen = self.boot(1, kernel, host)
+        session1 = self.check_frames(1, vm, screen, mark=0)
 
         # Host gone: kill QEMU outright, as a crashed VM would.
+        mark = self.watch.mark()
         vm.kill()
+        t_kill = time.monotonic()
         log("boot1: QEMU killed")
+        m, _, _ = self.watch.wait_line(r"watch: host gone: session 0x([0-9a-f]{8}) \((.*)\)", 10, mark)
+        check(int(m.group(1), 16) == session1, f"watcher ended session {m.group(1)}, expected {session1:08x}")
+        check("heartbeat stale" in m.group(2), f"watcher gave '{m.group(2)}' as the reason, expected the heartbeat")
+        log(f"watcher: host gone {time.monotonic() - t_kill:.2f} s after the kill ({m.group(2)})")
         check(not heartbeat_moving(self.shm), "heartbeat still moving after QEMU was killed")
-        self.check_gone(dump)
+        rc, text = run_dump(a.dump, self.shm)
+        check(re.search(r"^heartbeat: \d+ ms, not ticking", text, re.M),
+              f"spyglass-dump does not report the host stopped after QEMU was killed:\n{text}")
+        log("spyglass-dump after the kill: heartbeat not ticking")
 
         vm, screen = self.boot(2, kernel, host)
-        session2 = self.check_frames(2, vm, dump, screen)
+        session2 = self.check_frames(2, vm, screen, mark=mark)
         check(session2 != session1, f"boot2 reuses session id {session1:#x}")
-        log(f"new session after reboot: {session1:#x} -> {session2:#x}")
+        log(f"watcher re-attached to the new session: 0x{session1:08x} -> 0x{session2:08x}")
         vm.kill()
         self.timings["total"] = time.monotonic() - t_start
         log("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
         return 0
 
-    def check_frames(self, n, vm, dump, screen):
-        png = os.path.join(self.work, f"frame{n}.png")
-        waited, out = dump.wait_frame(self.shm, png, timeout=90)
+    def check_frames(self, n, vm, screen, mark):
+        m, _, i = self.watch.wait_line(r"watch: session 0x([0-9a-f]{8}) attached", 120, mark)
+        session = int(m.group(1), 16)
+        m, _, _ = self.watch.wait_line(
+            r"watch: frame session 0x([0-9a-f]{8}) serial \d+ type (\S+) screen (\d+x\d+) frame (\d+x\d+) "
+            r"data (\d+x\d+) pitch (\d+) flags (0x[0-9a-f]+) rows (\d+)/(\d+)(.*)", 60, i)
         self.timings[f"boot{n} first frame"] = time.monotonic() - vm.t0
-        log(f"boot{n}: first frame from spyglass-dump {time.monotonic() - vm.t0:.2f} s after QEMU started")
-        rc, text = dump.run(self.shm)
-        log(f"boot{n}: spyglass-dump says:\n{text}")
-        valid, session, _ = region_session(self.shm)
-        check(valid, f"boot{n}: no LGMP v6 header in {self.shm}")
-        check(heartbeat_moving(self.shm, 0.5), f"boot{n}: the host's heartbeat does not move")
-        f = parse_frame_header(out + "\n" + text)
-        check(f["type"] and f["type"].group(1) == "BGRA", f"boot{n}: frame type not BGRA in:\n{text}")
-        check(f["pitch"] and int(f["pitch"].group(1)) == WIDTH * 4, f"boot{n}: pitch not {WIDTH * 4} in:\n{text}")
-        check(re.search(rf"\b{WIDTH}\s*[x×]\s*{HEIGHT}\b", text), f"boot{n}: no {WIDTH}x{HEIGHT} in:\n{text}")
-        check(re.search(rf"{session:08x}|{session:#x}|\b{session}\b", text, re.I),
-              f"boot{n}: session {session:#x} (from the region) not in spyglass-dump's output")
-        img = vmlib.read_png(png)
-        check_known_picture(img, f"boot{n} frame from spyglass-dump")
-        compare_images(img, screen, f"boot{n} frame vs QEMU screendump")
-        return session
+        log(f"boot{n}: first frame in the watcher {time.monotonic() - vm.t0:.2f} s after QEMU started: {m.group(0)}")
+        size = f"{WIDTH}x{HEIGHT}"
+        check(int(m.group(1), 16) == session, f"boot{n}: frame from session {m.group(1)}, attached {session:08x}")
+        check(m.group(2) == "BGRA", f"boot{n}: frame type {m.group(2)}, expected BGRA")
+        check(m.group(3) == m.group(4) == m.group(5) == size, f"boot{n}: frame sizes {m.group(0)}, expected {size}")
+        check(int(m.group(6)) == WIDTH * 4, f"boot{n}: pitch {m.group(6)}, expected {WIDTH * 4}")
+        check(m.group(8) == m.group(9) and not m.group(10), f"boot{n}: frame copy incomplete: {m.group(0)}")
+        m, _, _ = self.watch.wait_line(rf"watch: wrote (\S+frame-{session:08x}\.png)", 30, i)
+        check_known_picture(vmlib.read_png(m.group(1)), f"boot{n} frame copied by the watcher")
 
-    def check_gone(self, dump):
-        time.sleep(1.2)  # > HEARTBEAT_TIMEOUT_MS
-        rc, text = dump.run(self.shm)
-        log(f"after kill: spyglass-dump says (exit {rc}):\n{text}")
-        check(re.search(r"stale|gone|not running|no heartbeat", text, re.I),
-              "spyglass-dump does not report the host gone after QEMU was killed")
+        valid, region_sess, _ = region_session(self.shm)
+        check(valid and region_sess == session, f"boot{n}: region header session {region_sess:#x}, "
+                                                f"watcher attached {session:#x}")
+        png = os.path.join(self.work, f"dump{n}.png")
+        rc, text = run_dump(self.a.dump, self.shm, "--frame", png)
+        check(rc == 0, f"boot{n}: spyglass-dump exit {rc}:\n{text}")
+        check_dump_frame(text, session, n)
+        img = vmlib.read_png(png)
+        check_known_picture(img, f"boot{n} frame from spyglass-dump --frame")
+        compare_images(img, screen, f"boot{n} spyglass-dump frame vs QEMU screendump")
+        return session
 
 
 def main():
@@ -289,6 +291,7 @@ def main():
     ap.add_argument("--build-root", required=True)
     ap.add_argument("--main-host", help="the main build's spyglass-host (used when static)")
     ap.add_argument("--dump", help="spyglass-dump")
+    ap.add_argument("--watch", help="sg-vm-watch (headless subscriber)")
     ap.add_argument("--client", help="spyglass-client")
     ap.add_argument("--host-args", default="-f ivshmem -c fbdev")
     ap.add_argument("--skip", help="skip with this reason")
@@ -306,9 +309,9 @@ def main():
         return t.run()
     except (Fail, VmError) as e:
         print(f"FAIL: {e}")
-        for vm in t.vms:
-            print(f"--- {vm.name} serial log ({vm.log_path}):")
-            print(open(vm.log_path).read()[-3000:] if os.path.exists(vm.log_path) else "(none)")
+        for p in t.vms + ([t.watch] if t.watch else []):
+            print(f"--- {p.name} log ({p.log_path}):")
+            print(open(p.log_path).read()[-3000:] if os.path.exists(p.log_path) else "(none)")
         return 1
     finally:
         t.cleanup()

@@ -268,40 +268,22 @@ def create_shm(path, size):
         f.truncate(size)
 
 
-class Vm:
-    def __init__(self, kernel, initrd, shm_path, shm_size_mb, workdir, name="vm", accel=None,
-                 width=1024, height=768, log_path=None):
-        self.kernel, self.initrd, self.shm_path, self.shm_size_mb = kernel, initrd, shm_path, shm_size_mb
-        self.workdir, self.name, self.accel = workdir, name, accel or default_accel()
-        self.width, self.height = width, height
-        self.monitor_path = os.path.join(workdir, f"{name}.monitor")
-        self.log_path = log_path or os.path.join(workdir, f"{name}.serial.log")
+class Lines:
+    """Follows a process's output line by line (log file + wait for a pattern)."""
+
+    def __init__(self, name, log_path):
+        self.name, self.log_path = name, log_path
         self.proc = None
         self.lines = []  # (seconds since start, text)
         self.cond = threading.Condition()
         self.t0 = None
 
-    def command(self):
-        qemu = os.environ.get("SPYGLASS_VM_QEMU", "qemu-system-x86_64")
-        append = ("console=ttyS0 panic=-1 quiet loglevel=3 vt.global_cursor_default=0 consoleblank=0 "
-                  "fbcon=nodefer")
-        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", "256", "-smp", "1",
-                "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none", "-nodefaults",
-                "-serial", "stdio", "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
-                "-kernel", self.kernel.image, "-initrd", self.initrd, "-append", append,
-                "-object", f"memory-backend-file,id=sgshm,share=on,mem-path={self.shm_path},"
-                           f"size={self.shm_size_mb}M",
-                "-device", "ivshmem-plain,memdev=sgshm",
-                "-device", f"bochs-display,xres={self.width},yres={self.height}"]
-
-    def start(self):
-        cmd = self.command()
-        log(f"{self.name}: " + " ".join(cmd))
+    def spawn(self, cmd, **kw):
         self.t0 = time.monotonic()
         self.logf = open(self.log_path, "a")
         # stdin stays an open pipe: QEMU's stdio chardev would otherwise see EOF.
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True, **kw)
         threading.Thread(target=self._reader, daemon=True).start()
 
     def _reader(self):
@@ -321,8 +303,13 @@ class Vm:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def mark(self):
+        """Index to pass as start= to wait only for lines that come after now."""
+        with self.cond:
+            return len(self.lines)
+
     def wait_line(self, pattern, timeout, start=0):
-        """First serial line at index >= start matching pattern: (match, seconds since boot, index)."""
+        """First line at index >= start matching pattern: (match, seconds since start, index)."""
         rx = re.compile(pattern)
         deadline = time.monotonic() + timeout
         i = start
@@ -336,9 +323,53 @@ class Vm:
                 left = deadline - time.monotonic()
                 if left <= 0 or (not self.running() and i >= len(self.lines)):
                     tail = "\n".join(t for _, t in self.lines[-15:])
-                    state = "timed out" if left <= 0 else f"QEMU exited ({self.proc.returncode})"
-                    raise VmError(f"{self.name}: waiting for /{pattern}/: {state}; serial tail:\n{tail}")
+                    state = "timed out" if left <= 0 else f"process exited ({self.proc.returncode})"
+                    raise VmError(f"{self.name}: waiting {timeout} s for /{pattern}/: {state}; output tail:\n{tail}")
                 self.cond.wait(min(left, 0.5))
+
+    def stop(self, sig=signal.SIGTERM, wait=5):
+        if self.proc and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+                self.proc.wait(wait)
+            except ProcessLookupError:
+                pass
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        if self.proc:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+
+class Vm(Lines):
+    def __init__(self, kernel, initrd, shm_path, shm_size_mb, workdir, name="vm", accel=None,
+                 width=1024, height=768, log_path=None):
+        self.kernel, self.initrd, self.shm_path, self.shm_size_mb = kernel, initrd, shm_path, shm_size_mb
+        self.workdir, self.name, self.accel = workdir, name, accel or default_accel()
+        self.width, self.height = width, height
+        self.monitor_path = os.path.join(workdir, f"{name}.monitor")
+        super().__init__(name, log_path or os.path.join(workdir, f"{name}.serial.log"))
+
+    def command(self):
+        qemu = os.environ.get("SPYGLASS_VM_QEMU", "qemu-system-x86_64")
+        append = ("console=ttyS0 panic=-1 quiet loglevel=3 vt.global_cursor_default=0 consoleblank=0 "
+                  "fbcon=nodefer")
+        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", "256", "-smp", "1",
+                "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none", "-nodefaults",
+                "-serial", "stdio", "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
+                "-kernel", self.kernel.image, "-initrd", self.initrd, "-append", append,
+                "-object", f"memory-backend-file,id=sgshm,share=on,mem-path={self.shm_path},"
+                           f"size={self.shm_size_mb}M",
+                "-device", "ivshmem-plain,memdev=sgshm",
+                "-device", f"bochs-display,xres={self.width},yres={self.height}"]
+
+    def start(self):
+        cmd = self.command()
+        log(f"{self.name}: " + " ".join(cmd))
+        self.spawn(cmd)
 
     def monitor(self, command, timeout=20):
         """Run one HMP command; returns its output."""
@@ -374,17 +405,7 @@ class Vm:
         raise VmError(f"{self.name}: screendump {path} produced nothing")
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.proc.wait(10)
-        if self.proc:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
+        self.stop(signal.SIGKILL)
         if os.path.exists(self.monitor_path):
             os.unlink(self.monitor_path)
 
