@@ -7,7 +7,12 @@
  * and only the local is used. The queue geometry (slot_count, ring_offset,
  * sub_timeout_ms) is copied and checked once at subscribe time; indexes and
  * payload ranges are checked on every use.
+ *
+ * Threads: one client may serve several queues from different threads (as
+ * the viewer does for frames and cursor), each queue used by one thread at a
+ * time; session_init and destroy must not run concurrently with other calls.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,10 +41,11 @@ struct sg_lgmp_client {
     bool have_session;
     uint32_t tag;
     uint32_t session;
-    uint64_t seen_clock;
+    uint64_t seen_clock; /* atomic (relaxed): any queue's thread updates them */
     uint64_t last_beat;
     uint8_t *app_data;
     uint32_t app_data_size;
+    pthread_mutex_t list_lock; /* guards queues */
     struct sg_lgmp_client_queue *queues;
 };
 
@@ -65,6 +71,7 @@ enum sg_lgmp_status sg_lgmp_client_create(struct sg_lgmp_client **out, void *bas
     c->size = size;
     c->clock = clk;
     c->hdr = base;
+    pthread_mutex_init(&c->list_lock, NULL);
     c->seen_clock = sg_lgmp_aload64(&c->hdr->host_clock_ms);
     *out = c;
     return SG_LGMP_OK;
@@ -72,11 +79,14 @@ enum sg_lgmp_status sg_lgmp_client_create(struct sg_lgmp_client **out, void *bas
 
 static void unlink_queue(struct sg_lgmp_client_queue *q)
 {
-    for (struct sg_lgmp_client_queue **p = &q->client->queues; *p; p = &(*p)->next)
+    struct sg_lgmp_client *c = q->client;
+    pthread_mutex_lock(&c->list_lock);
+    for (struct sg_lgmp_client_queue **p = &c->queues; *p; p = &(*p)->next)
         if (*p == q) {
             *p = q->next;
-            return;
+            break;
         }
+    pthread_mutex_unlock(&c->list_lock);
 }
 
 void sg_lgmp_client_destroy(struct sg_lgmp_client *c)
@@ -87,6 +97,7 @@ void sg_lgmp_client_destroy(struct sg_lgmp_client *c)
         struct sg_lgmp_client_queue *q = c->queues;
         sg_lgmp_client_unsubscribe(&q); /* unlinks it */
     }
+    pthread_mutex_destroy(&c->list_lock);
     free(c->app_data);
     free(c);
 }
@@ -102,7 +113,7 @@ enum sg_lgmp_status sg_lgmp_client_session_init(struct sg_lgmp_client *c, const 
     if (SG_READ_ONCE(hdr->version) != SG_LGMP_VERSION)
         return SG_LGMP_INVALID_VERSION;
     uint64_t beat = sg_lgmp_aload64(&hdr->host_clock_ms);
-    if (beat == c->seen_clock)
+    if (beat == __atomic_load_n(&c->seen_clock, __ATOMIC_RELAXED))
         return SG_LGMP_INVALID_SESSION; /* host not ticking (§10.2 step 3) */
 
     uint32_t session = SG_READ_ONCE(hdr->session_id);
@@ -122,8 +133,8 @@ enum sg_lgmp_status sg_lgmp_client_session_init(struct sg_lgmp_client *c, const 
     c->app_data_size = u;
     c->tag = sg_lgmp_random31();
     c->session = session;
-    c->seen_clock = beat;
-    c->last_beat = client_now(c);
+    __atomic_store_n(&c->seen_clock, beat, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->last_beat, client_now(c), __ATOMIC_RELAXED);
     c->have_session = true;
     /* Queues of an earlier session stay allocated (the caller owns them) but
      * their `session` no longer matches, so they only report INVALID_SESSION
@@ -143,12 +154,12 @@ bool sg_lgmp_client_session_valid(struct sg_lgmp_client *c)
         return false;
     uint64_t beat = sg_lgmp_aload64(&c->hdr->host_clock_ms);
     uint64_t now = client_now(c);
-    if (beat != c->seen_clock) {
-        c->seen_clock = beat;
-        c->last_beat = now;
+    if (beat != __atomic_load_n(&c->seen_clock, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&c->seen_clock, beat, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->last_beat, now, __ATOMIC_RELAXED);
         return true;
     }
-    return !(now - c->last_beat > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
+    return !(now - __atomic_load_n(&c->last_beat, __ATOMIC_RELAXED) > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
 }
 
 uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c) { return c->session; }
@@ -245,8 +256,10 @@ enum sg_lgmp_status sg_lgmp_client_subscribe(struct sg_lgmp_client *c, uint32_t 
     q->pos = pos;
     q->slot_count = slot_count;
     q->sub_timeout_ms = timeout;
+    pthread_mutex_lock(&c->list_lock);
     q->next = c->queues;
     c->queues = q;
+    pthread_mutex_unlock(&c->list_lock);
     *out = q;
     return SG_LGMP_OK;
 }

@@ -183,8 +183,8 @@ enum sg_lgmp_status sg_lgmp_host_alloc_aligned(struct sg_lgmp_host *host, uint32
     uint64_t pad = start - host->next;
     if (pad > host->avail || s > host->avail - pad)
         return SG_LGMP_NO_SHARED_MEM;
-    if (s > UINT32_MAX)
-        return SG_LGMP_NO_SHARED_MEM;
+    if (start + s > (uint64_t)UINT32_MAX + 1 || start > UINT32_MAX)
+        return SG_LGMP_NO_SHARED_MEM; /* offsets are 32-bit on the wire */
     out->offset = (uint32_t)start;
     out->size = (uint32_t)s;
     out->ptr = host->base + start;
