@@ -96,11 +96,15 @@ enum sg_lgmp_status sg_lgmp_host_alloc_aligned(struct sg_lgmp_host *host, uint32
 uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host);
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
 
-/* §9.4: OK without posting when nobody is subscribed; QUEUE_FULL never blocks. */
+/* §9.4: OK without posting when nobody is subscribed; QUEUE_FULL never blocks.
+ * Every call that takes a spin lock returns LOCK_STUCK if a (dead or hostile)
+ * peer held it for more than SG_LGMP_LOCK_TIMEOUT_MS; the host should then
+ * re-create itself (a new session resets the locks). */
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
- * Call every 10 ms. CORRUPTED: the magic was wiped; create a new host. */
+ * Call every 10 ms. CORRUPTED: the magic was wiped; create a new host.
+ * Impossible client-written fields are repaired and counted (host_faults). */
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
 
 /* Ours: how many times the host found and repaired a hostile or garbled
@@ -146,8 +150,9 @@ uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c);
 /* §10.4 (includes reaping of expired bad slots). */
 enum sg_lgmp_status sg_lgmp_client_subscribe(struct sg_lgmp_client *c, uint32_t queue_id,
                                              struct sg_lgmp_client_queue **out);
-/* §10.5; skips the shared-memory part if the session changed (lgmp.md §11).
- * Frees *q and sets it to NULL in every case. */
+/* §10.5; skips the shared-memory part if the session changed (lgmp.md §11)
+ * and then returns INVALID_SESSION; QUEUE_TIMEOUT if evicted (the slot stays
+ * reserved until reaped). Frees *q and sets it to NULL in every case. */
 enum sg_lgmp_status sg_lgmp_client_unsubscribe(struct sg_lgmp_client_queue **q);
 
 enum sg_lgmp_status sg_lgmp_client_process(struct sg_lgmp_client_queue *q, struct sg_lgmp_message *msg);
