@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SIDE 512u
+#define MAX_SIDE SG_KVMFR_CURSOR_MAX_DIM
 
 const char *sg_cursor_status_str(enum sg_cursor_status s)
 {

@@ -1,0 +1,487 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Window tests of spyglass-client: a real window under Xvfb with Mesa's
+software OpenGL, fed by sg-client-testhost (a scriptable KVMFR host), checked
+by screenshots of the X screen (ImageMagick `import`) compared pixel by pixel
+and by the client's --stats-file counters.
+
+Usage: window_test.py BUILD_DIR FIXTURES_DIR CASE
+"""
+import glob
+import lzma
+import os
+import random
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD, FIXTURES, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+CLIENT = os.path.join(BUILD, "client", "spyglass-client")
+HOST = os.path.join(BUILD, "tests", "client", "sg-client-testhost")
+TAG = "sgc-%s-%d" % (CASE, os.getpid())
+TMP = tempfile.mkdtemp(prefix=TAG + "-")
+REGION = "/dev/shm/" + TAG
+procs = []
+
+RED, GREEN, BLUE, WHITE, BLACK = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255), (0, 0, 0)
+YELLOW, CYAN = (255, 255, 0), (0, 255, 255)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def cleanup():
+    for p in reversed(procs):
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, signal.SIGCONT)
+            except OSError:
+                pass
+            p.terminate()
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    for f in glob.glob(REGION + "*"):
+        os.unlink(f)
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def start_xvfb():
+    r, w = os.pipe()
+    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(p)
+    os.close(w)
+    num = b""
+    deadline = time.time() + 20
+    while not num.endswith(b"\n") and time.time() < deadline:
+        c = os.read(r, 16)
+        if not c:
+            break
+        num += c
+    os.close(r)
+    check(num.strip(), "Xvfb did not report a display")
+    return ":" + num.decode().strip()
+
+
+DISPLAY = None
+ENV = None
+
+
+class TestHost:
+    def __init__(self, region=None, mib=32):
+        self.p = subprocess.Popen([HOST, "-f", region or REGION, "-s", str(mib)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=sys.stderr, text=True, bufsize=1)
+        procs.append(self.p)
+        line = self.p.stdout.readline().strip()
+        check(line == "ready", "test host did not start: %r" % line)
+
+    def cmd(self, c, expect="ok"):
+        self.p.stdin.write(c + "\n")
+        self.p.stdin.flush()
+        while True:
+            line = self.p.stdout.readline().strip()
+            if not line.startswith("setpos"):
+                break
+        if expect is not None:
+            check(line.startswith(expect), "test host: %r -> %r" % (c, line))
+        return line
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+
+
+class Client:
+    def __init__(self, *args, name="c", region=None):
+        self.stats = os.path.join(TMP, name + ".stats")
+        self.log = open(os.path.join(TMP, name + ".log"), "w+")
+        argv = [CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:x=0", "win:y=0",
+                "app:retryMs=200", "win:filter=nearest"] + list(args)
+        self.p = subprocess.Popen(argv, env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
+        procs.append(self.p)
+
+    def read_stats(self):
+        try:
+            with open(self.stats) as f:
+                return dict(l.rstrip("\n").split("=", 1) for l in f if "=" in l)
+        except FileNotFoundError:
+            return {}
+
+    def wait(self, pred, what, timeout=15):
+        deadline = time.time() + timeout
+        s = {}
+        while time.time() < deadline:
+            check(self.p.poll() is None, "client exited (%s) while waiting for %s; log:\n%s" %
+                  (self.p.returncode, what, self.logtext()))
+            s = self.read_stats()
+            try:
+                if s and pred(s):
+                    return s
+            except (KeyError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise Fail("timeout waiting for %s; stats %r; log:\n%s" % (what, s, self.logtext()))
+
+    def logtext(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()[-3000:]
+
+    def stop(self):
+        self.p.terminate()
+        rc = self.p.wait(10)
+        check(rc == 0, "client exit status %d on SIGTERM" % rc)
+
+
+def screenshot():
+    out = subprocess.run(["import", "-display", DISPLAY, "-window", "root", "-depth", "8", "ppm:-"], capture_output=True,
+                         check=True).stdout
+    # P6\nW H\n255\n
+    parts = out.split(b"\n", 3)
+    w, h = map(int, parts[1].split())
+    check(parts[2] == b"255", "screenshot is not an 8-bit PPM")
+    return w, h, parts[3]
+
+
+def px(shot, x, y):
+    w, h, data = shot
+    i = (y * w + x) * 3
+    return tuple(data[i:i + 3])
+
+
+def expect_px(shot, x, y, want, tol=2, what=""):
+    got = px(shot, x, y)
+    ok = all(abs(a - b) <= tol for a, b in zip(got, want))
+    check(ok, "pixel (%d,%d) %s: got %r, want %r (tolerance %d)" % (x, y, what, got, want, tol))
+
+
+def settle(client, extra=0.4):
+    """Wait until the client has drawn what it received: two stats ticks with
+    no new frames, then a little more."""
+    time.sleep(extra)
+
+
+def wait_frames(client, n=1):
+    return client.wait(lambda s: int(s["frames"]) >= n and s["state"] == "running", "%d frame(s)" % n)
+
+
+def shot_until(pred, what, timeout=8):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        s = screenshot()
+        try:
+            pred(s)
+            return s
+        except Fail as e:
+            last = e
+        time.sleep(0.2)
+    raise Fail("%s: %s" % (what, last))
+
+
+# ------------------------------------------------------------------ cases
+
+def quadrants(shot, ox, oy, scale, gw=320, gh=240, what=""):
+    s = scale
+    expect_px(shot, ox + int(80 * s), oy + int(60 * s), RED, what=what + " top-left")
+    expect_px(shot, ox + int(240 * s), oy + int(60 * s), GREEN, what=what + " top-right")
+    expect_px(shot, ox + int(80 * s), oy + int(180 * s), BLUE, what=what + " bottom-left")
+    expect_px(shot, ox + int(240 * s), oy + int(180 * s), WHITE, what=what + " bottom-right")
+    # the quadrant edges land exactly where the scale says (nearest filtering)
+    expect_px(shot, ox + int(160 * s) - 1, oy + 10, RED, what=what + " last red column")
+    expect_px(shot, ox + int(160 * s), oy + 10, GREEN, what=what + " first green column")
+    expect_px(shot, ox + int(gw * s) - 1, oy + int(gh * s) - 1, WHITE, what=what + " last pixel")
+
+
+def case_frame():
+    h = TestHost()
+    c = Client()
+    h.cmd("frame 320 240")
+    s = wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    check(s["format"] == "BGRA" and s["guest"] == "320x240", "stats: %r" % s)
+    shot = shot_until(lambda sh: quadrants(sh, 0, 0, 1), "1:1 frame")
+    expect_px(shot, 320, 10, BLACK, what="outside the window")
+    # every other supported format shows the same picture
+    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+        h.cmd("frame 320 240 %d" % t)
+        c.wait(lambda s: s["format"] == name, "format " + name)
+        shot_until(lambda sh: quadrants(sh, 0, 0, 1, what=name), "format " + name)
+    c.stop()
+
+
+def case_scale():
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client("win:autoResize=no", "win:width=700", "win:height=500", "win:scaling=integer", name="int")
+    wait_frames(c)
+    # integer: 2x = 640x480 centred in 700x500 -> offset (30, 10)
+    shot = shot_until(lambda sh: quadrants(sh, 30, 10, 2, what="integer 2x"), "integer scaling")
+    expect_px(shot, 29, 100, BLACK, what="left letterbox")
+    expect_px(shot, 30 + 640, 100, BLACK, what="right letterbox")
+    c.stop()
+    c = Client("win:autoResize=no", "win:width=640", "win:height=600", name="keep")
+    wait_frames(c)
+    # keep aspect: 640x480 centred vertically in 640x600 -> offset (0, 60)
+    shot = shot_until(lambda sh: quadrants(sh, 0, 60, 2, what="keep aspect"), "keep-aspect scaling")
+    expect_px(shot, 100, 59, BLACK, what="top letterbox")
+    c.stop()
+    c = Client("win:autoResize=no", "win:width=640", "win:height=240", "win:scaling=stretch", name="stretch")
+    wait_frames(c)
+    shot_until(lambda sh: (expect_px(sh, 319, 10, RED), expect_px(sh, 320, 10, GREEN),
+                           expect_px(sh, 639, 239, WHITE), expect_px(sh, 10, 119, RED),
+                           expect_px(sh, 10, 120, BLUE)), "stretch scaling")
+    c.stop()
+
+
+def cursor_checks(kind):
+    # image top-left (40, 40) in the red quadrant; the test shapes are 16x16
+    if kind == 0:   # colour: left half opaque yellow, right half transparent
+        return [(42, 42, YELLOW), (47, 55, YELLOW), (48, 42, RED), (55, 55, RED)]
+    if kind == 1:   # monochrome bands: black, white, unchanged, inverted
+        return [(42, 41, BLACK), (42, 45, WHITE), (42, 49, RED), (42, 53, CYAN), (55, 53, CYAN), (57, 53, RED)]
+    return [(42, 42, GREEN), (52, 42, CYAN), (52, 55, CYAN), (57, 42, RED)]   # masked colour
+
+
+def case_cursor():
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client()
+    wait_frames(c)
+    for kind in (0, 1, 2):
+        h.cmd("cursor %d 40 40 3 5" % kind)
+        s = c.wait(lambda s: s["cursor"] == "43,45,1", "cursor hotspot at (43,45)")
+        shot_until(lambda sh: [expect_px(sh, x, y, col, what="cursor type %d" % kind)
+                               for x, y, col in cursor_checks(kind)], "cursor type %d" % kind)
+    # cursor-only updates: redraws without frames, UPS stays 0
+    before = c.wait(lambda s: float(s["ups"]) == 0.0, "UPS 0 with a still guest")
+    for i in range(20):
+        h.cmd("move %d %d" % (60 + i * 5, 30 + i * 2))
+    last = (60 + 19 * 5, 30 + 19 * 2)
+    s = c.wait(lambda s: s["cursor"] == "%d,%d,1" % (last[0] + 3, last[1] + 5), "cursor moved")
+    time.sleep(1.2)
+    s = c.read_stats()
+    check(s["frames"] == before["frames"], "cursor moves changed the frame count: %s -> %s" %
+          (before["frames"], s["frames"]))
+    check(float(s["ups"]) == 0.0, "cursor moves changed UPS: %s" % s["ups"])
+    check(int(s["draws"]) > int(before["draws"]), "cursor moves did not redraw")
+    # masked colour at its last position: green left half at the new place, old place back to red
+    shot_until(lambda sh: (expect_px(sh, last[0] + 2, last[1] + 2, GREEN, what="moved cursor"),
+                           expect_px(sh, 42, 42, RED, what="old cursor place")), "moved cursor")
+    h.cmd("hide")
+    c.wait(lambda s: s["cursor"].endswith(",0"), "cursor hidden")
+    shot_until(lambda sh: expect_px(sh, last[0] + 2, last[1] + 2, RED, what="hidden cursor"), "hidden cursor")
+    c.stop()
+    # scaled 2x: the cursor image doubles and sits at 2x its guest position
+    c = Client("win:autoResize=no", "win:width=640", "win:height=480", name="c2x")
+    wait_frames(c)
+    h.cmd("show")
+    h.cmd("cursor 0 40 40 3 5")
+    c.wait(lambda s: s["cursor"] == "43,45,1", "cursor at 2x")
+    shot_until(lambda sh: (expect_px(sh, 81, 81, YELLOW), expect_px(sh, 80 + 15, 80 + 31, YELLOW),
+                           expect_px(sh, 80 + 16, 82, RED), expect_px(sh, 79, 82, RED)), "cursor at 2x")
+    c.stop()
+
+
+def case_fixture():
+    src = os.path.join(FIXTURES, "b7-800x600-16M.region.xz")
+    with lzma.open(src) as f, open(REGION, "wb") as o:
+        shutil.copyfileobj(f, o)
+    c = Client()
+    s = c.wait(lambda s: s["state"] == "waiting", "state waiting")
+    check("host not running" in s["message"] and REGION in s["message"], "message: %r" % s["message"])
+    time.sleep(1.5)
+    s = c.read_stats()
+    check(s["state"] == "waiting" and s["frames"] == "0", "stale B7 region: %r" % s)
+    check("host not running" in c.logtext(), "log does not say the host is not running")
+    c.stop()
+
+
+def case_restart():
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client()
+    wait_frames(c)
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1), "first picture")
+    h.kill()
+    c.wait(lambda s: s["state"] == "host-stopped", "host stopped noticed")
+    # the last frame stays (dimmed)
+    shot_until(lambda sh: expect_px(sh, 80, 60, (102, 0, 0), tol=3, what="dimmed last frame"), "dimmed frame")
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c.wait(lambda s: s["state"] == "running" and int(s["restarts"]) >= 1 and int(s["frames"]) >= 2,
+           "re-attached to the new host")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1), "picture back")
+    # client paused > 1 s while frames flow: evicted, then recovers by itself
+    h.cmd("stream 30")
+    c.wait(lambda s: float(s["ups"]) > 5, "frames flowing")
+    os.kill(c.p.pid, signal.SIGSTOP)
+    time.sleep(2.0)
+    os.kill(c.p.pid, signal.SIGCONT)
+    s = c.wait(lambda s: int(s["evictions"]) >= 1, "eviction noticed")
+    f0 = int(s["frames"])
+    c.wait(lambda s: int(s["frames"]) > f0 + 10 and float(s["ups"]) > 5, "frames again after eviction")
+    h.cmd("stream 0")
+    c.stop()
+
+
+def case_twoclients():
+    h = TestHost()
+    a = Client(name="a")
+    b = Client("win:x=400", name="b")
+    h.cmd("frame 320 240")
+    wait_frames(a)
+    wait_frames(b)
+    shot_until(lambda sh: (quadrants(sh, 0, 0, 1, what="client a"), quadrants(sh, 400, 0, 1, what="client b")),
+               "two windows")
+    h.cmd("stream 30")
+    for c in (a, b):
+        c.wait(lambda s: float(s["ups"]) > 5, "both clients get frames")
+    h.cmd("stream 0")
+    a.stop()
+    b.stop()
+
+
+def write_region(data, size=None):
+    with open(REGION, "wb") as f:
+        f.write(data)
+        if size and size > len(data):
+            f.truncate(size)
+
+
+def lgmp_header(version=6, app=b"", size=1 << 20, clock=None):
+    """A region with an LGMP header whose heartbeat keeps moving is needed for
+    app-data checks; we use the test host for those and craft only what the
+    session start rejects before looking at the clock."""
+    hdr = bytearray(5760)
+    struct.pack_into("<II", hdr, 0, 0x504D474C, version)
+    return bytes(hdr)
+
+
+def case_hostile():
+    # 1. a region smaller than an LGMP header
+    write_region(b"\0" * 1000)
+    c = Client(name="small")
+    s = c.wait(lambda s: s["state"] == "incompatible", "too-small region refused")
+    check("1000 bytes" in s["message"], "message names the size: %r" % s["message"])
+    c.stop()
+    # 2. random bytes, 2. a wrong LGMP version; also fuzzer corpus entries when they exist
+    rnd = random.Random(1234)
+    cases = [("random", bytes(rnd.getrandbits(8) for _ in range(65536))),
+             ("version", lgmp_header(version=5) + b"\0" * 65536)]
+    corpus = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "*", "*")))[:8]
+    for p in corpus:
+        with open(p, "rb") as f:
+            cases.append((os.path.basename(p), f.read()))
+    for name, data in cases:
+        write_region(data)
+        c = Client(name="h-" + name)
+        s = c.wait(lambda s: s["state"] in ("waiting", "incompatible") and s["message"], "a message for " + name)
+        time.sleep(0.6)
+        check(c.p.poll() is None, "client died on %s" % name)
+        c.stop()
+    # 3. a live host whose frames are of a type this client does not draw, then TRUNCATED
+    h = TestHost()
+    c = Client(name="type")
+    h.cmd("frame 320 240 6")
+    s = c.wait(lambda s: "frame type 6" in s["frame_error"], "unsupported type named")
+    check("RGB" in s["frame_error"], "message names the type: %r" % s["frame_error"])
+    h.cmd("frame 320 240 1 4")
+    c.wait(lambda s: s["frame_error"] == "" and s["format"] == "BGRA", "recovers on a good frame")
+    check("TRUNCATED" in c.logtext() and "MiB" in c.logtext(), "TRUNCATED advice missing from the log")
+    # 4. the session starts but the app data is not KVMFR: overwrite the magic while the host runs
+    c.stop()
+    h.kill()
+
+
+def case_options():
+    r = subprocess.run([CLIENT, "--help"], capture_output=True, text=True)
+    check(r.returncode == 0, "--help exit status")
+    for opt in ("app:shmFile", "win:scaling", "win:vsync", "win:showFPS", "app:statsFile", "input:escapeKey",
+                "default: /dev/shm/looking-glass", "default: keep"):
+        check(opt in r.stdout, "--help does not list %s" % opt)
+    r = subprocess.run([CLIENT, "win:scaling=sideways"], capture_output=True, text=True)
+    check(r.returncode != 0 and "sideways" in r.stderr and "keep" in r.stderr, "bad enum: %r" % r.stderr)
+    r = subprocess.run([CLIENT, "win:nope=1"], capture_output=True, text=True)
+    check(r.returncode != 0 and "win:nope" in r.stderr, "unknown option: %r" % r.stderr)
+    ini = os.path.join(TMP, "c.ini")
+    with open(ini, "w") as f:
+        f.write("[win]\nwidth=abc\n")
+    r = subprocess.run([CLIENT, "-C", ini], capture_output=True, text=True)
+    check(r.returncode != 0 and ini in r.stderr and "abc" in r.stderr, "bad INI value: %r" % r.stderr)
+    # an INI file is applied: scaling from the file, size from the command line
+    with open(ini, "w") as f:
+        f.write("[win]\nscaling=stretch\nautoResize=no\n")
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client("-C", ini, "win:width=640", "win:height=240", name="ini")
+    wait_frames(c)
+    shot_until(lambda sh: (expect_px(sh, 319, 10, RED), expect_px(sh, 320, 10, GREEN)), "INI scaling=stretch")
+    c.stop()
+
+
+def case_screenshot():
+    h = TestHost()
+    out = os.path.join(TMP, "shot.png")
+    h.cmd("frame 320 240")
+    c = Client("app:screenshot=" + out)
+    wait_frames(c)
+    deadline = time.time() + 10
+    while not os.path.exists(out) and time.time() < deadline:
+        time.sleep(0.1)
+    check(os.path.exists(out), "no screenshot written")
+    ppm = subprocess.run(["convert", out, "-depth", "8", "ppm:-"], capture_output=True, check=True).stdout
+    parts = ppm.split(b"\n", 3)
+    w, hh = map(int, parts[1].split())
+    check((w, hh) == (320, 240), "screenshot size %dx%d" % (w, hh))
+    shot = (w, hh, parts[3])
+    quadrants(shot, 0, 0, 1, what="PNG")
+    c.stop()
+
+
+CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
+
+
+def main():
+    global DISPLAY, ENV
+    if CASE not in CASES:
+        print("unknown case %s; cases: %s" % (CASE, " ".join(CASES)))
+        return 2
+    for tool in ("Xvfb", "import"):
+        if not shutil.which(tool):
+            print("SKIP: %s not installed" % tool)
+            return 77
+    try:
+        if CASE != "options":
+            DISPLAY = start_xvfb()
+        ENV = dict(os.environ, DISPLAY=DISPLAY or os.environ.get("DISPLAY", ""), LIBGL_ALWAYS_SOFTWARE="1",
+                   SPYGLASS_NO_USER_CONFIG="1", HOME=TMP)
+        if CASE == "options":
+            DISPLAY = start_xvfb()
+            ENV["DISPLAY"] = DISPLAY
+        CASES[CASE]()
+        print("PASS %s" % CASE)
+        return 0
+    except Fail as e:
+        print("FAIL %s: %s" % (CASE, e))
+        return 1
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(1))
+    sys.exit(main())
