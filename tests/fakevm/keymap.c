@@ -7,6 +7,12 @@ unsigned fvm_scancode_to_xkeycode(unsigned scancode)
     if (scancode >= 0x01 && scancode <= 0x58)
         return scancode + 8;
     switch (scancode) {
+    case 0x59: return 117 + 8;   /* keypad = */
+    case 0x73: return 89 + 8;    /* Ro */
+    case 0x7d: return 124 + 8;   /* Yen */
+    case 0x120: return 113 + 8;  /* Mute */
+    case 0x12e: return 114 + 8;  /* Volume down */
+    case 0x130: return 115 + 8;  /* Volume up */
     case 0x11c: return 96 + 8;   /* keypad Enter */
     case 0x11d: return 97 + 8;   /* right Ctrl */
     case 0x135: return 98 + 8;   /* keypad / */
