@@ -9,6 +9,8 @@ Usage: window_test.py BUILD_DIR FIXTURES_DIR CASE
 """
 import glob
 import lzma
+import mmap
+import threading
 import os
 import random
 import shutil
@@ -55,7 +57,8 @@ def cleanup():
                 p.wait()
     for f in glob.glob(REGION + "*"):
         os.unlink(f)
-    shutil.rmtree(TMP, ignore_errors=True)
+    if os.environ.get("SPYGLASS_KEEP_TMP") != "1":
+        shutil.rmtree(TMP, ignore_errors=True)
 
 
 def start_xvfb():
@@ -296,6 +299,36 @@ def case_cursor():
     c.stop()
 
 
+class Heartbeat:
+    """Plays a host that only ticks: moves host_clock_ms (LGMP offset 16)
+    every 10 ms, and optionally scribbles random bytes over the region."""
+
+    def __init__(self, path, scribble=0, seed=1):
+        self.f = open(path, "r+b")
+        self.m = mmap.mmap(self.f.fileno(), 0)
+        self.stop_ev = threading.Event()
+        self.scribble = scribble
+        self.rnd = random.Random(seed)
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    def run(self):
+        clock = struct.unpack_from("<Q", self.m, 16)[0]
+        size = len(self.m)
+        while not self.stop_ev.wait(0.01):
+            clock += 10
+            struct.pack_into("<Q", self.m, 16, clock)
+            for _ in range(self.scribble):
+                off = self.rnd.randrange(24, size)
+                self.m[off] = self.rnd.getrandbits(8)
+
+    def stop(self):
+        self.stop_ev.set()
+        self.t.join()
+        self.m.close()
+        self.f.close()
+
+
 def case_fixture():
     src = os.path.join(FIXTURES, "b7-800x600-16M.region.xz")
     with lzma.open(src) as f, open(REGION, "wb") as o:
@@ -307,6 +340,14 @@ def case_fixture():
     s = c.read_stats()
     check(s["state"] == "waiting" and s["frames"] == "0", "stale B7 region: %r" % s)
     check("host not running" in c.logtext(), "log does not say the host is not running")
+    # the same region with a moving heartbeat: a B7 host's app data is understood
+    hb = Heartbeat(REGION)
+    try:
+        s = c.wait(lambda s: s["state"] == "running", "attach to the B7 region")
+        check(s["host_version"] == "B7" and s["features"] == "0", "B7 app data: %r" % s)
+    finally:
+        hb.stop()
+    c.wait(lambda s: s["state"] == "host-stopped", "heartbeat stopped noticed")
     c.stop()
 
 
@@ -382,10 +423,6 @@ def case_hostile():
     rnd = random.Random(1234)
     cases = [("random", bytes(rnd.getrandbits(8) for _ in range(65536))),
              ("version", lgmp_header(version=5) + b"\0" * 65536)]
-    corpus = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "*", "*")))[:8]
-    for p in corpus:
-        with open(p, "rb") as f:
-            cases.append((os.path.basename(p), f.read()))
     for name, data in cases:
         write_region(data)
         c = Client(name="h-" + name)
@@ -393,7 +430,25 @@ def case_hostile():
         time.sleep(0.6)
         check(c.p.poll() is None, "client died on %s" % name)
         c.stop()
-    # 3. a live host whose frames are of a type this client does not draw, then TRUNCATED
+    # 3. the protocol fuzzer's seed regions, kept alive by a ticking heartbeat while
+    #    random bytes are scribbled over them: the client must keep running and saying why
+    corpus = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus", "*")))
+    for i, p in enumerate(corpus[:6]):
+        with open(p, "rb") as f:
+            write_region(f.read())
+        c = Client(name="corpus-%d" % i)
+        hb = Heartbeat(REGION, scribble=0)
+        try:
+            c.wait(lambda s: s["state"] == "running", "attach to corpus region " + os.path.basename(p))
+            hb.scribble = 20
+            time.sleep(2.5)
+            s = c.read_stats()
+            check(c.p.poll() is None, "client died on scribbled %s; log:\n%s" % (p, c.logtext()))
+            check(s["state"] in ("running", "incompatible", "host-stopped", "waiting"), "state %r" % s)
+        finally:
+            hb.stop()
+        c.stop()
+    # 4. a live host whose frames are of a type this client does not draw, then TRUNCATED
     h = TestHost()
     c = Client(name="type")
     h.cmd("frame 320 240 6")
