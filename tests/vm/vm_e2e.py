@@ -155,6 +155,102 @@ def check_dump_frame(text, session, n):
     log(f"{what}: session 0x{session:08x} ticking, KVMFR 20, BGRA {WIDTH}x{HEIGHT} pitch {WIDTH * 4}")
 
 
+class Client:
+    """spyglass-client in a real window under its own Xvfb (Mesa software GL), watched through its
+    stats file and screenshots of the X screen."""
+
+    def __init__(self, exe, shm, work):
+        self.exe, self.shm, self.work = exe, shm, work
+        self.stats = os.path.join(work, "client.stats")
+        self.log_path = os.path.join(work, "client.log")
+        self.xvfb = self.proc = None
+        self.name = "client"
+
+    def start(self):
+        r, w = os.pipe()
+        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
+                                      "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        os.close(w)
+        num, deadline = b"", time.monotonic() + 30
+        while not num.endswith(b"\n") and time.monotonic() < deadline:
+            c = os.read(r, 16)
+            if not c:
+                break
+            num += c
+        os.close(r)
+        check(num.strip(), "Xvfb did not report a display number")
+        self.display = ":" + num.decode().strip()
+        env = dict(os.environ, DISPLAY=self.display, LIBGL_ALWAYS_SOFTWARE="1")
+        env.pop("WAYLAND_DISPLAY", None)
+        self.logf = open(self.log_path, "w")
+        self.proc = subprocess.Popen([self.exe, "-f", self.shm, "--stats-file", self.stats, "win:x=0", "win:y=0",
+                                      "app:retryMs=200", "win:filter=nearest", "win:vsync=no"],
+                                     env=env, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
+        log(f"client: {self.exe} on Xvfb {self.display}")
+
+    def read_stats(self):
+        try:
+            with open(self.stats) as f:
+                return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        except FileNotFoundError:
+            return {}
+
+    def wait(self, pred, what, timeout):
+        deadline, st = time.monotonic() + timeout, {}
+        while time.monotonic() < deadline:
+            check(self.proc.poll() is None, f"client exited ({self.proc.returncode}) waiting for {what}; "
+                                            f"log:\n{self.logtext()}")
+            st = self.read_stats()
+            try:
+                if st and pred(st):
+                    return st
+            except (KeyError, ValueError):
+                pass
+            time.sleep(0.1)
+        raise Fail(f"client: timeout waiting for {what}; stats {st}; log:\n{self.logtext()}")
+
+    def logtext(self):
+        self.logf.flush()
+        return open(self.log_path).read()[-3000:]
+
+    def screenshot(self):
+        out = subprocess.run(["import", "-display", self.display, "-window", "root", "-depth", "8", "ppm:-"],
+                             capture_output=True, check=True, timeout=30).stdout
+        path = os.path.join(self.work, "client-shot.ppm")
+        open(path, "wb").write(out)
+        return vmlib.read_ppm(path)
+
+    def check_window(self, screen, n):
+        """The window at (0,0) must show the guest frame 1:1: the known picture and QEMU's screendump."""
+        deadline, last = time.monotonic() + 20, None
+        while time.monotonic() < deadline:
+            w, h, rgb = self.screenshot()
+            crop = b"".join(rgb[y * w * 3:(y * w + WIDTH) * 3] for y in range(HEIGHT))
+            try:
+                check_known_picture((WIDTH, HEIGHT, crop), f"boot{n} client window (Xvfb screenshot)")
+                compare_images((WIDTH, HEIGHT, crop), screen, f"boot{n} client window vs QEMU screendump")
+                return
+            except Fail as e:
+                last = e
+            time.sleep(0.5)
+        raise last
+
+    def stop(self):
+        rc = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                rc = self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.xvfb and self.xvfb.poll() is None:
+            self.xvfb.terminate()
+            self.xvfb.wait(10)
+        return rc
+
+
 # ---------------------------------------------------------------------------------------------
 
 
@@ -166,6 +262,7 @@ class Test:
         self.shm = f"/dev/shm/spyglass-vm-test-{self.pid}"
         self.vms = []
         self.watch = None
+        self.client = None
         self.timings = {}
 
     def cleanup(self):
@@ -173,6 +270,8 @@ class Test:
             vm.kill()
         if self.watch:
             self.watch.stop()
+        if self.client:
+            self.client.stop()
         if os.path.exists(self.shm):
             os.unlink(self.shm)
         if self.a.keep:
@@ -195,9 +294,18 @@ class Test:
         _, t, _ = vm.wait_line(r"sg-vm: picture drawn", 30)
         self.timings[f"boot{n} picture drawn"] = t
         log(f"boot{n}: guest picture drawn {t:.2f} s after QEMU started ({vm.accel})")
-        img = vmlib.read_ppm(vm.screendump(os.path.join(self.work, f"screendump{n}.ppm")))
-        check_known_picture(img, f"boot{n} QEMU screendump")
-        return vm, img
+        # DRM's fbdev emulation copies the guest's drawing to the device's memory a little later
+        # (deferred I/O), so QEMU's view may lag behind /dev/fb0 briefly.
+        deadline = time.monotonic() + 15
+        while True:
+            img = vmlib.read_ppm(vm.screendump(os.path.join(self.work, f"screendump{n}.ppm")))
+            try:
+                check_known_picture(img, f"boot{n} QEMU screendump")
+                return vm, img
+            except Fail:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def run(self):
         t_start = time.monotonic()
@@ -226,6 +334,11 @@ class Test:
         self.watch = vmlib.Lines("watch", os.path.join(self.work, "watch.log"))
         self.watch.spawn([a.watch, "--png-dir", self.work, self.shm])
         self.watch.wait_line(r"watch: (waiting for a host|mapped)", 10)
+        if a.client and os.path.exists(a.client) and shutil.which("Xvfb") and shutil.which("import"):
+            self.client = Client(a.client, self.shm, self.work)
+            self.client.start()
+        else:
+            log(f"client part not run: {a.client} not built, or Xvfb/ImageMagick missing")
 
         vm, screen = self.boot(1, kernel, host)
         session1 = self.check_frames(1, vm, screen, mark=0)
@@ -244,11 +357,23 @@ class Test:
         check(re.search(r"^heartbeat: \d+ ms, not ticking", text, re.M),
               f"spyglass-dump does not report the host stopped after QEMU was killed:\n{text}")
         log("spyglass-dump after the kill: heartbeat not ticking")
+        if self.client:
+            st = self.client.wait(lambda s: s["state"] != "running", "the client to notice the host is gone", 15)
+            log(f"client after the kill: state {st['state']}, message '{st.get('message', '')}', "
+                f"{time.monotonic() - t_kill:.2f} s after the kill")
+            restarts = int(st["restarts"])
 
         vm, screen = self.boot(2, kernel, host)
         session2 = self.check_frames(2, vm, screen, mark=mark)
         check(session2 != session1, f"boot2 reuses session id {session1:#x}")
         log(f"watcher re-attached to the new session: 0x{session1:08x} -> 0x{session2:08x}")
+        if self.client:
+            st = self.client.read_stats()
+            check(int(st["restarts"]) > restarts, f"client restarts {st['restarts']} after reboot, was {restarts}")
+            log(f"client re-attached (restarts {restarts} -> {st['restarts']}), state {st['state']}")
+            rc = self.client.stop()
+            check(rc == 0, f"client exit status {rc} on SIGTERM; log:\n{self.client.logtext()}")
+            self.client = None
         vm.kill()
         self.timings["total"] = time.monotonic() - t_start
         log("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
@@ -281,6 +406,13 @@ class Test:
         img = vmlib.read_png(png)
         check_known_picture(img, f"boot{n} frame from spyglass-dump --frame")
         compare_images(img, screen, f"boot{n} spyglass-dump frame vs QEMU screendump")
+        if self.client:
+            st = self.client.wait(lambda s: s["state"] == "running" and int(s["frames"]) >= 1 and
+                                  s["guest"] == f"{WIDTH}x{HEIGHT}", f"boot{n} frames in the client", 60)
+            check(st["format"] == "BGRA", f"boot{n}: client reports format {st['format']}")
+            log(f"boot{n}: client running: guest {st['guest']} {st['format']}, window {st.get('window')}, "
+                f"frames {st['frames']}, host '{st.get('host_version')}'")
+            self.client.check_window(screen, n)
         return session
 
 
@@ -309,7 +441,7 @@ def main():
         return t.run()
     except (Fail, VmError) as e:
         print(f"FAIL: {e}")
-        for p in t.vms + ([t.watch] if t.watch else []):
+        for p in t.vms + [x for x in (t.watch, t.client) if x]:
             print(f"--- {p.name} log ({p.log_path}):")
             print(open(p.log_path).read()[-3000:] if os.path.exists(p.log_path) else "(none)")
         return 1
