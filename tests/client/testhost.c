@@ -7,7 +7,8 @@
  *
  * Commands (one per line; "ok" or "error ..." is printed after each):
  *   frame W H [TYPE [FLAGS]]  post a quadrant pattern (red, green / blue, white)
- *   stream FPS                post frames continuously (a moving 16x16 marker, one damage rect); 0 stops
+ *   stream FPS [FULL]         post frames continuously (a moving 16x16 marker, one damage rect,
+ *                             or whole frames when FULL is 1); 0 stops
  *   cursor TYPE X Y HX HY     post a 16x16 test shape: 0 colour, 1 monochrome, 2 masked colour
  *   move X Y | hide | show    position/visibility-only cursor messages
  *   status                    prints "subs F C frames N" (subscribers of the frame/cursor queues)
@@ -34,6 +35,9 @@ static uint32_t serial, format_version;
 static int cur_x, cur_y, cur_visible = 1, have_shape, cur_shape_buf;
 static uint32_t fw = 320, fh = 240, ftype = SG_FRAME_BGRA, fflags;
 static uint64_t frames_posted;
+static bool stream_full; /* stream whole frames (no damage rects) */
+static uint8_t *pat;      /* the pattern in the current format, pitch * fh bytes */
+static uint32_t pat_w, pat_h, pat_type;
 
 static uint64_t now_ms(void)
 {
@@ -111,7 +115,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my)
     h.stride = fw;
     h.pitch = pitch;
     h.flags = fflags;
-    if (mx >= 0 && last_block != 99) {
+    if (mx >= 0 && last_block != 99 && !stream_full) {
         /* damage: the old and new marker squares (this block is two frames old: cover both moves) */
         h.damage_count = 1;
         int x0 = mx < prev_mx ? mx : prev_mx, y0 = my < prev_my ? my : prev_my;
@@ -124,16 +128,29 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my)
     sg_kvmfr_progress_store(word, 0);
     sg_lgmp_host_post(fq, 0, &blocks[i]);
     uint8_t *data = p + ALIGN;
-    for (uint32_t y = 0; y < fh; y++) {
-        for (uint32_t x = 0; x < fw; x++) {
-            uint8_t r, g, b;
-            pattern_px(x, y, &r, &g, &b);
-            if (mx >= 0 && (int)x >= mx && (int)x < mx + 16 && (int)y >= my && (int)y < my + 16)
-                r = g = b = 0;
-            texel(data + (size_t)y * pitch + (size_t)x * bpt, ftype, r, g, b);
-        }
-        if ((y + 1) % 64 == 0 || y + 1 == fh)
-            sg_kvmfr_progress_store(word, (y + 1) * pitch);
+    if (!pat || pat_w != fw || pat_h != fh || pat_type != ftype) {
+        free(pat);
+        pat = malloc((size_t)pitch * fh);
+        if (!pat)
+            return -1;
+        for (uint32_t y = 0; y < fh; y++)
+            for (uint32_t x = 0; x < fw; x++) {
+                uint8_t r, g, b;
+                pattern_px(x, y, &r, &g, &b);
+                texel(pat + (size_t)y * pitch + (size_t)x * bpt, ftype, r, g, b);
+            }
+        pat_w = fw, pat_h = fh, pat_type = ftype;
+    }
+    uint8_t black[16 * 8] = { 0 };
+    for (uint32_t k = 0; k < 16 * 8; k += bpt)
+        texel(black + k, ftype, 0, 0, 0);
+    for (uint32_t y = 0; y < fh; y += 64) {
+        uint32_t n = fh - y < 64 ? fh - y : 64;
+        memcpy(data + (size_t)y * pitch, pat + (size_t)y * pitch, (size_t)n * pitch);
+        for (uint32_t yy = y; yy < y + n; yy++)
+            if (mx >= 0 && (int)yy >= my && (int)yy < my + 16)
+                memcpy(data + (size_t)yy * pitch + (size_t)mx * bpt, black, 16 * bpt);
+        sg_kvmfr_progress_store(word, (y + n) * pitch);
     }
     last_block = i;
     frames_posted++;
@@ -324,7 +341,9 @@ int main(int argc, char **argv)
                 new_cursor_sub();
         }
         if (stream_fps && t >= next_frame && has_subs()) {
-            next_frame = t + 1000 / stream_fps;
+            next_frame += 1000 / stream_fps;
+            if (next_frame < t)
+                next_frame = t;
             int omx = pmx, omy = pmy;
             pmx = mx, pmy = my;
             mx += dx, my += dy;
@@ -356,8 +375,9 @@ int main(int argc, char **argv)
                 format_version++;
                 int r = post_frame(-1, 0, 0, 0);
                 printf(r == 0 ? "ok\n" : r == 1 ? "error queue full\n" : "error frame too large\n");
-            } else if (sscanf(line, "stream %u", &ua) == 1) {
-                stream_fps = ua;
+            } else if ((k = sscanf(line, "stream %u %u", &ua, &ub)) >= 1) {
+                stream_fps = ua > 1000 ? 1000 : ua;
+                stream_full = k == 2 && ub;
                 printf("ok\n");
             } else if (sscanf(line, "cursor %d %d %d %d %d", &a, &b, &c, &d, &e) == 5) {
                 cursor_shape(a, b, c, d, e);
