@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The capture interface: one struct of function pointers per backend
+ * (testpattern, x11, fbdev), one file per backend under capture/.
+ *
+ * Frames are captured in two steps, like kvmfr.md §5.7 wants them: next_frame
+ * reports that a new image exists (its size and what changed), the publisher
+ * then posts the frame header and asks copy_rect for the pixels of the
+ * rectangles its buffer is missing, band by band, raising the progress word
+ * as rows land. The backend keeps the current image; copy_rect never blocks.
+ *
+ * Threads: next_frame/copy_rect are called from the frame thread,
+ * next_cursor/set_cursor_pos from the tick thread, possibly at the same time.
+ * create/start/stop/destroy are never called concurrently with anything.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SG_CAPTURE_MAX_DAMAGE 64u
+#define SG_CAPTURE_ERR_SIZE 256u
+/* Larger than any real cursor; the KVMFR shape buffer holds 1 MiB. */
+#define SG_CAPTURE_MAX_CURSOR_DIM 512u
+
+enum sg_capture_status {
+    SG_CAPTURE_OK = 0,
+    SG_CAPTURE_TIMEOUT,     /* next_frame: nothing new within the timeout */
+    SG_CAPTURE_NONE,        /* next_cursor: no event pending */
+    SG_CAPTURE_ERROR,       /* cap->err says what */
+};
+const char *sg_capture_status_str(enum sg_capture_status s);
+
+struct sg_capture_rect {
+    uint32_t x, y, w, h;
+};
+
+/* A new frame. Pixels are BGRA (4 bytes, B first); the 4th byte is not alpha. */
+struct sg_capture_frame {
+    uint32_t width, height;
+    /* Rectangles changed since the previous next_frame (clipped to the frame).
+     * 0 = the whole frame changed (first frame after start, size change, or
+     * more changes than fit). */
+    uint32_t damage_count;
+    struct sg_capture_rect damage[SG_CAPTURE_MAX_DAMAGE];
+};
+
+/* A cursor event. Coordinates are guest screen pixels. */
+struct sg_capture_cursor {
+    bool has_position;
+    int32_t x, y;       /* hotspot position */
+    bool visible;
+    bool has_shape;     /* a new shape was written into the caller's buffer */
+    uint32_t shape_type; /* SG_CURSOR_COLOR / MONOCHROME / MASKED_COLOR (kvmfr.h) */
+    uint32_t width;     /* pixels */
+    uint32_t height;    /* data rows (twice the visible height for monochrome) */
+    uint32_t pitch;     /* bytes per data row */
+    int32_t hot_x, hot_y;
+};
+
+/* An option a backend understands; --help lists them with their defaults. */
+struct sg_capture_option {
+    const char *key;
+    const char *def;
+    const char *help;
+};
+
+struct sg_capture;
+
+struct sg_capture_impl {
+    const char *name;  /* what -c selects: "testpattern" */
+    const char *label; /* the VM-info capture name (kvmfr.md §3.2): "X11" */
+    const char *help;  /* one line for --help */
+    const struct sg_capture_option *options; /* terminated by a NULL key */
+
+    /* Check the backend can run (display reachable, device readable, ...).
+     * values[i] is the value of options[i] (never NULL). On failure return
+     * -1 with one line in err: "no X display at :0: ...". */
+    int (*create)(struct sg_capture **out, const char *const *values, char *err, size_t err_size);
+    /* Begin capturing (a client subscribed). The first next_frame after start
+     * reports the whole frame, with damage_count 0. */
+    int (*start)(struct sg_capture *cap);
+    /* Wait up to timeout_ms for a new image. */
+    enum sg_capture_status (*next_frame)(struct sg_capture *cap, uint32_t timeout_ms,
+                                         struct sg_capture_frame *out);
+    /* Copy rectangle r of the current image into dst, an image of the same
+     * size whose row 0 starts at dst with dst_pitch bytes per row. */
+    void (*copy_rect)(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
+    /* Non-blocking: the next cursor event, the shape (if any) written to
+     * shape (shape_cap bytes, at least 512*512*4). */
+    enum sg_capture_status (*next_cursor)(struct sg_capture *cap, struct sg_capture_cursor *out,
+                                          uint8_t *shape, size_t shape_cap);
+    /* Put the hotspot at (x, y). */
+    int (*set_cursor_pos)(struct sg_capture *cap, int32_t x, int32_t y);
+    /* No client left: stop spending anything on capture. */
+    void (*stop)(struct sg_capture *cap);
+    void (*destroy)(struct sg_capture *cap);
+};
+
+/* Every backend's state starts with this. */
+struct sg_capture {
+    const struct sg_capture_impl *impl;
+    char err[SG_CAPTURE_ERR_SIZE]; /* the last runtime error */
+};
+
+/* ---------------------------------------------------------------- registry */
+
+/* NULL-terminated list of the backends built in. */
+extern const struct sg_capture_impl *const sg_capture_backends[];
+const struct sg_capture_impl *sg_capture_find(const char *name); /* case-insensitive */
+/* The option index of key in impl, or -1. */
+int sg_capture_option_index(const struct sg_capture_impl *impl, const char *key);
+size_t sg_capture_option_count(const struct sg_capture_impl *impl);
+
+/* Wrappers (destroy accepts NULL). */
+int sg_capture_create(const struct sg_capture_impl *impl, struct sg_capture **out, const char *const *values,
+                      char *err, size_t err_size);
+int sg_capture_start(struct sg_capture *cap);
+enum sg_capture_status sg_capture_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
+                                             struct sg_capture_frame *out);
+void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
+enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
+                                              uint8_t *shape, size_t shape_cap);
+int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y);
+void sg_capture_stop(struct sg_capture *cap);
+void sg_capture_destroy(struct sg_capture *cap);
+
+/* Helpers for backends. */
+void sg_capture_set_error(struct sg_capture *cap, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clip r to w x h; false if nothing is left. */
+bool sg_capture_rect_clip(struct sg_capture_rect *r, uint32_t w, uint32_t h);
+/* Add r to a damage list; past SG_CAPTURE_MAX_DAMAGE the list becomes one
+ * bounding box. count 0 on entry means empty here (callers track "whole"). */
+void sg_capture_damage_add(struct sg_capture_rect *list, uint32_t *count, const struct sg_capture_rect *r);
+/* Parse a non-negative integer option; -1 with err naming key and value. */
+int sg_capture_parse_uint(const char *key, const char *value, uint32_t max, uint32_t *out, char *err,
+                          size_t err_size);
+
+/* The backends. */
+extern const struct sg_capture_impl sg_capture_testpattern;
+extern const struct sg_capture_impl sg_capture_fbdev;
+#ifdef SG_HAVE_X11
+extern const struct sg_capture_impl sg_capture_x11;
+#endif
