@@ -1,0 +1,639 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "publisher.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lgmp.h"
+#include "log.h"
+
+/* Bytes per progress-word publication: small enough that a client copying
+ * behind us rarely waits, large enough that the stores cost nothing. */
+#define BAND_BYTES (256u * 1024u)
+#define NO_SUB_POLL_MS 100u
+#define CURSOR_EVENTS_PER_TICK 16u
+/* How long a cursor post keeps retrying a full queue (the tick that evicts
+ * a stuck client runs inside the retry loop). */
+#define CURSOR_FULL_GIVE_UP_MS 1500u
+
+struct block {
+    bool valid; /* holds the complete image of frame `serial` */
+    uint32_t serial;
+    uint32_t format_version;
+};
+
+struct sg_publisher {
+    void *base;
+    size_t size;
+    char region_name[128];
+    struct sg_capture *cap;
+    const struct sg_clock *clock;
+    uint32_t fps_cap;
+    uint8_t app[2048];
+    uint32_t app_size;
+
+    struct sg_lgmp_host *lgmp;
+    struct sg_lgmp_host_queue *fq, *cq;
+    struct sg_kvmfr_layout layout;
+    struct sg_lgmp_mem records[SG_KVMFR_CURSOR_RECORDS];
+    struct sg_lgmp_mem shapes[SG_KVMFR_CURSOR_SHAPE_BUFFERS];
+    struct sg_lgmp_mem blocks[2];
+
+    /* frame thread */
+    pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls */
+    atomic_bool capturing;
+    bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
+    uint32_t serial, format_version;
+    uint32_t fmt_w, fmt_h, fmt_pitch;
+    bool have_format, trunc_logged;
+    int next_block, last_block;
+    struct block blk[2];
+    struct sg_capture_frame frame;
+    bool prev_full;
+    uint32_t prev_count;
+    struct sg_capture_rect prev_damage[SG_CAPTURE_MAX_DAMAGE];
+    struct timespec last_frame;
+    bool error_logged;
+
+    /* tick */
+    uint32_t rec_i, shape_i;
+    int cur_shape; /* shape buffer holding the current shape, -1 none */
+    bool have_pos, visible;
+    int32_t px, py, hot_x, hot_y;
+
+    struct sg_publisher_stats stats;
+};
+
+static void stat_add(uint64_t *v, uint64_t n)
+{
+    __atomic_fetch_add(v, n, __ATOMIC_RELAXED);
+}
+
+static void sleep_us(uint64_t us)
+{
+    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* ------------------------------------------------------------ region setup */
+
+static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
+{
+    sg_lgmp_host_destroy(p->lgmp);
+    p->lgmp = NULL;
+    sg_kvmfr_layout_compute(p->app_size, SG_PUBLISHER_ALIGN, p->size, &p->layout);
+    if (!p->layout.fits) {
+        snprintf(err, err_size,
+                 "region %s is too small: %zu bytes; the cursor buffers alone need %llu, and two frame buffers "
+                 "come on top: use at least 16 MiB (32 MiB for 1920x1080)",
+                 p->region_name, p->size, (unsigned long long)p->layout.fixed_end);
+        return -1;
+    }
+    enum sg_lgmp_status st = sg_lgmp_host_create(&p->lgmp, p->base, p->size, p->app, p->app_size, p->clock);
+    if (st != SG_LGMP_OK) {
+        snprintf(err, err_size, "region %s (%zu bytes): cannot start an LGMP session: %s", p->region_name, p->size,
+                 sg_lgmp_status_str(st));
+        return -1;
+    }
+    /* kvmfr.md §4: this exact order gives the B7 placement */
+    st = sg_lgmp_host_queue_create(p->lgmp, SG_KVMFR_FRAME_QUEUE_ID, SG_KVMFR_FRAME_QUEUE_LEN,
+                                   SG_KVMFR_SUB_TIMEOUT_MS, &p->fq);
+    if (st == SG_LGMP_OK)
+        st = sg_lgmp_host_queue_create(p->lgmp, SG_KVMFR_CURSOR_QUEUE_ID, SG_KVMFR_CURSOR_QUEUE_LEN,
+                                       SG_KVMFR_SUB_TIMEOUT_MS, &p->cq);
+    for (uint32_t i = 0; st == SG_LGMP_OK && i < SG_KVMFR_CURSOR_RECORDS; i++)
+        if ((st = sg_lgmp_host_alloc(p->lgmp, SG_KVMFR_CURSOR_HEADER_SIZE, &p->records[i])) == SG_LGMP_OK)
+            memset(p->records[i].ptr, 0, SG_KVMFR_CURSOR_HEADER_SIZE);
+    for (uint32_t i = 0; st == SG_LGMP_OK && i < SG_KVMFR_CURSOR_SHAPE_BUFFERS; i++)
+        if ((st = sg_lgmp_host_alloc(p->lgmp, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &p->shapes[i])) == SG_LGMP_OK)
+            memset(p->shapes[i].ptr, 0, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
+    for (uint32_t i = 0; st == SG_LGMP_OK && i < 2; i++)
+        st = sg_lgmp_host_alloc_aligned(p->lgmp, SG_PUBLISHER_ALIGN, (uint32_t)p->layout.max_frame_size,
+                                        &p->blocks[i]);
+    if (st != SG_LGMP_OK) {
+        snprintf(err, err_size, "region %s (%zu bytes): allocation failed: %s", p->region_name, p->size,
+                 sg_lgmp_status_str(st));
+        return -1;
+    }
+    if (p->records[0].offset != p->layout.cursor_records || p->shapes[0].offset != p->layout.shape_buffers ||
+        p->blocks[0].offset != p->layout.frame_block[0] || p->blocks[1].offset != p->layout.frame_block[1] ||
+        p->blocks[0].size != p->layout.block_size) {
+        snprintf(err, err_size, "region %s: placement differs from kvmfr.md §4 (block 0 at %u, expected %llu)",
+                 p->region_name, p->blocks[0].offset, (unsigned long long)p->layout.frame_block[0]);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        sg_kvmfr_frame_init_block(p->blocks[i].ptr, SG_PUBLISHER_ALIGN - 4);
+        p->blk[i].valid = false;
+    }
+    p->next_block = 0;
+    p->last_block = -1;
+    p->rec_i = p->shape_i = 0;
+    p->cur_shape = -1;
+    stat_add(&p->stats.sessions, 1);
+    LOG_I("region %s: %zu bytes, session %08x, frame buffers of %llu bytes at %u and %u", p->region_name, p->size,
+          sg_lgmp_host_session_id(p->lgmp), (unsigned long long)p->layout.max_data_size, p->blocks[0].offset,
+          p->blocks[1].offset);
+    return 0;
+}
+
+int sg_publisher_create(struct sg_publisher **out, void *base, size_t size, struct sg_capture *cap,
+                        const struct sg_kvmfr_info *info, const struct sg_publisher_opts *opts, char *err,
+                        size_t err_size)
+{
+    *out = NULL;
+    struct sg_publisher *p = calloc(1, sizeof(*p));
+    if (!p) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+    p->base = base;
+    p->size = size;
+    p->cap = cap;
+    p->clock = opts ? opts->clock : NULL;
+    p->fps_cap = opts ? opts->fps_cap : 0;
+    snprintf(p->region_name, sizeof(p->region_name), "%s",
+             opts && opts->region_name ? opts->region_name : "(memory)");
+    pthread_mutex_init(&p->cap_lock, NULL);
+    p->app_size = (uint32_t)sg_kvmfr_build_info(info, p->app, sizeof(p->app));
+    if (!p->app_size) {
+        snprintf(err, err_size, "the KVMFR app data does not fit %zu bytes", sizeof(p->app));
+        goto fail;
+    }
+    if (setup_region(p, err, err_size) != 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    sg_lgmp_host_destroy(p->lgmp);
+    pthread_mutex_destroy(&p->cap_lock);
+    free(p);
+    return -1;
+}
+
+void sg_publisher_destroy(struct sg_publisher *p)
+{
+    if (!p)
+        return;
+    if (atomic_load(&p->capturing))
+        sg_capture_stop(p->cap);
+    sg_lgmp_host_destroy(p->lgmp);
+    pthread_mutex_destroy(&p->cap_lock);
+    free(p);
+}
+
+uint32_t sg_publisher_session_id(const struct sg_publisher *p)
+{
+    return sg_lgmp_host_session_id(p->lgmp);
+}
+
+const struct sg_kvmfr_layout *sg_publisher_layout(const struct sg_publisher *p)
+{
+    return &p->layout;
+}
+
+void sg_publisher_get_stats(const struct sg_publisher *p, struct sg_publisher_stats *out)
+{
+    const uint64_t *src = (const uint64_t *)&p->stats;
+    uint64_t *dst = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof(*out) / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ frames */
+
+static bool any_subscriber(struct sg_publisher *p)
+{
+    return sg_lgmp_host_queue_has_subs(p->fq) || sg_lgmp_host_queue_has_subs(p->cq);
+}
+
+/* Copy the rectangles into the block's data area band by band, raising the
+ * progress word after each band (kvmfr.md §5.6). */
+static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word, uint32_t pitch, uint32_t rows,
+                           const struct sg_capture_rect *const *lists, const uint32_t *counts, int nlists)
+{
+    uint32_t band = BAND_BYTES / pitch ? BAND_BYTES / pitch : 1;
+    uint64_t bytes = 0;
+    for (uint32_t y0 = 0; y0 < rows; y0 += band) {
+        uint32_t y1 = rows - y0 > band ? y0 + band : rows;
+        bool touched = false;
+        for (int l = 0; l < nlists; l++)
+            for (uint32_t i = 0; i < counts[l]; i++) {
+                const struct sg_capture_rect *r = &lists[l][i];
+                uint32_t a = r->y > y0 ? r->y : y0, b = r->y + r->h < y1 ? r->y + r->h : y1;
+                if (a >= b)
+                    continue;
+                struct sg_capture_rect part = {r->x, a, r->w, b - a};
+                sg_capture_copy_rect(p->cap, &part, data, pitch);
+                bytes += (uint64_t)part.w * 4 * part.h;
+                touched = true;
+            }
+        if (touched || y1 == rows) {
+            /* glibc may copy with non-temporal stores, which a release store
+             * alone does not order */
+            atomic_thread_fence(memory_order_seq_cst);
+            sg_kvmfr_progress_store(word, y1 * pitch);
+        }
+    }
+    return bytes;
+}
+
+static void post_frame_block(struct sg_publisher *p, int i)
+{
+    for (;;) {
+        enum sg_lgmp_status st = sg_lgmp_host_post(p->fq, 0, &p->blocks[i]);
+        if (st != SG_LGMP_QUEUE_FULL) {
+            if (st != SG_LGMP_OK)
+                LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
+            return;
+        }
+        sleep_us(100);
+    }
+}
+
+static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame *f)
+{
+    uint32_t pitch = f->width * 4;
+    if (!p->have_format || f->width != p->fmt_w || f->height != p->fmt_h || pitch != p->fmt_pitch) {
+        p->format_version++;
+        p->fmt_w = f->width;
+        p->fmt_h = f->height;
+        p->fmt_pitch = pitch;
+        p->have_format = true;
+        p->trunc_logged = false;
+        LOG_I("frame format %u: %ux%u BGRA, pitch %u", p->format_version, f->width, f->height, pitch);
+    }
+    uint32_t rows = f->height, flags = 0;
+    if ((uint64_t)pitch * f->height > p->layout.max_data_size) {
+        rows = (uint32_t)(p->layout.max_data_size / pitch);
+        flags |= SG_FRAME_FLAG_TRUNCATED;
+        if (!p->trunc_logged) {
+            LOG_W("region %s too small for %ux%u frames: %llu bytes per frame, %llu available; sending %u of %u "
+                  "rows (TRUNCATED). Use a region of %u MiB",
+                  p->region_name, f->width, f->height, (unsigned long long)pitch * f->height,
+                  (unsigned long long)p->layout.max_data_size, rows, f->height,
+                  sg_kvmfr_recommended_mib(f->height, pitch));
+            p->trunc_logged = true;
+        }
+        if (rows == 0)
+            return;
+    }
+
+    int i = p->next_block;
+    struct sg_kvmfr_wire_frame hdr = {
+        .format_version = p->format_version,
+        .frame_serial = p->serial,
+        .type = SG_FRAME_BGRA,
+        .screen_width = f->width,
+        .screen_height = f->height,
+        .data_width = f->width,
+        .data_height = rows,
+        .frame_width = f->width,
+        .frame_height = f->height,
+        .rotation = 0,
+        .stride = f->width,
+        .pitch = pitch,
+        .flags = flags,
+    };
+    for (uint32_t k = 0; k < f->damage_count; k++) {
+        struct sg_capture_rect r = f->damage[k];
+        if (!sg_capture_rect_clip(&r, f->width, rows))
+            continue;
+        hdr.damage[hdr.damage_count++] = (struct sg_kvmfr_wire_rect){r.x, r.y, r.w, r.h};
+    }
+
+    /* §5.7 steps 3-5: header, progress 0, post, then the pixels */
+    sg_lgmp_host_queue_new_subs(p->fq);
+    uint8_t *payload = p->blocks[i].ptr;
+    uint32_t *word = (uint32_t *)(payload + SG_PUBLISHER_ALIGN - 4);
+    sg_kvmfr_frame_write(payload, &hdr);
+    sg_kvmfr_progress_store(word, 0);
+    post_frame_block(p, i);
+
+    /* The block holds frame serial-2 when it is valid; what changed since then
+     * is the previous frame's damage plus this one's. */
+    uint8_t *data = payload + SG_PUBLISHER_ALIGN;
+    struct sg_capture_rect all = {0, 0, f->width, rows};
+    bool partial = p->blk[i].valid && p->blk[i].format_version == p->format_version && p->serial >= 2 &&
+                   p->blk[i].serial == p->serial - 2 && f->damage_count && !p->prev_full;
+    uint64_t bytes;
+    if (partial) {
+        const struct sg_capture_rect *lists[2] = {p->prev_damage, f->damage};
+        uint32_t counts[2] = {p->prev_count, f->damage_count};
+        bytes = copy_bands(p, data, word, pitch, rows, lists, counts, 2);
+    } else {
+        const struct sg_capture_rect *lists[1] = {&all};
+        uint32_t counts[1] = {1};
+        bytes = copy_bands(p, data, word, pitch, rows, lists, counts, 1);
+    }
+    p->blk[i] = (struct block){.valid = true, .serial = p->serial, .format_version = p->format_version};
+    p->prev_full = f->damage_count == 0;
+    p->prev_count = f->damage_count;
+    memcpy(p->prev_damage, f->damage, sizeof(f->damage[0]) * f->damage_count);
+    p->last_block = i;
+    p->next_block = 1 - i;
+    p->serial++;
+    stat_add(&p->stats.frames, 1);
+    stat_add(&p->stats.bytes_copied, bytes);
+    if (flags & SG_FRAME_FLAG_TRUNCATED)
+        stat_add(&p->stats.truncated, 1);
+}
+
+static uint64_t since_ns(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)((int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec));
+}
+
+static void capture_stop(struct sg_publisher *p)
+{
+    pthread_mutex_lock(&p->cap_lock);
+    sg_capture_stop(p->cap);
+    atomic_store(&p->capturing, false);
+    pthread_mutex_unlock(&p->cap_lock);
+    LOG_I("no client: capture stopped");
+}
+
+void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
+{
+    if (!any_subscriber(p)) {
+        if (atomic_load(&p->capturing))
+            capture_stop(p);
+        sleep_us((uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
+        return;
+    }
+    if (!atomic_load(&p->capturing)) {
+        pthread_mutex_lock(&p->cap_lock);
+        int rc = sg_capture_start(p->cap);
+        if (rc == 0) {
+            atomic_store(&p->capturing, true);
+            p->prev_full = true;
+        }
+        pthread_mutex_unlock(&p->cap_lock);
+        if (rc != 0) {
+            LOG_W("capture %s cannot start: %s", p->cap->impl->name, p->cap->err);
+            sleep_us(1000000);
+            return;
+        }
+        LOG_I("client subscribed: capture started (%s)", p->cap->impl->name);
+    }
+    /* §5.7 step 1: both frames still held by a client; the tick evicts it
+     * after 1 s if it never lets go */
+    uint64_t waited = 0;
+    while (sg_lgmp_host_queue_pending(p->fq) >= SG_KVMFR_FRAME_QUEUE_LEN) {
+        if (waited >= (uint64_t)timeout_ms * 1000)
+            return;
+        sleep_us(100);
+        waited += 100;
+    }
+    if (p->fps_cap && p->serial) {
+        uint64_t period = 1000000000ull / p->fps_cap, el = since_ns(&p->last_frame);
+        if (el < period) {
+            uint64_t wait_us = (period - el) / 1000;
+            if (wait_us > (uint64_t)timeout_ms * 1000) {
+                sleep_us((uint64_t)timeout_ms * 1000);
+                return;
+            }
+            sleep_us(wait_us);
+        }
+    }
+
+    enum sg_capture_status st = sg_capture_next_frame(p->cap, timeout_ms, &p->frame);
+    if (st == SG_CAPTURE_OK) {
+        p->error_logged = false;
+        clock_gettime(CLOCK_MONOTONIC, &p->last_frame);
+        publish_frame(p, &p->frame);
+        return;
+    }
+    if (st == SG_CAPTURE_ERROR) {
+        if (!p->error_logged)
+            LOG_W("capture %s: %s", p->cap->impl->name, p->cap->err);
+        p->error_logged = true;
+        sleep_us(100000);
+        return;
+    }
+    /* §5.7 step 8: a still screen; give a new client the last frame */
+    if (p->last_block >= 0 && sg_lgmp_host_queue_new_subs(p->fq)) {
+        post_frame_block(p, p->last_block);
+        stat_add(&p->stats.reposts, 1);
+        LOG_D("re-posted frame %u to a new subscriber", p->serial - 1);
+    }
+}
+
+/* ------------------------------------------------------------------ cursor */
+
+static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
+{
+    uint64_t start = sg_clock_now(p->clock);
+    for (;;) {
+        enum sg_lgmp_status st = sg_lgmp_host_post(p->cq, flags, mem);
+        if (st == SG_LGMP_OK) {
+            stat_add(&p->stats.cursor_posts, 1);
+            return;
+        }
+        if (st != SG_LGMP_QUEUE_FULL) {
+            LOG_W("cursor post failed: %s", sg_lgmp_status_str(st));
+            return;
+        }
+        /* full: keep the heartbeat and the eviction of a stuck client going */
+        if (sg_clock_now(p->clock) - start > CURSOR_FULL_GIVE_UP_MS) {
+            LOG_W("cursor queue stayed full for %u ms: update dropped", CURSOR_FULL_GIVE_UP_MS);
+            return;
+        }
+        sleep_us(1000);
+        sg_lgmp_host_process(p->lgmp);
+    }
+}
+
+static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
+{
+    return (struct sg_kvmfr_wire_cursor){
+        .x = (int16_t)(p->px - p->hot_x),
+        .y = (int16_t)(p->py - p->hot_y),
+    };
+}
+
+/* §6.4 */
+static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
+{
+    const struct sg_lgmp_mem *mem;
+    uint32_t flags = 0;
+    if (ev->has_shape) {
+        p->hot_x = ev->hot_x;
+        p->hot_y = ev->hot_y;
+    }
+    if (ev->has_position) {
+        p->px = ev->x;
+        p->py = ev->y;
+        p->have_pos = true;
+    }
+    p->visible = ev->visible;
+    struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
+    if (ev->has_position || (ev->has_shape && p->have_pos))
+        flags |= SG_CURSOR_FLAG_POSITION;
+    if (ev->visible)
+        flags |= SG_CURSOR_FLAG_VISIBLE;
+    if (ev->has_shape) {
+        mem = &p->shapes[p->shape_i];
+        p->cur_shape = (int)p->shape_i;
+        p->shape_i = (p->shape_i + 1) % SG_KVMFR_CURSOR_SHAPE_BUFFERS;
+        hdr.shape_type = ev->shape_type;
+        hdr.hot_x = (int8_t)ev->hot_x;
+        hdr.hot_y = (int8_t)ev->hot_y;
+        hdr.width = ev->width;
+        hdr.height = ev->height;
+        hdr.pitch = ev->pitch;
+        flags |= SG_CURSOR_FLAG_SHAPE;
+    } else {
+        mem = &p->records[p->rec_i];
+        p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
+    }
+    sg_kvmfr_cursor_write(mem->ptr, &hdr);
+    post_cursor(p, mem, flags);
+}
+
+static void cursor_new_subscriber(struct sg_publisher *p)
+{
+    uint32_t flags = SG_CURSOR_FLAG_POSITION | (p->visible ? SG_CURSOR_FLAG_VISIBLE : 0);
+    struct sg_kvmfr_wire_cursor pos = cursor_header(p);
+    if (p->cur_shape >= 0) {
+        const struct sg_lgmp_mem *mem = &p->shapes[p->cur_shape];
+        /* keep the shape fields, refresh the position */
+        memcpy(mem->ptr, &pos, 4);
+        post_cursor(p, mem, flags | SG_CURSOR_FLAG_SHAPE);
+    } else if (p->have_pos) {
+        const struct sg_lgmp_mem *mem = &p->records[p->rec_i];
+        p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
+        sg_kvmfr_cursor_write(mem->ptr, &pos);
+        post_cursor(p, mem, flags);
+    }
+}
+
+/* The region was wiped (a restarted VM, another host): a new session, and a
+ * capture restart so that the first frame and the shape are sent again.
+ * Never runs while the frame thread does. */
+static int reinit(struct sg_publisher *p)
+{
+    char err[256];
+    LOG_W("region %s was overwritten: starting a new session", p->region_name);
+    if (atomic_load(&p->capturing)) {
+        sg_capture_stop(p->cap);
+        atomic_store(&p->capturing, false);
+    }
+    if (setup_region(p, err, sizeof(err)) != 0) {
+        LOG_E("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+int sg_publisher_tick(struct sg_publisher *p)
+{
+    enum sg_lgmp_status st = sg_lgmp_host_process(p->lgmp);
+    if (st == SG_LGMP_CORRUPTED)
+        return p->threaded ? 1 : reinit(p);
+
+    /* §7: client messages come on the cursor queue */
+    uint8_t msg[SG_LGMP_CMSG_PAYLOAD];
+    uint32_t len;
+    for (;;) {
+        st = sg_lgmp_host_read_cmsg(p->cq, msg, &len);
+        if (st == SG_LGMP_QUEUE_EMPTY)
+            break;
+        int32_t x, y;
+        if (st == SG_LGMP_OK && sg_kvmfr_decode_set_cursor_pos(msg, len, &x, &y)) {
+            pthread_mutex_lock(&p->cap_lock);
+            int rc = sg_capture_set_cursor_pos(p->cap, x, y);
+            pthread_mutex_unlock(&p->cap_lock);
+            stat_add(&p->stats.set_cursor_pos, 1);
+            LOG_D("SET_CURSOR_POS %d,%d%s", x, y, rc ? " failed" : "");
+        } else if (st != SG_LGMP_OK) {
+            LOG_D("client message rejected: %s", sg_lgmp_status_str(st));
+        }
+        sg_lgmp_host_ack_cmsg(p->cq);
+        if (st != SG_LGMP_OK && st != SG_LGMP_BAD_CMSG)
+            break;
+    }
+
+    pthread_mutex_lock(&p->cap_lock);
+    if (atomic_load(&p->capturing)) {
+        struct sg_capture_cursor ev;
+        for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK; k++) {
+            uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
+            if (sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) != SG_CAPTURE_OK)
+                break;
+            handle_cursor_event(p, &ev);
+        }
+    }
+    pthread_mutex_unlock(&p->cap_lock);
+    if (sg_lgmp_host_queue_new_subs(p->cq))
+        cursor_new_subscriber(p);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ run */
+
+struct run_ctx {
+    struct sg_publisher *p;
+    volatile sig_atomic_t *stop;
+    atomic_bool quit;
+};
+
+static void *frame_thread(void *arg)
+{
+    struct run_ctx *ctx = arg;
+    while (!*ctx->stop && !atomic_load(&ctx->quit))
+        sg_publisher_frame_step(ctx->p, 20);
+    return NULL;
+}
+
+int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
+{
+    struct run_ctx ctx = {.p = p, .stop = stop};
+    atomic_init(&ctx.quit, false);
+    pthread_t th;
+    p->threaded = true;
+    if (pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+        LOG_E("cannot start the frame thread");
+        p->threaded = false;
+        return -1;
+    }
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!*stop) {
+        if (sg_publisher_tick(p) == 1) {
+            atomic_store(&ctx.quit, true);
+            pthread_join(th, NULL);
+            atomic_store(&ctx.quit, false);
+            if (reinit(p) != 0 || pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+                p->threaded = false;
+                return -1;
+            }
+        }
+        next.tv_nsec += SG_KVMFR_HOST_TICK_MS * 1000000L;
+        if (next.tv_nsec >= 1000000000L) {
+            next.tv_nsec -= 1000000000L;
+            next.tv_sec++;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec > next.tv_sec + 1)
+            next = now; /* suspended for a while: do not catch up */
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+    }
+    atomic_store(&ctx.quit, true);
+    pthread_join(th, NULL);
+    p->threaded = false;
+    if (atomic_load(&p->capturing)) {
+        sg_capture_stop(p->cap);
+        atomic_store(&p->capturing, false);
+    }
+    return 0;
+}

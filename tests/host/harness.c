@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CHILDREN 16
+static pid_t children[MAX_CHILDREN];
+
+static void remember(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (!children[i]) {
+            children[i] = pid;
+            return;
+        }
+}
+
+static void forget(pid_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t uid, gid_t gid, int keep_fd)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) {
+                dup2(fd, 1);
+                dup2(fd, 2);
+                close(fd);
+            }
+        }
+        if (drop && getuid() == 0) {
+            if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+                _exit(126);
+        }
+        (void)keep_fd;
+        execv(argv[0], argv);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    remember(pid);
+    return pid;
+}
+
+pid_t harness_spawn(char *const argv[], const char *log_path)
+{
+    return spawn(argv, log_path, false, 0, 0, -1);
+}
+
+pid_t harness_spawn_as(char *const argv[], const char *log_path, uid_t uid, gid_t gid)
+{
+    return spawn(argv, log_path, true, uid, gid, -1);
+}
+
+int harness_wait(pid_t pid, uint32_t timeout_ms, int *status)
+{
+    uint64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            forget(pid);
+            *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            return 0;
+        }
+        if (r < 0 || now_ms() > end)
+            return -1;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+int harness_stop(pid_t pid)
+{
+    int status = -1;
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    if (harness_wait(pid, 3000, &status) == 0)
+        return status;
+    kill(pid, SIGKILL);
+    harness_wait(pid, 2000, &status);
+    return 128 + SIGKILL;
+}
+
+void harness_cleanup(void)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i]) {
+            kill(children[i], SIGKILL);
+            waitpid(children[i], NULL, 0);
+            children[i] = 0;
+        }
+}
+
+int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
+{
+    char screen[32], fdarg[16], disp[16];
+    snprintf(screen, sizeof(screen), "%ux%ux24", w, h);
+    int fds[2] = {-1, -1};
+    char *argv[12];
+    int n = 0;
+    argv[n++] = "Xvfb";
+    if (display < 0) {
+        if (pipe(fds) != 0)
+            return -1;
+        snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
+        argv[n++] = "-displayfd";
+        argv[n++] = fdarg;
+    } else {
+        snprintf(disp, sizeof(disp), ":%d", display);
+        argv[n++] = disp;
+    }
+    argv[n++] = "-screen";
+    argv[n++] = "0";
+    argv[n++] = screen;
+    argv[n++] = "-br";       /* black root: known content */
+    argv[n++] = "-nolisten";
+    argv[n++] = "tcp";
+    argv[n] = NULL;
+    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
+    if (display >= 0) {
+        /* ready when the socket accepts; the caller's connect retries */
+        char sock[64];
+        snprintf(sock, sizeof(sock), "/tmp/.X11-unix/X%d", display);
+        uint64_t end = now_ms() + 10000;
+        while (access(sock, F_OK) != 0 && now_ms() < end) {
+            struct timespec ts = {0, 20000000};
+            nanosleep(&ts, NULL);
+        }
+        struct timespec ts = {0, 200000000};
+        nanosleep(&ts, NULL);
+        return display;
+    }
+    close(fds[1]);
+    char buf[32] = "";
+    size_t got = 0;
+    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+    uint64_t end = now_ms() + 10000;
+    while (now_ms() < end && !strchr(buf, '\n')) {
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = 0;
+    }
+    close(fds[0]);
+    if (!strchr(buf, '\n'))
+        return -1;
+    return atoi(buf);
+}
+
+const char *harness_host_path(void)
+{
+    const char *p = getenv("SPYGLASS_HOST");
+    return p ? p : "spyglass-host";
+}
+
+char *harness_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *s = malloc(cap);
+    size_t r;
+    while ((r = fread(s + n, 1, cap - n - 1, f)) > 0) {
+        n += r;
+        if (cap - n < 2)
+            s = realloc(s, cap *= 2);
+    }
+    s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+bool harness_wait_log(const char *path, const char *needle, uint32_t timeout_ms)
+{
+    uint64_t end = now_ms() + timeout_ms;
+    for (;;) {
+        char *s = harness_read_file(path);
+        bool found = s && strstr(s, needle);
+        free(s);
+        if (found)
+            return true;
+        if (now_ms() > end)
+            return false;
+        struct timespec ts = {0, 20000000};
+        nanosleep(&ts, NULL);
+    }
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* Child processes for host tests: spyglass-host, Xvfb. Every child dies with
+ * the test (PR_SET_PDEATHSIG) and harness_cleanup() kills what is left. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Start argv[0] with stdout+stderr to log_path (NULL: inherit). */
+pid_t harness_spawn(char *const argv[], const char *log_path);
+/* Like harness_spawn, run as uid/gid (when running as root). */
+pid_t harness_spawn_as(char *const argv[], const char *log_path, uid_t uid, gid_t gid);
+/* Wait up to timeout_ms; 0 with *status (exit code, or 128+signal), -1 if still running. */
+int harness_wait(pid_t pid, uint32_t timeout_ms, int *status);
+/* SIGTERM, then SIGKILL after 2 s; returns the exit status like harness_wait. */
+int harness_stop(pid_t pid);
+void harness_cleanup(void);
+/* Xvfb with -displayfd (display < 0) or on a given number; returns the number or -1. */
+int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid);
+/* The spyglass-host binary (env SPYGLASS_HOST). */
+const char *harness_host_path(void);
+/* Whole file as a NUL-terminated string (free it), NULL if unreadable. */
+char *harness_read_file(const char *path);
+/* Wait until path contains needle (polls), up to timeout_ms. */
+bool harness_wait_log(const char *path, const char *needle, uint32_t timeout_ms);
