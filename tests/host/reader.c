@@ -116,6 +116,7 @@ void reader_close(struct reader *r)
     if (r->shm.base)
         sg_shm_close(&r->shm);
     free(r->img);
+    free(r->block_img);
     free(r->cbuf);
     memset(r, 0, sizeof(*r));
 }
@@ -159,6 +160,11 @@ int reader_next_frame(struct reader *r, uint32_t timeout_ms)
         }
         uint32_t rows;
         ks = sg_kvmfr_frame_copy(m.mem, &f, r->img, r->pitch, partial, &rows);
+        if (ks == SG_KVMFR_OK && r->verify_block) {
+            free(r->block_img);
+            r->block_img = calloc((size_t)r->h, r->pitch);
+            ks = sg_kvmfr_frame_copy(m.mem, &f, r->block_img, r->pitch, false, &rows);
+        }
         sg_lgmp_client_message_done(r->fq);
         if (ks != SG_KVMFR_OK) {
             snprintf(r->err, sizeof(r->err), "frame %u copy: %s after %u rows", f.hdr.frame_serial,

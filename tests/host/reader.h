@@ -28,6 +28,10 @@ struct reader {
     struct sg_kvmfr_frame frame;   /* the last frame header */
     uint32_t frame_offset;         /* region offset of its payload */
     bool frame_was_partial;        /* copied with damage only */
+    /* verify_block: also copy the whole block (after its progress word is
+     * final) into block_img, to check what a newly joining client would get */
+    bool verify_block;
+    uint8_t *block_img;
     /* cursor */
     uint8_t *cbuf;
     struct sg_kvmfr_cursor cursor; /* the last cursor message */

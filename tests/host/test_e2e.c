@@ -133,6 +133,7 @@ static void test_stream(void **state)
     struct reader r;
     if (reader_open(&r, region, 5000) != 0)
         fail_with_log("attach", r.err);
+    r.verify_block = true;
 
     /* app data (kvmfr.md §3.2) */
     assert_int_equal(r.info.version, 20);
@@ -172,6 +173,9 @@ static void test_stream(void **state)
         assert_int_equal(r.frame.hdr.pitch, W * 4);
         assert_int_equal(r.frame.hdr.flags, 0);
         uint32_t n = check_pixels(&r, W, H, H);
+        /* the block itself holds the whole image, not only this frame's damage */
+        if (memcmp(r.block_img, r.img, (size_t)H * r.pitch) != 0)
+            fail_msg("frame serial %u: the block differs from the client's image", r.frame.hdr.frame_serial);
         if (i == 0)
             first_n = n;
         else
