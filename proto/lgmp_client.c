@@ -233,8 +233,7 @@ enum sg_lgmp_status sg_lgmp_client_subscribe(struct sg_lgmp_client *c, uint32_t 
     }
     uint32_t used = active | bad;
     if (used == UINT32_MAX) {
-        /* Store what reaping found, as the reference does before giving up. */
-        sg_lgmp_astore64(&qh->subs, ((uint64_t)active << 32) | bad);
+        /* Nothing was reaped (that would have freed a slot): subs unchanged. */
         sg_lgmp_unlock(&qh->queue_lock);
         free(q);
         return SG_LGMP_QUEUE_FULL;

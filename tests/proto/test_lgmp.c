@@ -341,6 +341,54 @@ static void test_queue_full_and_no_subscriber_drop(void **state)
 }
 
 
+/* §10.7: when the client cannot take the lock, the host's tick dequeues. */
+static void test_done_without_lock_left_to_host(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *cq;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &cq), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_process(cq, &msg), SG_LGMP_OK);
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1); /* someone holds the lock for a moment */
+    assert_int_equal(sg_lgmp_client_message_done(cq), SG_LGMP_OK);
+    uint32_t ring = lt_u32(f->r, lt_q(0, LT_Q_RING));
+    assert_int_equal(lt_u32(f->r, ring + 12), 0); /* own bit cleared */
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)), 1); /* but not dequeued */
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_READ)), 0);
+    assert_int_equal(sg_lgmp_client_process(cq, &msg), SG_LGMP_QUEUE_EMPTY); /* the client moved on */
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 0);
+    tick(f, 10);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)), 0);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_READ)), 1);
+    assert_int_equal(sg_lgmp_host_faults(f->host, NULL), 0);
+}
+
+/* §10.5: pending bits of a departed subscriber do not hold the queue. */
+static void test_unsubscribe_with_outstanding(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *qa, *qb;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &qa), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &qb), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_unsubscribe(&qa), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_process(qb, &msg), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_message_done(qb), SG_LGMP_OK);
+    /* slot 0's stale bit remains, so the client could not dequeue it */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 2);
+    tick(f, 10); /* the host ignores bits of slots whose ACTIVE bit is clear */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 1);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_SUBS)), 2ull << 32); /* nobody evicted */
+    assert_int_equal(sg_lgmp_client_process(qb, &msg), SG_LGMP_OK);
+    assert_int_equal(msg.app_value, 2);
+    assert_int_equal(sg_lgmp_client_message_done(qb), SG_LGMP_OK);
+    tick(f, 10);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 0);
+}
+
 /* ------------------------------------------------------------- eviction */
 
 static void test_eviction_after_timeout(void **state)
@@ -1087,6 +1135,8 @@ int main(void)
         cmocka_unit_test(test_session_id_changes),
         cmocka_unit_test_setup_teardown(test_post_process_done, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_queue_full_and_no_subscriber_drop, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_done_without_lock_left_to_host, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unsubscribe_with_outstanding, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_eviction_after_timeout, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_subscribe_queue_full_and_no_such_queue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_advance_to_last, fx_setup, fx_teardown),
