@@ -4,11 +4,12 @@
  * client seeing it, for cursor-sized (24-byte) messages on a queue shaped
  * like the B7 cursor queue (20 messages, 1000 ms timeout), with the host
  * ticking every 10 ms as B7 does. Host and client run in two threads on one
- * malloc'ed region. The second run adds a frame stream: a third thread
- * memcpy'ing 8 MB frames into the region in a loop, as a capture would.
+ * shared anonymous mapping (or, with --fork, the client in a child process).
+ * The second run adds a frame stream: a third thread memcpy'ing 8 MB frames
+ * into the region in a loop, as a capture would.
  *
  *   lgmp_latency [--messages N] [--interval-us US] [--poll spin|yield|sleep:US]
- *                [--only quiet|frames]
+ *                [--only quiet|frames] [--fork]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lgmp.h"
 
@@ -38,6 +42,7 @@ struct opts {
     enum poll_mode poll;
     uint32_t sleep_us;
     int only; /* 0 both, 1 quiet, 2 frames */
+    int fork; /* client in a child process instead of a thread */
 };
 
 struct run {
@@ -200,66 +205,94 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Shared (not private) anonymous memory, so a forked client sees it too. */
+static void *shared_alloc(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 static int run_once(const struct opts *o, int with_frames)
 {
-    struct run r = { .o = o };
-    r.region = aligned_alloc(4096, REGION_SIZE);
-    r.lat_ns = calloc(o->messages, sizeof(uint64_t));
-    r.frame_src = malloc(FRAME_SIZE);
-    if (!r.region || !r.lat_ns || !r.frame_src) {
+    size_t lat_bytes = (size_t)o->messages * sizeof(uint64_t);
+    struct run *r = shared_alloc(sizeof(*r));
+    uint8_t *region = shared_alloc(REGION_SIZE);
+    uint64_t *lat = shared_alloc(lat_bytes);
+    uint8_t *src = malloc(FRAME_SIZE);
+    if (!r || !region || !lat || !src) {
         fprintf(stderr, "lgmp_latency: out of memory (%u-byte region)\n", REGION_SIZE);
         return 1;
     }
-    memset(r.region, 0, REGION_SIZE);
-    memset(r.frame_src, 0x5A, FRAME_SIZE);
-    enum sg_lgmp_status st = sg_lgmp_host_create(&r.host, r.region, REGION_SIZE, "bench", 5, NULL);
+    *r = (struct run){ .o = o, .region = region, .lat_ns = lat, .frame_src = src };
+    memset(src, 0x5A, FRAME_SIZE);
+    enum sg_lgmp_status st = sg_lgmp_host_create(&r->host, region, REGION_SIZE, "bench", 5, NULL);
     if (st == SG_LGMP_OK)
-        st = sg_lgmp_host_queue_create(r.host, CURSOR_QUEUE_ID, CURSOR_QUEUE_LEN, 1000, &r.hq);
+        st = sg_lgmp_host_queue_create(r->host, CURSOR_QUEUE_ID, CURSOR_QUEUE_LEN, 1000, &r->hq);
     for (uint32_t i = 0; i < CURSOR_BUFFERS && st == SG_LGMP_OK; ++i)
-        st = sg_lgmp_host_alloc(r.host, CURSOR_MSG_SIZE, &r.cursor[i]);
+        st = sg_lgmp_host_alloc(r->host, CURSOR_MSG_SIZE, &r->cursor[i]);
     for (uint32_t i = 0; i < 2 && st == SG_LGMP_OK; ++i)
-        st = sg_lgmp_host_alloc_aligned(r.host, 4096, FRAME_SIZE, &r.frame[i]);
+        st = sg_lgmp_host_alloc_aligned(r->host, 4096, FRAME_SIZE, &r->frame[i]);
     if (st != SG_LGMP_OK) {
         fprintf(stderr, "lgmp_latency: setting up the region failed: %s\n", sg_lgmp_status_str(st));
         return 1;
     }
 
     pthread_t ht, ct, ft;
+    pid_t child = -1;
     if (with_frames)
-        pthread_create(&ft, NULL, frame_thread, &r);
-    pthread_create(&ct, NULL, client_thread, &r);
-    pthread_create(&ht, NULL, host_thread, &r);
+        pthread_create(&ft, NULL, frame_thread, r);
+    if (o->fork) {
+        child = fork();
+        if (child == 0) {
+            client_thread(r);
+            _exit(0);
+        }
+        if (child < 0) {
+            perror("lgmp_latency: fork");
+            return 1;
+        }
+    } else {
+        pthread_create(&ct, NULL, client_thread, r);
+    }
+    pthread_create(&ht, NULL, host_thread, r);
     pthread_join(ht, NULL);
-    pthread_join(ct, NULL);
-    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
+    if (o->fork) {
+        int ws;
+        while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+            ;
+    } else {
+        pthread_join(ct, NULL);
+    }
+    __atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
     if (with_frames)
         pthread_join(ft, NULL);
 
     int rc = 0;
-    if (r.error) {
-        fprintf(stderr, "lgmp_latency: %s\n", r.error);
+    uint32_t n = r->received;
+    if (r->error) {
+        fprintf(stderr, "lgmp_latency: %s\n", r->error);
         rc = 1;
-    } else if (r.received == 0) {
+    } else if (n == 0) {
         fprintf(stderr, "lgmp_latency: no message arrived\n");
         rc = 1;
     } else {
-        qsort(r.lat_ns, r.received, sizeof(uint64_t), cmp_u64);
+        qsort(lat, n, sizeof(uint64_t), cmp_u64);
         double sum = 0;
-        for (uint32_t i = 0; i < r.received; ++i)
-            sum += (double)r.lat_ns[i];
+        for (uint32_t i = 0; i < n; ++i)
+            sum += (double)lat[i];
         printf("%-13s %6u msgs  p50 %7.1f us  p99 %7.1f us  max %8.1f us  mean %7.1f us  full %u  misordered %u",
-               with_frames ? "frame stream" : "quiet", r.received, r.lat_ns[r.received / 2] / 1e3,
-               r.lat_ns[(uint64_t)r.received * 99 / 100] / 1e3, r.lat_ns[r.received - 1] / 1e3,
-               sum / r.received / 1e3, r.full, r.misorder);
-        if (with_frames && r.frame_ns)
-            printf("  (frames: %.0f/s, %.2f GB/s memcpy)", r.frames * 1e9 / r.frame_ns,
-                   (double)r.frames * FRAME_SIZE / r.frame_ns);
+               with_frames ? "frame stream" : "quiet", n, lat[n / 2] / 1e3, lat[(uint64_t)n * 99 / 100] / 1e3,
+               lat[n - 1] / 1e3, sum / n / 1e3, r->full, r->misorder);
+        if (with_frames && r->frame_ns)
+            printf("  (frames: %.0f/s, %.2f GB/s memcpy)", r->frames * 1e9 / r->frame_ns,
+                   (double)r->frames * FRAME_SIZE / r->frame_ns);
         printf("\n");
     }
-    sg_lgmp_host_destroy(r.host);
-    free(r.frame_src);
-    free(r.lat_ns);
-    free(r.region);
+    sg_lgmp_host_destroy(r->host);
+    free(src);
+    munmap(lat, lat_bytes);
+    munmap(region, REGION_SIZE);
+    munmap(r, sizeof(*r));
     return rc;
 }
 
@@ -274,6 +307,7 @@ static void usage(FILE *f)
                "  --poll MODE       client wait when the queue is empty: spin (default, a core\n"
                "                    busy-polls), yield or sleep:US\n"
                "  --only quiet|frames  run one of the two cases\n"
+               "  --fork            run the client in a child process, not a thread\n"
                "  --help            this text\n");
 }
 
@@ -320,6 +354,8 @@ int main(int argc, char **argv)
                 return 2;
             }
             ++i;
+        } else if (!strcmp(a, "--fork")) {
+            o.fork = 1;
         } else if (!strcmp(a, "--only") && v) {
             if (!strcmp(v, "quiet"))
                 o.only = 1;
@@ -341,8 +377,9 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
 
     static const char *const poll_names[] = { "spin", "yield", "sleep" };
-    printf("lgmp_latency: %u x %u-byte messages every %u us, queue of %u, host tick 10 ms, client poll %s",
-           o.messages, CURSOR_MSG_SIZE, o.interval_us, CURSOR_QUEUE_LEN, poll_names[o.poll]);
+    printf("lgmp_latency: %u x %u-byte messages every %u us, queue of %u, host tick 10 ms, client %s, poll %s",
+           o.messages, CURSOR_MSG_SIZE, o.interval_us, CURSOR_QUEUE_LEN, o.fork ? "process" : "thread",
+           poll_names[o.poll]);
     if (o.poll == POLL_SLEEP)
         printf(" %u us", o.sleep_us);
     printf("\n");
