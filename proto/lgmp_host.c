@@ -204,9 +204,10 @@ enum sg_lgmp_status sg_lgmp_host_alloc(struct sg_lgmp_host *host, uint32_t size,
  * changes them together under the lock. A value that breaks this was written
  * by a broken or hostile client: trust read_index if it is in range,
  * otherwise rebuild it from outstanding (clamped), and make both agree.
- * Returns the (now consistent) outstanding count.
+ * Returns the (now consistent) outstanding count and, in *read_index, the
+ * checked read index: callers must use that copy, never re-read the field.
  */
-static uint32_t repair_locked(struct sg_lgmp_host_queue *q)
+static uint32_t repair_locked(struct sg_lgmp_host_queue *q, uint32_t *read_index)
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     uint32_t sc = q->slot_count;
@@ -223,6 +224,7 @@ static uint32_t repair_locked(struct sg_lgmp_host_queue *q)
         sg_lgmp_astore32(&qh->outstanding, want);
         fault(q->host, SG_LGMP_BAD_INDEX);
     }
+    *read_index = ri;
     return want;
 }
 
@@ -242,7 +244,8 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
         sg_lgmp_unlock(&qh->queue_lock);
         return SG_LGMP_OK; /* §9.4 step 3: nobody to deliver to, dropped */
     }
-    if (repair_locked(q) >= q->slot_count - 1) {
+    uint32_t ri;
+    if (repair_locked(q, &ri) >= q->slot_count - 1) {
         sg_lgmp_unlock(&qh->queue_lock);
         return SG_LGMP_QUEUE_FULL;
     }
@@ -268,7 +271,8 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         fault(h, SG_LGMP_LOCK_STUCK);
         return false;
     }
-    uint32_t outstanding = repair_locked(q);
+    uint32_t ri;
+    uint32_t outstanding = repair_locked(q, &ri);
     if (outstanding == 0) {
         sg_lgmp_unlock(&qh->queue_lock);
         return true;
@@ -289,7 +293,6 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         sg_lgmp_astore64(&qh->oldest_deadline, deadline);
         fault(h, SG_LGMP_BAD_INDEX);
     }
-    uint32_t ri = SG_READ_ONCE(qh->read_index);
     /* At most `outstanding` (< slot_count) iterations: each one releases a message. */
     for (uint32_t n = 0; n < outstanding; ++n) {
         struct sg_lgmp_wire_msg *m = &q->ring[ri];
