@@ -505,6 +505,71 @@ def case_screenshot():
     shot = (w, hh, parts[3])
     quadrants(shot, 0, 0, 1, what="PNG")
     c.stop()
+    # key bindings: Scroll Lock + S saves a PNG in app:screenshotDir, Scroll Lock + Q quits
+    shots = os.path.join(TMP, "shots")
+    os.mkdir(shots)
+    c = Client("app:screenshotDir=" + shots, name="keys")
+    wait_frames(c)
+    press("s")
+    deadline = time.time() + 10
+    while not glob.glob(os.path.join(shots, "spyglass-*.png")) and time.time() < deadline:
+        time.sleep(0.1)
+    got = glob.glob(os.path.join(shots, "spyglass-*.png"))
+    check(len(got) == 1, "Scroll Lock+S wrote %r" % got)
+    press("q")
+    check(c.p.wait(10) == 0, "Scroll Lock+Q: exit status %s" % c.p.returncode)
+
+
+def press(key):
+    """Escape key held, key pressed (the pointer over the window gives it focus under Xvfb)."""
+    xd = ["xdotool"]
+    subprocess.run(xd + ["mousemove", "10", "10"], env=ENV, check=True)
+    subprocess.run(xd + ["keydown", "Scroll_Lock", "key", key, "keyup", "Scroll_Lock"], env=ENV, check=True)
+
+
+def case_testpattern():
+    """spyglass-host -c testpattern -> client: the window at 1:1 shows exactly the guest frame
+    (compared with the client's own PNG of its texture, taken with Scroll Lock+S)."""
+    host_bin = os.path.join(BUILD, "host", "spyglass-host")
+    if not os.path.exists(host_bin):
+        print("SKIP: %s not built" % host_bin)
+        raise SystemExit(77)
+    with open(REGION, "wb") as f:
+        f.truncate(32 << 20)
+    hp = subprocess.Popen([host_bin, "-c", "testpattern", "-f", REGION], stdout=subprocess.DEVNULL,
+                          stderr=sys.stderr)
+    procs.append(hp)
+    shots = os.path.join(TMP, "shots")
+    os.mkdir(shots)
+    c = Client("app:screenshotDir=" + shots)
+    s = wait_frames(c)
+    gw, gh = map(int, s["guest"].split("x"))
+    check(gw <= 1024 and gh <= 768, "test pattern larger than the test screen: %s" % s["guest"])
+    c.wait(lambda s: s["window"] == "%dx%d" % (gw, gh), "window sized to the guest")
+    for attempt in range(6):
+        for f in glob.glob(os.path.join(shots, "*.png")):
+            os.unlink(f)
+        f0 = c.read_stats()["frames"]
+        press("s")
+        deadline = time.time() + 10
+        while not glob.glob(os.path.join(shots, "*.png")) and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        shot = screenshot()
+        if c.read_stats()["frames"] != f0:
+            time.sleep(0.5)
+            continue   # the pattern moved in between: try again
+        png = glob.glob(os.path.join(shots, "*.png"))
+        check(png, "no PNG from Scroll Lock+S")
+        ppm = subprocess.run(["convert", png[0], "-depth", "8", "ppm:-"], capture_output=True, check=True).stdout
+        parts = ppm.split(b"\n", 3)
+        ref = (gw, gh, parts[3])
+        for y in range(0, gh, max(1, gh // 24)):
+            for x in range(0, gw, max(1, gw // 32)):
+                expect_px(shot, x, y, px(ref, x, y), what="test pattern vs guest frame")
+        c.stop()
+        return
+    raise Fail("the test pattern never stood still long enough to compare")
 
 
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
@@ -515,7 +580,7 @@ def main():
     if CASE not in CASES:
         print("unknown case %s; cases: %s" % (CASE, " ".join(CASES)))
         return 2
-    for tool in ("Xvfb", "import"):
+    for tool in ("Xvfb", "import", "xdotool"):
         if not shutil.which(tool):
             print("SKIP: %s not installed" % tool)
             return 77
