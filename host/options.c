@@ -11,7 +11,7 @@
 #include "shm.h"
 
 #define DEFAULT_CAPTURE_X11 "x11"
-#define DEFAULT_CAPTURE "testpattern"
+#define DEFAULT_CAPTURE "fbdev"
 #define DEFAULT_SIZE_MIB 32u
 
 static const char *default_capture(void)
