@@ -277,10 +277,42 @@ static void test_still_and_subscribers(void **state)
     assert_int_equal(r.cursor.y + cc.hot_y, 55);
     reader_close(&r2);
     reader_close(&r);
+    /* nobody left: capture stops */
+    if (!harness_wait_log(logpath, "no client: capture stopped", 2000))
+        fail_with_log("capture still running", "no 'capture stopped' after the last client left");
     assert_int_equal(harness_stop(host), 0);
     char *log = harness_read_file(logpath);
     assert_non_null(strstr(log, "SET_CURSOR_POS 77,55"));
+    /* and it only started once somebody subscribed */
+    char *started = strstr(log, "capture started"), *waiting = strstr(log, "waiting for clients");
+    assert_true(started && waiting && waiting < started);
     free(log);
+}
+
+static void test_fps_cap(void **state)
+{
+    const char *extra[] = {"-o", "testpattern:width=160", "-o", "testpattern:height=120", "-o",
+                           "testpattern:rate=0", "--fps", "20", NULL};
+    pid_t host = start_host(extra);
+    struct reader r;
+    if (reader_open(&r, region, 5000) != 0)
+        fail_with_log("attach", r.err);
+    struct cursor_check cc = {0};
+    int rc = reader_next_frame(&r, 2000);
+    if (rc != 0)
+        fail_with_log("frame", rc < 0 ? r.err : "timeout");
+    uint32_t frames = 0;
+    uint64_t end = reader_now_ms() + 1000;
+    while (reader_now_ms() < end) {
+        if (reader_next_frame(&r, 50) == 0)
+            frames++;
+        drain_cursor(&r, &cc, 160, 120, sg_tp_decode_frame(r.img));
+    }
+    /* the backend could make thousands; the cap allows 20 a second */
+    if (frames < 15 || frames > 22)
+        fail_msg("%u frames in one second with --fps 20", frames);
+    reader_close(&r);
+    assert_int_equal(harness_stop(host), 0);
 }
 
 static void test_truncated(void **state)
@@ -388,6 +420,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_still_and_subscribers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fps_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_region_errors, setup, teardown),
     };

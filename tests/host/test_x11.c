@@ -253,6 +253,19 @@ static void test_x11_display_restart(void **state)
     harness_stop(xvfb);
 }
 
+static void test_x11_no_display(void **state)
+{
+    char *argv[] = {(char *)harness_host_path(), "-c", "x11", "-o", "x11:display=:987", "-f", region, NULL};
+    pid_t pid = harness_spawn(argv, logpath);
+    int status;
+    assert_int_equal(harness_wait(pid, 5000, &status), 0);
+    assert_int_equal(status, 1);
+    char *log = harness_read_file(logpath);
+    if (!strstr(log, "capture x11 cannot start: no X display at :987: "))
+        fail_msg("log:\n%s", log);
+    free(log);
+}
+
 static int setup(void **state)
 {
     snprintf(region, sizeof(region), "/dev/shm/sg-host-x11-%d", (int)getpid());
@@ -274,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_x11_content_damage_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_display_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_x11_no_display, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
