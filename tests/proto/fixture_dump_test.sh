@@ -5,7 +5,8 @@
 set -u
 dump=$1 pngdiff=$2 fixtures=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sg-dump-test.$$.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+ticker= watcher=
+trap 'kill $ticker $watcher 2>/dev/null; rm -rf "$tmp"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
@@ -47,6 +48,33 @@ diff_line=$("$pngdiff" "$tmp/frame.png" "$fixtures/b7-800x600-screen.png")
 [ "$diff_line" = "size 800x600 mismatches 44 box 104,117-107,127" ] || fail "frame PNG vs screenshot: $diff_line"
 diff_line=$("$pngdiff" "$tmp/frame.png" "$tmp/frame.png")
 [ "$diff_line" = "size 800x600 mismatches 0 box none" ] || fail "pngdiff self-check: $diff_line"
+
+# a live heartbeat: a stand-in host bumps host_clock_ms every 5 ms
+cp "$region" "$tmp/live"
+python3 -c '
+import mmap, struct, sys, time
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+    end = time.time() + 20
+    while time.time() < end:
+        v = struct.unpack_from("<Q", m, 16)[0]
+        struct.pack_into("<Q", m, 16, v + 5)
+        time.sleep(0.005)
+' "$tmp/live" &
+ticker=$!
+sleep 0.2
+"$dump" "$tmp/live" >"$tmp/out" 2>&1 || fail "live region: exit status $?"
+grep -qE '^heartbeat: [0-9]+ ms, ticking \(\+[0-9]+ ms in 100 ms\)$' "$tmp/out" ||
+    fail "live heartbeat: $(grep '^heartbeat' "$tmp/out")"
+# --watch repeats until SIGTERM, then exits cleanly
+"$dump" --watch -n "$tmp/live" >"$tmp/watch" 2>&1 &
+watcher=$!
+sleep 1.6
+kill -TERM $watcher
+wait $watcher; rc=$?
+[ $rc -eq 0 ] || fail "--watch: exit status $rc after SIGTERM"
+[ "$(grep -c '^region: ' "$tmp/watch")" -ge 2 ] || fail "--watch printed $(grep -c '^region: ' "$tmp/watch") reports"
+kill $ticker 2>/dev/null; wait $ticker 2>/dev/null
 
 # --help and usage errors
 "$dump" --help | grep -q -- '--frame OUT.png' || fail "--help does not describe --frame"
