@@ -63,7 +63,7 @@ def cleanup():
 
 def start_xvfb():
     r, w = os.pipe()
-    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
+    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
                          pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(p)
     os.close(w)
@@ -536,7 +536,7 @@ def case_testpattern():
         raise SystemExit(77)
     with open(REGION, "wb") as f:
         f.truncate(32 << 20)
-    hp = subprocess.Popen([host_bin, "-c", "testpattern", "-f", REGION], stdout=subprocess.DEVNULL,
+    hp = subprocess.Popen([host_bin, "-c", "testpattern", "-f", REGION, "-o", "testpattern:frames=2"], stdout=subprocess.DEVNULL,
                           stderr=sys.stderr)
     procs.append(hp)
     shots = os.path.join(TMP, "shots")
@@ -544,7 +544,7 @@ def case_testpattern():
     c = Client("app:screenshotDir=" + shots)
     s = wait_frames(c)
     gw, gh = map(int, s["guest"].split("x"))
-    check(gw <= 1024 and gh <= 768, "test pattern larger than the test screen: %s" % s["guest"])
+    check(gw <= 1600 and gh <= 1200, "test pattern larger than the test screen: %s" % s["guest"])
     c.wait(lambda s: s["window"] == "%dx%d" % (gw, gh), "window sized to the guest")
     for attempt in range(6):
         for f in glob.glob(os.path.join(shots, "*.png")):
@@ -564,8 +564,13 @@ def case_testpattern():
         ppm = subprocess.run(["convert", png[0], "-depth", "8", "ppm:-"], capture_output=True, check=True).stdout
         parts = ppm.split(b"\n", 3)
         ref = (gw, gh, parts[3])
+        cx, cy, cv = map(int, c.read_stats()["cursor"].split(","))
         for y in range(0, gh, max(1, gh // 24)):
             for x in range(0, gw, max(1, gw // 32)):
+                if cv and abs(x - cx) < 80 and abs(y - cy) < 80:
+                    continue   # the guest cursor is drawn over the frame there
+                if y >= gh - 72:
+                    continue   # the "saved ..." notice of the screenshot key
                 expect_px(shot, x, y, px(ref, x, y), what="test pattern vs guest frame")
         c.stop()
         return
