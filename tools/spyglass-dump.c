@@ -83,17 +83,15 @@ static const char *shape_name(uint32_t t)
 
 static void print_flags(uint32_t flags)
 {
+    static const char *names[] = {"position", "visible", "shape"};
     printf("flags 0x%x (", flags);
-    const char *sep = "";
-    if (flags & SG_CURSOR_FLAG_POSITION)
-        printf("%sposition", sep), sep = " ";
-    if (flags & SG_CURSOR_FLAG_VISIBLE)
-        printf("%svisible", sep), sep = " ";
-    if (flags & SG_CURSOR_FLAG_SHAPE)
-        printf("%sshape", sep), sep = " ";
-    if (!*sep)
-        printf("hidden");
-    printf(")");
+    bool any = false;
+    for (int i = 0; i < 3; i++)
+        if (flags & (1u << i)) {
+            printf("%s%s", any ? " " : "", names[i]);
+            any = true;
+        }
+    printf("%s)", any ? "" : "hidden");
 }
 
 static void print_lgmp_problem(const struct sg_lgmp_info *info, size_t size, const char *path)
@@ -253,14 +251,12 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
     if (!png)
         return 0;
 
-    size_t row_bytes = (size_t)h->data_width * f.bytes_per_texel;
     uint8_t *rows = calloc(h->data_height, h->pitch);
     if (!rows) {
         fprintf(stderr, "spyglass-dump: --frame: out of memory for %llu bytes\n", (unsigned long long)f.data_size);
         return 1;
     }
     uint32_t rows_done = 0;
-    (void)row_bytes;
     st = sg_kvmfr_frame_copy(m->mem, &f, rows, h->pitch, false, &rows_done);
     if (st != SG_KVMFR_OK)
         fprintf(stderr, "spyglass-dump: --frame: only %u of %u rows arrived (%s); the rest is black\n", rows_done,
@@ -317,6 +313,10 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
     if (info.app_data_ok) {
         uint8_t *app = malloc(info.app_data_size + 1);
         struct sg_kvmfr_info ki;
+        if (!app) {
+            fprintf(stderr, "spyglass-dump: out of memory for %u bytes of app data\n", info.app_data_size);
+            return 1;
+        }
         memcpy(app, base + SG_LGMP_APP_DATA_OFFSET, info.app_data_size);
         enum sg_kvmfr_status st = sg_kvmfr_parse_info(app, info.app_data_size, &ki);
         if (st == SG_KVMFR_OK || st == SG_KVMFR_BAD_VERSION)
@@ -352,6 +352,10 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
     size_t copy_size = SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE;
     uint8_t *copy = malloc(copy_size);
     struct cursor_state cs = {0};
+    if (!copy) {
+        fprintf(stderr, "spyglass-dump: out of memory\n");
+        return 1;
+    }
     bool saw_frames = false;
     for (uint32_t i = 0; i < info.queues_valid; i++) {
         const struct sg_lgmp_queue_info *q = &info.queues[i];
@@ -364,9 +368,15 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
                (unsigned long long)q->oldest_deadline);
         for (uint32_t s = 0; s < SG_LGMP_MAX_SUBSCRIBERS; s++) {
             bool a = active >> s & 1, b = badm >> s & 1;
-            if (a || b || q->bad_until[s])
-                printf("queue %u: subscriber %u: %s%s, tag 0x%08x, bad_until %llu\n", i, s, a ? "active" : "inactive",
-                       b ? " bad (evicted)" : "", q->client_tag[s], (unsigned long long)q->bad_until[s]);
+            if (!(a || b || q->bad_until[s]))
+                continue;
+            printf("queue %u: subscriber %u: %s%s, tag 0x%08x, bad_until %llu", i, s, a ? "active" : "inactive",
+                   b ? " bad (evicted)" : "", q->client_tag[s], (unsigned long long)q->bad_until[s]);
+            if (b && q->bad_until[s] > info.host_clock_ms)
+                printf(" (slot reserved for %llu more ms)", (unsigned long long)(q->bad_until[s] - info.host_clock_ms));
+            else if (b)
+                printf(" (expired: the next subscribe reaps it)");
+            printf("\n");
         }
         printf("queue %u: client messages: free %u, sent serial %u, done serial %u\n", i, q->cmsg_free,
                q->cmsg_sent_serial, q->cmsg_done_serial);

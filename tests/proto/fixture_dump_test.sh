@@ -124,5 +124,12 @@ check cursorsize "BAD_CURSOR_SIZE" "$tmp/bad"
 cp "$region" "$tmp/bad"; poke "$tmp/bad" $((5960 + 16 + 8)) 00 00 00 ff
 check payload "BAD_PAYLOAD" "$tmp/bad"
 
+# an evicted subscriber: slot 0 of the frame queue ACTIVE+BAD, reserved until host clock + 500 ms
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 448 01 00 00 00 01 00 00 00; poke "$tmp/bad" 56 ef 3e 23 00 00 00 00 00
+"$dump" -n "$tmp/bad" >"$tmp/out" 2>&1 || fail "evicted subscriber: exit status $?"
+grep -qE '^queue 0: subscribers active 0x00000001, bad 0x00000001, ' "$tmp/out" || fail "bad mask not shown"
+grep -qE '^queue 0: subscriber 0: active bad \(evicted\), tag 0x[0-9a-f]{8}, bad_until 2309871 \(slot reserved for 500 more ms\)$' \
+    "$tmp/out" || fail "evicted subscriber line: $(grep '^queue 0: subscriber 0' "$tmp/out")"
+
 [ $failures -eq 0 ] && echo "all spyglass-dump checks passed"
 exit $((failures > 0))
