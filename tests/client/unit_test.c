@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of the client's pure parts: guest<->window mapping, cursor shape
+ * decoding, options. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cursor.h"
+#include "options.h"
+#include "view.h"
+
+static void view_keep_letterbox(void **st)
+{
+    struct sg_view v;
+    sg_view_compute(&v, SG_SCALE_KEEP, 1000, 500, 800, 600, 0);
+    assert_true(v.valid);
+    /* 800x600 into 1000x500: height-bound, scale 500/600 */
+    assert_true(v.dst_h == 500 && v.dst_w == 667 && v.dst_y == 0 && v.dst_x == 166);
+    int gx, gy;
+    assert_true(sg_view_window_to_guest(&v, 166, 0, &gx, &gy));
+    assert_int_equal(gx, 0);
+    assert_int_equal(gy, 0);
+    assert_true(sg_view_window_to_guest(&v, 166 + 667, 500, &gx, &gy));
+    assert_int_equal(gx, 800);
+    assert_int_equal(gy, 600);
+}
+
+static void view_integer(void **st)
+{
+    struct sg_view v;
+    sg_view_compute(&v, SG_SCALE_INTEGER, 700, 500, 320, 240, 0);
+    assert_true(v.dst_w == 640 && v.dst_h == 480 && v.dst_x == 30 && v.dst_y == 10);
+    /* smaller than the guest: falls back to keeping the aspect */
+    sg_view_compute(&v, SG_SCALE_INTEGER, 160, 120, 320, 240, 0);
+    assert_true(v.dst_w == 160 && v.dst_h == 120);
+    sg_view_compute(&v, SG_SCALE_STRETCH, 333, 111, 320, 240, 0);
+    assert_true(v.dst_w == 333 && v.dst_h == 111 && v.dst_x == 0 && v.dst_y == 0);
+}
+
+static void view_rotation_roundtrip(void **st)
+{
+    for (int rot = 0; rot < 4; rot++) {
+        struct sg_view v;
+        sg_view_compute(&v, SG_SCALE_KEEP, 1200, 900, 640, 480, rot);
+        /* quarter turns swap the displayed sides */
+        if (rot & 1)
+            assert_true(v.dst_h == 900 && v.dst_w == 675);
+        else
+            assert_true(v.dst_w == 1200 && v.dst_h == 900);
+        int pts[][2] = { { 0, 0 }, { 639, 0 }, { 0, 479 }, { 320, 100 }, { 17, 401 } };
+        for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
+            double wx, wy;
+            int gx, gy;
+            assert_true(sg_view_guest_to_window(&v, pts[i][0], pts[i][1], &wx, &wy));
+            assert_true(sg_view_window_to_guest(&v, wx, wy, &gx, &gy));
+            assert_int_equal(gx, pts[i][0]);
+            assert_int_equal(gy, pts[i][1]);
+        }
+    }
+    /* 90 degrees clockwise: the guest's top-left corner is at the window's top-right */
+    struct sg_view v;
+    sg_view_compute(&v, SG_SCALE_STRETCH, 480, 640, 640, 480, 1);
+    double wx, wy;
+    sg_view_guest_to_window(&v, 0, 0, &wx, &wy);
+    assert_true(wx == 480 && wy == 0);
+    struct sg_view inv = { 0 };
+    int gx, gy;
+    assert_false(sg_view_window_to_guest(&inv, 1, 1, &gx, &gy));
+}
+
+static void cursor_mono(void **st)
+{
+    /* 8x2 visible: AND row then XOR row per visible row; pixel x = bit 7-x */
+    uint8_t data[4] = { 0x0F, 0x0F, /* AND */ 0x33, 0x33 /* XOR */ };
+    /* rows 0,1 AND; rows 2,3 XOR */
+    struct sg_cursor_image img = { 0 };
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MONOCHROME, 8, 4, 1, data, sizeof(data)), SG_CURSOR_OK);
+    assert_int_equal(img.w, 8);
+    assert_int_equal(img.h, 2);
+    /* x: AND bits 0,0,0,0,1,1,1,1; XOR bits 0,0,1,1,0,0,1,1 */
+    const uint8_t *o = img.over, *x = img.xor_px;
+    assert_memory_equal(o + 0 * 4, ((uint8_t[]){ 0, 0, 0, 255 }), 4);       /* black */
+    assert_memory_equal(o + 2 * 4, ((uint8_t[]){ 255, 255, 255, 255 }), 4); /* white */
+    assert_memory_equal(o + 4 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);         /* unchanged */
+    assert_memory_equal(x + 4 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
+    assert_memory_equal(o + 6 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);         /* inverted: */
+    assert_memory_equal(x + 6 * 4, ((uint8_t[]){ 255, 255, 255, 0 }), 4);  /* XOR white */
+    assert_true(img.has_xor);
+    sg_cursor_image_finish(&img);
+}
+
+static void cursor_colour_and_masked(void **st)
+{
+    uint8_t px[2 * 4] = { 10, 20, 30, 128, /* B G R A */ 1, 2, 3, 0 };
+    struct sg_cursor_image img = { 0 };
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 2, 1, 8, px, sizeof(px)), SG_CURSOR_OK);
+    assert_memory_equal(img.over, ((uint8_t[]){ 30, 20, 10, 128, 3, 2, 1, 0 }), 8);
+    assert_false(img.has_xor);
+    uint8_t m[3 * 4] = { 0, 255, 0, 0, /* opaque green */ 255, 0, 255, 255, /* XOR magenta */ 0, 0, 0, 255 };
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MASKED_COLOR, 3, 1, 12, m, sizeof(m)), SG_CURSOR_OK);
+    assert_memory_equal(img.over, ((uint8_t[]){ 0, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0 }), 12);
+    assert_memory_equal(img.xor_px, ((uint8_t[]){ 0, 0, 0, 0, 255, 0, 255, 0, 0, 0, 0, 0 }), 12);
+    assert_true(img.has_xor);
+    sg_cursor_image_finish(&img);
+}
+
+static void cursor_rejects(void **st)
+{
+    uint8_t d[64] = { 0 };
+    struct sg_cursor_image img = { 0 };
+    assert_int_equal(sg_cursor_decode(&img, 3, 1, 1, 4, d, sizeof(d)), SG_CURSOR_BAD_TYPE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MONOCHROME, 8, 3, 1, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 4, 1, 15, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 0, 1, 4, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 4, 5, 16, d, sizeof(d)), SG_CURSOR_SHORT_DATA);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 100000, 1, 400000, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    /* pitch * rows overflowing 32 bits is caught, not wrapped */
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 1, 0x10000, 0x10000, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_null(img.over);
+}
+
+static void options_values(void **st)
+{
+    struct sg_options o;
+    char err[256];
+    assert_int_equal(sg_options_init(&o), 0);
+    assert_string_equal(sg_options_str(&o, "app", "shmFile"), "/dev/shm/looking-glass");
+    assert_int_equal(sg_options_enum(&o, "win", "scaling"), SG_SCALE_KEEP);
+    assert_true(sg_options_set(&o, "WIN", "Scaling", "integer", err, sizeof(err)));
+    assert_int_equal(sg_options_enum(&o, "win", "scaling"), SG_SCALE_INTEGER);
+    assert_false(sg_options_set(&o, "win", "scaling", "sideways", err, sizeof(err)));
+    assert_non_null(strstr(err, "sideways"));
+    assert_false(sg_options_set(&o, "win", "width", "12x", err, sizeof(err)));
+    assert_false(sg_options_set(&o, "win", "width", "99999", err, sizeof(err)));
+    assert_non_null(strstr(err, "64..16384"));
+    assert_true(sg_options_set(&o, "win", "vsync", "off", err, sizeof(err)));
+    assert_false(sg_options_bool(&o, "win", "vsync"));
+    assert_false(sg_options_set(&o, "nope", "x", "1", err, sizeof(err)));
+    assert_non_null(strstr(err, "nope:x"));
+
+    char *argv[] = { "c", "-f", "/dev/shm/x", "win:fullScreen=yes", "-k", "--stats-file", "/tmp/s", NULL };
+    assert_int_equal(sg_options_load(&o, 7, argv), SG_OPTIONS_OK);
+    assert_string_equal(sg_options_str(&o, "app", "shmFile"), "/dev/shm/x");
+    assert_true(sg_options_bool(&o, "win", "fullScreen"));
+    assert_true(sg_options_bool(&o, "win", "showFPS"));
+    assert_string_equal(sg_options_str(&o, "app", "statsFile"), "/tmp/s");
+    char *bad[] = { "c", "win:width", NULL };
+    assert_int_equal(sg_options_load(&o, 2, bad), SG_OPTIONS_ERROR);
+    sg_options_finish(&o);
+}
+
+int main(void)
+{
+    setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(view_keep_letterbox), cmocka_unit_test(view_integer),
+        cmocka_unit_test(view_rotation_roundtrip), cmocka_unit_test(cursor_mono),
+        cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
+        cmocka_unit_test(options_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
