@@ -324,9 +324,15 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
                    p->blk[i].serial == p->serial - 2 && f->damage_count && !p->prev_full;
     uint64_t bytes;
     if (partial) {
-        const struct sg_capture_rect *lists[2] = {p->prev_damage, f->damage};
-        uint32_t counts[2] = {p->prev_count, f->damage_count};
-        bytes = copy_bands(p, data, word, pitch, rows, lists, counts, 2);
+        /* one list, so that an area damaged in both frames is copied once */
+        struct sg_capture_rect both[SG_CAPTURE_MAX_DAMAGE];
+        uint32_t n = 0;
+        for (uint32_t k = 0; k < p->prev_count; k++)
+            sg_capture_damage_add(both, &n, &p->prev_damage[k]);
+        for (uint32_t k = 0; k < f->damage_count; k++)
+            sg_capture_damage_add(both, &n, &f->damage[k]);
+        const struct sg_capture_rect *lists[1] = {both};
+        bytes = copy_bands(p, data, word, pitch, rows, lists, &n, 1);
     } else {
         const struct sg_capture_rect *lists[1] = {&all};
         uint32_t counts[1] = {1};

@@ -144,10 +144,11 @@ static void frame_free_pixels(struct frame_conn *f)
         xcb_shm_detach(f->c, f->seg);
     if (f->shm)
         shmdt(f->shm);
+    else
+        free(f->img);
     f->shm = NULL;
-    f->use_shm = false;
-    free(f->img);
     f->img = NULL;
+    f->use_shm = false;
     f->have_image = false;
 }
 
@@ -159,38 +160,43 @@ static void frame_close(struct frame_conn *f)
     memset(f, 0, sizeof(*f));
 }
 
-/* Buffers for a w x h screen; MIT-SHM when the server can attach our segment. */
+/* Buffers for a w x h screen. With MIT-SHM the segment holds the image and,
+ * behind it, a scratch area: full-width rectangles land in the image
+ * directly, others in the scratch and are copied into place. */
 static int frame_alloc_pixels(struct frame_conn *f, char *err, size_t err_size)
 {
     size_t bytes = (size_t)f->w * f->h * 4;
+    f->have_image = false;
+    if (xcb_get_extension_data(f->c, &xcb_shm_id)->present) {
+        f->shmid = shmget(IPC_PRIVATE, 2 * bytes, IPC_CREAT | 0600);
+        f->shm = f->shmid < 0 ? NULL : shmat(f->shmid, NULL, 0);
+        if (f->shm == (void *)-1)
+            f->shm = NULL;
+        if (f->shm) {
+            f->seg = xcb_generate_id(f->c);
+            xcb_generic_error_t *e =
+                xcb_request_check(f->c, xcb_shm_attach_checked(f->c, f->seg, (uint32_t)f->shmid, 0));
+            if (e) {
+                /* e.g. a server in another IPC namespace: plain GetImage */
+                free(e);
+                shmdt(f->shm);
+                f->shm = NULL;
+            }
+        }
+        /* the server holds its own attachment now; the id can go */
+        if (f->shmid >= 0)
+            shmctl(f->shmid, IPC_RMID, NULL);
+        if (f->shm) {
+            f->use_shm = true;
+            f->img = f->shm;
+            return 0;
+        }
+    }
     f->img = malloc(bytes);
     if (!f->img) {
         snprintf(err, err_size, "x11: out of memory for a %ux%u image", f->w, f->h);
         return -1;
     }
-    f->have_image = false;
-    if (!xcb_get_extension_data(f->c, &xcb_shm_id)->present)
-        return 0;
-    f->shmid = shmget(IPC_PRIVATE, bytes, IPC_CREAT | 0600);
-    if (f->shmid < 0)
-        return 0;
-    f->shm = shmat(f->shmid, NULL, 0);
-    if (f->shm == (void *)-1) {
-        f->shm = NULL;
-        shmctl(f->shmid, IPC_RMID, NULL);
-        return 0;
-    }
-    f->seg = xcb_generate_id(f->c);
-    xcb_generic_error_t *e = xcb_request_check(f->c, xcb_shm_attach_checked(f->c, f->seg, (uint32_t)f->shmid, 0));
-    /* The server holds its own attachment now; the id can go. */
-    shmctl(f->shmid, IPC_RMID, NULL);
-    if (e) {
-        free(e);
-        shmdt(f->shm);
-        f->shm = NULL;
-        return 0; /* e.g. a server in another IPC namespace: plain GetImage */
-    }
-    f->use_shm = true;
     return 0;
 }
 
@@ -241,13 +247,15 @@ static int frame_grab(struct frame_conn *f, const struct sg_capture_rect *r, uin
 {
     if (f->use_shm) {
         xcb_shm_get_image_cookie_t ck[SG_CAPTURE_MAX_DAMAGE];
-        size_t off[SG_CAPTURE_MAX_DAMAGE], at = 0;
+        size_t off[SG_CAPTURE_MAX_DAMAGE], frame = (size_t)f->w * f->h * 4, at = frame;
         /* send every request, then collect: one round trip for all of them */
         for (uint32_t i = 0; i < n; i++) {
-            off[i] = at;
+            bool in_place = r[i].x == 0 && r[i].w == f->w;
+            off[i] = in_place ? (size_t)r[i].y * f->w * 4 : at;
             ck[i] = xcb_shm_get_image(f->c, f->root, (int16_t)r[i].x, (int16_t)r[i].y, (uint16_t)r[i].w,
-                                      (uint16_t)r[i].h, ~0u, XCB_IMAGE_FORMAT_Z_PIXMAP, f->seg, (uint32_t)at);
-            at += (size_t)r[i].w * r[i].h * 4;
+                                      (uint16_t)r[i].h, ~0u, XCB_IMAGE_FORMAT_Z_PIXMAP, f->seg, (uint32_t)off[i]);
+            if (!in_place)
+                at += (size_t)r[i].w * r[i].h * 4;
         }
         int rc = 0;
         for (uint32_t i = 0; i < n; i++) {
@@ -257,6 +265,8 @@ static int frame_grab(struct frame_conn *f, const struct sg_capture_rect *r, uin
                 continue;
             }
             free(rep);
+            if (off[i] < frame)
+                continue; /* landed in place */
             for (uint32_t y = 0; y < r[i].h; y++)
                 memcpy(f->img + ((size_t)(r[i].y + y) * f->w + r[i].x) * 4, f->shm + off[i] + (size_t)y * r[i].w * 4,
                        (size_t)r[i].w * 4);
