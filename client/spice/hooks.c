@@ -28,6 +28,7 @@ struct hooks {
     uint32_t set_pos_id;
     bool warp_pending;
     int warp_x, warp_y;
+    uint64_t rebase_at;       /* after leaving capture: re-place the guest cursor at this time */
     double cap_rem_x, cap_rem_y;
     bool key_down[SDL_NUM_SCANCODES];
     int cursor_shown;         /* -1 unknown, else what SDL_ShowCursor was last told */
@@ -107,8 +108,21 @@ static bool active(struct hooks *h)
 
 static void act(struct hooks *h, const struct sg_sync_action *a);
 
+static bool debug_on(void)
+{
+    static int on = -1;
+    if (on < 0)
+        on = getenv("SPYGLASS_INPUT_DEBUG") && *getenv("SPYGLASS_INPUT_DEBUG") == '1';
+    return on;
+}
+
 static void act(struct hooks *h, const struct sg_sync_action *a)
 {
+    if (debug_on() && a->type != SG_SYNC_NONE)
+        fprintf(stderr, "input: %llu %s %d,%d (target %.0f,%.0f reported %d,%d)\n", (unsigned long long)now_ms(),
+                a->type == SG_SYNC_RELATIVE ? "relative" : a->type == SG_SYNC_SET_POS ? "set-pos" : "follow",
+                a->type == SG_SYNC_RELATIVE ? a->dx : a->x, a->type == SG_SYNC_RELATIVE ? a->dy : a->y,
+                h->sync.tx, h->sync.ty, h->sync.rx, h->sync.ry);
     switch (a->type) {
     case SG_SYNC_NONE:
         break;
@@ -188,9 +202,11 @@ static void set_capture(struct hooks *h, bool on)
             h->warp_x = (int)wx;
             h->warp_y = (int)wy;
             SDL_WarpMouseInWindow(win, h->warp_x, h->warp_y);
-            sg_cursor_sync_resume(&h->sync, h->cur.x, h->cur.y, now_ms());
-            h->inside = true;
         }
+        /* SDL may report motion from leaving relative mode; once that is over, place the guest
+         * cursor under the pointer like on an enter. */
+        sg_cursor_sync_leave(&h->sync);
+        h->rebase_at = now_ms() + 60;
         sg_app_notice(h->app, "input released");
     }
 }
@@ -289,6 +305,8 @@ static bool h_motion(void *state, const SDL_MouseMotionEvent *ev)
         sg_spice_motion(h->spice, ix, iy);
         return true;
     }
+    if (h->rebase_at)
+        return true;
     if (h->warp_pending && ev->x == h->warp_x && ev->y == h->warp_y) {
         h->warp_pending = false; /* our own warp, already accounted for */
         return true;
@@ -468,6 +486,9 @@ static void h_session(void *state, bool connected)
 static void h_cursor_pos_done(void *state, uint32_t id, enum sg_cursor_pos_result res)
 {
     struct hooks *h = state;
+    if (debug_on())
+        fprintf(stderr, "input: %llu set-pos %u %s%s\n", (unsigned long long)now_ms(), id,
+                res == SG_CURSOR_POS_ACKED ? "acked" : "failed", id != h->set_pos_id ? " (stale)" : "");
     if (!h || id != h->set_pos_id)
         return;
     h->set_pos_id = 0;
@@ -530,6 +551,15 @@ static void h_tick(void *state)
     }
     if (h->clipboard)
         clipboard_tick(h);
+    if (h->rebase_at && now_ms() >= h->rebase_at) {
+        h->rebase_at = 0;
+        h->warp_pending = false;
+        if (SDL_GetMouseFocus() == sg_app_window(h->app)) {
+            int x, y;
+            SDL_GetMouseState(&x, &y);
+            enter_at(h, x, y);
+        }
+    }
     if (active(h) && !h->captured) {
         struct sg_sync_action a;
         sg_cursor_sync_tick(&h->sync, sg_app_can_set_cursor_pos(h->app), now_ms(), &a);

@@ -2,9 +2,18 @@
 /* spyglass-xprobe: what the fake guest's X display shows, for scripted tests.
  *   xprobe pointer        -> "X Y BUTTONMASK" (root coordinates; mask of X core button bits)
  *   xprobe leds           -> "SCROLL NUM CAPS" lock indicators as 0/1
- *   xprobe warp X Y       -> moves the pointer (a guest program moving the cursor) */
+ *   xprobe warp X Y       -> moves the pointer (a guest program moving the cursor)
+ *   xprobe move X Y       -> XTest absolute motion (a user moving the mouse), events follow
+ *   xprobe rel DX DY      -> XTest relative motion
+ *   xprobe key KEYSYM down|up|tap   (X keysym names: a, Shift_L, Scroll_Lock, F1 ...)
+ *   xprobe button N down|up|click
+ *   xprobe keys           -> X keycodes currently held down
+ *   xprobe unfocus        -> give the keyboard focus to no window (the client loses focus)
+ *   xprobe refocus        -> keyboard focus follows the pointer again (PointerRoot) */
 #include <X11/XKBlib.h>
 #include <X11/Xlib.h>
+#include <X11/extensions/XTest.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +42,51 @@ int main(int argc, char **argv)
     } else if (argc >= 4 && !strcmp(argv[1], "warp")) {
         XWarpPointer(d, None, DefaultRootWindow(d), 0, 0, 0, 0, atoi(argv[2]), atoi(argv[3]));
         XSync(d, False);
+    } else if (argc >= 4 && !strcmp(argv[1], "move")) {
+        XTestFakeMotionEvent(d, DefaultScreen(d), atoi(argv[2]), atoi(argv[3]), CurrentTime);
+        XSync(d, False);
+    } else if (argc >= 4 && !strcmp(argv[1], "rel")) {
+        XTestFakeRelativeMotionEvent(d, atoi(argv[2]), atoi(argv[3]), CurrentTime);
+        XSync(d, False);
+    } else if (argc >= 4 && !strcmp(argv[1], "key")) {
+        KeySym ks = XStringToKeysym(argv[2]);
+        KeyCode kc = ks == NoSymbol ? 0 : XKeysymToKeycode(d, ks);
+        if (!kc) {
+            fprintf(stderr, "xprobe: no key for keysym '%s'\n", argv[2]);
+            return 1;
+        }
+        if (strcmp(argv[3], "up"))
+            XTestFakeKeyEvent(d, kc, True, CurrentTime);
+        if (!strcmp(argv[3], "tap")) {
+            XSync(d, False);
+            usleep(20000);
+        }
+        if (strcmp(argv[3], "down"))
+            XTestFakeKeyEvent(d, kc, False, CurrentTime);
+        XSync(d, False);
+    } else if (argc >= 4 && !strcmp(argv[1], "button")) {
+        unsigned b = (unsigned)atoi(argv[2]);
+        if (strcmp(argv[3], "up"))
+            XTestFakeButtonEvent(d, b, True, CurrentTime);
+        if (strcmp(argv[3], "down"))
+            XTestFakeButtonEvent(d, b, False, CurrentTime);
+        XSync(d, False);
+    } else if (argc >= 2 && !strcmp(argv[1], "keys")) {
+        char map[32];
+        XQueryKeymap(d, map);
+        for (int k = 0; k < 256; k++)
+            if (map[k / 8] & (1 << (k % 8)))
+                printf("%d ", k);
+        printf("\n");
+    } else if (argc >= 2 && !strcmp(argv[1], "refocus")) {
+        XSetInputFocus(d, PointerRoot, RevertToPointerRoot, CurrentTime);
+        XSync(d, False);
+    } else if (argc >= 2 && !strcmp(argv[1], "unfocus")) {
+        XSetInputFocus(d, None, RevertToNone, CurrentTime);
+        XSync(d, False);
     } else {
-        fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y\n");
+        fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y | move X Y | rel DX DY | key KEYSYM down|up|tap |\n"
+                        "       button N down|up|click | keys | unfocus | refocus\n");
         return 2;
     }
     XCloseDisplay(d);
