@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "reader.h"
+#include "fbdev.h"
 #include "testpattern.h"
 
 static char region[128], logpath[128];
@@ -345,6 +346,61 @@ static void test_truncated(void **state)
     free(log);
 }
 
+/* fbdev on a plain file (24 bpp): the whole host path, pixel-exact, and a
+ * change in the file arrives as a small damaged area. */
+static void test_fbdev(void **state)
+{
+    const uint32_t W = 320, H = 200;
+    char fbpath[128];
+    snprintf(fbpath, sizeof(fbpath), "/tmp/sg-host-e2e-fb-%d", (int)getpid());
+    uint8_t *fb = malloc(W * H * 3);
+    for (uint32_t i = 0; i < W * H * 3; i++)
+        fb[i] = (uint8_t)(i * 7 + i / 977);
+    FILE *f = fopen(fbpath, "wb");
+    fwrite(fb, 1, W * H * 3, f);
+    fclose(f);
+    char dev[160];
+    snprintf(dev, sizeof(dev), "fbdev:device=%s", fbpath);
+    char *argv[] = {(char *)harness_host_path(), "-c", "fbdev", "-o", dev, "-o", "fbdev:geometry=320x200x24",
+                    "-o", "fbdev:rate=100", "-f", region, NULL};
+    pid_t host = harness_spawn(argv, logpath);
+    struct reader r;
+    if (reader_open(&r, region, 5000) != 0)
+        fail_with_log("attach", r.err);
+    assert_string_equal(r.info.capture, "fbdev");
+    int rc = reader_next_frame(&r, 3000);
+    if (rc != 0)
+        fail_with_log("frame", rc < 0 ? r.err : "timeout");
+    assert_int_equal(r.frame.hdr.frame_width, W);
+    assert_int_equal(r.frame.hdr.frame_height, H);
+    struct sg_fb_format fmt;
+    sg_fbdev_default_format(24, &fmt);
+    uint32_t *want = malloc(W * H * 4);
+    sg_fbdev_convert(&fmt, fb, want, W * H);
+    assert_memory_equal(r.img, want, W * H * 4);
+    /* change 10x4 pixels at (200, 150) */
+    for (uint32_t y = 150; y < 154; y++)
+        memset(fb + (y * W + 200) * 3, 0xee, 10 * 3);
+    f = fopen(fbpath, "r+b");
+    fwrite(fb, 1, W * H * 3, f);
+    fclose(f);
+    rc = reader_next_frame(&r, 3000);
+    if (rc != 0)
+        fail_with_log("frame after a change", rc < 0 ? r.err : "timeout");
+    assert_true(r.frame.hdr.damage_count > 0);
+    uint64_t area = 0;
+    for (uint32_t i = 0; i < r.frame.hdr.damage_count; i++)
+        area += (uint64_t)r.frame.hdr.damage[i].width * r.frame.hdr.damage[i].height;
+    assert_true(area < W * H / 4);
+    sg_fbdev_convert(&fmt, fb, want, W * H);
+    assert_memory_equal(r.img, want, W * H * 4);
+    reader_close(&r);
+    assert_int_equal(harness_stop(host), 0);
+    unlink(fbpath);
+    free(fb);
+    free(want);
+}
+
 static int run_host(char *const *argv, int *status, bool as_nobody)
 {
     pid_t pid = as_nobody ? harness_spawn_as(argv, logpath, 65534, 65534) : harness_spawn(argv, logpath);
@@ -422,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_still_and_subscribers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fps_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fbdev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_region_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
