@@ -554,6 +554,9 @@ static int x11_set_cursor_pos(struct sg_capture *cap, int32_t px, int32_t py)
     struct x11 *x = (struct x11 *)cap;
     if (!x->cc || xcb_connection_has_error(x->cc))
         return -1;
+    /* the client is not trusted: keep the request inside X's 16-bit range */
+    px = px < 0 ? 0 : px > INT16_MAX ? INT16_MAX : px;
+    py = py < 0 ? 0 : py > INT16_MAX ? INT16_MAX : py;
     xcb_warp_pointer(x->cc, XCB_NONE, x->croot, 0, 0, 0, 0, (int16_t)px, (int16_t)py);
     xcb_flush(x->cc);
     /* report where it went at the next poll */

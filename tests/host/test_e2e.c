@@ -219,8 +219,21 @@ static void test_stream(void **state)
     if (rc != 0)
         fail_with_log("frame after restart", rc < 0 ? r.err : "timeout");
     check_pixels(&r, W, H, H);
+
+    /* somebody wipes the region (a VM reset, another host): the host starts
+     * a new session on its next tick and the client re-attaches */
+    old_session = r.session;
+    memset(r.shm.base, 0, 4096);
+    if (reader_reattach(&r, 5000) != 0)
+        fail_with_log("re-attach after a wipe", r.err);
+    assert_int_not_equal(r.session, old_session);
+    rc = reader_next_frame(&r, 3000);
+    if (rc != 0)
+        fail_with_log("frame after a wipe", rc < 0 ? r.err : "timeout");
+    check_pixels(&r, W, H, H);
     reader_close(&r);
     assert_int_equal(harness_stop(host), 0);
+    assert_true(harness_wait_log(logpath, "was overwritten: starting a new session", 0));
 }
 
 static void test_still_and_subscribers(void **state)
