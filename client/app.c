@@ -370,7 +370,10 @@ static void handle_frame(struct sg_app *app)
         app->truncated_warned = true;
     }
     if (!app->resized_once && app->auto_resize) {
-        sg_window_fit(&app->win, app->guest_w, app->guest_h);
+        if (app->rotation & 1)
+            sg_window_fit(&app->win, app->guest_h, app->guest_w);
+        else
+            sg_window_fit(&app->win, app->guest_w, app->guest_h);
         app->resized_once = true;
     }
     if (!app->shot_done && app->shot_path && *app->shot_path && !app->last_incomplete) {

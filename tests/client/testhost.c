@@ -6,7 +6,7 @@
  * standard input asks for, so a test knows every pixel the client must show.
  *
  * Commands (one per line; "ok" or "error ..." is printed after each):
- *   frame W H [TYPE [FLAGS]]  post a quadrant pattern (red, green / blue, white)
+ *   frame W H [TYPE [FLAGS [ROT]]]  post a quadrant pattern (red, green / blue, white)
  *   stream FPS [FULL]         post frames continuously (a moving 16x16 marker, one damage rect,
  *                             or whole frames when FULL is 1); 0 stops
  *   cursor TYPE X Y HX HY     post a 16x16 test shape: 0 colour, 1 monochrome, 2 masked colour
@@ -33,7 +33,7 @@ static struct sg_lgmp_mem records[SG_KVMFR_CURSOR_RECORDS], shapes[SG_KVMFR_CURS
 static unsigned rec_i, shape_i, block_i, last_block = 99;
 static uint32_t serial, format_version;
 static int cur_x, cur_y, cur_visible = 1, have_shape, cur_shape_buf;
-static uint32_t fw = 320, fh = 240, ftype = SG_FRAME_BGRA, fflags;
+static uint32_t fw = 320, fh = 240, ftype = SG_FRAME_BGRA, fflags, frot;
 static uint64_t frames_posted;
 static bool stream_full; /* stream whole frames (no damage rects) */
 static uint8_t *pat;      /* the pattern in the current format, pitch * fh bytes */
@@ -115,6 +115,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my)
     h.stride = fw;
     h.pitch = pitch;
     h.flags = fflags;
+    h.rotation = frot;
     if (mx >= 0 && last_block != 99 && !stream_full) {
         /* damage: the old and new marker squares (this block is two frames old: cover both moves) */
         h.damage_count = 1;
@@ -368,10 +369,11 @@ int main(int argc, char **argv)
         while ((nl = strchr(line, '\n'))) {
             *nl = 0;
             int a, b, c, d, e;
-            unsigned ua, ub, uc, ud;
+            unsigned ua, ub, uc, ud, ue;
             int k;
-            if ((k = sscanf(line, "frame %u %u %u %u", &ua, &ub, &uc, &ud)) >= 2) {
+            if ((k = sscanf(line, "frame %u %u %u %u %u", &ua, &ub, &uc, &ud, &ue)) >= 2) {
                 fw = ua, fh = ub, ftype = k >= 3 ? uc : SG_FRAME_BGRA, fflags = k >= 4 ? ud : 0;
+                frot = k >= 5 ? ue : 0;
                 format_version++;
                 int r = post_frame(-1, 0, 0, 0);
                 printf(r == 0 ? "ok\n" : r == 1 ? "error queue full\n" : "error frame too large\n");

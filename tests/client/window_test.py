@@ -242,6 +242,16 @@ def case_scale():
     shot = shot_until(lambda sh: quadrants(sh, 0, 60, 2, what="keep aspect"), "keep-aspect scaling")
     expect_px(shot, 100, 59, BLACK, what="top letterbox")
     c.stop()
+    # rotation 1 (90 degrees clockwise): the window takes the turned size, blue is top-left
+    h.cmd("frame 320 240 1 0 1")
+    c = Client(name="rot")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "240x320", "window sized to the turned guest")
+    shot_until(lambda sh: (expect_px(sh, 60, 80, BLUE), expect_px(sh, 180, 80, RED), expect_px(sh, 60, 240, WHITE),
+                           expect_px(sh, 180, 240, GREEN), expect_px(sh, 119, 10, BLUE),
+                           expect_px(sh, 120, 10, RED), expect_px(sh, 239, 319, GREEN)), "rotation 90")
+    c.stop()
+    h.cmd("frame 320 240")
     c = Client("win:autoResize=no", "win:width=640", "win:height=240", "win:scaling=stretch", name="stretch")
     wait_frames(c)
     shot_until(lambda sh: (expect_px(sh, 319, 10, RED), expect_px(sh, 320, 10, GREEN),
@@ -327,6 +337,28 @@ class Heartbeat:
         self.t.join()
         self.m.close()
         self.f.close()
+
+
+def case_gles():
+    """The OpenGL ES 3 path: every format and cursor type, inversion by blending."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client("win:gles=yes")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    check("OpenGL ES" in c.logtext(), "not an OpenGL ES context: " + c.logtext())
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="GLES"), "GLES frame")
+    for kind in (0, 1, 2):
+        h.cmd("cursor %d 40 40 3 5" % kind)
+        c.wait(lambda s: s["cursor"] == "43,45,1", "cursor")
+        shot_until(lambda sh: [expect_px(sh, x, y, col, what="GLES cursor type %d" % kind)
+                               for x, y, col in cursor_checks(kind)], "GLES cursor type %d" % kind)
+    h.cmd("hide")
+    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+        h.cmd("frame 320 240 %d" % t)
+        c.wait(lambda s: s["format"] == name, "format " + name)
+        shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="GLES " + name), "GLES format " + name)
+    c.stop()
 
 
 def case_fixture():
@@ -516,6 +548,12 @@ def case_screenshot():
         time.sleep(0.1)
     got = glob.glob(os.path.join(shots, "spyglass-*.png"))
     check(len(got) == 1, "Scroll Lock+S wrote %r" % got)
+    # help (H) and statistics (O) overlays: a translucent box (alpha 180/255) at (16,16)
+    for key in ("h", "o"):
+        press(key)
+        shot_until(lambda sh: expect_px(sh, 19, 19, (75, 0, 0), tol=3, what="overlay box " + key), "overlay " + key)
+        press(key)
+        shot_until(lambda sh: expect_px(sh, 19, 19, RED, what="overlay gone " + key), "overlay off " + key)
     press("q")
     check(c.p.wait(10) == 0, "Scroll Lock+Q: exit status %s" % c.p.returncode)
 
