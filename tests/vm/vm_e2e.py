@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Real-VM end-to-end test (meson suite 'vm').
 
-A Debian kernel boots under QEMU (KVM if /dev/kvm opens, else TCG) with an ivshmem-plain device
+A Debian kernel boots under QEMU (TCG unless SPYGLASS_VM_ACCEL=kvm) with an ivshmem-plain device
 backed by a file in /dev/shm and a bochs-display framebuffer. In the guest, sg-vm-guest proves
 the BAR works both ways (probe/ack in the region's last page) and draws a known picture below the
 console text; then the statically linked spyglass-host maps the IVSHMEM BAR ("-f ivshmem") and
-captures /dev/fb0 with the fbdev backend. On this side spyglass-dump reads the file: session,
-frame header, and the newest frame as PNG, which must equal QEMU's own screendump and the known
-picture. QEMU is then killed (the host must be reported gone) and booted again on the same file
-(a new session with the same frame must follow).
+captures /dev/fb0 with the fbdev backend. On this side: sg-vm-watch (headless subscriber) reports
+the session and the frame header and saves the frame it copied; spyglass-dump reads the file
+(session, heartbeat, frame header, --frame PNG); spyglass-client shows it in a window under Xvfb.
+Every picture must equal the known one and QEMU's own screendump. QEMU is then killed (all three
+must see the host gone) and booted again on the same file (a new session, re-attached, same checks).
 
-Exit codes: 0 pass, 1 fail, 77 skipped (reason printed): no kernel package, no static libc.
+Exit codes: 0 pass, 1 fail, 77 skipped (reason printed): no kernel package, no static libc, no QEMU.
 """
 import argparse
 import os
