@@ -1,0 +1,496 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The publisher driven step by step with a probe backend that records every
+ * copy_rect call together with the progress word and the queue state at that
+ * moment: posting before the pixels, the progress word raised band by band,
+ * damage-only copies of exactly the last two frames' damage, headers, capture
+ * only while subscribed, the cursor algorithm and SET_CURSOR_POS.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "capture.h"
+#include "lgmp.h"
+#include "log.h"
+#include "publisher.h"
+#include "sysinfo.h"
+
+#define REGION (32u << 20)
+#define MAX_CALLS 4096
+
+struct call {
+    struct sg_capture_rect r;
+    uint32_t progress;
+};
+
+struct probe {
+    struct sg_capture base;
+    bool started;
+    int starts;
+    /* the next frame */
+    bool have_frame;
+    struct sg_capture_frame next;
+    /* the next cursor event */
+    bool have_cursor;
+    struct sg_capture_cursor cursor;
+    uint8_t shape_byte;
+    int32_t warp_x, warp_y;
+    int warps;
+    /* what copy_rect saw */
+    uint32_t *word; /* the progress word of the block being written, set by the test */
+    struct call calls[MAX_CALLS];
+    uint32_t ncalls;
+    uint8_t fill;
+};
+
+static struct probe *probe_new(void)
+{
+    struct probe *p = calloc(1, sizeof(*p));
+    return p;
+}
+static int probe_create(struct sg_capture **out, const char *const *v, char *err, size_t n) { return -1; }
+static int probe_start(struct sg_capture *c)
+{
+    struct probe *p = (struct probe *)c;
+    p->started = true;
+    p->starts++;
+    return 0;
+}
+static enum sg_capture_status probe_next(struct sg_capture *c, uint32_t t, struct sg_capture_frame *out)
+{
+    struct probe *p = (struct probe *)c;
+    assert_true(p->started);
+    if (!p->have_frame)
+        return SG_CAPTURE_TIMEOUT;
+    p->have_frame = false;
+    *out = p->next;
+    return SG_CAPTURE_OK;
+}
+static void probe_copy(struct sg_capture *c, const struct sg_capture_rect *r, void *dst, size_t pitch)
+{
+    struct probe *p = (struct probe *)c;
+    if (p->ncalls < MAX_CALLS)
+        p->calls[p->ncalls++] = (struct call){*r, p->word ? __atomic_load_n(p->word, __ATOMIC_ACQUIRE) : 0};
+    for (uint32_t y = r->y; y < r->y + r->h; y++)
+        memset((uint8_t *)dst + y * pitch + r->x * 4, p->fill, (size_t)r->w * 4);
+}
+static enum sg_capture_status probe_cursor(struct sg_capture *c, struct sg_capture_cursor *out, uint8_t *shape,
+                                           size_t cap)
+{
+    struct probe *p = (struct probe *)c;
+    if (!p->have_cursor)
+        return SG_CAPTURE_NONE;
+    p->have_cursor = false;
+    *out = p->cursor;
+    if (out->has_shape)
+        memset(shape, p->shape_byte, (size_t)out->height * out->pitch);
+    return SG_CAPTURE_OK;
+}
+static int probe_setpos(struct sg_capture *c, int32_t x, int32_t y)
+{
+    struct probe *p = (struct probe *)c;
+    p->warp_x = x;
+    p->warp_y = y;
+    p->warps++;
+    return 0;
+}
+static void probe_stop(struct sg_capture *c) { ((struct probe *)c)->started = false; }
+static void probe_destroy(struct sg_capture *c) { free(c); }
+static const struct sg_capture_impl probe_impl = {
+    .name = "probe", .label = "probe", .help = "", .create = probe_create, .start = probe_start,
+    .next_frame = probe_next, .copy_rect = probe_copy, .next_cursor = probe_cursor,
+    .set_cursor_pos = probe_setpos, .stop = probe_stop, .destroy = probe_destroy,
+};
+
+struct fixture {
+    uint8_t *region;
+    struct probe *probe;
+    struct sg_publisher *pub;
+    struct sg_lgmp_client *client;
+    struct sg_lgmp_client_queue *fq, *cq;
+};
+
+static int setup(void **state)
+{
+    sg_host_log_set_level(SG_LOG_ERROR);
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    f->probe = probe_new();
+    f->probe->base.impl = &probe_impl;
+    struct sg_kvmfr_info info;
+    sg_host_sysinfo(&info, "probe");
+    char err[256];
+    struct sg_publisher_opts po = {.region_name = "test"};
+    assert_int_equal(sg_publisher_create(&f->pub, f->region, REGION, &f->probe->base, &info, &po, err, sizeof(err)), 0);
+    assert_int_equal(sg_lgmp_client_create(&f->client, f->region, REGION, NULL), SG_LGMP_OK);
+    *state = f;
+    return 0;
+}
+
+static void subscribe(struct fixture *f, bool frames, bool cursor)
+{
+    const uint8_t *app;
+    uint32_t size;
+    enum sg_lgmp_status st = SG_LGMP_INVALID_SESSION;
+    for (int k = 0; k < 200 && st == SG_LGMP_INVALID_SESSION; k++) {
+        usleep(2000);
+        sg_publisher_tick(f->pub);
+        st = sg_lgmp_client_session_init(f->client, &app, &size);
+    }
+    assert_int_equal(st, SG_LGMP_OK);
+    if (frames)
+        assert_int_equal(sg_lgmp_client_subscribe(f->client, SG_KVMFR_FRAME_QUEUE_ID, &f->fq), SG_LGMP_OK);
+    if (cursor)
+        assert_int_equal(sg_lgmp_client_subscribe(f->client, SG_KVMFR_CURSOR_QUEUE_ID, &f->cq), SG_LGMP_OK);
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    if (f->fq)
+        sg_lgmp_client_unsubscribe(&f->fq);
+    if (f->cq)
+        sg_lgmp_client_unsubscribe(&f->cq);
+    sg_lgmp_client_destroy(f->client);
+    sg_publisher_destroy(f->pub);
+    sg_capture_destroy(&f->probe->base);
+    munmap(f->region, REGION);
+    free(f);
+    return 0;
+}
+
+/* Queue one frame in the probe, aim its word pointer at the block it will use. */
+static void give_frame(struct fixture *f, uint32_t w, uint32_t h, const struct sg_capture_rect *damage, uint32_t n,
+                       int block)
+{
+    struct probe *p = f->probe;
+    p->have_frame = true;
+    p->next.width = w;
+    p->next.height = h;
+    p->next.damage_count = n;
+    memcpy(p->next.damage, damage, n * sizeof(*damage));
+    const struct sg_kvmfr_layout *L = sg_publisher_layout(f->pub);
+    p->word = (uint32_t *)(f->region + L->frame_block[block] + 4092);
+    p->ncalls = 0;
+    p->fill++;
+}
+
+static struct sg_kvmfr_frame take_frame(struct fixture *f, uint32_t *offset)
+{
+    struct sg_lgmp_message m;
+    assert_int_equal(sg_lgmp_client_process(f->fq, &m), SG_LGMP_OK);
+    struct sg_kvmfr_frame fr;
+    assert_int_equal(sg_kvmfr_frame_read(m.mem, m.size, &fr), SG_KVMFR_OK);
+    if (offset)
+        *offset = m.offset;
+    assert_int_equal(sg_lgmp_client_message_done(f->fq), SG_LGMP_OK);
+    return fr;
+}
+
+static void test_capture_only_while_subscribed(void **state)
+{
+    struct fixture *f = *state;
+    sg_publisher_frame_step(f->pub, 5);
+    assert_false(f->probe->started);
+    subscribe(f, false, true); /* a cursor subscriber is enough */
+    sg_publisher_frame_step(f->pub, 5);
+    assert_true(f->probe->started);
+    sg_lgmp_client_unsubscribe(&f->cq);
+    sg_publisher_frame_step(f->pub, 5);
+    assert_false(f->probe->started);
+}
+
+static void test_progress_bands(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, false);
+    const uint32_t W = 1920, H = 1080, pitch = W * 4;
+    give_frame(f, W, H, NULL, 0, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    struct probe *p = f->probe;
+    assert_true(p->ncalls > 10);
+    /* the message went out before the first pixel, with the word at 0 */
+    assert_int_equal(p->calls[0].progress, 0);
+    uint32_t prev = 0, distinct = 0, rows = 0;
+    for (uint32_t i = 0; i < p->ncalls; i++) {
+        assert_true(p->calls[i].progress >= prev);
+        assert_int_equal(p->calls[i].progress % pitch, 0);
+        /* what is published never runs ahead of what was copied */
+        assert_true(p->calls[i].progress <= p->calls[i].r.y * pitch);
+        distinct += p->calls[i].progress != prev;
+        prev = p->calls[i].progress;
+        rows += p->calls[i].r.h;
+        assert_int_equal(p->calls[i].r.w, W);
+    }
+    assert_int_equal(rows, H);
+    assert_true(distinct >= 10);
+    assert_int_equal(*p->word, H * pitch);
+    uint32_t off;
+    struct sg_kvmfr_frame fr = take_frame(f, &off);
+    assert_int_equal(off, sg_publisher_layout(f->pub)->frame_block[0]);
+    assert_int_equal(fr.hdr.frame_serial, 0);
+    assert_int_equal(fr.hdr.data_height, H);
+    assert_int_equal(fr.hdr.pitch, pitch);
+    assert_int_equal(fr.hdr.damage_count, 0);
+    assert_int_equal(fr.hdr.flags, 0);
+    uint8_t *data = f->region + off + 4096;
+    assert_int_equal(data[0], p->fill);
+    assert_int_equal(data[(size_t)H * pitch - 1], p->fill);
+}
+
+static bool has_rect(const struct call *calls, uint32_t n, struct sg_capture_rect want)
+{
+    /* the union of the calls' pieces must cover want exactly once per row */
+    uint32_t rows = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (calls[i].r.x == want.x && calls[i].r.w == want.w && calls[i].r.y >= want.y &&
+            calls[i].r.y + calls[i].r.h <= want.y + want.h)
+            rows += calls[i].r.h;
+    return rows == want.h;
+}
+
+static void test_damage_of_two_frames(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, false);
+    const uint32_t W = 640, H = 480;
+    struct sg_capture_rect a = {10, 20, 30, 40}, b = {300, 200, 50, 60}, c = {600, 400, 40, 80};
+    give_frame(f, W, H, NULL, 0, 0); /* serial 0 -> block 0, full */
+    sg_publisher_frame_step(f->pub, 5);
+    take_frame(f, NULL);
+    give_frame(f, W, H, &a, 1, 1); /* serial 1 -> block 1, empty: full copy */
+    sg_publisher_frame_step(f->pub, 5);
+    uint32_t rows = 0;
+    for (uint32_t i = 0; i < f->probe->ncalls; i++)
+        rows += f->probe->calls[i].r.h;
+    assert_int_equal(rows, H);
+    struct sg_kvmfr_frame fr = take_frame(f, NULL);
+    assert_int_equal(fr.hdr.frame_serial, 1);
+    assert_int_equal(fr.hdr.damage_count, 1);
+    assert_int_equal(fr.hdr.damage[0].x, 10);
+    assert_int_equal(fr.hdr.damage[0].height, 40);
+
+    give_frame(f, W, H, &b, 1, 0); /* serial 2 -> block 0 holds serial 0: copy a and b */
+    sg_publisher_frame_step(f->pub, 5);
+    uint32_t area = 0;
+    for (uint32_t i = 0; i < f->probe->ncalls; i++)
+        area += f->probe->calls[i].r.w * f->probe->calls[i].r.h;
+    assert_int_equal(area, a.w * a.h + b.w * b.h);
+    assert_true(has_rect(f->probe->calls, f->probe->ncalls, a));
+    assert_true(has_rect(f->probe->calls, f->probe->ncalls, b));
+    fr = take_frame(f, NULL);
+    assert_int_equal(fr.hdr.damage_count, 1);
+    assert_int_equal(fr.hdr.damage[0].x, 300);
+
+    give_frame(f, W, H, &c, 1, 1); /* serial 3 -> block 1 holds serial 1: copy b and c */
+    sg_publisher_frame_step(f->pub, 5);
+    area = 0;
+    for (uint32_t i = 0; i < f->probe->ncalls; i++)
+        area += f->probe->calls[i].r.w * f->probe->calls[i].r.h;
+    assert_int_equal(area, b.w * b.h + c.w * c.h);
+    assert_true(has_rect(f->probe->calls, f->probe->ncalls, b));
+    assert_true(has_rect(f->probe->calls, f->probe->ncalls, c));
+    take_frame(f, NULL);
+
+    /* a size change: new format version, whole copy */
+    give_frame(f, 320, 240, &a, 1, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    fr = take_frame(f, NULL);
+    assert_int_equal(fr.hdr.format_version, 2);
+    assert_int_equal(fr.hdr.frame_width, 320);
+    rows = 0;
+    for (uint32_t i = 0; i < f->probe->ncalls; i++)
+        rows += f->probe->calls[i].r.h;
+    assert_int_equal(rows, 240);
+}
+
+static void test_still_repost(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, false);
+    give_frame(f, 320, 240, NULL, 0, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    take_frame(f, NULL);
+    /* nothing new: nothing posted */
+    sg_publisher_frame_step(f->pub, 5);
+    struct sg_lgmp_message m;
+    assert_int_equal(sg_lgmp_client_process(f->fq, &m), SG_LGMP_QUEUE_EMPTY);
+    /* a second subscriber: the last frame again, same serial */
+    struct sg_lgmp_client *c2;
+    struct sg_lgmp_client_queue *q2;
+    const uint8_t *app;
+    uint32_t size;
+    assert_int_equal(sg_lgmp_client_create(&c2, f->region, REGION, NULL), SG_LGMP_OK);
+    enum sg_lgmp_status st = SG_LGMP_INVALID_SESSION;
+    for (int k = 0; k < 200 && st == SG_LGMP_INVALID_SESSION; k++) {
+        usleep(2000);
+        sg_publisher_tick(f->pub);
+        st = sg_lgmp_client_session_init(c2, &app, &size);
+    }
+    assert_int_equal(sg_lgmp_client_subscribe(c2, SG_KVMFR_FRAME_QUEUE_ID, &q2), SG_LGMP_OK);
+    f->probe->ncalls = 0;
+    sg_publisher_frame_step(f->pub, 5);
+    assert_int_equal(f->probe->ncalls, 0); /* no copy for a re-post */
+    assert_int_equal(sg_lgmp_client_process(q2, &m), SG_LGMP_OK);
+    struct sg_kvmfr_frame fr;
+    assert_int_equal(sg_kvmfr_frame_read(m.mem, m.size, &fr), SG_KVMFR_OK);
+    assert_int_equal(fr.hdr.frame_serial, 0);
+    sg_lgmp_client_message_done(q2);
+    sg_lgmp_client_unsubscribe(&q2);
+    sg_lgmp_client_destroy(c2);
+    struct sg_publisher_stats s;
+    sg_publisher_get_stats(f->pub, &s);
+    assert_int_equal(s.reposts, 1);
+    assert_int_equal(s.frames, 1);
+}
+
+static void test_truncated(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, false);
+    const struct sg_kvmfr_layout *L = sg_publisher_layout(f->pub);
+    const uint32_t W = 3840, H = 2160, pitch = W * 4;
+    struct sg_capture_rect low = {0, 2000, 100, 100};
+    give_frame(f, W, H, &low, 1, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    struct sg_kvmfr_frame fr = take_frame(f, NULL);
+    assert_true(fr.hdr.flags & SG_FRAME_FLAG_TRUNCATED);
+    assert_int_equal(fr.hdr.data_height, L->max_data_size / pitch);
+    assert_int_equal(fr.hdr.frame_height, H);
+    assert_int_equal(fr.hdr.damage_count, 0); /* the only damage lies in rows not sent */
+    assert_true((uint64_t)fr.hdr.data_height * pitch <= L->block_size - 4096);
+}
+
+static void test_cursor(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    sg_publisher_frame_step(f->pub, 5); /* starts capture */
+    /* the new subscriber is noticed; with no cursor known yet nothing is posted */
+    sg_publisher_tick(f->pub);
+    struct sg_lgmp_message m;
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_QUEUE_EMPTY);
+    struct probe *p = f->probe;
+    const struct sg_kvmfr_layout *L = sg_publisher_layout(f->pub);
+    p->have_cursor = true;
+    p->shape_byte = 0x42;
+    p->cursor = (struct sg_capture_cursor){.has_position = true, .x = 100, .y = 50, .visible = true,
+                                           .has_shape = true, .shape_type = SG_CURSOR_MONOCHROME, .width = 16,
+                                           .height = 32, .pitch = 2, .hot_x = 3, .hot_y = 4};
+    sg_publisher_tick(f->pub);
+    uint8_t *buf = malloc(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
+    struct sg_kvmfr_cursor c;
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+    assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE);
+    assert_int_equal(m.offset, L->shape_buffers);
+    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+                     SG_KVMFR_OK);
+    sg_lgmp_client_message_done(f->cq);
+    assert_int_equal(c.x, 97);
+    assert_int_equal(c.y, 46);
+    assert_int_equal(c.shape_type, SG_CURSOR_MONOCHROME);
+    assert_int_equal(c.height, 16);
+    assert_int_equal(c.data_rows, 32);
+    assert_int_equal(c.hot_x, 3);
+    assert_int_equal(c.shape[0], 0x42);
+    assert_int_equal(c.shape[63], 0x42);
+
+    /* position only: a record, x/y from the last hotspot */
+    p->have_cursor = true;
+    p->cursor = (struct sg_capture_cursor){.has_position = true, .x = 200, .y = 10, .visible = false};
+    sg_publisher_tick(f->pub);
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+    assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION);
+    assert_int_equal(m.offset, L->cursor_records);
+    assert_int_equal(m.size, 24);
+    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+                     SG_KVMFR_OK);
+    sg_lgmp_client_message_done(f->cq);
+    assert_int_equal(c.x, 197);
+    assert_int_equal(c.y, 6);
+
+    /* 25 more: records and then shape buffers go round robin */
+    for (int i = 0; i < 25; i++) {
+        p->have_cursor = true;
+        p->cursor = (struct sg_capture_cursor){.has_position = true, .x = i, .y = i, .visible = true};
+        sg_publisher_tick(f->pub);
+        assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+        assert_int_equal(m.offset, L->cursor_records + 24u * ((i + 1) % 20));
+        sg_lgmp_client_message_done(f->cq);
+    }
+
+    /* another subscriber: the current shape again, at the current position */
+    struct sg_lgmp_client *c2;
+    struct sg_lgmp_client_queue *q2;
+    const uint8_t *app;
+    uint32_t size;
+    assert_int_equal(sg_lgmp_client_create(&c2, f->region, REGION, NULL), SG_LGMP_OK);
+    enum sg_lgmp_status st = SG_LGMP_INVALID_SESSION;
+    for (int k = 0; k < 200 && st == SG_LGMP_INVALID_SESSION; k++) {
+        usleep(2000);
+        sg_publisher_tick(f->pub);
+        st = sg_lgmp_client_session_init(c2, &app, &size);
+    }
+    assert_int_equal(sg_lgmp_client_subscribe(c2, SG_KVMFR_CURSOR_QUEUE_ID, &q2), SG_LGMP_OK);
+    sg_publisher_tick(f->pub);
+    assert_int_equal(sg_lgmp_client_process(q2, &m), SG_LGMP_OK);
+    assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE);
+    assert_int_equal(m.offset, L->shape_buffers);
+    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+                     SG_KVMFR_OK);
+    assert_int_equal(c.x, 24 - 3);
+    assert_int_equal(c.y, 24 - 4);
+    assert_int_equal(c.shape_type, SG_CURSOR_MONOCHROME);
+    assert_int_equal(c.shape[5], 0x42);
+    sg_lgmp_client_message_done(q2);
+    sg_lgmp_client_unsubscribe(&q2);
+    sg_lgmp_client_destroy(c2);
+    /* the first client got the same post */
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+    assert_int_equal(m.offset, L->shape_buffers);
+    sg_lgmp_client_message_done(f->cq);
+
+    /* SET_CURSOR_POS: acted on in the tick and acknowledged */
+    uint8_t msg[12];
+    uint32_t serial, done;
+    sg_kvmfr_encode_set_cursor_pos(msg, 640, 360);
+    assert_int_equal(sg_lgmp_client_send(f->cq, msg, 12, &serial), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_get_serial(f->cq, &done), SG_LGMP_OK);
+    assert_true(done < serial);
+    sg_publisher_tick(f->pub);
+    assert_int_equal(p->warps, 1);
+    assert_int_equal(p->warp_x, 640);
+    assert_int_equal(p->warp_y, 360);
+    assert_int_equal(sg_lgmp_client_get_serial(f->cq, &done), SG_LGMP_OK);
+    assert_int_equal(done, serial);
+    /* an unknown message type is acknowledged and ignored */
+    uint8_t junk[8] = {7};
+    assert_int_equal(sg_lgmp_client_send(f->cq, junk, 8, &serial), SG_LGMP_OK);
+    sg_publisher_tick(f->pub);
+    assert_int_equal(p->warps, 1);
+    assert_int_equal(sg_lgmp_client_get_serial(f->cq, &done), SG_LGMP_OK);
+    assert_int_equal(done, serial);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_capture_only_while_subscribed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_progress_bands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_damage_of_two_frames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_still_repost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
