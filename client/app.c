@@ -13,6 +13,7 @@
 
 #include "cursor.h"
 #include "input_hooks.h"
+#include "keybindings.h"
 #include "kvmfr.h"
 #include "overlay.h"
 #include "render/render.h"
@@ -37,7 +38,6 @@ struct sg_app {
     /* options */
     enum sg_scale_mode scale;
     bool linear, auto_resize;
-    SDL_Scancode esc_key;
     const char *stats_path, *shot_path, *shot_dir;
 
     /* frame */
@@ -46,7 +46,7 @@ struct sg_app {
     bool have_serial, last_incomplete;
     int guest_w, guest_h, rotation;
     uint32_t flags;
-    bool truncated_warned, shot_done;
+    bool truncated_warned, shot_done, blocking_screensaver;
     uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
     char frame_msg[256];
 
@@ -61,7 +61,7 @@ struct sg_app {
     char notice[256];
     uint64_t notice_until;
     bool show_stats, show_help;
-    bool esc_held, esc_used;
+    struct sg_keys keys;
 
     /* counters */
     uint64_t draws, last_frames, last_draws, next_tick_ms;
@@ -159,34 +159,10 @@ static void set_layer_text(struct sg_app *app, enum sg_render_layer layer, const
     }
 }
 
-static const char *const help_base[] = {
-    "Key bindings: hold the escape key (%s) and press",
-    "  Q      quit",
-    "  F      full screen on/off",
-    "  O, I   statistics overlay on/off",
-    "  H      this help on/off",
-    "  S      save the guest frame as PNG (app:screenshotDir)",
-    NULL,
-};
-
 static void build_help(struct sg_app *app)
 {
     char text[2048];
-    size_t len = 0;
-    for (int i = 0; help_base[i]; i++) {
-        if (i == 0)
-            len += (size_t)snprintf(text + len, sizeof(text) - len, help_base[0],
-                                    sg_options_str(app->opts, "input", "escapeKey"));
-        else
-            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s", help_base[i]);
-        if (len < sizeof(text) - 1)
-            text[len++] = '\n', text[len] = 0;
-    }
-    for (const char *const *l = app->hooks->help_lines; l && *l && len < sizeof(text) - 2; l++) {
-        len += (size_t)snprintf(text + len, sizeof(text) - len, "  %s\n", *l);
-        if (len >= sizeof(text))
-            len = sizeof(text) - 1;
-    }
+    sg_keys_help(sg_options_str(app->opts, "input", "escapeKey"), app->hooks->help_lines, text, sizeof(text));
     set_layer_text(app, SG_LAYER_HELP, text);
 }
 
@@ -357,6 +333,17 @@ static void handle_frame(struct sg_app *app)
     app->have_serial = true;
     app->have_frame = true;
     app->flags = h->flags;
+    if (h->flags & SG_FRAME_FLAG_REQUEST_ACTIVATION)
+        SDL_RaiseWindow(app->win.win);
+    /* a level, present on every frame while the guest wants it */
+    bool block = (h->flags & SG_FRAME_FLAG_BLOCK_SCREENSAVER) != 0;
+    if (block != app->blocking_screensaver) {
+        app->blocking_screensaver = block;
+        if (block)
+            SDL_DisableScreenSaver();
+        else
+            SDL_EnableScreenSaver();
+    }
     app->rotation = (int)f->rotation;
     app->guest_w = (int)h->screen_width;
     app->guest_h = (int)h->screen_height;
@@ -491,56 +478,50 @@ static void screenshot_key(struct sg_app *app)
     save_png(app, path);
 }
 
-/* True if the key was an escape binding. */
-static bool escape_binding(struct sg_app *app, SDL_Keycode key)
+static void key_command(struct sg_app *app, enum sg_key_cmd cmd)
 {
-    switch (key) {
-    case SDLK_q:
+    switch (cmd) {
+    case SG_KEY_QUIT:
         app->running = false;
-        return true;
-    case SDLK_f:
+        break;
+    case SG_KEY_FULLSCREEN:
         sg_window_set_fullscreen(&app->win, !app->win.fullscreen);
-        return true;
-    case SDLK_o:
-    case SDLK_i:
+        break;
+    case SG_KEY_STATS:
         app->show_stats = !app->show_stats;
-        app->dirty = true;
-        return true;
-    case SDLK_h:
+        break;
+    case SG_KEY_HELP:
         app->show_help = !app->show_help;
-        app->dirty = true;
-        return true;
-    case SDLK_s:
+        break;
+    case SG_KEY_SCREENSHOT:
         screenshot_key(app);
-        return true;
-    default:
-        return app->hooks->on_escape && app->hooks->on_escape(app->hook_state, key);
+        break;
+    case SG_KEY_NONE:
+        break;
     }
+    app->dirty = true;
 }
 
 static void handle_key(struct sg_app *app, const SDL_KeyboardEvent *k)
 {
-    if (k->keysym.scancode == app->esc_key) {
-        if (k->type == SDL_KEYDOWN && !k->repeat) {
-            app->esc_held = true;
-            app->esc_used = false;
-        } else if (k->type == SDL_KEYUP) {
-            /* a tap of the escape key alone goes to the hooks (e.g. capture toggle) */
-            if (app->esc_held && !app->esc_used && app->hooks->on_escape)
-                app->hooks->on_escape(app->hook_state, k->keysym.sym);
-            app->esc_held = false;
-        }
-        return;
+    enum sg_key_cmd cmd = SG_KEY_NONE;
+    SDL_Keycode key = 0;
+    switch (sg_keys_feed(&app->keys, k, &cmd, &key)) {
+    case SG_KEYS_PASS:
+        if (app->hooks->on_key)
+            app->hooks->on_key(app->hook_state, k);
+        break;
+    case SG_KEYS_COMMAND:
+        key_command(app, cmd);
+        break;
+    case SG_KEYS_UNBOUND:
+    case SG_KEYS_ESCAPE_TAP:
+        if (app->hooks->on_escape)
+            app->hooks->on_escape(app->hook_state, key);
+        break;
+    case SG_KEYS_CONSUMED:
+        break;
     }
-    if (app->esc_held) {
-        if (k->type == SDL_KEYDOWN && !k->repeat) {
-            app->esc_used = true;
-            escape_binding(app, k->keysym.sym);
-        }
-        return;
-    }
-    if (app->hooks->on_key)
-        app->hooks->on_key(app->hook_state, k);
 }
 
 static void handle_event(struct sg_app *app, const SDL_Event *ev)
@@ -575,7 +556,7 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
         switch (ev->window.event) {
         case SDL_WINDOWEVENT_FOCUS_GAINED:
         case SDL_WINDOWEVENT_FOCUS_LOST:
-            app->esc_held = false;
+            sg_keys_reset(&app->keys);
             if (h->on_focus)
                 h->on_focus(app->hook_state, ev->window.event == SDL_WINDOWEVENT_FOCUS_GAINED);
             break;
@@ -616,8 +597,9 @@ int sg_app_run(struct sg_options *opts)
     app->stats_path = sg_options_str(opts, "app", "statsFile");
     app->shot_path = sg_options_str(opts, "app", "screenshot");
     app->shot_dir = sg_options_str(opts, "app", "screenshotDir");
-    app->esc_key = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
-    if (app->esc_key == SDL_SCANCODE_UNKNOWN) {
+    SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
+    sg_keys_init(&app->keys, esc);
+    if (esc == SDL_SCANCODE_UNKNOWN) {
         fprintf(stderr, "spyglass-client: input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)\n",
                 sg_options_str(opts, "input", "escapeKey"));
         free(app);
@@ -645,6 +627,7 @@ int sg_app_run(struct sg_options *opts)
         fprintf(stderr, "spyglass-client: %s\n", err);
         goto out_sdl;
     }
+    SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
     app->ri = &sg_render_gl;
     app->r = app->ri->create(app->win.gles, err, sizeof(err));
     if (!app->r) {
@@ -658,8 +641,12 @@ int sg_app_run(struct sg_options *opts)
         fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
     build_help(app);
 
+    /* like B7: the kvmfr device when present, unless a path was given */
+    const char *path = sg_options_str(opts, "app", "shmFile");
+    if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
+        path = "/dev/kvmfr0";
     struct sg_session_opts so = {
-        .path = sg_options_str(opts, "app", "shmFile"),
+        .path = path,
         .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
         .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
         .notify = session_notify,

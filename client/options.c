@@ -16,7 +16,8 @@ static const char *const filter_choices[] = { "linear", "nearest", NULL };
 /* The viewer's options. Names follow Looking Glass's where one exists. */
 static const struct sg_option base_options[] = {
     { "app", "shmFile", SG_OPT_STR, "/dev/shm/looking-glass",
-      "shared memory region: a file such as /dev/shm/looking-glass or a kvmfr device (/dev/kvmfr0)", NULL, 'f', 0, 0, NULL },
+      "shared memory region: a file, or a kvmfr device; unset, /dev/kvmfr0 is used when it exists",
+      NULL, 'f', 0, 0, NULL },
     { "app", "pollUs", SG_OPT_INT, "1000", "sleep between polls of empty queues, microseconds", NULL, 0, 50, 100000, NULL },
     { "app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0, 10, 60000, NULL },
     { "app", "screenshotDir", SG_OPT_STR, ".", "folder where the screenshot key saves PNG files", NULL, 0, 0, 0, NULL },
@@ -324,6 +325,12 @@ static const struct sg_option *get(const struct sg_options *o, const char *secti
         abort();
     }
     return opt;
+}
+
+bool sg_options_is_set(const struct sg_options *o, const char *section, const char *key)
+{
+    const struct sg_option *opt = find(o, section, key);
+    return opt && opt->value;
 }
 
 const char *sg_options_str(const struct sg_options *o, const char *section, const char *key)

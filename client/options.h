@@ -46,6 +46,8 @@ bool sg_options_load_ini(struct sg_options *o, const char *path, bool optional);
 
 void sg_options_print_help(const struct sg_options *o, const char *argv0, FILE *f);
 
+/* True when a file or the command line gave the option a value. */
+bool sg_options_is_set(const struct sg_options *o, const char *section, const char *key);
 const char *sg_options_str(const struct sg_options *o, const char *section, const char *key);
 int sg_options_int(const struct sg_options *o, const char *section, const char *key);
 bool sg_options_bool(const struct sg_options *o, const char *section, const char *key);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "cursor.h"
+#include "keybindings.h"
 #include "options.h"
 #include "view.h"
 
@@ -155,6 +156,56 @@ static void options_values(void **st)
     sg_options_finish(&o);
 }
 
+static enum sg_keys_result feed(struct sg_keys *k, bool down, SDL_Scancode sc, SDL_Keycode sym, bool repeat,
+                                enum sg_key_cmd *cmd, SDL_Keycode *key)
+{
+    SDL_KeyboardEvent ev = { .type = down ? SDL_KEYDOWN : SDL_KEYUP, .repeat = repeat };
+    ev.keysym.scancode = sc;
+    ev.keysym.sym = sym;
+    *cmd = SG_KEY_NONE;
+    *key = 0;
+    return sg_keys_feed(k, &ev, cmd, key);
+}
+
+static void keys_escape(void **st)
+{
+    struct sg_keys k;
+    enum sg_key_cmd cmd;
+    SDL_Keycode key;
+    sg_keys_init(&k, SDL_SCANCODE_SCROLLLOCK);
+    /* plain keys go to the guest */
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_A, SDLK_a, false, &cmd, &key), SG_KEYS_PASS);
+    assert_int_equal(feed(&k, false, SDL_SCANCODE_A, SDLK_a, false, &cmd, &key), SG_KEYS_PASS);
+    /* escape + Q = quit; escape + F = full screen; repeats and releases are swallowed */
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key), SG_KEYS_CONSUMED);
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, false, &cmd, &key), SG_KEYS_COMMAND);
+    assert_int_equal(cmd, SG_KEY_QUIT);
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, true, &cmd, &key), SG_KEYS_CONSUMED);
+    assert_int_equal(feed(&k, false, SDL_SCANCODE_Q, SDLK_q, false, &cmd, &key), SG_KEYS_CONSUMED);
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_I, SDLK_i, false, &cmd, &key), SG_KEYS_COMMAND);
+    assert_int_equal(cmd, SG_KEY_STATS);
+    /* an unbound key goes to the hooks */
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_C, SDLK_c, false, &cmd, &key), SG_KEYS_UNBOUND);
+    assert_int_equal(key, SDLK_c);
+    /* the release after a combination is not a tap */
+    assert_int_equal(feed(&k, false, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key), SG_KEYS_CONSUMED);
+    /* a tap alone is */
+    feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key);
+    assert_int_equal(feed(&k, false, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key),
+                     SG_KEYS_ESCAPE_TAP);
+    /* focus lost while held: later keys are the guest's again */
+    feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key);
+    sg_keys_reset(&k);
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, false, &cmd, &key), SG_KEYS_PASS);
+
+    char help[1024];
+    const char *extra[] = { "C      capture input", NULL };
+    sg_keys_help("ScrollLock", extra, help, sizeof(help));
+    assert_non_null(strstr(help, "(ScrollLock)"));
+    assert_non_null(strstr(help, "Q      quit"));
+    assert_non_null(strstr(help, "C      capture input"));
+}
+
 int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
@@ -162,7 +213,7 @@ int main(void)
         cmocka_unit_test(view_keep_letterbox), cmocka_unit_test(view_integer),
         cmocka_unit_test(view_rotation_roundtrip), cmocka_unit_test(cursor_mono),
         cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
-        cmocka_unit_test(options_values),
+        cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
