@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The session module against an in-process host: SET_CURSOR_POS is sent on
+ * the cursor queue, acknowledged and reported; without feature bit 0 it is
+ * refused; a host restart is followed. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kvmfr.h"
+#include "lgmp.h"
+#include "session.h"
+#include "shm.h"
+
+static struct sg_shm shm;
+static char path[128];
+static pthread_mutex_t host_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sg_lgmp_host *host;
+static struct sg_lgmp_host_queue *fq, *cq;
+static atomic_bool stop;
+static atomic_int got_x, got_y, got_count;
+static pthread_t tick_thread;
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    nanosleep(&ts, NULL);
+}
+
+static void start_host(uint32_t features)
+{
+    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION, .features = features };
+    snprintf(info.host_version, sizeof(info.host_version), "session-test");
+    uint8_t ad[512];
+    size_t n = sg_kvmfr_build_info(&info, ad, sizeof(ad));
+    pthread_mutex_lock(&host_lock);
+    sg_lgmp_host_destroy(host);
+    assert_int_equal(sg_lgmp_host_create(&host, shm.base, shm.size, ad, (uint32_t)n, NULL), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(host, SG_KVMFR_FRAME_QUEUE_ID, 2, 1000, &fq), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(host, SG_KVMFR_CURSOR_QUEUE_ID, 20, 1000, &cq), SG_LGMP_OK);
+    pthread_mutex_unlock(&host_lock);
+}
+
+static void *ticker(void *arg)
+{
+    while (!atomic_load(&stop)) {
+        pthread_mutex_lock(&host_lock);
+        sg_lgmp_host_process(host);
+        uint8_t msg[64];
+        uint32_t len = sizeof(msg);
+        while (sg_lgmp_host_read_cmsg(cq, msg, &len) == SG_LGMP_OK) {
+            int32_t x, y;
+            if (sg_kvmfr_decode_set_cursor_pos(msg, len, &x, &y)) {
+                atomic_store(&got_x, x);
+                atomic_store(&got_y, y);
+                atomic_fetch_add(&got_count, 1);
+            }
+            sg_lgmp_host_ack_cmsg(cq);
+            len = sizeof(msg);
+        }
+        pthread_mutex_unlock(&host_lock);
+        sleep_ms(10);
+    }
+    return NULL;
+}
+
+static void wait_state(struct sg_session *s, enum sg_session_state want, uint32_t min_restarts)
+{
+    struct sg_session_status st;
+    for (int i = 0; i < 500; i++) {
+        sg_session_get_status(s, &st);
+        if (st.state == want && st.restarts >= min_restarts)
+            return;
+        sleep_ms(10);
+    }
+    fail_msg("state %s (%s), wanted %s", sg_session_state_str(st.state), st.message, sg_session_state_str(want));
+}
+
+static void set_cursor_pos(void **state)
+{
+    start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
+    assert_int_equal(pthread_create(&tick_thread, NULL, ticker, NULL), 0);
+    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    assert_true(sg_session_can_set_cursor_pos(s));
+
+    uint32_t id = sg_session_set_cursor_pos(s, 123, -45);
+    assert_int_not_equal(id, 0);
+    uint32_t got_id = 0;
+    enum sg_cursor_pos_result res = SG_CURSOR_POS_FAILED;
+    bool done = false;
+    for (int i = 0; i < 300 && !done; i++) {
+        done = sg_session_cursor_pos_result(s, &got_id, &res);
+        if (!done)
+            sleep_ms(5);
+    }
+    assert_true(done);
+    assert_int_equal(got_id, id);
+    assert_int_equal(res, SG_CURSOR_POS_ACKED);
+    assert_int_equal(atomic_load(&got_count), 1);
+    assert_int_equal(atomic_load(&got_x), 123);
+    assert_int_equal(atomic_load(&got_y), -45);
+
+    /* a new host without feature bit 0: the session follows, and refuses */
+    start_host(0);
+    wait_state(s, SG_SESSION_RUNNING, 1);
+    assert_false(sg_session_can_set_cursor_pos(s));
+    assert_int_equal(sg_session_set_cursor_pos(s, 1, 2), 0);
+
+    sg_session_destroy(s);
+    atomic_store(&stop, true);
+    pthread_join(tick_thread, NULL);
+    sg_lgmp_host_destroy(host);
+}
+
+int main(void)
+{
+    snprintf(path, sizeof(path), "/dev/shm/sgc-session-test-%d", (int)getpid());
+    char err[256];
+    struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = 4u << 20 };
+    if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos) };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    sg_shm_close(&shm);
+    unlink(path);
+    return rc;
+}
