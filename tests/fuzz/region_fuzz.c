@@ -135,6 +135,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(region, data, size);
 
     inspect(region, rsize);
+    /* what the guest host reads from clients: the first bytes as a message */
+    int32_t x, y;
+    sg_kvmfr_decode_set_cursor_pos(data, size < 12 ? (uint32_t)size : 12, &x, &y);
 
     /* No other party exists: a lock word left at 1 would only make every
      * call wait for the stuck-lock timeout. */
