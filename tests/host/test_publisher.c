@@ -177,7 +177,8 @@ static void give_frame(struct fixture *f, uint32_t w, uint32_t h, const struct s
     p->next.width = w;
     p->next.height = h;
     p->next.damage_count = n;
-    memcpy(p->next.damage, damage, n * sizeof(*damage));
+    if (n)
+        memcpy(p->next.damage, damage, n * sizeof(*damage));
     const struct sg_kvmfr_layout *L = sg_publisher_layout(f->pub);
     p->word = (uint32_t *)(f->region + L->frame_block[block] + 4092);
     p->ncalls = 0;
