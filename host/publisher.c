@@ -595,7 +595,8 @@ struct run_ctx {
 static void *frame_thread(void *arg)
 {
     struct run_ctx *ctx = arg;
-    while (!*ctx->stop && !atomic_load(&ctx->quit))
+    /* the signal flag is the tick's to read; it tells this thread via quit */
+    while (!atomic_load(&ctx->quit))
         sg_publisher_frame_step(ctx->p, 20);
     return NULL;
 }
