@@ -290,7 +290,9 @@ static void test_cursor_queue(void **state)
 static void test_client_attach(void **state)
 {
     struct sg_lgmp_client *c;
-    assert_int_equal(sg_lgmp_client_create(&c, region, REGION_SIZE, NULL), SG_LGMP_OK);
+    struct sg_fake_clock fc;
+    sg_fake_clock_init(&fc, 5000);
+    assert_int_equal(sg_lgmp_client_create(&c, region, REGION_SIZE, &fc.clock), SG_LGMP_OK);
     const uint8_t *app;
     uint32_t app_size;
     assert_int_equal(sg_lgmp_client_session_init(c, &app, &app_size), SG_LGMP_INVALID_SESSION);
@@ -312,6 +314,12 @@ static void test_client_attach(void **state)
     assert_int_equal(sg_lgmp_client_process(cq, &m), SG_LGMP_QUEUE_EMPTY);
     assert_int_equal(sg_lgmp_client_unsubscribe(&fq), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_client_unsubscribe(&cq), SG_LGMP_OK);
+    /* the saved host no longer ticks: gone once more than 1000 ms pass */
+    assert_true(sg_lgmp_client_session_valid(c));
+    fc.now += 1000;
+    assert_true(sg_lgmp_client_session_valid(c));
+    fc.now += 1;
+    assert_false(sg_lgmp_client_session_valid(c));
     sg_lgmp_client_destroy(c);
 }
 
