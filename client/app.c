@@ -64,6 +64,7 @@ struct sg_app {
     struct sg_keys keys;
 
     /* counters */
+    uint64_t damage_frames; /* frames uploaded as damage rectangles only */
     uint64_t draws, last_frames, last_draws, next_tick_ms;
     double ups, fps, age_ms;
     uint64_t age_sum_ns, age_n;
@@ -221,14 +222,15 @@ static void write_stats(struct sg_app *app)
     fprintf(f,
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
-            "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\n",
+            "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
             app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
-            app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h);
+            app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
+            (unsigned long long)app->damage_frames);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -322,6 +324,8 @@ static void handle_frame(struct sg_app *app)
             rects[n++] = (struct sg_render_rect){ h->damage[i].x, h->damage[i].y, h->damage[i].width,
                                                   h->damage[i].height };
     app->ri->frame_unmap(app->r, rects, n);
+    if (n)
+        app->damage_frames++;
     sg_session_frame_done(app->session, sf.generation);
 
     app->last_incomplete = ks != SG_KVMFR_OK;

@@ -11,7 +11,8 @@
  *                             or whole frames when FULL is 1); 0 stops
  *   cursor TYPE X Y HX HY     post a 16x16 test shape: 0 colour, 1 monochrome, 2 masked colour
  *   move X Y | hide | show    position/visibility-only cursor messages
- *   status                    prints "subs F C frames N" (subscribers of the frame/cursor queues)
+ *   status                    prints "subs F C frames N marker X Y serial S" (subscribers of the
+ *                             frame/cursor queues, frames posted, marker and serial of the last one)
  *   quit
  */
 #include <poll.h>
@@ -35,6 +36,7 @@ static uint32_t serial, format_version;
 static int cur_x, cur_y, cur_visible = 1, have_shape, cur_shape_buf;
 static uint32_t fw = 320, fh = 240, ftype = SG_FRAME_BGRA, fflags, frot;
 static uint64_t frames_posted;
+static int last_mx = -1, last_my = -1; /* marker of the last posted frame */
 static bool stream_full; /* stream whole frames (no damage rects) */
 static uint8_t *pat;      /* the pattern in the current format, pitch * fh bytes */
 static uint32_t pat_w, pat_h, pat_type;
@@ -93,7 +95,7 @@ static bool has_subs(void)
 }
 
 /* marker: a 16x16 black square at (mx, my) over the pattern, or none if mx < 0 */
-static int post_frame(int mx, int my, int prev_mx, int prev_my)
+static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, int prev2_my)
 {
     uint32_t bpt = sg_kvmfr_bytes_per_texel(ftype);
     if (!bpt)
@@ -119,8 +121,13 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my)
     if (mx >= 0 && last_block != 99 && !stream_full) {
         /* damage: the old and new marker squares (this block is two frames old: cover both moves) */
         h.damage_count = 1;
-        int x0 = mx < prev_mx ? mx : prev_mx, y0 = my < prev_my ? my : prev_my;
-        int x1 = (mx > prev_mx ? mx : prev_mx) + 16, y1 = (my > prev_my ? my : prev_my) + 16;
+        int xs[3] = { mx, prev_mx, prev2_mx }, ys[3] = { my, prev_my, prev2_my };
+        int x0 = mx, y0 = my, x1 = mx, y1 = my;
+        for (int k = 1; k < 3; k++) {
+            x0 = xs[k] < x0 ? xs[k] : x0, x1 = xs[k] > x1 ? xs[k] : x1;
+            y0 = ys[k] < y0 ? ys[k] : y0, y1 = ys[k] > y1 ? ys[k] : y1;
+        }
+        x1 += 16, y1 += 16;
         h.damage[0] = (struct sg_kvmfr_wire_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0),
                                                    (uint32_t)(y1 - y0) };
     }
@@ -154,6 +161,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my)
         sg_kvmfr_progress_store(word, (y + n) * pitch);
     }
     last_block = i;
+    last_mx = mx, last_my = my;
     frames_posted++;
     return 0;
 }
@@ -317,7 +325,8 @@ int main(int argc, char **argv)
     size_t have = 0;
     unsigned stream_fps = 0;
     uint64_t next_frame = 0, next_tick = now_ms();
-    int mx = 0, my = 0, pmx = 0, pmy = 0, dx = 4, dy = 3;
+    /* the marker starts moving left and down, so both directions are damaged early */
+    int mx = 160, my = 0, pmx = 160, pmy = 0, dx = -4, dy = 3;
     for (;;) {
         uint64_t t = now_ms();
         if (t >= next_tick) {
@@ -352,9 +361,9 @@ int main(int argc, char **argv)
                 dx = -dx, mx += 2 * dx;
             if (my < 0 || my + 16 > (int)fh)
                 dy = -dy, my += 2 * dy;
-            /* damage relative to the block's previous content: two frames back */
-            int x0 = omx < pmx ? omx : pmx, y0 = omy < pmy ? omy : pmy;
-            if (post_frame(mx, my, x0 < mx ? x0 : mx, y0 < my ? y0 : my) == 1)
+            /* damage: relative to the previous frame (what a client has) and to the block's
+             * previous content (two frames back), like a B7 host's per-block tracking */
+            if (post_frame(mx, my, pmx, pmy, omx, omy) == 1)
                 mx = pmx, my = pmy, pmx = omx, pmy = omy;
         }
         struct pollfd pfd = { 0, POLLIN, 0 };
@@ -375,7 +384,7 @@ int main(int argc, char **argv)
                 fw = ua, fh = ub, ftype = k >= 3 ? uc : SG_FRAME_BGRA, fflags = k >= 4 ? ud : 0;
                 frot = k >= 5 ? ue : 0;
                 format_version++;
-                int r = post_frame(-1, 0, 0, 0);
+                int r = post_frame(-1, 0, 0, 0, 0, 0);
                 printf(r == 0 ? "ok\n" : r == 1 ? "error queue full\n" : "error frame too large\n");
             } else if ((k = sscanf(line, "stream %u %u", &ua, &ub)) >= 1) {
                 stream_fps = ua > 1000 ? 1000 : ua;
@@ -393,8 +402,9 @@ int main(int argc, char **argv)
                 cursor_record();
                 printf("ok\n");
             } else if (!strcmp(line, "status")) {
-                printf("subs %d %d frames %llu\n", sg_lgmp_host_queue_has_subs(fq), sg_lgmp_host_queue_has_subs(cq),
-                       (unsigned long long)frames_posted);
+                printf("subs %d %d frames %llu marker %d %d serial %u\n", sg_lgmp_host_queue_has_subs(fq),
+                       sg_lgmp_host_queue_has_subs(cq), (unsigned long long)frames_posted, last_mx, last_my,
+                       serial ? serial - 1 : 0);
             } else if (!strcmp(line, "quit")) {
                 return 0;
             } else if (*line)

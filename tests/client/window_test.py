@@ -423,7 +423,25 @@ def case_twoclients():
     h.cmd("stream 30")
     for c in (a, b):
         c.wait(lambda s: float(s["ups"]) > 5, "both clients get frames")
+    time.sleep(1.5)   # the marker bounces off the left edge after 40 frames
     h.cmd("stream 0")
+    # after ~100 frames sent as damage rectangles, both windows show exactly the last one:
+    # the black 16x16 marker where the host put it last, the pattern everywhere else
+    st = h.cmd("status", expect="subs").split()
+    mx, my, posted = int(st[6]), int(st[7]), int(st[4])
+    check(posted > 20, "host posted only %d frames" % posted)
+    for c in (a, b):
+        s = c.wait(lambda s: int(s["frames"]) >= posted - 2, "client got the frames")
+        check(int(s["damage_frames"]) > 10, "few frames went the damage path: %s" % s["damage_frames"])
+
+    def last_frame(sh):
+        for ox in (0, 400):
+            for y in range(0, 240, 4):
+                for x in range(0, 320, 4):
+                    inside = mx <= x < mx + 16 and my <= y < my + 16
+                    want = BLACK if inside else (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
+                    expect_px(sh, ox + x, y, want, what="last streamed frame (marker at %d,%d)" % (mx, my))
+    shot_until(last_frame, "damage-updated picture")
     a.stop()
     b.stop()
 
