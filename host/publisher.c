@@ -154,7 +154,11 @@ int sg_publisher_create(struct sg_publisher **out, void *base, size_t size, stru
         return -1;
     }
     p->base = base;
-    p->size = size;
+    /* LGMP offsets are 32-bit and B7 clients keep the size in an int: use
+     * the first 2 GiB of anything larger */
+    p->size = size > (1u << 31) ? (1u << 31) : size;
+    if (size > p->size)
+        LOG_W("region of %zu bytes: using the first %zu", size, p->size);
     p->cap = cap;
     p->clock = opts ? opts->clock : NULL;
     p->fps_cap = opts ? opts->fps_cap : 0;
@@ -259,6 +263,10 @@ static void post_frame_block(struct sg_publisher *p, int i)
 
 static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame *f)
 {
+    if (f->width == 0 || f->height == 0 || f->width > SG_KVMFR_MAX_DIMENSION || f->height > SG_KVMFR_MAX_DIMENSION) {
+        LOG_W("capture %s gave a %ux%u frame: not sent", p->cap->impl->name, f->width, f->height);
+        return;
+    }
     uint32_t pitch = f->width * 4;
     if (!p->have_format || f->width != p->fmt_w || f->height != p->fmt_h || pitch != p->fmt_pitch) {
         p->format_version++;
