@@ -369,6 +369,14 @@ static void test_truncated(void **state)
     assert_int_equal(fr.hdr.frame_height, H);
     assert_int_equal(fr.hdr.damage_count, 0); /* the only damage lies in rows not sent */
     assert_true((uint64_t)fr.hdr.data_height * pitch <= L->block_size - 4096);
+    /* a backend reporting an empty or absurd frame: nothing is sent */
+    struct sg_lgmp_message m;
+    give_frame(f, 0, 480, NULL, 0, 1);
+    sg_publisher_frame_step(f->pub, 5);
+    give_frame(f, 20000, 480, NULL, 0, 1);
+    sg_publisher_frame_step(f->pub, 5);
+    assert_int_equal(sg_lgmp_client_process(f->fq, &m), SG_LGMP_QUEUE_EMPTY);
+    assert_int_equal(f->probe->ncalls, 0);
 }
 
 static void test_cursor(void **state)
