@@ -124,6 +124,24 @@ check cursorsize "BAD_CURSOR_SIZE" "$tmp/bad"
 cp "$region" "$tmp/bad"; poke "$tmp/bad" $((5960 + 16 + 8)) 00 00 00 ff
 check payload "BAD_PAYLOAD" "$tmp/bad"
 
+# random corruption (fixed seed) of the headers, rings, cursor and frame headers:
+# exit 0 or 1 with a message, never a crash (under ASan in the sanitizer build)
+for i in $(seq 1 30); do
+    cp "$region" "$tmp/bad"
+    python3 -c '
+import random, sys
+r = random.Random(int(sys.argv[2]))
+areas = [(0, 6200), (6344, 6900), (1055424, 1055500), (3153920, 3155100), (9965568, 9966700)]
+with open(sys.argv[1], "r+b") as f:
+    for _ in range(r.choice([1, 4, 16])):
+        lo, hi = r.choice(areas)
+        f.seek(r.randrange(lo, hi))
+        f.write(bytes([r.choice([0, 1, 0x7f, 0x80, 0xff, r.randrange(256)])]))
+' "$tmp/bad" "$i"
+    "$dump" -n --frame "$tmp/r.png" --cursor-png "$tmp/c.png" "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; rc=$?
+    [ $rc -le 1 ] || fail "corruption seed $i: exit status $rc: $(tail -3 "$tmp/err")"
+done
+
 # an evicted subscriber: slot 0 of the frame queue ACTIVE+BAD, reserved until host clock + 500 ms
 cp "$region" "$tmp/bad"; poke "$tmp/bad" 448 01 00 00 00 01 00 00 00; poke "$tmp/bad" 56 ef 3e 23 00 00 00 00 00
 "$dump" -n "$tmp/bad" >"$tmp/out" 2>&1 || fail "evicted subscriber: exit status $?"
