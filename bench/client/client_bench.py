@@ -70,8 +70,10 @@ def main():
         return host.stdout.readline().strip()
 
     st = os.path.join(TMP, "stats")
+    helptext = subprocess.run([CLIENT, "--help"], capture_output=True, text=True).stdout
+    extra = ["spice:enable=no"] if "spice:enable" in helptext else []
     client = subprocess.Popen([CLIENT, "-f", REGION, "--stats-file", st, "win:vsync=no", "win:x=0", "win:y=0",
-                               "app:retryMs=100"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "app:retryMs=100"] + extra, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(client)
     cmd("frame 1920 1080")
     deadline = time.time() + 20

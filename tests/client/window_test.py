@@ -107,12 +107,24 @@ class TestHost:
         self.p.wait()
 
 
+_EXTRA = None
+
+
+def extra_args():
+    """View-only clients: no SPICE connection attempts that could meet another test's server."""
+    global _EXTRA
+    if _EXTRA is None:
+        out = subprocess.run([CLIENT, "--help"], capture_output=True, text=True).stdout
+        _EXTRA = ["spice:enable=no"] if "spice:enable" in out else []
+    return _EXTRA
+
+
 class Client:
     def __init__(self, *args, name="c", region=None):
         self.stats = os.path.join(TMP, name + ".stats")
         self.log = open(os.path.join(TMP, name + ".log"), "w+")
         argv = [CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:x=0", "win:y=0",
-                "app:retryMs=200", "win:filter=nearest"] + list(args)
+                "app:retryMs=200", "win:filter=nearest"] + extra_args() + list(args)
         self.p = subprocess.Popen(argv, env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
         procs.append(self.p)
 
