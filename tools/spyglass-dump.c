@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "dump_image.h"
 #include "kvmfr.h"
@@ -40,7 +41,8 @@ static void usage(FILE *fp)
             "heartbeat, queues and subscribers, outstanding messages, the KVMFR header and records,\n"
             "the newest frame header and the cursor messages. The region is only read.\n"
             "\n"
-            "  PATH, -f, --file PATH   region file or device (default %s);\n"
+            "  PATH, -f, --file PATH   region file or device (default /dev/kvmfr0 if it exists,\n"
+            "                          else %s);\n"
             "                          a saved copy of a region works too\n"
             "  -F, --frame OUT.png     write the newest frame as an RGB PNG (any pixel format)\n"
             "  -c, --cursor-png OUT.png  write the newest cursor shape as an RGBA PNG\n"
@@ -462,6 +464,9 @@ int main(int argc, char **argv)
         o.path = argv[optind];
     }
 
+    /* The B7 client's default: the kvmfr device when there is one (kvmfr.md §2.1). */
+    if (!o.path && access("/dev/kvmfr0", F_OK) == 0)
+        o.path = "/dev/kvmfr0";
     struct sg_shm shm;
     char err[512];
     struct sg_shm_open_opts so = {.path = o.path, .read_only = true};
