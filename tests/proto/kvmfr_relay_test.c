@@ -705,8 +705,11 @@ out:
 static pid_t spawn(int (*fn)(const char *, int, bool), const char *path, int id, bool stall)
 {
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
         _exit(fn(path, id, stall));
+    }
     return pid;
 }
 
@@ -716,6 +719,18 @@ static int host_main(const char *path, int id, bool stall)
 }
 
 static int checks_failed;
+static char shm_path[128];
+static pid_t child_pids[3];
+
+/* meson's timeout sends SIGTERM: leave no process and no shm file behind */
+static void on_term(int sig)
+{
+    for (int i = 0; i < 3; i++)
+        if (child_pids[i] > 0)
+            kill(child_pids[i], SIGKILL);
+    unlink(shm_path);
+    _exit(128 + sig);
+}
 
 static void check(bool ok, const char *what, long v)
 {
@@ -727,8 +742,11 @@ static void check(bool ok, const char *what, long v)
 
 int main(void)
 {
-    char path[128];
-    snprintf(path, sizeof path, "/dev/shm/sg-kvmfr-relay-%d", (int)getpid());
+    char *path = shm_path;
+    snprintf(shm_path, sizeof shm_path, "/dev/shm/sg-kvmfr-relay-%d", (int)getpid());
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd < 0 || ftruncate(fd, REGION_SIZE) != 0) {
         fprintf(stderr, "FAIL: cannot create %s: %s\n", path, strerror(errno));
@@ -739,10 +757,10 @@ int main(void)
     memset(results, 0, sizeof *results);
 
     uint64_t t0 = now_ms();
-    pid_t pids[3];
+    pid_t *pids = child_pids;
     pids[0] = spawn(host_main, path, 0, false);
     pids[1] = spawn(run_client, path, 0, false);
-    sleep_us(700000); /* one client, then two */
+    sleep_us(300000); /* one client, then two */
     pids[2] = spawn(run_client, path, 1, true);
 
     int status[3] = {0};
