@@ -407,7 +407,7 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
         if (f->damage_pending) {
             f->damage_pending = false;
             if (frame_take_damage(f, out) != 0)
-                return SG_CAPTURE_TIMEOUT;
+                goto grab_failed;
             if (out->damage_count) {
                 uint64_t area = 0;
                 for (uint32_t i = 0; i < out->damage_count; i++)
@@ -418,11 +418,11 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
                     out->damage[0] = (struct sg_capture_rect){0, 0, f->w, f->h};
                     out->damage_count = 0;
                     if (frame_grab(f, &out->damage[0], 1) != 0)
-                        return SG_CAPTURE_TIMEOUT;
+                        goto grab_failed;
                     return SG_CAPTURE_OK;
                 }
                 if (frame_grab(f, out->damage, out->damage_count) != 0)
-                    return SG_CAPTURE_TIMEOUT;
+                    goto grab_failed;
                 return SG_CAPTURE_OK;
             }
         }
@@ -433,6 +433,10 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
         if (poll(&pfd, 1, (int)(deadline - now)) == 0)
             return SG_CAPTURE_TIMEOUT;
     }
+grab_failed:
+    /* the damage is gone from the server: the next frame must be whole */
+    f->have_image = false;
+    return SG_CAPTURE_TIMEOUT;
 }
 
 static void x11_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
