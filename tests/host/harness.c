@@ -119,6 +119,48 @@ void harness_cleanup(void)
         }
 }
 
+static int read_display(int fd)
+{
+    char buf[32] = "";
+    size_t got = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    uint64_t end = now_ms() + 10000;
+    while (now_ms() < end && !strchr(buf, '\n')) {
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        buf[got] = 0;
+    }
+    close(fd);
+    return strchr(buf, '\n') ? atoi(buf) : -1;
+}
+
+int harness_xephyr(const char *path, int outer, uint32_t w, uint32_t h, pid_t *pid)
+{
+    char screen[32], fdarg[16], disp[16];
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    snprintf(screen, sizeof(screen), "%ux%u", w, h);
+    snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
+    snprintf(disp, sizeof(disp), ":%d", outer);
+    char *argv[] = {(char *)path, "-displayfd", fdarg, "-screen", screen, "-br", "-nolisten", "tcp", NULL};
+    char *old = getenv("DISPLAY") ? strdup(getenv("DISPLAY")) : NULL;
+    setenv("DISPLAY", disp, 1);
+    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
+    if (old) {
+        setenv("DISPLAY", old, 1);
+        free(old);
+    } else {
+        unsetenv("DISPLAY");
+    }
+    close(fds[1]);
+    return read_display(fds[0]);
+}
+
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
 {
     char screen[32], fdarg[16], disp[16];
@@ -159,23 +201,7 @@ int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
         return display;
     }
     close(fds[1]);
-    char buf[32] = "";
-    size_t got = 0;
-    struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-    uint64_t end = now_ms() + 10000;
-    while (now_ms() < end && !strchr(buf, '\n')) {
-        if (poll(&pfd, 1, 100) <= 0)
-            continue;
-        ssize_t r = read(fds[0], buf + got, sizeof(buf) - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        buf[got] = 0;
-    }
-    close(fds[0]);
-    if (!strchr(buf, '\n'))
-        return -1;
-    return atoi(buf);
+    return read_display(fds[0]);
 }
 
 const char *harness_host_path(void)

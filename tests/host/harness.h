@@ -17,6 +17,9 @@ int harness_stop(pid_t pid);
 void harness_cleanup(void);
 /* Xvfb with -displayfd (display < 0) or on a given number; returns the number or -1. */
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid);
+/* Xephyr (a nested X server whose RandR can resize the screen) on the X
+ * display `outer`, with -displayfd; returns its number or -1. */
+int harness_xephyr(const char *path, int outer, uint32_t w, uint32_t h, pid_t *pid);
 /* The spyglass-host binary (env SPYGLASS_HOST). */
 const char *harness_host_path(void);
 /* Whole file as a NUL-terminated string (free it), NULL if unreadable. */

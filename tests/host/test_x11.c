@@ -253,6 +253,44 @@ static void test_x11_display_restart(void **state)
     harness_stop(xvfb);
 }
 
+/* RandR resizing the screen under a running host (Xephyr: Xvfb's RandR
+ * cannot change the size). The new size arrives as a new format, same session. */
+static void test_x11_xrandr(void **state)
+{
+    const char *xephyr = getenv("SPYGLASS_XEPHYR");
+    if (!xephyr || !*xephyr)
+        skip();
+    pid_t outer_pid, xe;
+    int outer = harness_xvfb(1280, 1024, -1, &outer_pid);
+    assert_true(outer >= 0);
+    int d = harness_xephyr(xephyr, outer, 640, 480, &xe);
+    assert_true(d >= 0);
+    pid_t host = start_host(d);
+    struct reader r;
+    if (reader_open(&r, region, 5000) != 0)
+        fail_with_log("attach", r.err);
+    uint32_t session = r.session;
+    wait_image(&r, 640, 480, want_black, 5000);
+    uint32_t format = r.format_version;
+    char disp[16];
+    snprintf(disp, sizeof(disp), ":%d", d);
+    char *argv[] = {"xrandr", "-display", disp, "-s", "800x600", NULL};
+    pid_t xr = harness_spawn(argv, "/dev/null");
+    int status;
+    assert_int_equal(harness_wait(xr, 5000, &status), 0);
+    assert_int_equal(status, 0);
+    wait_image(&r, 800, 600, want_black, 5000);
+    assert_int_equal(r.session, session);
+    assert_true(r.format_version != format);
+    char *log = harness_read_file(logpath);
+    assert_null(strstr(log, "connection lost")); /* followed, not reconnected */
+    free(log);
+    reader_close(&r);
+    assert_int_equal(harness_stop(host), 0);
+    harness_stop(xe);
+    harness_stop(outer_pid);
+}
+
 static void test_x11_no_display(void **state)
 {
     char *argv[] = {(char *)harness_host_path(), "-c", "x11", "-o", "x11:display=:987", "-f", region, NULL};
@@ -287,6 +325,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_x11_content_damage_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_display_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_x11_xrandr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_no_display, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
