@@ -60,6 +60,7 @@ struct x11 {
     uint8_t cursor_event;
     uint64_t c_retry_ms;
     bool shape_pending, pos_known;
+    bool visible; /* false while the cursor image is fully transparent */
     int32_t last_x, last_y;
     uint32_t idle_ticks, skip;
 };
@@ -325,6 +326,7 @@ static int x11_start(struct sg_capture *cap)
     }
     x->shape_pending = true;
     x->pos_known = false;
+    x->visible = true;
     return 0;
 }
 
@@ -500,7 +502,7 @@ static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_
         free(ev);
     }
     memset(out, 0, sizeof(*out));
-    out->visible = true;
+    out->visible = x->visible;
     if (x->shape_pending) {
         x->shape_pending = false;
         xcb_xfixes_get_cursor_image_reply_t *rep =
@@ -514,6 +516,12 @@ static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_
             /* XFixes gives premultiplied ARGB words: in memory exactly the
              * B,G,R,A bytes of the colour type. */
             memcpy(shape, px, (size_t)w * h * 4);
+            /* X has no "hidden" state to ask for; programs hide the pointer
+             * with a blank cursor, which is what this recognises */
+            x->visible = false;
+            for (size_t i = 0; i < (size_t)w * h && !x->visible; i++)
+                x->visible = px[i] >> 24 != 0;
+            out->visible = x->visible;
             out->has_shape = true;
             out->shape_type = SG_CURSOR_COLOR;
             out->width = w;

@@ -225,6 +225,38 @@ static void test_x11_content_damage_cursor(void **state)
     assert_int_equal(qp->root_y, 300);
     free(qp);
 
+    /* a blank cursor (how programs hide the pointer) is posted as not visible */
+    xcb_pixmap_t pm = xcb_generate_id(c);
+    xcb_create_pixmap(c, 1, pm, s->root, 1, 1);
+    xcb_gcontext_t gc1 = xcb_generate_id(c);
+    uint32_t zero = 0;
+    xcb_create_gc(c, gc1, pm, XCB_GC_FOREGROUND, &zero);
+    xcb_rectangle_t one = {0, 0, 1, 1};
+    xcb_poly_fill_rectangle(c, pm, gc1, 1, &one);
+    xcb_cursor_t blank = xcb_generate_id(c);
+    xcb_create_cursor(c, blank, pm, pm, 0, 0, 0, 0, 0, 0, 0, 0);
+    xcb_change_window_attributes(c, win, XCB_CW_CURSOR, &blank);
+    while (reader_next_cursor(&r, 0) == 0) {
+    }
+    xcb_warp_pointer(c, XCB_NONE, s->root, 0, 0, 0, 0, WIN_X + 10, WIN_Y + 10);
+    xcb_flush(c);
+    end = reader_now_ms() + 2000;
+    bool hidden = false;
+    while (!hidden && reader_now_ms() < end)
+        if (reader_next_cursor(&r, 100) == 0 && (r.cursor.flags & SG_CURSOR_FLAG_SHAPE))
+            hidden = !(r.cursor.flags & SG_CURSOR_FLAG_VISIBLE);
+    if (!hidden)
+        fail_with_log("blank cursor", "no shape message without VISIBLE");
+    xcb_warp_pointer(c, XCB_NONE, s->root, 0, 0, 0, 0, 10, 10);
+    xcb_flush(c);
+    end = reader_now_ms() + 2000;
+    bool shown = false;
+    while (!shown && reader_now_ms() < end)
+        if (reader_next_cursor(&r, 100) == 0 && (r.cursor.flags & SG_CURSOR_FLAG_SHAPE))
+            shown = r.cursor.flags & SG_CURSOR_FLAG_VISIBLE;
+    if (!shown)
+        fail_with_log("cursor back", "no visible shape after leaving the window");
+
     reader_close(&r);
     assert_int_equal(harness_stop(host), 0);
     xcb_disconnect(c);
