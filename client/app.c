@@ -62,6 +62,8 @@ struct sg_app {
     uint64_t notice_until;
     bool show_stats, show_help;
     struct sg_keys keys;
+    int layer_h[SG_LAYER_COUNT];
+    int status_cols; /* status text wrapped for this many columns */
 
     /* counters */
     uint64_t damage_frames; /* frames uploaded as damage rectangles only */
@@ -156,6 +158,7 @@ static void set_layer_text(struct sg_app *app, enum sg_render_layer layer, const
     uint32_t w, h;
     if (app->ov && sg_overlay_render(app->ov, text, &px, &w, &h)) {
         app->ri->layer_image(app->r, layer, w, h, px);
+        app->layer_h[layer] = (int)h;
         free(px);
     }
 }
@@ -178,10 +181,20 @@ static void update_status_text(struct sg_app *app)
         snprintf(text, sizeof(text), "%s", app->st.message);
     else if (!app->have_frame)
         snprintf(text, sizeof(text), "connected to host '%s'; waiting for the first frame", app->st.info.host_version);
-    if (strcmp(text, app->status_text)) {
+    int cols = 80;
+    if (app->ov) {
+        int ww = 0, wh = 0;
+        SDL_GL_GetDrawableSize(app->win.win, &ww, &wh);
+        cols = (ww - 32 - 2 * sg_overlay_padding()) / sg_overlay_char_width(app->ov);
+    }
+    if (strcmp(text, app->status_text) || cols != app->status_cols) {
         snprintf(app->status_text, sizeof(app->status_text), "%s", text);
-        if (*text)
-            set_layer_text(app, SG_LAYER_STATUS, text);
+        app->status_cols = cols;
+        if (*text) {
+            char wrapped[1024];
+            sg_overlay_wrap(text, cols, wrapped, sizeof(wrapped));
+            set_layer_text(app, SG_LAYER_STATUS, wrapped);
+        }
         app->dirty = true;
     }
 }
@@ -452,7 +465,7 @@ static void draw(struct sg_app *app)
     if (*app->status_text) {
         s.layer[SG_LAYER_STATUS].visible = true;
         s.layer[SG_LAYER_STATUS].x = 16;
-        s.layer[SG_LAYER_STATUS].y = fh - 64;
+        s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
     s.layer[SG_LAYER_HELP] = (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 140 : 16 };

@@ -78,6 +78,62 @@ const char *sg_overlay_font_path(const struct sg_overlay *o)
     return o->path;
 }
 
+int sg_overlay_char_width(struct sg_overlay *o)
+{
+    int w = 0, h = 0;
+    if (TTF_SizeUTF8(o->font, "M", &w, &h) != 0 || w <= 0)
+        w = 8;
+    return w;
+}
+
+int sg_overlay_padding(void)
+{
+    return PAD;
+}
+
+void sg_overlay_wrap(const char *text, int cols, char *out, size_t out_size)
+{
+    if (!out_size)
+        return;
+    if (cols < 8)
+        cols = 8;
+    size_t o = 0;
+    int col = 0;
+    for (const char *p = text; *p && o + 2 < out_size;) {
+        if (*p == '\n') {
+            out[o++] = *p++;
+            col = 0;
+            continue;
+        }
+        /* length of the next word */
+        size_t wl = strcspn(p, " \n");
+        if (col > 0 && col + (int)wl > cols) {
+            while (o > 0 && out[o - 1] == ' ')
+                o--;
+            out[o++] = '\n';
+            col = 0;
+            while (*p == ' ')
+                p++;
+            continue;
+        }
+        if (wl == 0) { /* a space */
+            out[o++] = *p++;
+            col++;
+            continue;
+        }
+        for (size_t i = 0; i < wl && o + 2 < out_size; i++) {
+            if (col >= cols) {
+                out[o++] = '\n';
+                col = 0;
+            }
+            out[o++] = p[i];
+            col++;
+        }
+        p += wl;
+    }
+    out[o] = 0;
+}
+
 bool sg_overlay_render(struct sg_overlay *o, const char *text, uint8_t **rgba, uint32_t *w, uint32_t *h)
 {
     char *copy = strdup(text ? text : "");

@@ -265,14 +265,21 @@ int main(int argc, char **argv)
 {
     const char *path = NULL;
     unsigned mib = 32;
+    long kvmfr_version = -1;
+    bool bad_magic = false;
     int opt;
-    while ((opt = getopt(argc, argv, "f:s:h")) != -1) {
+    while ((opt = getopt(argc, argv, "f:s:V:Mh")) != -1) {
         if (opt == 'f')
             path = optarg;
         else if (opt == 's')
             mib = (unsigned)atoi(optarg);
+        else if (opt == 'V')
+            kvmfr_version = atol(optarg);
+        else if (opt == 'M')
+            bad_magic = true;
         else {
-            fprintf(stderr, "usage: %s -f REGION [-s MiB] < commands\n", argv[0]);
+            fprintf(stderr, "usage: %s -f REGION [-s MiB] [-V KVMFR-VERSION] [-M (bad magic)] < commands\n",
+                    argv[0]);
             return opt == 'h' ? 0 : 2;
         }
     }
@@ -297,6 +304,12 @@ int main(int argc, char **argv)
     snprintf(info.os_name, sizeof(info.os_name), "test os");
     uint8_t ad[1024];
     size_t ad_size = sg_kvmfr_build_info(&info, ad, sizeof(ad));
+    if (kvmfr_version >= 0) {
+        uint32_t v = (uint32_t)kvmfr_version;
+        memcpy(ad + 8, &v, 4);
+    }
+    if (bad_magic)
+        memcpy(ad, "KVMFR-XX", 8);
     enum sg_lgmp_status ls = sg_lgmp_host_create(&host, shm.base, shm.size, ad, (uint32_t)ad_size, NULL);
     if (ls == SG_LGMP_OK)
         ls = sg_lgmp_host_queue_create(host, SG_KVMFR_FRAME_QUEUE_ID, SG_KVMFR_FRAME_QUEUE_LEN,

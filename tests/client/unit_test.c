@@ -14,6 +14,7 @@
 #include "cursor.h"
 #include "keybindings.h"
 #include "options.h"
+#include "overlay.h"
 #include "view.h"
 
 static void view_keep_letterbox(void **st)
@@ -206,6 +207,17 @@ static void keys_escape(void **st)
     assert_non_null(strstr(help, "C      capture input"));
 }
 
+static void overlay_wrap(void **st)
+{
+    char out[256];
+    sg_overlay_wrap("host not running (no heartbeat in /dev/shm/looking-glass); waiting", 20, out, sizeof(out));
+    assert_string_equal(out, "host not running (no\nheartbeat in\n/dev/shm/looking-gla\nss); waiting");
+    sg_overlay_wrap("a\nb c", 20, out, sizeof(out));
+    assert_string_equal(out, "a\nb c");
+    sg_overlay_wrap("abc", 20, out, 3); /* truncated, still terminated */
+    assert_int_equal(strlen(out), 1);
+}
+
 int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
@@ -214,6 +226,7 @@ int main(void)
         cmocka_unit_test(view_rotation_roundtrip), cmocka_unit_test(cursor_mono),
         cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
         cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
+        cmocka_unit_test(overlay_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,8 +84,8 @@ ENV = None
 
 
 class TestHost:
-    def __init__(self, region=None, mib=32):
-        self.p = subprocess.Popen([HOST, "-f", region or REGION, "-s", str(mib)], stdin=subprocess.PIPE,
+    def __init__(self, region=None, mib=32, args=()):
+        self.p = subprocess.Popen([HOST, "-f", region or REGION, "-s", str(mib)] + list(args), stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=sys.stderr, text=True, bufsize=1)
         procs.append(self.p)
         line = self.p.stdout.readline().strip()
@@ -481,7 +481,7 @@ def case_hostile():
     s = c.wait(lambda s: s["state"] == "incompatible", "too-small region refused")
     check("1000 bytes" in s["message"], "message names the size: %r" % s["message"])
     c.stop()
-    # 2. random bytes, 2. a wrong LGMP version; also fuzzer corpus entries when they exist
+    # 2. random bytes, a wrong LGMP version
     rnd = random.Random(1234)
     cases = [("random", bytes(rnd.getrandbits(8) for _ in range(65536))),
              ("version", lgmp_header(version=5) + b"\0" * 65536)]
@@ -489,10 +489,25 @@ def case_hostile():
         write_region(data)
         c = Client(name="h-" + name)
         s = c.wait(lambda s: s["state"] in ("waiting", "incompatible") and s["message"], "a message for " + name)
+        if name == "version":
+            check(s["state"] == "incompatible" and "LGMP version" in s["message"], "LGMP v5: %r" % s["message"])
         time.sleep(0.6)
         check(c.p.poll() is None, "client died on %s" % name)
         c.stop()
-    # 3. the protocol fuzzer's seed regions, kept alive by a ticking heartbeat while
+    # 3. live hosts speaking another KVMFR version, or with a wrong KVMFR magic
+    h = TestHost(args=["-V", "19"])
+    c = Client(name="kvmfr19")
+    s = c.wait(lambda s: s["state"] == "incompatible", "KVMFR version 19 refused")
+    check("KVMFR version 19" in s["message"] and "client-testhost" in s["message"], "message: %r" % s["message"])
+    c.stop()
+    h.kill()
+    h = TestHost(args=["-M"])
+    c = Client(name="magic")
+    s = c.wait(lambda s: s["state"] == "incompatible", "bad KVMFR magic refused")
+    check("not a KVMFR host" in s["message"] and "MAGIC" in s["message"].upper(), "message: %r" % s["message"])
+    c.stop()
+    h.kill()
+    # the fuzzer's seed regions, kept alive by a ticking heartbeat while
     #    random bytes are scribbled over them: the client must keep running and saying why
     corpus = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus", "*")))
     for i, p in enumerate(corpus[:6]):
