@@ -23,6 +23,7 @@
 #include "window.h"
 
 #define NOTICE_MS 3000
+#define FB_POLLS 2000
 
 struct sg_app {
     struct sg_options *opts;
@@ -258,7 +259,8 @@ static void tick(struct sg_app *app, uint64_t now)
     app->fps = (double)(app->draws - app->last_draws) / secs;
     app->last_frames = app->st.frames_received;
     app->last_draws = app->draws;
-    app->age_ms = app->age_n ? (double)app->age_sum_ns / (double)app->age_n / 1e6 : 0;
+    if (app->age_n) /* else keep the last second that had frames */
+        app->age_ms = (double)app->age_sum_ns / (double)app->age_n / 1e6;
     app->age_sum_ns = app->age_n = 0;
     update_stats_text(app);
     write_stats(app);
@@ -329,7 +331,10 @@ static void handle_frame(struct sg_app *app)
         return;
     }
     uint32_t rows = 0;
-    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy(sf.payload, f, dst, pitch, !full, &rows);
+    /* B7 polls 10000 times per wait; a host that never finishes would then hold
+     * this thread ~0.5 s per frame (sleeps are ~50 us, not 1 us). 2000 polls
+     * still wait ~100 ms for a slow writer. */
+    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy_ex(sf.payload, f, dst, pitch, !full, FB_POLLS, 1000, &rows);
     struct sg_render_rect rects[SG_KVMFR_MAX_DAMAGE_RECTS];
     unsigned n = 0;
     if (!full)
@@ -468,7 +473,8 @@ static void draw(struct sg_app *app)
         s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
-    s.layer[SG_LAYER_HELP] = (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 140 : 16 };
+    s.layer[SG_LAYER_HELP] =
+        (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);
     SDL_GL_SwapWindow(app->win.win);
     if (app->pending_age_ns) {
