@@ -349,9 +349,12 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
     uint64_t deadline = now_ms() + timeout_ms;
 
     if (f->c && xcb_connection_has_error(f->c)) {
-        sg_capture_set_error(cap, "X display %s: connection lost", x->display);
+        /* said once (the publisher logs it); then quietly reconnect */
+        sg_capture_set_error(cap, "X display %s: connection lost; reconnecting every %d ms", x->display,
+                             RECONNECT_MS);
         frame_close(f);
         x->f_retry_ms = now_ms() + RECONNECT_MS;
+        return SG_CAPTURE_ERROR;
     }
     if (!f->c) {
         char err[SG_CAPTURE_ERR_SIZE];

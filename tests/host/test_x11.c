@@ -278,6 +278,7 @@ static void test_x11_display_restart(void **state)
     assert_int_equal(harness_xvfb(400, 300, d, &xvfb), d);
     wait_image(&r, 400, 300, want_black, 10000);
     assert_int_equal(r.session, session); /* followed without a restart */
+    assert_true(harness_wait_log(logpath, "connection lost; reconnecting", 0));
     int status;
     assert_int_equal(harness_wait(host, 0, &status), -1); /* still running */
     reader_close(&r);
