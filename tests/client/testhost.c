@@ -9,6 +9,7 @@
  *   frame W H [TYPE [FLAGS [ROT]]]  post a quadrant pattern (red, green / blue, white)
  *   stream FPS [FULL]         post frames continuously (a moving 16x16 marker, one damage rect,
  *                             or whole frames when FULL is 1); 0 stops
+ *   stall                     post a frame like the last one whose rows never arrive (progress 0)
  *   cursor TYPE X Y HX HY     post a 16x16 test shape: 0 colour, 1 monochrome, 2 masked colour
  *   move X Y | hide | show    position/visibility-only cursor messages
  *   status                    prints "subs F C frames N marker X Y serial S" (subscribers of the
@@ -95,6 +96,8 @@ static bool has_subs(void)
 }
 
 /* marker: a 16x16 black square at (mx, my) over the pattern, or none if mx < 0 */
+static bool stall_next; /* post the next frame but never publish its rows */
+
 static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, int prev2_my)
 {
     uint32_t bpt = sg_kvmfr_bytes_per_texel(ftype);
@@ -136,6 +139,12 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     sg_kvmfr_progress_store(word, 0);
     sg_lgmp_host_post(fq, 0, &blocks[i]);
     uint8_t *data = p + ALIGN;
+    if (stall_next) {
+        stall_next = false;
+        last_block = i;
+        frames_posted++;
+        return 0; /* progress stays 0: the reader's waits time out */
+    }
     if (!pat || pat_w != fw || pat_h != fh || pat_type != ftype) {
         free(pat);
         pat = malloc((size_t)pitch * fh);
@@ -399,6 +408,10 @@ int main(int argc, char **argv)
                 format_version++;
                 int r = post_frame(-1, 0, 0, 0, 0, 0);
                 printf(r == 0 ? "ok\n" : r == 1 ? "error queue full\n" : "error frame too large\n");
+            } else if (!strcmp(line, "stall")) {
+                stall_next = true;
+                format_version++;
+                printf(post_frame(-1, 0, 0, 0, 0, 0) == 0 ? "ok\n" : "error queue full\n");
             } else if ((k = sscanf(line, "stream %u %u", &ua, &ub)) >= 1) {
                 stream_fps = ua > 1000 ? 1000 : ua;
                 stream_full = k == 2 && ub;

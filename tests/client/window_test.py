@@ -534,7 +534,16 @@ def case_hostile():
     h.cmd("frame 320 240 1 4")
     c.wait(lambda s: s["frame_error"] == "" and s["format"] == "BGRA", "recovers on a good frame")
     check("TRUNCATED" in c.logtext() and "MiB" in c.logtext(), "TRUNCATED advice missing from the log")
-    # 4. the session starts but the app data is not KVMFR: overwrite the magic while the host runs
+    # 5. a frame whose rows never arrive: shown as far as it got, logged, and the client stays
+    #    responsive (a cursor update right after it is drawn within a second)
+    h.cmd("cursor 0 40 40 0 0")
+    c.wait(lambda s: s["cursor"] == "40,40,1", "cursor before the stalled frame")
+    h.cmd("stall")
+    t0 = time.time()
+    h.cmd("move 200 40")
+    c.wait(lambda s: s["cursor"] == "200,40,1" and "incomplete" in c.logtext(), "cursor after a stalled frame",
+           timeout=5)
+    check(time.time() - t0 < 3, "stalled frame held the client %.1f s" % (time.time() - t0))
     c.stop()
     h.kill()
 
