@@ -158,6 +158,20 @@ void sg_capture_damage_add(struct sg_capture_rect *list, uint32_t *count, const 
     *count = 1;
 }
 
+void sg_capture_copy_image(const uint8_t *src, size_t src_pitch, const struct sg_capture_rect *r, void *dst,
+                           size_t dst_pitch)
+{
+    uint8_t *d = (uint8_t *)dst + (size_t)r->y * dst_pitch + (size_t)r->x * 4;
+    const uint8_t *s = src + (size_t)r->y * src_pitch + (size_t)r->x * 4;
+    size_t row = (size_t)r->w * 4;
+    if (row == src_pitch && src_pitch == dst_pitch) {
+        memcpy(d, s, row * r->h);
+        return;
+    }
+    for (uint32_t y = 0; y < r->h; y++)
+        memcpy(d + y * dst_pitch, s + y * src_pitch, row);
+}
+
 int sg_capture_parse_uint(const char *key, const char *value, uint32_t max, uint32_t *out, char *err,
                           size_t err_size)
 {

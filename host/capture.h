@@ -132,6 +132,10 @@ bool sg_capture_rect_clip(struct sg_capture_rect *r, uint32_t w, uint32_t h);
 /* Add r to a damage list; past SG_CAPTURE_MAX_DAMAGE the list becomes one
  * bounding box. count 0 on entry means empty here (callers track "whole"). */
 void sg_capture_damage_add(struct sg_capture_rect *list, uint32_t *count, const struct sg_capture_rect *r);
+/* Copy rectangle r of a BGRA image (src, src_pitch) to the same place in dst;
+ * whole rows of equal pitch go in one memcpy. */
+void sg_capture_copy_image(const uint8_t *src, size_t src_pitch, const struct sg_capture_rect *r, void *dst,
+                           size_t dst_pitch);
 /* Parse a non-negative integer option; -1 with err naming key and value. */
 int sg_capture_parse_uint(const char *key, const char *value, uint32_t max, uint32_t *out, char *err,
                           size_t err_size);

@@ -96,8 +96,7 @@ static enum sg_capture_status full_next(struct sg_capture *c, uint32_t t, struct
 static void full_copy(struct sg_capture *c, const struct sg_capture_rect *r, void *dst, size_t pitch)
 {
     struct full *f = (struct full *)c;
-    for (uint32_t y = r->y; y < r->y + r->h; y++)
-        memcpy((uint8_t *)dst + y * pitch + r->x * 4, f->img + ((size_t)y * W + r->x) * 4, (size_t)r->w * 4);
+    sg_capture_copy_image(f->img, (size_t)W * 4, r, dst, pitch);
 }
 static enum sg_capture_status full_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *s, size_t n)
 {

@@ -339,9 +339,7 @@ static enum sg_capture_status fb_next_frame(struct sg_capture *cap, uint32_t tim
 static void fb_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
 {
     struct fbdev *fb = (struct fbdev *)cap;
-    for (uint32_t y = r->y; y < r->y + r->h; y++)
-        memcpy((uint8_t *)dst + y * dst_pitch + (size_t)r->x * 4, fb->img + (size_t)y * fb->w + r->x,
-               (size_t)r->w * 4);
+    sg_capture_copy_image((const uint8_t *)fb->img, (size_t)fb->w * 4, r, dst, dst_pitch);
 }
 
 /* The framebuffer has no cursor of its own. */

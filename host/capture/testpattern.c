@@ -285,10 +285,7 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
 static void tp_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
 {
     struct tp *tp = (struct tp *)cap;
-    size_t pitch = (size_t)tp->w * 4;
-    for (uint32_t y = r->y; y < r->y + r->h; y++)
-        memcpy((uint8_t *)dst + y * dst_pitch + (size_t)r->x * 4, tp->img + y * pitch + (size_t)r->x * 4,
-               (size_t)r->w * 4);
+    sg_capture_copy_image(tp->img, (size_t)tp->w * 4, r, dst, dst_pitch);
 }
 
 static enum sg_capture_status tp_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out, uint8_t *shape,

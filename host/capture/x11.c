@@ -449,9 +449,7 @@ static void x11_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
     struct frame_conn *f = &((struct x11 *)cap)->f;
     if (!f->img || r->x + r->w > f->w || r->y + r->h > f->h)
         return;
-    for (uint32_t y = r->y; y < r->y + r->h; y++)
-        memcpy((uint8_t *)dst + y * dst_pitch + (size_t)r->x * 4, f->img + ((size_t)y * f->w + r->x) * 4,
-               (size_t)r->w * 4);
+    sg_capture_copy_image(f->img, (size_t)f->w * 4, r, dst, dst_pitch);
 }
 
 /* ------------------------------------------------------------------ cursor */
