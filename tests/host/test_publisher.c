@@ -491,6 +491,45 @@ static void test_cursor(void **state)
     free(buf);
 }
 
+/* Same app-data size and region size as the real B7 host that wrote
+ * ../shared/fixtures (197 bytes, 16 MiB): the same offsets and sizes. */
+static void test_b7_fixture_placement(void **state)
+{
+    uint8_t *region = mmap(NULL, 16u << 20, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct probe *probe = probe_new();
+    probe->base.impl = &probe_impl;
+    struct sg_kvmfr_info info;
+    sg_host_sysinfo(&info, "XCB");
+    /* 118 + model + os name = 197 */
+    memset(info.cpu_model, 'm', 40);
+    info.cpu_model[40] = 0;
+    memset(info.os_name, 'o', 39);
+    info.os_name[39] = 0;
+    struct sg_publisher *pub;
+    char err[256];
+    assert_int_equal(sg_publisher_create(&pub, region, 16u << 20, &probe->base, &info, NULL, err, sizeof(err)), 0);
+    struct sg_lgmp_info li;
+    assert_int_equal(sg_lgmp_inspect(region, 16u << 20, &li), SG_LGMP_OK);
+    assert_int_equal(li.app_data_size, 197);
+    assert_int_equal(li.queues[0].queue_id, 2);
+    assert_int_equal(li.queues[0].slot_count, 3);
+    assert_int_equal(li.queues[1].queue_id, 1);
+    assert_int_equal(li.queues[1].slot_count, 21);
+    const struct sg_kvmfr_layout *L = sg_publisher_layout(pub);
+    assert_int_equal(L->frame_block[0], 3153920);
+    assert_int_equal(L->frame_block[1], 9965568);
+    assert_int_equal(L->block_size, 6811648);
+    /* fb_offset 4092 in both blocks, as in the fixture's frame header */
+    uint32_t fb_offset;
+    memcpy(&fb_offset, region + 3153920 + 48, 4);
+    assert_int_equal(fb_offset, 4092);
+    memcpy(&fb_offset, region + 9965568 + 48, 4);
+    assert_int_equal(fb_offset, 4092);
+    sg_publisher_destroy(pub);
+    sg_capture_destroy(&probe->base);
+    munmap(region, 16u << 20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +539,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_still_repost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+        cmocka_unit_test(test_b7_fixture_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
