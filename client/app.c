@@ -71,6 +71,8 @@ struct sg_app {
     uint64_t draws, last_frames, last_draws, next_tick_ms;
     double ups, fps, age_ms;
     uint64_t age_sum_ns, age_n;
+    uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
+    double upload_ms, draw_ms;
     char stats_text[512];
 
     /* hooks */
@@ -236,7 +238,8 @@ static void write_stats(struct sg_app *app)
     fprintf(f,
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
-            "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n",
+            "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
+            "upload_ms=%.2f\ndraw_ms=%.2f\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -244,7 +247,7 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -261,6 +264,11 @@ static void tick(struct sg_app *app, uint64_t now)
     app->last_draws = app->draws;
     if (app->age_n) /* else keep the last second that had frames */
         app->age_ms = (double)app->age_sum_ns / (double)app->age_n / 1e6;
+    if (app->upload_n)
+        app->upload_ms = (double)app->upload_sum_ns / (double)app->upload_n / 1e6;
+    if (app->draw_n)
+        app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
+    app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
     update_stats_text(app);
     write_stats(app);
@@ -323,6 +331,7 @@ static void handle_frame(struct sg_app *app)
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
         full = false; /* the texture holds the previous frame: damage is enough */
 
+    uint64_t t_upload = mono_ns();
     size_t pitch;
     void *dst = app->ri->frame_map(app->r, &pitch);
     if (!dst) {
@@ -344,6 +353,8 @@ static void handle_frame(struct sg_app *app)
     app->ri->frame_unmap(app->r, rects, n);
     if (n)
         app->damage_frames++;
+    app->upload_sum_ns += mono_ns() - t_upload;
+    app->upload_n++;
     sg_session_frame_done(app->session, sf.generation);
 
     app->last_incomplete = ks != SG_KVMFR_OK;
@@ -443,6 +454,7 @@ static void poll_session(struct sg_app *app)
 
 static void draw(struct sg_app *app)
 {
+    uint64_t t_draw = mono_ns();
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
@@ -482,6 +494,8 @@ static void draw(struct sg_app *app)
         app->age_sum_ns += mono_ns() - app->pending_age_ns;
         app->age_n++;
         app->pending_age_ns = 0;
+        app->draw_sum_ns += mono_ns() - t_draw;
+        app->draw_n++;
     }
     app->draws++;
     app->dirty = false;

@@ -91,10 +91,13 @@ def main():
         cmd("stream %d %d" % (RATE, full))
         time.sleep(2.5)
         s0, c0, t0 = stats(st), cpu_s(client.pid), time.time()
-        ages = []
+        ages, ups_ms, draw_ms = [], [], []
         while time.time() - t0 < SECS:
             time.sleep(1)
-            ages.append(float(stats(st)["frame_age_ms"]))
+            cur = stats(st)
+            ages.append(float(cur["frame_age_ms"]))
+            ups_ms.append(float(cur["upload_ms"]))
+            draw_ms.append(float(cur["draw_ms"]))
         s1, c1, t1 = stats(st), cpu_s(client.pid), time.time()
         cmd("stream 0")
         ups = (int(s1["frames"]) - int(s0["frames"])) / (t1 - t0)
@@ -102,6 +105,8 @@ def main():
         age = sum(ages) / len(ages)
         print("  %-13s UPS %6.1f  FPS %6.1f  received->drawn(glFinish) %6.2f ms (max of 1 s means %6.2f)  "
               "client CPU %5.1f%%" % (label, ups, fps, age, max(ages), (c1 - c0) / (t1 - t0) * 100))
+        print("  %-13s of which: copy+upload %5.2f ms, draw+swap+glFinish %5.2f ms per frame"
+              % ("", sum(ups_ms) / len(ups_ms), sum(draw_ms) / len(draw_ms)))
         time.sleep(1.5)
 
     time.sleep(1.5)
