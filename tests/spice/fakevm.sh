@@ -75,6 +75,15 @@ sg_poke --unix "$SOCK" wait-connected 5000 wait-agent 3000 expect-clip 'from the
     fail "guest text did not reach the client"
 ok "guest text reached the client"
 
+# --- a guest without an agent: clipboard offers do nothing, said once
+kill "$SG_FAKEVM_PID"; wait "$SG_FAKEVM_PID" 2>/dev/null
+sg_fakevm "$SOCK" --no-agent
+sg_poke --unix "$SOCK" wait-connected 5000 sleep 300 offer one offer two offer three flush sleep 200 \
+    >"$SG_TMP/noagent.out" 2>&1 || fail "poke (no agent): $(cat "$SG_TMP/noagent.out")"
+[ "$(grep -c 'has no SPICE agent' "$SG_TMP/noagent.out")" = 1 ] ||
+    fail "expected one 'no agent' message: $(cat "$SG_TMP/noagent.out")"
+ok "no agent: three clipboard offers, one message"
+
 # --- password
 kill "$SG_FAKEVM_PID"; wait "$SG_FAKEVM_PID" 2>/dev/null
 sg_fakevm "$SOCK" -P s3cret
