@@ -210,15 +210,16 @@ def shot_until(pred, what, timeout=8):
 # ------------------------------------------------------------------ cases
 
 def quadrants(shot, ox, oy, scale, gw=320, gh=240, what=""):
-    s = scale
-    expect_px(shot, ox + int(80 * s), oy + int(60 * s), RED, what=what + " top-left")
-    expect_px(shot, ox + int(240 * s), oy + int(60 * s), GREEN, what=what + " top-right")
-    expect_px(shot, ox + int(80 * s), oy + int(180 * s), BLUE, what=what + " bottom-left")
-    expect_px(shot, ox + int(240 * s), oy + int(180 * s), WHITE, what=what + " bottom-right")
+    """The test host's pattern (red, green / blue, white) drawn at (ox, oy) scaled by `scale`."""
+    W, H = gw * scale, gh * scale
+    expect_px(shot, ox + int(W / 4), oy + int(H / 4), RED, what=what + " top-left")
+    expect_px(shot, ox + int(W * 3 / 4), oy + int(H / 4), GREEN, what=what + " top-right")
+    expect_px(shot, ox + int(W / 4), oy + int(H * 3 / 4), BLUE, what=what + " bottom-left")
+    expect_px(shot, ox + int(W * 3 / 4), oy + int(H * 3 / 4), WHITE, what=what + " bottom-right")
     # the quadrant edges land exactly where the scale says (nearest filtering)
-    expect_px(shot, ox + int(160 * s) - 1, oy + 10, RED, what=what + " last red column")
-    expect_px(shot, ox + int(160 * s), oy + 10, GREEN, what=what + " first green column")
-    expect_px(shot, ox + int(gw * s) - 1, oy + int(gh * s) - 1, WHITE, what=what + " last pixel")
+    expect_px(shot, ox + int(W / 2) - 1, oy + 10, RED, what=what + " last red column")
+    expect_px(shot, ox + int(W / 2), oy + 10, GREEN, what=what + " first green column")
+    expect_px(shot, ox + int(W) - 1, oy + int(H) - 1, WHITE, what=what + " last pixel")
 
 
 def case_frame():
@@ -235,6 +236,15 @@ def case_frame():
         h.cmd("frame 320 240 %d" % t)
         c.wait(lambda s: s["format"] == name, "format " + name)
         shot_until(lambda sh: quadrants(sh, 0, 0, 1, what=name), "format " + name)
+    c.stop()
+    # a guest larger than the 1600x1200 screen: the window shrinks to fit, keeping 4:3
+    h.cmd("frame 2000 1500")
+    c = Client(name="big")
+    wait_frames(c)
+    s = c.wait(lambda s: s["window"] != "1024x768", "window sized on the first frame")
+    ww, wh = map(int, s["window"].split("x"))
+    check(ww <= 1600 and wh <= 1200 and abs(ww * 3 - wh * 4) <= 4, "window %s for a 2000x1500 guest" % s["window"])
+    shot_until(lambda sh: quadrants(sh, 0, 0, ww / 2000.0, gw=2000, gh=1500, what="shrunk"), "shrunk guest")
     c.stop()
 
 
