@@ -108,13 +108,13 @@ sg_wait_for 3 grep -q "input captured" "$CLOG" || fail "escape tap did not captu
 DISPLAY=$C "$P" rel 10 0; DISPLAY=$C "$P" rel 0 -20
 expect_guest 542 324 "captured motion +10,-20 with guest acceleration 3"
 ok "captured: raw +10,-20 moved the guest cursor to $(px "$G")"
-k Scroll_Lock tap
-sg_wait_for 3 grep -q 'input released' "$CLOG" || fail "escape tap did not release"
+k Scroll_Lock down; k c tap; k Scroll_Lock up
+sg_wait_for 3 grep -q 'input released' "$CLOG" || fail "escape+C did not release"
 sleep 0.4
 near "$(px "$C")" 423 253 1 || fail "after release the local pointer is at $(px "$C"), expected 423,253"
 DISPLAY=$C "$P" move 300 200
 expect_guest 384 256 "uncaptured again"
-ok "released: local pointer put on the guest cursor, uncaptured sync resumed"
+ok "escape+C released: local pointer put on the guest cursor, uncaptured sync resumed"
 
 # --- escape+E: input off, keys do not reach the guest
 k Scroll_Lock down; k e tap; k Scroll_Lock up

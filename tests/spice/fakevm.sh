@@ -91,9 +91,23 @@ out=$(sg_poke --unix "$SOCK" --password wrong wait-state 'password refused' 5000
 sg_poke --unix "$SOCK" --password s3cret wait-connected 5000 >/dev/null || fail "right password refused"
 ok "a wrong password is reported, the right one connects"
 
-# --- the server goes away and comes back: the module says so and reconnects
+# --- TCP instead of a unix socket (a free port is searched for)
 kill "$SG_FAKEVM_PID"; wait "$SG_FAKEVM_PID" 2>/dev/null
+for try in 1 2 3 4 5; do
+    PORT=$((20000 + (RANDOM % 20000)))
+    DISPLAY=$SG_DISPLAY "$BUILD/tests/fakevm/spyglass-fakevm" -p "$PORT" >"$SG_TMP/tcp.out" 2>&1 &
+    TCP_PID=$!
+    SG_PIDS+=($TCP_PID)
+    sg_wait_for 3 grep -q ready "$SG_TMP/tcp.out" && break
+    kill "$TCP_PID" 2>/dev/null
+done
+grep -q "ready on 127.0.0.1:$PORT" "$SG_TMP/tcp.out" || fail "fakevm on TCP: $(cat "$SG_TMP/tcp.out")"
+sg_poke --host 127.0.0.1 --port "$PORT" wait-connected 5000 >/dev/null || fail "no connection over TCP port $PORT"
+kill "$TCP_PID"; wait "$TCP_PID" 2>/dev/null
+ok "TCP: connected to 127.0.0.1:$PORT"
 sg_fakevm "$SOCK"
+
+# --- the server goes away and comes back: the module says so and reconnects
 sg_poke --unix "$SOCK" wait-connected 5000 wait-state down 10000 wait-state connected 15000 motion 5 0 flush \
     >"$SG_TMP/reconnect.out" 2>&1 &
 pp=$!
