@@ -165,11 +165,22 @@ static void release_keys(struct hooks *h)
     sg_spice_release_all(h->spice);
 }
 
+/* Window point -> guest point, clamped to the guest screen: in the letterbox the guest cursor
+ * waits at the edge instead of being corrected towards a place it cannot reach. */
+static bool to_guest(struct hooks *h, int wx, int wy, int *gx, int *gy)
+{
+    if (!sg_view_window_to_guest(&h->view, wx, wy, gx, gy) || h->view.guest_w < 1 || h->view.guest_h < 1)
+        return false;
+    *gx = *gx < 0 ? 0 : *gx >= h->view.guest_w ? h->view.guest_w - 1 : *gx;
+    *gy = *gy < 0 ? 0 : *gy >= h->view.guest_h ? h->view.guest_h - 1 : *gy;
+    return true;
+}
+
 static void enter_at(struct hooks *h, int wx, int wy)
 {
     int gx, gy;
     h->inside = true;
-    if (!active(h) || h->captured || !sg_view_window_to_guest(&h->view, wx, wy, &gx, &gy))
+    if (!active(h) || h->captured || !to_guest(h, wx, wy, &gx, &gy))
         return;
     struct sg_sync_action a;
     sg_cursor_sync_enter(&h->sync, gx, gy, sg_app_can_set_cursor_pos(h->app), now_ms(), &a);
@@ -316,7 +327,7 @@ static bool h_motion(void *state, const SDL_MouseMotionEvent *ev)
         return true;
     }
     int gx, gy;
-    if (!sg_view_window_to_guest(&h->view, ev->x, ev->y, &gx, &gy))
+    if (!to_guest(h, ev->x, ev->y, &gx, &gy))
         return true;
     struct sg_sync_action a;
     sg_cursor_sync_motion(&h->sync, gx, gy, now_ms(), &a);
