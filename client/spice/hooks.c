@@ -20,6 +20,7 @@ struct hooks {
     bool captured;
     bool inside;
     bool focused;
+    bool use_set_pos;         /* input:setCursorPos */
     double sens;
     SDL_Keycode esc_sym;
     struct sg_cursor_sync sync;
@@ -100,6 +101,11 @@ static int clip_watch(void *opaque, SDL_Event *ev)
 }
 
 /* --------------------------------------------------------------- main thread */
+
+static bool can_set_pos(struct hooks *h)
+{
+    return h->use_set_pos && sg_app_can_set_cursor_pos(h->app);
+}
 
 static bool active(struct hooks *h)
 {
@@ -183,7 +189,7 @@ static void enter_at(struct hooks *h, int wx, int wy)
     if (!active(h) || h->captured || !to_guest(h, wx, wy, &gx, &gy))
         return;
     struct sg_sync_action a;
-    sg_cursor_sync_enter(&h->sync, gx, gy, sg_app_can_set_cursor_pos(h->app), now_ms(), &a);
+    sg_cursor_sync_enter(&h->sync, gx, gy, can_set_pos(h), now_ms(), &a);
     act(h, &a);
 }
 
@@ -233,6 +239,7 @@ static void *h_init(struct sg_app *app)
     h->last_state = -1;
     h->mu = SDL_CreateMutex();
     h->sens = 1.0;
+    h->use_set_pos = opt_bool(app, "input", "setCursorPos", true);
     const char *sens = sg_app_option(app, "input", "mouseSens");
     if (sens && *sens) {
         char *end;
@@ -573,7 +580,7 @@ static void h_tick(void *state)
     }
     if (active(h) && !h->captured) {
         struct sg_sync_action a;
-        sg_cursor_sync_tick(&h->sync, sg_app_can_set_cursor_pos(h->app), now_ms(), &a);
+        sg_cursor_sync_tick(&h->sync, can_set_pos(h), now_ms(), &a);
         act(h, &a);
     }
     /* The guest draws the cursor: hide the local one while input goes to the guest. */
@@ -620,5 +627,7 @@ const struct sg_input_option sg_input_options[] = {
     { "spice", "clipboard", "yes", "share the clipboard with the guest's SPICE agent" },
     { "input", "mouseSens", "1.0", "multiplier for raw mouse motion in capture mode" },
     { "input", "captureOnStart", "no", "capture input as soon as SPICE connects" },
+    { "input", "setCursorPos", "yes",
+      "let the host place the guest cursor (SET_CURSOR_POS); no = relative corrections only" },
     { NULL, NULL, NULL, NULL },
 };

@@ -22,7 +22,7 @@ sg_wait_for 10 test -e "$OUT" || fail "guest xterm did not start"
 CLOG=$SG_TMP/client.log
 start_client() {
     DISPLAY=$C LIBGL_ALWAYS_SOFTWARE=1 SPYGLASS_INPUT_DEBUG=1 "$BUILD/client/spyglass-client" -f "$SHM" "spice:unix=$SOCK" \
-        win:x=0 win:y=0 -d win:autoResize=no win:width=800 win:height=600 win:vsync=no >>"$CLOG" 2>&1 &
+        win:x=0 win:y=0 -d win:autoResize=no win:width=800 win:height=600 win:vsync=no "$@" >>"$CLOG" 2>&1 &
     SG_PIDS+=($!)
     CLIENT_PID=$!
 }
@@ -36,10 +36,10 @@ near() { # near "X Y" EX EY TOL
     local x=${1% *} y=${1#* }
     [ $((x - $2)) -le $4 ] && [ $(($2 - x)) -le $4 ] && [ $((y - $3)) -le $4 ] && [ $(($3 - y)) -le $4 ]
 }
-expect_guest() { # EX EY what
+expect_guest() { # EX EY what [TOLERANCE]
     sg_wait_for 3 sh -c "p=\$(DISPLAY=$G $P pointer); x=\${p%% *}; r=\${p#* }; y=\${r%% *};
-        [ \$((x-$1)) -le 1 ] && [ \$(($1-x)) -le 1 ] && [ \$((y-$2)) -le 1 ] && [ \$(($2-y)) -le 1 ]" ||
-        { grep '^input:' "$CLOG" | tail -20 >&2; fail "$3: guest cursor at $(px "$G"), expected $1,$2 (+-1)"; }
+        [ \$((x-$1)) -le ${4:-1} ] && [ \$(($1-x)) -le ${4:-1} ] && [ \$((y-$2)) -le ${4:-1} ] && [ \$(($2-y)) -le ${4:-1} ]" ||
+        { grep '^input:' "$CLOG" | tail -20 >&2; fail "$3: guest cursor at $(px "$G"), expected $1,$2 (+-${4:-1})"; }
 }
 
 # --- uncaptured: entering at window P puts the guest cursor at the guest point of P
@@ -151,4 +151,19 @@ sg_wait_for 10 sh -c "[ \$(grep -c 'SPICE connected' '$CLOG') -ge 2 ]" || fail "
 DISPLAY=$C "$P" move 100 51; DISPLAY=$C "$P" move 100 50; k q tap
 sg_wait_for 3 grep -q 'key 0x010' "$FVM_ERR2" || fail "no key after reconnecting"
 ok "SPICE back: the client reconnected and keys flow again"
+
+# --- without SET_CURSOR_POS the client corrects the accelerating guest with relative steps
+kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null
+DISPLAY=$G "$P" warp 10 10
+: >"$CLOG"
+start_client input:setCursorPos=no
+sg_wait_for 15 grep -q 'SPICE connected' "$CLOG" || fail "client did not reconnect to SPICE: $(cat "$CLOG")"
+sg_wait_for 15 grep -q 'connected to host' "$CLOG" || fail "client did not attach: $(cat "$CLOG")"
+sleep 0.5
+DISPLAY=$C "$P" move 300 200
+expect_guest 384 256 "relative correction after entering at 300,200" 3
+for i in $(seq 1 10); do DISPLAY=$C "$P" move $((300 + i * 10)) 200; done
+expect_guest 512 256 "relative correction after moving to 400,200" 3
+grep -q 'set-pos' "$CLOG" && fail "SET_CURSOR_POS used although input:setCursorPos=no"
+ok "input:setCursorPos=no: relative steps brought the accelerating guest to $(px "$G") (+-3 px)"
 echo "all end-to-end checks passed"
