@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <pthread.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -361,6 +362,26 @@ static enum sg_lgmp_status subscribe(struct sg_session *s)
     return ls;
 }
 
+/* The file at the path is no longer the one mapped (a host or QEMU deleted and
+ * recreated it, or resized it): map again, or we would wait on a dead copy. */
+static bool region_replaced(struct sg_session *s)
+{
+    struct stat now, mapped;
+    if (s->shm.kind != SG_SHM_FILE || s->shm.fd < 0)
+        return false;
+    if (stat(s->path, &now) != 0 || fstat(s->shm.fd, &mapped) != 0)
+        return false;
+    return now.st_ino != mapped.st_ino || now.st_dev != mapped.st_dev || (uint64_t)now.st_size != s->shm.size;
+}
+
+static void unmap(struct sg_session *s)
+{
+    sg_lgmp_client_destroy(s->lc);
+    s->lc = NULL;
+    sg_shm_close(&s->shm);
+    s->mapped = false;
+}
+
 /* One attempt to start a session. True when subscribed. */
 static bool attach(struct sg_session *s)
 {
@@ -387,6 +408,11 @@ static bool attach(struct sg_session *s)
     const uint8_t *ad;
     uint32_t ad_size;
     enum sg_lgmp_status ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size);
+    if (ls != SG_LGMP_OK && region_replaced(s)) {
+        fprintf(stderr, "spyglass-client: %s was replaced; mapping it again\n", s->path);
+        unmap(s);
+        return false;
+    }
     if (ls == SG_LGMP_INVALID_MAGIC || ls == SG_LGMP_INVALID_SESSION) {
         if (s->had_host)
             set_state(s, SG_SESSION_HOST_STOPPED, "host stopped (%s in %s); waiting for it to come back",
@@ -508,9 +534,8 @@ void sg_session_destroy(struct sg_session *s)
     atomic_store(&s->stop, true);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
-    sg_lgmp_client_destroy(s->lc);
     if (s->mapped)
-        sg_shm_close(&s->shm);
+        unmap(s);
     sg_cursor_image_finish(&s->cur.shape);
     free(s->copy_buf);
     pthread_mutex_destroy(&s->lock);

@@ -420,6 +420,15 @@ def case_restart():
     c.wait(lambda s: s["state"] == "running" and int(s["restarts"]) >= 1 and int(s["frames"]) >= 2,
            "re-attached to the new host")
     shot_until(lambda sh: quadrants(sh, 0, 0, 1), "picture back")
+    # the region file deleted and created anew (another inode) by the next host: mapped again
+    h.kill()
+    c.wait(lambda s: s["state"] == "host-stopped", "host stopped again")
+    os.unlink(REGION)
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c.wait(lambda s: s["state"] == "running" and int(s["restarts"]) >= 2, "attached to the new file")
+    check("was replaced" in c.logtext(), "no 'replaced' in the log")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1), "picture from the new file")
     # client paused > 1 s while frames flow: evicted, then recovers by itself
     h.cmd("stream 30")
     c.wait(lambda s: float(s["ups"]) > 5, "frames flowing")
