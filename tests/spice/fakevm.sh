@@ -74,6 +74,11 @@ printf 'from the guest: ünïcode ✓' | DISPLAY=$SG_DISPLAY xclip -i -selection
 sg_poke --unix "$SOCK" wait-connected 5000 wait-agent 3000 expect-clip 'from the guest: ünïcode ✓' 5000 ||
     fail "guest text did not reach the client"
 ok "guest text reached the client"
+BIG=$(head -c 50000 /dev/zero | tr '\0' 'y')é
+printf '%s' "$BIG" | DISPLAY=$SG_DISPLAY xclip -i -selection clipboard
+sg_poke --unix "$SOCK" wait-connected 5000 wait-agent 3000 expect-clip "$BIG" 5000 >/dev/null ||
+    fail "50 kB of guest text did not reach the client"
+ok "50 kB of guest text reached the client (agent messages split into 2 kB chunks)"
 
 # --- a guest without an agent: clipboard offers do nothing, said once
 kill "$SG_FAKEVM_PID"; wait "$SG_FAKEVM_PID" 2>/dev/null
