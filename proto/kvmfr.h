@@ -264,6 +264,12 @@ enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_
 enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uint8_t *rgba, uint8_t *invert,
                                             size_t pixels_cap);
 
+/* The same decode with the exact XOR colour instead of an invert mask:
+ * over = premultiplied RGBA to blend, xor_px = RGBA whose RGB is XORed with
+ * the screen (0 = unchanged, white = invert), has_xor = any such pixel. */
+enum sg_kvmfr_status sg_kvmfr_cursor_decode_xor(const struct sg_kvmfr_cursor *c, uint8_t *over, uint8_t *xor_px,
+                                                size_t pixels_cap, bool *has_xor);
+
 /* Host side: write a cursor header (and nothing else) into a record/shape buffer. */
 void sg_kvmfr_cursor_write(void *payload, const struct sg_kvmfr_wire_cursor *hdr);
 

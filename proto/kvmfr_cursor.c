@@ -66,8 +66,12 @@ static void put(uint8_t *px, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
     px[3] = a;
 }
 
-enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uint8_t *rgba, uint8_t *invert,
-                                            size_t pixels_cap)
+/* The one decoder of shape pixels. over: premultiplied RGBA drawn with
+ * alpha blending; xor_px (optional): the colour XORed with the screen
+ * (white = invert, zero = unchanged); invert (optional): 1 where xor_px is
+ * non-zero. Monochrome (AND=1, XOR=1) and masked colour (M != 0) XOR. */
+static enum sg_kvmfr_status decode_pixels(const struct sg_kvmfr_cursor *c, uint8_t *over, uint8_t *xor_px,
+                                          uint8_t *invert, size_t pixels_cap, bool *has_xor)
 {
     if (!c->shape || c->shape_type > SG_CURSOR_MASKED_COLOR)
         return SG_KVMFR_BAD_CURSOR_TYPE;
@@ -78,18 +82,19 @@ enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uin
     if ((uint64_t)c->width * c->height > pixels_cap)
         return SG_KVMFR_BUFFER_TOO_SMALL;
 
+    bool any_xor = false;
     for (uint32_t y = 0; y < c->height; y++) {
         const uint8_t *row = c->shape + (size_t)y * c->pitch;
-        const uint8_t *xor_row = c->shape + (size_t)(y + c->height) * c->pitch;
         for (uint32_t x = 0; x < c->width; x++) {
             size_t i = (size_t)y * c->width + x;
-            uint8_t *px = rgba + i * 4;
-            uint8_t inv = 0;
+            uint8_t *px = over + i * 4;
+            uint8_t xr = 0, xg = 0, xb = 0;
             if (c->shape_type == SG_CURSOR_COLOR) {
                 /* B, G, R, A; B7 composites it as premultiplied already */
                 const uint8_t *s = row + (size_t)x * 4;
                 put(px, s[2], s[1], s[0], s[3]);
             } else if (c->shape_type == SG_CURSOR_MONOCHROME) {
+                const uint8_t *xor_row = c->shape + (size_t)(y + c->height) * c->pitch;
                 uint8_t bit = (uint8_t)(0x80u >> (x % 8));
                 bool and_bit = row[x / 8] & bit, xor_bit = xor_row[x / 8] & bit;
                 uint8_t v = xor_bit ? 255 : 0;
@@ -97,24 +102,41 @@ enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uin
                     put(px, v, v, v, 255); /* black or white */
                 } else {
                     put(px, 0, 0, 0, 0); /* screen kept, or inverted */
-                    inv = xor_bit;
+                    xr = xg = xb = v;
                 }
             } else {
-                /* B, G, R, M: M = 0 opaque colour, else XOR with the screen,
-                 * approximated (like B7) by inverting where the colour is non-zero. */
+                /* B, G, R, M: M = 0 opaque colour, else XOR with the screen */
                 const uint8_t *s = row + (size_t)x * 4;
                 if (s[3] == 0) {
                     put(px, s[2], s[1], s[0], 255);
                 } else {
                     put(px, 0, 0, 0, 0);
-                    inv = (s[0] | s[1] | s[2]) != 0;
+                    xr = s[2], xg = s[1], xb = s[0];
                 }
             }
+            bool x_on = (xr | xg | xb) != 0;
+            any_xor |= x_on;
+            if (xor_px)
+                put(xor_px + i * 4, xr, xg, xb, 0);
             if (invert)
-                invert[i] = inv;
+                invert[i] = x_on;
         }
     }
+    if (has_xor)
+        *has_xor = any_xor;
     return SG_KVMFR_OK;
+}
+
+enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uint8_t *rgba, uint8_t *invert,
+                                            size_t pixels_cap)
+{
+    return decode_pixels(c, rgba, NULL, invert, pixels_cap, NULL);
+}
+
+enum sg_kvmfr_status sg_kvmfr_cursor_decode_xor(const struct sg_kvmfr_cursor *c, uint8_t *over, uint8_t *xor_px,
+                                                size_t pixels_cap, bool *has_xor)
+{
+    return decode_pixels(c, over, xor_px, NULL, pixels_cap, has_xor);
 }
 
 void sg_kvmfr_cursor_write(void *payload, const struct sg_kvmfr_wire_cursor *hdr)

@@ -2,6 +2,7 @@
 /* Cursor messages, shape decoding and SET_CURSOR_POS (kvmfr.md §6, §7). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -141,6 +142,41 @@ static void test_masked_colour(void **state)
     assert_int_equal(inv[3], 0);
 }
 
+/* The exact-XOR form gives the masked colour itself, and white for a
+ * monochrome invert, so a renderer can XOR instead of guessing. */
+static void test_decode_xor_colours(void **state)
+{
+    struct sg_kvmfr_cursor c;
+    put(0, 0, SG_CURSOR_MASKED_COLOR, 0, 0, 3, 1, 12);
+    const uint8_t px[12] = {1, 2, 3, 0, 0x10, 0x80, 0x40, 0xFF, 0, 0, 0, 0xFF};
+    memcpy(payload + 24, px, 12);
+    assert_int_equal(sg_kvmfr_cursor_read(payload, BUF_SIZE, 4, copy, BUF_SIZE, &c), SG_KVMFR_OK);
+    uint8_t over[12], xr[12];
+    bool has_xor = false;
+    assert_int_equal(sg_kvmfr_cursor_decode_xor(&c, over, xr, 3, &has_xor), SG_KVMFR_OK);
+    const uint8_t want_over[12] = {3, 2, 1, 255, 0, 0, 0, 0, 0, 0, 0, 0};
+    const uint8_t want_xor[12] = {0, 0, 0, 0, 0x40, 0x80, 0x10, 0, 0, 0, 0, 0};
+    assert_memory_equal(over, want_over, 12);
+    assert_memory_equal(xr, want_xor, 12);
+    assert_true(has_xor);
+
+    put(0, 0, SG_CURSOR_MONOCHROME, 0, 0, 8, 2, 1);
+    const uint8_t mono[2] = {0x80, 0x80}; /* pixel 0: AND 1, XOR 1 -> invert; the rest AND 0, XOR 0 -> black */
+    memcpy(payload + 24, mono, 2);
+    assert_int_equal(sg_kvmfr_cursor_read(payload, BUF_SIZE, 4, copy, BUF_SIZE, &c), SG_KVMFR_OK);
+    uint8_t o8[32], x8[32];
+    assert_int_equal(sg_kvmfr_cursor_decode_xor(&c, o8, x8, 8, &has_xor), SG_KVMFR_OK);
+    const uint8_t inv_white[4] = {255, 255, 255, 0}, black[4] = {0, 0, 0, 255}, none[4] = {0, 0, 0, 0};
+    assert_memory_equal(x8, inv_white, 4);
+    assert_memory_equal(o8, none, 4);
+    assert_memory_equal(o8 + 4, black, 4);
+    assert_memory_equal(x8 + 4, none, 4);
+    assert_true(has_xor);
+
+    /* a buffer too small for the pixels is refused, not overrun */
+    assert_int_equal(sg_kvmfr_cursor_decode_xor(&c, o8, x8, 7, &has_xor), SG_KVMFR_BUFFER_TOO_SMALL);
+}
+
 static void expect(uint32_t type, uint32_t w, uint32_t h, uint32_t pitch, uint32_t payload_size, size_t copy_size,
                    enum sg_kvmfr_status want)
 {
@@ -212,6 +248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_colour, setup, teardown),
         cmocka_unit_test_setup_teardown(test_monochrome, setup, teardown),
         cmocka_unit_test_setup_teardown(test_masked_colour, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decode_xor_colours, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
         cmocka_unit_test(test_set_cursor_pos),
     };
