@@ -34,6 +34,7 @@ struct hooks {
     bool key_down[SDL_NUM_SCANCODES];
     int cursor_shown;         /* -1 unknown, else what SDL_ShowCursor was last told */
     int last_state;
+    bool ever_connected;
     char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
 
     /* Mailbox from the SPICE thread. */
@@ -543,6 +544,7 @@ static void h_tick(void *state)
     int st = atomic_load(&h->state);
     if (st != h->last_state) {
         if (st == SG_SPICE_CONNECTED) {
+            h->ever_connected = true;
             sg_app_notice(h->app, "SPICE connected: keyboard and mouse go to the guest");
             sg_spice_set_locks(h->spice, host_locks(h));
             if (SDL_GetMouseFocus() == sg_app_window(h->app)) {
@@ -552,7 +554,7 @@ static void h_tick(void *state)
             }
             if (h->last_state == -1 && opt_bool(h->app, "input", "captureOnStart", false))
                 set_capture(h, true);
-        } else if (st == SG_SPICE_DOWN && h->last_state != -1) {
+        } else if (st == SG_SPICE_DOWN && h->ever_connected) {
             sg_app_notice(h->app, "SPICE is down: showing frames only, reconnecting");
         } else if (st == SG_SPICE_DOWN) {
             sg_app_notice(h->app, "SPICE server not reachable: view only, retrying");
