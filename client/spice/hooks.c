@@ -5,6 +5,9 @@
 #include "input.h"
 #include "input_hooks.h"
 #include "spice/spice.h"
+#ifdef SG_HAVE_CLIPX
+#include "spice/clipboard_x11.h"
+#endif
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -36,10 +39,14 @@ struct hooks {
     int last_state;
     bool ever_connected;
     char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
+    struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
 
     /* Mailbox from the SPICE thread. */
     SDL_mutex *mu;
     char *guest_text;
+    uint8_t *guest_image;     /* with guest_image_len, guest_image_mime */
+    size_t guest_image_len;
+    const char *guest_image_mime;
     _Atomic int state;
     _Atomic unsigned guest_locks;
     _Atomic bool clip_changed; /* SDL_CLIPBOARDUPDATE seen */
@@ -89,8 +96,61 @@ static void cb_clip_text(void *opaque, const char *text, size_t len)
     SDL_LockMutex(h->mu);
     free(h->guest_text);
     h->guest_text = copy;
+    free(h->guest_image); /* the newest guest copy wins */
+    h->guest_image = NULL;
     SDL_UnlockMutex(h->mu);
     sg_app_wake(h->app);
+}
+
+static void cb_clip_image(void *opaque, const char *mime, const uint8_t *data, size_t len)
+{
+    struct hooks *h = opaque;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    SDL_LockMutex(h->mu);
+    free(h->guest_image);
+    h->guest_image = copy;
+    free(h->guest_text); /* the newest guest copy wins */
+    h->guest_text = NULL;
+    h->guest_image_len = len;
+    h->guest_image_mime = mime; /* a string literal of spice.c */
+    SDL_UnlockMutex(h->mu);
+    sg_app_wake(h->app);
+}
+
+#ifdef SG_HAVE_CLIPX
+/* On the clipboard module's thread; h->spice was set before that thread started and outlives it. */
+static void cb_local_png(void *opaque, const uint8_t *data, size_t len)
+{
+    struct hooks *h = opaque;
+    sg_spice_clipboard_offer_png(h->spice, data, len);
+}
+#endif
+
+/* Images need more than SDL2's text clipboard: the X11 module, when the window is on X11. */
+static bool start_image_clipboard(struct hooks *h)
+{
+    const char *driver = SDL_GetCurrentVideoDriver();
+#ifdef SG_HAVE_CLIPX
+    if (driver && strcmp(driver, "x11") == 0) {
+        struct sg_clipx_callbacks cb = { .opaque = h, .on_local_png = cb_local_png };
+        enum sg_clipx_error err;
+        h->clipx = sg_clipx_create(NULL, &cb, &err);
+        if (h->clipx)
+            return true;
+        fprintf(stderr, "spyglass-client: image clipboard unavailable (%s, DISPLAY=%s); text only\n",
+                sg_clipx_error_str(err), getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)");
+        return false;
+    }
+    fprintf(stderr, "spyglass-client: image clipboard unavailable: the window is not on X11 (SDL video driver %s); "
+            "text only\n", driver ? driver : "none");
+#else
+    fprintf(stderr, "spyglass-client: image clipboard unavailable: built without xcb; text only (video driver %s)\n",
+            driver ? driver : "none");
+#endif
+    return false;
 }
 
 static int clip_watch(void *opaque, SDL_Event *ev)
@@ -283,9 +343,19 @@ static void *h_init(struct sg_app *app)
         .on_guest_clipboard_text = cb_clip_text,
     };
     atomic_init(&h->state, SG_SPICE_CONNECTING);
+    /* Decided before SPICE starts: without the module guest images are reported once and ignored. */
+    bool images = false;
+#ifdef SG_HAVE_CLIPX
+    const char *driver = SDL_GetCurrentVideoDriver();
+    images = h->clipboard && driver && strcmp(driver, "x11") == 0;
+#endif
+    if (images)
+        cb.on_guest_clipboard_image = cb_clip_image;
     h->spice = sg_spice_create(&cfg, &cb);
     if (h->clipboard)
         SDL_AddEventWatch(clip_watch, h);
+    if (h->clipboard)
+        start_image_clipboard(h);
     if (opt_bool(app, "input", "captureOnStart", false))
         fprintf(stderr, "spyglass-client: input:captureOnStart: capture starts once SPICE connects\n");
     return h;
@@ -304,7 +374,11 @@ static void h_finish(void *state)
         release_keys(h);
         sg_spice_flush(h->spice, 500);
     }
+#ifdef SG_HAVE_CLIPX
+    sg_clipx_destroy(h->clipx); /* first: its thread offers local images through h->spice */
+#endif
     sg_spice_destroy(h->spice);
+    free(h->guest_image);
     SDL_DestroyMutex(h->mu);
     free(h->guest_text);
     free(h->last_from_guest);
@@ -522,11 +596,27 @@ static void clipboard_tick(struct hooks *h)
     SDL_LockMutex(h->mu);
     char *text = h->guest_text;
     h->guest_text = NULL;
+    uint8_t *image = h->guest_image;
+    size_t image_len = h->guest_image_len;
+    const char *mime = h->guest_image_mime;
+    h->guest_image = NULL;
     SDL_UnlockMutex(h->mu);
     if (text) {
         free(h->last_from_guest);
         h->last_from_guest = text;
         SDL_SetClipboardText(text);
+    }
+    if (image) {
+#ifdef SG_HAVE_CLIPX
+        sg_clipx_set_image(h->clipx, mime, image, image_len);
+#else
+        (void)image_len;
+        (void)mime;
+#endif
+        free(image);
+        /* The guest's clipboard is an image now: the same text copied locally again is news to it. */
+        free(h->last_from_guest);
+        h->last_from_guest = NULL;
     }
     if (atomic_exchange(&h->clip_changed, false) && SDL_HasClipboardText()) {
         char *local = SDL_GetClipboardText();

@@ -14,7 +14,9 @@ enum cmd_type { CMD_KEY, CMD_MOTION, CMD_BUTTON, CMD_WHEEL, CMD_LOCKS, CMD_RELEA
 struct cmd {
     enum cmd_type type;
     int a, b;       /* key: scancode, down; motion: dx, dy; button: button, down; wheel: clicks; locks */
-    char *text;     /* CMD_CLIP_OFFER */
+    char *text;     /* CMD_CLIP_OFFER: the bytes (text NUL-terminated) */
+    size_t len;     /* CMD_CLIP_OFFER */
+    uint32_t clip_type; /* CMD_CLIP_OFFER: VD_AGENT_CLIPBOARD_* */
     uint64_t seq;   /* CMD_FLUSH */
 };
 
@@ -43,7 +45,9 @@ struct sg_spice {
     uint32_t buttons;               /* SPICE button mask currently pressed */
     uint8_t keys_down[0x200 / 8];
     int want_locks;                 /* -1 = none asked yet */
-    char *clip_text;                /* what the client last offered */
+    char *clip_data;                /* what the client last offered */
+    size_t clip_len;
+    uint32_t clip_type;             /* its VD_AGENT_CLIPBOARD_* type */
     bool no_agent_said;
     bool images_said;
 };
@@ -198,8 +202,8 @@ static void on_agent_update(SpiceMainChannel *main, gpointer data)
     bool was = atomic_exchange(&s->agent, (bool)connected);
     if (connected && !was) {
         sp_log("the guest's SPICE agent is connected%s", s->cfg.clipboard ? ": clipboard shared" : "");
-        if (s->cfg.clipboard && s->clip_text) {
-            guint32 t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+        if (s->cfg.clipboard && s->clip_data) {
+            guint32 t = s->clip_type;
             spice_main_channel_clipboard_selection_grab(main, VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, &t, 1);
         }
     }
@@ -211,13 +215,23 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
     const guint32 *types = types_p;
     if (selection != VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD)
         return TRUE;
-    bool text = false, image = false;
+    bool text = false, image = false, png = false, bmp = false;
     for (guint i = 0; i < ntypes; i++) {
         text |= types[i] == VD_AGENT_CLIPBOARD_UTF8_TEXT;
         image |= types[i] >= VD_AGENT_CLIPBOARD_IMAGE_PNG && types[i] <= VD_AGENT_CLIPBOARD_IMAGE_JPG;
+        png |= types[i] == VD_AGENT_CLIPBOARD_IMAGE_PNG;
+        bmp |= types[i] == VD_AGENT_CLIPBOARD_IMAGE_BMP;
     }
     if (text) {
         spice_main_channel_clipboard_selection_request(main, selection, VD_AGENT_CLIPBOARD_UTF8_TEXT);
+    } else if (image && s->cb.on_guest_clipboard_image && (png || bmp)) {
+        /* Fetched at once: the local X selection owner then answers pastes without waiting on SPICE. */
+        spice_main_channel_clipboard_selection_request(main, selection,
+                                                       png ? VD_AGENT_CLIPBOARD_IMAGE_PNG : VD_AGENT_CLIPBOARD_IMAGE_BMP);
+    } else if (image && s->cb.on_guest_clipboard_image) {
+        if (!s->images_said)
+            sp_log("the guest copied an image as JPEG or TIFF only; this client takes PNG and BMP");
+        s->images_said = true;
     } else if (image) {
         if (!s->images_said)
             sp_log("the guest copied an image; this client takes text only (SDL2 has no image clipboard)");
@@ -231,17 +245,25 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
 static void on_clip_data(SpiceMainChannel *main, guint selection, guint type, gpointer bytes, guint size, gpointer data)
 {
     struct sg_spice *s = data;
-    if (selection != VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD || type != VD_AGENT_CLIPBOARD_UTF8_TEXT)
+    if (selection != VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD)
         return;
-    if (s->cb.on_guest_clipboard_text)
+    if ((type == VD_AGENT_CLIPBOARD_IMAGE_PNG || type == VD_AGENT_CLIPBOARD_IMAGE_BMP) && s->cb.on_guest_clipboard_image) {
+        if (size)
+            s->cb.on_guest_clipboard_image(s->cb.opaque, type == VD_AGENT_CLIPBOARD_IMAGE_PNG ? "image/png" : "image/bmp",
+                                           bytes, size);
+        return;
+    }
+    if (type == VD_AGENT_CLIPBOARD_UTF8_TEXT && s->cb.on_guest_clipboard_text)
         s->cb.on_guest_clipboard_text(s->cb.opaque, bytes, size);
 }
 
 static gboolean on_clip_request(SpiceMainChannel *main, guint selection, guint type, gpointer data)
 {
     struct sg_spice *s = data;
-    const char *text = (type == VD_AGENT_CLIPBOARD_UTF8_TEXT && s->clip_text) ? s->clip_text : "";
-    spice_main_channel_clipboard_selection_notify(main, selection, type, (const guchar *)text, strlen(text));
+    /* A type we did not offer gets an empty answer rather than none: the agent waits for one. */
+    bool ours = s->clip_data && type == s->clip_type;
+    spice_main_channel_clipboard_selection_notify(main, selection, type, ours ? (const guchar *)s->clip_data : (const guchar *)"",
+                                                  ours ? s->clip_len : 0);
     return TRUE;
 }
 
@@ -400,8 +422,10 @@ static void run_cmd(struct sg_spice *s, struct cmd *c)
         s->buttons = 0;
         break;
     case CMD_CLIP_OFFER:
-        g_free(s->clip_text);
-        s->clip_text = c->text;
+        g_free(s->clip_data);
+        s->clip_data = c->text;
+        s->clip_len = c->len;
+        s->clip_type = c->clip_type;
         c->text = NULL;
         if (!s->cfg.clipboard)
             break;
@@ -412,7 +436,7 @@ static void run_cmd(struct sg_spice *s, struct cmd *c)
             break;
         }
         if (s->main) {
-            guint32 t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+            guint32 t = s->clip_type;
             spice_main_channel_clipboard_selection_grab(s->main, VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, &t, 1);
         }
         break;
@@ -540,7 +564,7 @@ void sg_spice_destroy(struct sg_spice *s)
         g_free(c->text);
         g_free(c);
     }
-    g_free(s->clip_text);
+    g_free(s->clip_data);
     g_free((char *)s->cfg.host);
     g_free((char *)s->cfg.unix_path);
     g_free((char *)s->cfg.password);
@@ -599,6 +623,20 @@ void sg_spice_clipboard_offer_text(struct sg_spice *s, const char *text)
     struct cmd *c = g_new0(struct cmd, 1);
     c->type = CMD_CLIP_OFFER;
     c->text = g_strdup(text);
+    c->len = strlen(text);
+    c->clip_type = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+    push(s, c);
+}
+
+void sg_spice_clipboard_offer_png(struct sg_spice *s, const uint8_t *data, size_t len)
+{
+    if (!s || !data || !len)
+        return;
+    struct cmd *c = g_new0(struct cmd, 1);
+    c->type = CMD_CLIP_OFFER;
+    c->text = g_memdup2(data, len);
+    c->len = len;
+    c->clip_type = VD_AGENT_CLIPBOARD_IMAGE_PNG;
     push(s, c);
 }
 

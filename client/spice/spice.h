@@ -61,6 +61,9 @@ struct sg_spice_callbacks {
     void (*on_guest_clipboard_text)(void *opaque, const char *text, size_t len);
     /* The guest copied something the client cannot take (e.g. only an image): types offered. */
     void (*on_guest_clipboard_other)(void *opaque, const char *what);
+    /* The guest copied an image and no text: its bytes, as the agent sent them ("image/png" or
+     * "image/bmp"). When NULL, image copies are reported once and ignored. */
+    void (*on_guest_clipboard_image)(void *opaque, const char *mime, const uint8_t *data, size_t len);
 };
 
 struct sg_spice *sg_spice_create(const struct sg_spice_config *cfg, const struct sg_spice_callbacks *cb);
@@ -84,6 +87,8 @@ void sg_spice_set_locks(struct sg_spice *s, unsigned locks);
 void sg_spice_release_all(struct sg_spice *s);
 /* The client's clipboard now holds this UTF-8 text: offer it to the guest. */
 void sg_spice_clipboard_offer_text(struct sg_spice *s, const char *text);
+/* The client's clipboard now holds this PNG image (and no text): offer it to the guest. */
+void sg_spice_clipboard_offer_png(struct sg_spice *s, const uint8_t *data, size_t len);
 
 /* Wait (up to timeout_ms) until everything queued so far was handed to libspice-client
  * and written to the socket. For tests and benchmarks. True when it was. */

@@ -1,5 +1,5 @@
-/* A minimal guest vdagent: capabilities and the by-demand text clipboard, bridged to the X
- * CLIPBOARD selection of the fake guest's display. */
+/* A minimal guest vdagent: capabilities and the by-demand clipboard (UTF-8 text, PNG and BMP
+ * images), bridged to the X CLIPBOARD selection of the fake guest's display. */
 #include "fakevm.h"
 
 #include <string.h>
@@ -14,7 +14,7 @@ struct fvm_agent {
     struct fvm_x *x;
     Display *dpy;
     Window win;
-    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop;
+    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop, a_tprop, a_png, a_bmp;
     int xfixes_event;
 
     GByteArray *in;        /* bytes from the server not yet parsed */
@@ -23,9 +23,10 @@ struct fvm_agent {
     GByteArray *out;       /* chunks waiting for the server to read */
 
     gboolean client_caps_seen;
-    gboolean want_x_text;  /* a client asked for the guest's text; waiting for SelectionNotify */
-    char *owned_text;      /* text from the client that we serve as the X CLIPBOARD owner */
+    uint32_t want_x_type;  /* a client asked for this VD_AGENT_CLIPBOARD_* type; waiting for SelectionNotify */
+    char *owned_data;      /* what the client copied, served by us as the X CLIPBOARD owner */
     size_t owned_len;
+    uint32_t owned_type;   /* its VD_AGENT_CLIPBOARD_* type */
 };
 
 static struct fvm_agent *from_sin(SpiceCharDeviceInstance *sin)
@@ -72,14 +73,82 @@ static void send_clipboard(struct fvm_agent *a, uint32_t type, const void *data,
     g_byte_array_unref(b);
 }
 
-static void take_x_selection(struct fvm_agent *a, const uint8_t *text, size_t len)
+static const char *type_str(uint32_t t)
 {
-    g_free(a->owned_text);
-    a->owned_text = g_strndup((const char *)text, len);
+    switch (t) {
+    case VD_AGENT_CLIPBOARD_UTF8_TEXT: return "text";
+    case VD_AGENT_CLIPBOARD_IMAGE_PNG: return "image/png";
+    case VD_AGENT_CLIPBOARD_IMAGE_BMP: return "image/bmp";
+    default: return "other";
+    }
+}
+
+static Atom type_atom(struct fvm_agent *a, uint32_t t)
+{
+    switch (t) {
+    case VD_AGENT_CLIPBOARD_UTF8_TEXT: return a->a_utf8;
+    case VD_AGENT_CLIPBOARD_IMAGE_PNG: return a->a_png;
+    case VD_AGENT_CLIPBOARD_IMAGE_BMP: return a->a_bmp;
+    default: return None;
+    }
+}
+
+static void take_x_selection(struct fvm_agent *a, uint32_t type, const uint8_t *data, size_t len)
+{
+    g_free(a->owned_data);
+    a->owned_data = g_malloc(len + 1);
+    memcpy(a->owned_data, data, len);
+    a->owned_data[len] = 0;
     a->owned_len = len;
+    a->owned_type = type;
     XSetSelectionOwner(a->dpy, a->a_clipboard, a->win, CurrentTime);
     XFlush(a->dpy);
-    fvm_log(1, "clipboard: guest CLIPBOARD now holds %zu bytes from the client", len);
+    fvm_log(1, "clipboard: guest CLIPBOARD now holds %zu bytes of %s from the client", len, type_str(type));
+}
+
+/* What a guest program copied decides the types offered: ask for its TARGETS first. */
+static void query_guest_targets(struct fvm_agent *a)
+{
+    XConvertSelection(a->dpy, a->a_clipboard, a->a_targets, a->a_tprop, a->win, CurrentTime);
+    XFlush(a->dpy);
+}
+
+static void offer_targets(struct fvm_agent *a, XSelectionEvent *sn)
+{
+    uint32_t types[3];
+    int n = 0;
+    Atom type;
+    int format;
+    unsigned long count = 0, left;
+    unsigned char *data = NULL;
+    if (sn->property != None &&
+        XGetWindowProperty(a->dpy, a->win, a->a_tprop, 0, 1024, True, XA_ATOM, &type, &format, &count, &left,
+                           &data) == Success && format == 32) {
+        gboolean text = FALSE, png = FALSE, bmp = FALSE;
+        for (unsigned long i = 0; i < count; i++) {
+            Atom t = ((Atom *)data)[i];
+            text |= t == a->a_utf8 || t == XA_STRING || t == a->a_text;
+            png |= t == a->a_png;
+            bmp |= t == a->a_bmp;
+        }
+        if (text)
+            types[n++] = VD_AGENT_CLIPBOARD_UTF8_TEXT;
+        if (png)
+            types[n++] = VD_AGENT_CLIPBOARD_IMAGE_PNG;
+        if (bmp)
+            types[n++] = VD_AGENT_CLIPBOARD_IMAGE_BMP;
+    } else {
+        types[n++] = VD_AGENT_CLIPBOARD_UTF8_TEXT; /* an owner without TARGETS: try text, as before */
+    }
+    if (data)
+        XFree(data);
+    if (!n) {
+        fvm_log(1, "clipboard: the guest's CLIPBOARD has neither text nor PNG/BMP; not offered");
+        return;
+    }
+    fvm_log(1, "clipboard: offering the guest's %s%s%s to the client", type_str(types[0]), n > 1 ? " and " : "",
+            n > 1 ? type_str(types[1]) : "");
+    agent_send(a, VD_AGENT_CLIPBOARD_GRAB, types, (uint32_t)(4 * n));
 }
 
 /* A client that connects after a guest program copied something still gets the offer. */
@@ -88,8 +157,7 @@ static void offer_guest_selection(struct fvm_agent *a)
     Window owner = XGetSelectionOwner(a->dpy, a->a_clipboard);
     if (owner == None || owner == a->win)
         return;
-    uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
-    agent_send(a, VD_AGENT_CLIPBOARD_GRAB, &t, 4);
+    query_guest_targets(a);
 }
 
 static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const uint8_t *data)
@@ -103,18 +171,22 @@ static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const u
         offer_guest_selection(a);
         break;
     case VD_AGENT_CLIPBOARD_GRAB: {
-        gboolean text = FALSE;
+        gboolean text = FALSE, png = FALSE, bmp = FALSE;
         for (uint32_t off = 0; off + 4 <= m->size; off += 4) {
             uint32_t t;
             memcpy(&t, data + off, 4);
             text |= t == VD_AGENT_CLIPBOARD_UTF8_TEXT;
+            png |= t == VD_AGENT_CLIPBOARD_IMAGE_PNG;
+            bmp |= t == VD_AGENT_CLIPBOARD_IMAGE_BMP;
         }
-        fvm_log(1, "agent: client grabbed the clipboard (%s)", text ? "text" : "no text type");
+        uint32_t want = text  ? VD_AGENT_CLIPBOARD_UTF8_TEXT
+                        : png ? VD_AGENT_CLIPBOARD_IMAGE_PNG
+                        : bmp ? VD_AGENT_CLIPBOARD_IMAGE_BMP
+                              : VD_AGENT_CLIPBOARD_NONE;
+        fvm_log(1, "agent: client grabbed the clipboard (%s)", want ? type_str(want) : "no type we take");
         /* Fetch at once so the X side can answer requests without waiting on the network. */
-        if (text) {
-            uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
-            agent_send(a, VD_AGENT_CLIPBOARD_REQUEST, &t, 4);
-        }
+        if (want)
+            agent_send(a, VD_AGENT_CLIPBOARD_REQUEST, &want, 4);
         break;
     }
     case VD_AGENT_CLIPBOARD: {
@@ -122,24 +194,25 @@ static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const u
         if (m->size < 4)
             break;
         memcpy(&t, data, 4);
-        if (t == VD_AGENT_CLIPBOARD_UTF8_TEXT)
-            take_x_selection(a, data + 4, m->size - 4);
+        if (type_atom(a, t) != None)
+            take_x_selection(a, t, data + 4, m->size - 4);
         break;
     }
     case VD_AGENT_CLIPBOARD_REQUEST: {
         uint32_t t = 0;
         if (m->size >= 4)
             memcpy(&t, data, 4);
-        if (t != VD_AGENT_CLIPBOARD_UTF8_TEXT) {
+        if (type_atom(a, t) == None) {
             send_clipboard(a, VD_AGENT_CLIPBOARD_NONE, NULL, 0);
             break;
         }
         if (XGetSelectionOwner(a->dpy, a->a_clipboard) == a->win) {
-            send_clipboard(a, t, a->owned_text, (uint32_t)a->owned_len);
+            gboolean same = a->owned_data && a->owned_type == t;
+            send_clipboard(a, t, same ? a->owned_data : NULL, same ? (uint32_t)a->owned_len : 0);
             break;
         }
-        a->want_x_text = TRUE;
-        XConvertSelection(a->dpy, a->a_clipboard, a->a_utf8, a->a_prop, a->win, CurrentTime);
+        a->want_x_type = t;
+        XConvertSelection(a->dpy, a->a_clipboard, type_atom(a, t), a->a_prop, a->win, CurrentTime);
         XFlush(a->dpy);
         break;
     }
@@ -224,14 +297,23 @@ static void serve_request(struct fvm_agent *a, XSelectionRequestEvent *rq)
         .selection = rq->selection, .target = rq->target, .property = None, .time = rq->time,
     };
     Atom prop = rq->property != None ? rq->property : rq->target;
-    if (a->owned_text && rq->target == a->a_targets) {
+    gboolean text = a->owned_type == VD_AGENT_CLIPBOARD_UTF8_TEXT;
+    if (a->owned_data && rq->target == a->a_targets) {
         Atom targets[] = { a->a_targets, a->a_utf8, XA_STRING, a->a_text };
+        if (!text)
+            targets[1] = type_atom(a, a->owned_type);
         XChangeProperty(a->dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace,
-                        (unsigned char *)targets, G_N_ELEMENTS(targets));
+                        (unsigned char *)targets, text ? G_N_ELEMENTS(targets) : 2);
         reply.property = prop;
-    } else if (a->owned_text && (rq->target == a->a_utf8 || rq->target == XA_STRING || rq->target == a->a_text)) {
+    } else if (a->owned_data && text &&
+               (rq->target == a->a_utf8 || rq->target == XA_STRING || rq->target == a->a_text)) {
         XChangeProperty(a->dpy, rq->requestor, prop, rq->target == XA_STRING ? XA_STRING : a->a_utf8, 8,
-                        PropModeReplace, (unsigned char *)a->owned_text, (int)a->owned_len);
+                        PropModeReplace, (unsigned char *)a->owned_data, (int)a->owned_len);
+        reply.property = prop;
+    } else if (a->owned_data && !text && rq->target == type_atom(a, a->owned_type)) {
+        /* Xlib splits this into a big request; the fake guest never needs INCR to serve. */
+        XChangeProperty(a->dpy, rq->requestor, prop, rq->target, 8, PropModeReplace,
+                        (unsigned char *)a->owned_data, (int)a->owned_len);
         reply.property = prop;
     }
     XSendEvent(a->dpy, rq->requestor, False, 0, (XEvent *)&reply);
@@ -244,11 +326,10 @@ static void on_x_event(XEvent *ev, void *opaque)
     if (ev->type == a->xfixes_event + XFixesSelectionNotify) {
         XFixesSelectionNotifyEvent *sn = (XFixesSelectionNotifyEvent *)ev;
         if (sn->selection == a->a_clipboard && sn->owner != None && sn->owner != a->win) {
-            fvm_log(1, "clipboard: a guest program owns CLIPBOARD; offering text to the client");
-            g_free(a->owned_text);
-            a->owned_text = NULL;
-            uint32_t t = VD_AGENT_CLIPBOARD_UTF8_TEXT;
-            agent_send(a, VD_AGENT_CLIPBOARD_GRAB, &t, 4);
+            fvm_log(1, "clipboard: a guest program owns CLIPBOARD; asking what it offers");
+            g_free(a->owned_data);
+            a->owned_data = NULL;
+            query_guest_targets(a);
         }
         return;
     }
@@ -257,13 +338,18 @@ static void on_x_event(XEvent *ev, void *opaque)
         serve_request(a, &ev->xselectionrequest);
         break;
     case SelectionClear:
-        g_free(a->owned_text);
-        a->owned_text = NULL;
+        g_free(a->owned_data);
+        a->owned_data = NULL;
         break;
     case SelectionNotify: {
-        if (!a->want_x_text)
+        if (ev->xselection.target == a->a_targets) {
+            offer_targets(a, &ev->xselection);
             break;
-        a->want_x_text = FALSE;
+        }
+        uint32_t want = a->want_x_type;
+        if (!want || ev->xselection.target != type_atom(a, want))
+            break;
+        a->want_x_type = 0;
         Atom type;
         int format;
         unsigned long n = 0, left;
@@ -271,11 +357,11 @@ static void on_x_event(XEvent *ev, void *opaque)
         if (ev->xselection.property == None ||
             XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
                                &type, &format, &n, &left, &data) != Success || format != 8) {
-            fvm_log(1, "clipboard: the guest's CLIPBOARD has no text");
-            send_clipboard(a, VD_AGENT_CLIPBOARD_UTF8_TEXT, NULL, 0);
+            fvm_log(1, "clipboard: the guest's CLIPBOARD has no %s", type_str(want));
+            send_clipboard(a, want, NULL, 0);
         } else {
-            fvm_log(1, "clipboard: sending %lu bytes of guest text to the client", n);
-            send_clipboard(a, VD_AGENT_CLIPBOARD_UTF8_TEXT, data, (uint32_t)n);
+            fvm_log(1, "clipboard: sending %lu bytes of guest %s to the client", n, type_str(want));
+            send_clipboard(a, want, data, (uint32_t)n);
         }
         if (data)
             XFree(data);
@@ -308,6 +394,9 @@ struct fvm_agent *fvm_agent_create(struct fvm_x *x, SpiceServer *server)
     a->a_targets = XInternAtom(a->dpy, "TARGETS", False);
     a->a_text = XInternAtom(a->dpy, "TEXT", False);
     a->a_prop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_CLIP", False);
+    a->a_tprop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_TARGETS", False);
+    a->a_png = XInternAtom(a->dpy, "image/png", False);
+    a->a_bmp = XInternAtom(a->dpy, "image/bmp", False);
     a->win = XCreateSimpleWindow(a->dpy, DefaultRootWindow(a->dpy), -10, -10, 1, 1, 0, 0, 0);
     int err;
     if (XFixesQueryExtension(a->dpy, &a->xfixes_event, &err))
@@ -338,6 +427,6 @@ void fvm_agent_destroy(struct fvm_agent *a)
     g_byte_array_unref(a->in);
     g_byte_array_unref(a->msg);
     g_byte_array_unref(a->out);
-    g_free(a->owned_text);
+    g_free(a->owned_data);
     g_free(a);
 }
