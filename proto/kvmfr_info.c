@@ -16,13 +16,49 @@ static uint32_t get_u32(const uint8_t *p)
     return v;
 }
 
-/* Copy at most dst_size-1 bytes of a possibly unterminated string. */
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes) encoding a
+ * printable code point (not C0, DEL or C1), or 0. */
+static size_t printable_utf8(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    if (c >= 0x20 && c < 0x7f)
+        return 1;
+    size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (!len || len > n)
+        return 0;
+    /* the second byte's range excludes overlong forms, surrogates and > U+10FFFF */
+    uint8_t lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80, hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if (c == 0xc2 && s[1] < 0xa0)
+        return 0; /* U+0080..U+009F: C1 controls (CSI, OSC...) */
+    return len;
+}
+
+/* Copy at most dst_size-1 bytes of a possibly unterminated string. The guest
+ * writes it and it is printed on terminals and drawn in the overlay: control
+ * characters and malformed UTF-8 become '?', so that no escape sequence gets
+ * through. */
 static void copy_str(char *dst, size_t dst_size, const uint8_t *src, size_t src_len)
 {
-    size_t n = 0;
-    while (n < src_len && n + 1 < dst_size && src[n] != '\0')
-        n++;
-    memcpy(dst, src, n);
+    size_t end = 0, n = 0;
+    while (end < src_len && src[end] != '\0')
+        end++;
+    for (size_t i = 0; i < end;) {
+        size_t len = printable_utf8(src + i, end - i);
+        if (n + (len ? len : 1) + 1 > dst_size)
+            break;
+        if (len)
+            memcpy(dst + n, src + i, len);
+        else
+            dst[n] = '?';
+        n += len ? len : 1;
+        /* a well-formed control sequence (C1 in UTF-8) is one '?', a stray byte one each */
+        i += len ? len : (src[i] == 0xc2 && end - i > 1 && src[i + 1] >= 0x80 && src[i + 1] < 0xa0) ? 2 : 1;
+    }
     dst[n] = '\0';
 }
 

@@ -304,13 +304,32 @@ static void test_status_strings(void **state)
     assert_non_null(strstr(sg_kvmfr_status_str(SG_KVMFR_BAD_DAMAGE_RECT), "BAD_DAMAGE_RECT"));
 }
 
+/* Strings from the guest end up in terminals (client log, spyglass-dump) and
+ * the overlay: control characters must not survive the parse, while printable
+ * UTF-8 (a localised OS name) does. */
+static void test_strings_without_controls(void **state)
+{
+    struct sg_kvmfr_info in = sample_info(), out;
+    strcpy(in.host_version, "B7\x1b]0;owned\x07\r");
+    strcpy(in.capture, "X\x9b" "2J");              /* a raw C1 CSI */
+    strcpy(in.cpu_model, "CPU \xc2\x9b" "1m\x7f"); /* CSI encoded as UTF-8, DEL */
+    strcpy(in.os_name, "Windows 10 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xe2\x82"); /* e-acute, euro, emoji, cut */
+    uint8_t buf[512];
+    size_t n = sg_kvmfr_build_info(&in, buf, sizeof buf);
+    assert_int_equal(sg_kvmfr_parse_info(buf, n, &out), SG_KVMFR_OK);
+    assert_string_equal(out.host_version, "B7?]0;owned??");
+    assert_string_equal(out.capture, "X?2J");
+    assert_string_equal(out.cpu_model, "CPU ?1m?");
+    assert_string_equal(out.os_name, "Windows 10 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 ??");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_exact_bytes),  cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_header_rejections),  cmocka_unit_test(test_records_skip_and_truncate),
         cmocka_unit_test(test_layout_worked_example), cmocka_unit_test(test_layout_table),
-        cmocka_unit_test(test_recommended_mib),    cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_recommended_mib),    cmocka_unit_test(test_status_strings), cmocka_unit_test(test_strings_without_controls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
