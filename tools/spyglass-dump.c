@@ -17,6 +17,8 @@
 #include "lgmp.h"
 #include "shm.h"
 
+#define MAX_LISTED_MESSAGES 64u
+
 struct opts {
     const char *path;
     const char *frame_png;
@@ -329,8 +331,13 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
                     sg_kvmfr_status_str(st));
             if (st == SG_KVMFR_APPDATA_TOO_SMALL)
                 fprintf(stderr, ": %u bytes", info.app_data_size);
-            else if (st == SG_KVMFR_BAD_MAGIC)
-                fprintf(stderr, ": starts with \"%.8s\"", info.app_data_size >= 8 ? (const char *)app : "");
+            else if (st == SG_KVMFR_BAD_MAGIC) {
+                /* the guest's bytes, without the control ones a terminal would act on */
+                char magic[9] = "";
+                for (uint32_t k = 0; k < 8 && info.app_data_size >= 8; k++)
+                    magic[k] = app[k] >= 0x20 && app[k] < 0x7f ? (char)app[k] : '?';
+                fprintf(stderr, ": starts with \"%s\"", magic);
+            }
             else if (st == SG_KVMFR_BAD_VERSION)
                 fprintf(stderr, ": version %u, host \"%s\"", ki.version, ki.host_version);
             fprintf(stderr, "\n");
@@ -393,7 +400,9 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
             printf("queue %u: INVALID outstanding %u (ring has %u slots)\n", i, q->outstanding, q->slot_count);
             bad = 1;
         }
-        for (uint32_t k = 0; k < n; k++) {
+        /* a real ring has a few dozen slots; the guest can claim millions */
+        uint32_t listed = n < MAX_LISTED_MESSAGES ? n : MAX_LISTED_MESSAGES;
+        for (uint32_t k = 0; k < listed; k++) {
             uint32_t slot = (q->read_index + k) % q->slot_count;
             struct sg_lgmp_message m;
             uint32_t pending;
@@ -408,6 +417,8 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
             if (q->queue_id == SG_KVMFR_CURSOR_QUEUE_ID)
                 bad |= dump_cursor_msg(k + 1, &m, copy, copy_size, &cs);
         }
+        if (n > listed)
+            printf("queue %u: %u more outstanding messages not listed\n", i, n - listed);
         if (q->queue_id == SG_KVMFR_FRAME_QUEUE_ID && !saw_frames) {
             saw_frames = true;
             /* The newest message is the one before write_index, released or not. */

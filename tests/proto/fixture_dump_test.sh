@@ -106,6 +106,10 @@ cp "$region" "$tmp/bad"; poke "$tmp/bad" 24 09 00 00 00
 check queuecount "queue_count is 9" "$tmp/bad"
 cp "$region" "$tmp/bad"; poke "$tmp/bad" 5756 58
 check kvmfrmagic "starts with \"XVMFR---\"" "$tmp/bad"
+# the guest's bytes reach a terminal: no escape sequence gets through
+cp "$region" "$tmp/bad"; poke "$tmp/bad" 5756 1b 5d 30 3b 58 07 0d 9b
+check kvmfrescape 'starts with "?]0;X???"' "$tmp/bad"
+grep -q "$(printf '\033')" "$tmp/err" "$tmp/out" && fail "an ESC byte from the region was printed"
 cp "$region" "$tmp/bad"; poke "$tmp/bad" 5764 13 00 00 00
 check kvmfrversion "version 19, host \"B7\"" "$tmp/bad"
 cp "$region" "$tmp/bad"; poke "$tmp/bad" $((32 + 20)) ff ff ff 00
@@ -123,6 +127,29 @@ check cursorsize "BAD_CURSOR_SIZE" "$tmp/bad"
 # a frame message whose payload lies outside the region
 cp "$region" "$tmp/bad"; poke "$tmp/bad" $((5960 + 16 + 8)) 00 00 00 ff
 check payload "BAD_PAYLOAD" "$tmp/bad"
+
+# a cursor ring of 65536 slots all outstanding, each a 1 MiB shape: the report lists a
+# bounded number of messages (else it copies 64 GiB) and says how many it left out
+cp "$region" "$tmp/bad"
+python3 -c '
+import struct, sys
+ring, msg = 4 << 20, 6 << 20
+with open(sys.argv[1], "r+b") as f:
+    q = 32 + 1144                                  # queue 1 (cursor)
+    f.seek(q + 4); f.write(struct.pack("<I", 65536))
+    f.seek(q + 16); f.write(struct.pack("<II", 0, ring))  # write_index, ring_offset
+    f.seek(q + 424); f.write(struct.pack("<I", 1))      # read_index
+    f.seek(q + 440); f.write(struct.pack("<I", 65535))  # outstanding
+    f.seek(ring); f.write(struct.pack("<IIII", 0x4, 24 + (1 << 20), msg, 1) * 65536)
+    f.seek(msg); f.write(struct.pack("<hhIbbxxIII", 0, 0, 0, 0, 0, 512, 512, 2048))
+' "$tmp/bad"
+start=$(date +%s)
+timeout 60 "$dump" -n "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; rc=$?
+[ $rc -le 1 ] || fail "huge cursor ring: exit status $rc"
+[ $(( $(date +%s) - start )) -le 10 ] || fail "huge cursor ring: the report took $(( $(date +%s) - start )) s"
+[ "$(grep -c '^queue 1: message' "$tmp/out")" -le 64 ] || fail "huge cursor ring: $(grep -c '^queue 1: message' "$tmp/out") messages listed"
+grep -qxF "queue 1: 65471 more outstanding messages not listed" "$tmp/out" ||
+    fail "huge cursor ring: no 'not listed' line: $(grep '^queue 1' "$tmp/out" | tail -2)"
 
 # random corruption (fixed seed) of the headers, rings, cursor and frame headers:
 # exit 0 or 1 with a message, never a crash (under ASan in the sanitizer build)
