@@ -76,6 +76,9 @@ static void texel(uint8_t *p, uint32_t type, uint8_t r, uint8_t g, uint8_t b)
         memcpy(p, v, 8);
         break;
     }
+    case SG_FRAME_RGB_24:
+        p[0] = r, p[1] = g, p[2] = b;
+        break;
     default: /* BGRA and anything else with 4 bytes */
         p[0] = b, p[1] = g, p[2] = r, p[3] = 255;
         break;
@@ -159,7 +162,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
         pat_w = fw, pat_h = fh, pat_type = ftype;
     }
     uint8_t black[16 * 8] = { 0 };
-    for (uint32_t k = 0; k < 16 * 8; k += bpt)
+    for (uint32_t k = 0; k + bpt <= 16 * 8; k += bpt)
         texel(black + k, ftype, 0, 0, 0);
     for (uint32_t y = 0; y < fh; y += 64) {
         uint32_t n = fh - y < 64 ? fh - y : 64;
