@@ -507,7 +507,8 @@ def case_hostile():
     for name, data in cases:
         write_region(data)
         c = Client(name="h-" + name)
-        s = c.wait(lambda s: s["state"] in ("waiting", "incompatible") and s["message"], "a message for " + name)
+        s = c.wait(lambda s: s["state"] in ("waiting", "incompatible") and s["message"] not in ("", "starting"),
+                   "a message for " + name)
         if name == "version":
             check(s["state"] == "incompatible" and "LGMP version" in s["message"], "LGMP v5: %r" % s["message"])
         time.sleep(0.6)
