@@ -82,12 +82,18 @@ kill $ticker 2>/dev/null; wait $ticker 2>/dev/null
 "$dump" "$tmp/nonexistent" >/dev/null 2>"$tmp/err"; rc=$?
 [ $rc -eq 1 ] && grep -q "$tmp/nonexistent" "$tmp/err" || fail "missing file: rc $rc, $(cat "$tmp/err")"
 
+# In the sanitizer build a report also exits 1, like a rejected region: look for it.
+sanitizer_clean() {
+    grep -qE 'Sanitizer|runtime error:' "$tmp/err" && fail "$1: $(grep -m1 -E 'Sanitizer|runtime error:' "$tmp/err")"
+}
+
 # broken regions: a clear message naming the value, exit 1, never a crash
 # check NAME EXPECTED-STDERR-SUBSTRING [dump args...]
 check() {
     local name=$1 want=$2; shift 2
     "$dump" -n "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
     [ $rc -eq 1 ] || fail "$name: exit status $rc (want 1)"
+    sanitizer_clean "$name"
     grep -qF -- "$want" "$tmp/err" "$tmp/out" || fail "$name: no \"$want\" in: $(cat "$tmp/err") $(grep -i invalid "$tmp/out")"
 }
 poke() { # poke FILE OFFSET HEX-BYTES...
@@ -146,6 +152,7 @@ with open(sys.argv[1], "r+b") as f:
 start=$(date +%s)
 timeout 60 "$dump" -n "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; rc=$?
 [ $rc -le 1 ] || fail "huge cursor ring: exit status $rc"
+sanitizer_clean "huge cursor ring"
 [ $(( $(date +%s) - start )) -le 10 ] || fail "huge cursor ring: the report took $(( $(date +%s) - start )) s"
 [ "$(grep -c '^queue 1: message' "$tmp/out")" -le 64 ] || fail "huge cursor ring: $(grep -c '^queue 1: message' "$tmp/out") messages listed"
 grep -qxF "queue 1: 65471 more outstanding messages not listed" "$tmp/out" ||
@@ -167,6 +174,7 @@ with open(sys.argv[1], "r+b") as f:
 ' "$tmp/bad" "$i"
     "$dump" -n --frame "$tmp/r.png" --cursor-png "$tmp/c.png" "$tmp/bad" >"$tmp/out" 2>"$tmp/err"; rc=$?
     [ $rc -le 1 ] || fail "corruption seed $i: exit status $rc: $(tail -3 "$tmp/err")"
+    sanitizer_clean "corruption seed $i"
 done
 
 # an evicted subscriber: slot 0 of the frame queue ACTIVE+BAD, reserved until host clock + 500 ms
