@@ -466,11 +466,19 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
     }
 }
 
+/* The position can come from a client's SET_CURSOR_POS (the test pattern
+ * reports it as is): clamp it to the 16-bit wire field instead of wrapping. */
+static int16_t wire_pos(int32_t pos, int32_t hot)
+{
+    int64_t v = (int64_t)pos - hot;
+    return (int16_t)(v < INT16_MIN ? INT16_MIN : v > INT16_MAX ? INT16_MAX : v);
+}
+
 static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
 {
     return (struct sg_kvmfr_wire_cursor){
-        .x = (int16_t)(p->px - p->hot_x),
-        .y = (int16_t)(p->py - p->hot_y),
+        .x = wire_pos(p->px, p->hot_x),
+        .y = wire_pos(p->py, p->hot_y),
     };
 }
 

@@ -491,6 +491,43 @@ static void test_cursor(void **state)
     free(buf);
 }
 
+/* A backend may report what SET_CURSOR_POS asked for (the test pattern does),
+ * and the client is not trusted: positions past the 16-bit wire fields are
+ * clamped, not wrapped to the other side of the screen. */
+static void test_cursor_extremes(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    sg_publisher_frame_step(f->pub, 5);
+    sg_publisher_tick(f->pub);
+    struct probe *p = f->probe;
+    uint8_t *buf = malloc(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
+    static const struct { int32_t x, y; int16_t wx, wy; } cases[] = {
+        {40000, -40000, INT16_MAX, INT16_MIN},
+        {INT32_MIN, INT32_MAX, INT16_MIN, INT16_MAX},
+        {INT32_MAX, INT32_MIN, INT16_MAX, INT16_MIN},
+        {32767 + 3, -32768 + 4, INT16_MAX, INT16_MIN}, /* exactly the limits after the hotspot */
+        {-32768, 32767, INT16_MIN, 32767 - 4},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        p->have_cursor = true;
+        p->shape_byte = 0x11;
+        p->cursor = (struct sg_capture_cursor){.has_position = true, .x = cases[i].x, .y = cases[i].y,
+                                               .visible = true, .has_shape = i == 0, .shape_type = SG_CURSOR_COLOR,
+                                               .width = 4, .height = 4, .pitch = 16, .hot_x = 3, .hot_y = 4};
+        sg_publisher_tick(f->pub);
+        struct sg_lgmp_message m;
+        struct sg_kvmfr_cursor c;
+        assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+        assert_int_equal(
+            sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c), SG_KVMFR_OK);
+        sg_lgmp_client_message_done(f->cq);
+        assert_int_equal(c.x, cases[i].wx);
+        assert_int_equal(c.y, cases[i].wy);
+    }
+    free(buf);
+}
+
 /* Same app-data size and region size as the real B7 host that wrote
  * ../shared/fixtures (197 bytes, 16 MiB): the same offsets and sizes. */
 static void test_b7_fixture_placement(void **state)
@@ -539,6 +576,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_still_repost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_extremes, setup, teardown),
         cmocka_unit_test(test_b7_fixture_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
