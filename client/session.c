@@ -40,6 +40,7 @@ struct sg_session {
     bool frame_pending;  /* handed over, not taken yet */
     bool frame_busy;     /* message held until the main thread is done */
     bool frame_released; /* main thread done with it */
+    bool frame_in_use;   /* taken and not done yet, whatever its generation: the mapping must stay */
     struct sg_session_frame frame;
     uint32_t generation;
     struct sg_session_cursor cur;
@@ -382,6 +383,21 @@ static void unmap(struct sg_session *s)
     s->mapped = false;
 }
 
+/* The main thread may still be copying a frame of a session that ended:
+ * unmapping under it would fault, or worse, let it read whatever gets mapped
+ * at the same address next. */
+static void wait_frame_returned(struct sg_session *s)
+{
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        bool in_use = s->frame_in_use;
+        pthread_mutex_unlock(&s->lock);
+        if (!in_use || atomic_load(&s->stop))
+            return;
+        sleep_us(1000);
+    }
+}
+
 /* One attempt to start a session. True when subscribed. */
 static bool attach(struct sg_session *s)
 {
@@ -410,6 +426,7 @@ static bool attach(struct sg_session *s)
     enum sg_lgmp_status ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size);
     if (ls != SG_LGMP_OK && region_replaced(s)) {
         fprintf(stderr, "spyglass-client: %s was replaced; mapping it again\n", s->path);
+        wait_frame_returned(s);
         unmap(s);
         return false;
     }
@@ -556,6 +573,7 @@ bool sg_session_frame_take(struct sg_session *s, struct sg_session_frame *out)
     if (have) {
         *out = s->frame;
         s->frame_pending = false;
+        s->frame_in_use = true;
     }
     pthread_mutex_unlock(&s->lock);
     return have;
@@ -564,6 +582,7 @@ bool sg_session_frame_take(struct sg_session *s, struct sg_session_frame *out)
 void sg_session_frame_done(struct sg_session *s, uint32_t generation)
 {
     pthread_mutex_lock(&s->lock);
+    s->frame_in_use = false;
     if (s->frame_busy && s->generation == generation)
         s->frame_released = true;
     pthread_mutex_unlock(&s->lock);

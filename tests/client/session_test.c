@@ -29,6 +29,8 @@ static struct sg_lgmp_host_queue *fq, *cq;
 static atomic_bool stop;
 static atomic_int got_x, got_y, got_count;
 static pthread_t tick_thread;
+static struct sg_lgmp_mem blocks_posted;
+static atomic_bool posted;
 
 static void sleep_ms(unsigned ms)
 {
@@ -124,6 +126,113 @@ static void set_cursor_pos(void **state)
     sg_lgmp_host_destroy(host);
 }
 
+/* A host of its own in a file of its own, with one frame posted; under host_lock. */
+static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
+{
+    char err[256];
+    struct sg_shm_open_opts o = { .path = p, .create = true, .create_size = 4u << 20 };
+    assert_int_equal(sg_shm_open(m, &o, err, sizeof(err)), 0);
+    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION };
+    snprintf(info.host_version, sizeof(info.host_version), "replaced-test");
+    uint8_t ad[512];
+    size_t n = sg_kvmfr_build_info(&info, ad, sizeof(ad));
+    struct sg_lgmp_host_queue *f, *c;
+    struct sg_lgmp_mem blk;
+    assert_int_equal(sg_lgmp_host_create(h, m->base, m->size, ad, (uint32_t)n, NULL), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(*h, SG_KVMFR_FRAME_QUEUE_ID, 2, 1000, &f), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(*h, SG_KVMFR_CURSOR_QUEUE_ID, 20, 1000, &c), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_alloc_aligned(*h, 4096, 1u << 20, &blk), SG_LGMP_OK);
+    sg_kvmfr_frame_init_block(blk.ptr, 4092);
+    struct sg_kvmfr_wire_frame hdr = { .frame_serial = fill, .type = SG_FRAME_BGRA, .screen_width = 64,
+                                       .screen_height = 64, .data_width = 64, .data_height = 64,
+                                       .frame_width = 64, .frame_height = 64, .stride = 64, .pitch = 256 };
+    sg_kvmfr_frame_write(blk.ptr, &hdr);
+    memset((uint8_t *)blk.ptr + 4096, fill, 64 * 256);
+    sg_kvmfr_progress_store((uint32_t *)((uint8_t *)blk.ptr + 4092), 64 * 256);
+    fq = f;
+    blocks_posted = blk;
+}
+
+static void *replaced_ticker(void *arg)
+{
+    while (!atomic_load(&stop)) {
+        pthread_mutex_lock(&host_lock);
+        if (host) {
+            sg_lgmp_host_process(host);
+            if (sg_lgmp_host_queue_has_subs(fq) && sg_lgmp_host_queue_pending(fq) == 0 && !atomic_load(&posted)) {
+                sg_lgmp_host_post(fq, 0, &blocks_posted);
+                atomic_store(&posted, true);
+            }
+        }
+        pthread_mutex_unlock(&host_lock);
+        sleep_ms(5);
+    }
+    return NULL;
+}
+
+/* The main thread still copies a frame when the region file is replaced (a
+ * new file at the path): the session must not unmap the old one under it. */
+static void frame_survives_region_replacement(void **state)
+{
+    char p1[128];
+    snprintf(p1, sizeof(p1), "/dev/shm/sgc-session-replaced-%d", (int)getpid());
+    struct sg_shm m1, m2;
+    atomic_store(&stop, false);
+    atomic_store(&posted, false);
+    pthread_mutex_lock(&host_lock);
+    host = NULL;
+    replaced_host(p1, &m1, &host, 0x5a);
+    pthread_mutex_unlock(&host_lock);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, replaced_ticker, NULL), 0);
+    struct sg_session_opts o = { .path = p1, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    struct sg_session_frame sf;
+    bool have = false;
+    for (int i = 0; i < 300 && !have; i++) {
+        have = sg_session_frame_take(s, &sf);
+        if (!have)
+            sleep_ms(10);
+    }
+    assert_true(have);
+    const uint8_t *px = (const uint8_t *)sf.payload + sf.frame.data_offset;
+    assert_int_equal(px[0], 0x5a);
+
+    /* the host stops and another one starts in a new file at the same path */
+    pthread_mutex_lock(&host_lock);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+    unlink(p1);
+    atomic_store(&posted, false);
+    replaced_host(p1, &m2, &host, 0xa5);
+    pthread_mutex_unlock(&host_lock);
+    sleep_ms(1500); /* the session notices (heartbeat timeout) and would map the new file */
+
+    /* still readable: this faulted when the old mapping was gone */
+    assert_int_equal(px[64 * 256 - 1], 0x5a);
+    sg_session_frame_done(s, sf.generation);
+
+    have = false;
+    for (int i = 0; i < 300 && !have; i++) {
+        have = sg_session_frame_take(s, &sf);
+        if (!have)
+            sleep_ms(10);
+    }
+    assert_true(have);
+    px = (const uint8_t *)sf.payload + sf.frame.data_offset;
+    assert_int_equal(px[0], 0xa5); /* from the new file */
+    sg_session_frame_done(s, sf.generation);
+    sg_session_destroy(s);
+    atomic_store(&stop, true);
+    pthread_join(t, NULL);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+    sg_shm_close(&m1);
+    sg_shm_close(&m2);
+    unlink(p1);
+}
+
 int main(void)
 {
     snprintf(path, sizeof(path), "/dev/shm/sgc-session-test-%d", (int)getpid());
@@ -133,7 +242,8 @@ int main(void)
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos) };
+    const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
+                                        cmocka_unit_test(frame_survives_region_replacement) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
