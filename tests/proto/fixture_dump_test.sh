@@ -7,6 +7,7 @@ dump=$1 pngdiff=$2 fixtures=$3
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sg-dump-test.$$.XXXXXX")
 ticker= watcher=
 trap 'kill $ticker $watcher 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'exit 143' TERM INT # bash runs the EXIT trap on a signal only if the signal is trapped
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
@@ -49,27 +50,38 @@ diff_line=$("$pngdiff" "$tmp/frame.png" "$fixtures/b7-800x600-screen.png")
 diff_line=$("$pngdiff" "$tmp/frame.png" "$tmp/frame.png")
 [ "$diff_line" = "size 800x600 mismatches 0 box none" ] || fail "pngdiff self-check: $diff_line"
 
-# a live heartbeat: a stand-in host bumps host_clock_ms every 5 ms
+# a live heartbeat: a stand-in host bumps host_clock_ms every 5 ms until it
+# the test ends; it creates $tmp/ticking after its first bump (python can take seconds to start
+# on a loaded machine)
 cp "$region" "$tmp/live"
 python3 -c '
-import mmap, struct, sys, time
+import mmap, os, struct, sys, time
+parent, end = os.getppid(), time.time() + 300
 with open(sys.argv[1], "r+b") as f:
     m = mmap.mmap(f.fileno(), 0)
-    end = time.time() + 20
-    while time.time() < end:
+    first = True
+    while os.getppid() == parent and time.time() < end:
         v = struct.unpack_from("<Q", m, 16)[0]
         struct.pack_into("<Q", m, 16, v + 5)
+        if first:
+            open(sys.argv[2], "w").close()
+            first = False
         time.sleep(0.005)
-' "$tmp/live" &
+' "$tmp/live" "$tmp/ticking" &
 ticker=$!
-sleep 0.2
+# wait_for SECONDS COMMAND...: retries COMMAND every 50 ms
+wait_for() {
+    local end=$((SECONDS + $1)); shift
+    until "$@"; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
+}
+wait_for 30 test -e "$tmp/ticking" || fail "the stand-in host did not start ticking"
 "$dump" "$tmp/live" >"$tmp/out" 2>&1 || fail "live region: exit status $?"
 grep -qE '^heartbeat: [0-9]+ ms, ticking \(\+[0-9]+ ms in 100 ms\)$' "$tmp/out" ||
     fail "live heartbeat: $(grep '^heartbeat' "$tmp/out")"
 # --watch repeats until SIGTERM, then exits cleanly
 "$dump" --watch -n "$tmp/live" >"$tmp/watch" 2>&1 &
 watcher=$!
-sleep 1.6
+wait_for 30 sh -c '[ "$(grep -c "^region: " "$1")" -ge 2 ]' sh "$tmp/watch"
 kill -TERM $watcher
 wait $watcher; rc=$?
 [ $rc -eq 0 ] || fail "--watch: exit status $rc after SIGTERM"
