@@ -21,15 +21,22 @@ SG_PIDS+=($!)
 sg_wait_for 10 test -e "$OUT" || fail "guest xterm did not start"
 CLOG=$SG_TMP/client.log
 start_client() {
+    rm -f "$SG_TMP/stats"
     DISPLAY=$C LIBGL_ALWAYS_SOFTWARE=1 SPYGLASS_INPUT_DEBUG=1 "$BUILD/client/spyglass-client" -f "$SHM" "spice:unix=$SOCK" \
-        win:x=0 win:y=0 -d win:autoResize=no win:width=800 win:height=600 win:vsync=no "$@" >>"$CLOG" 2>&1 &
+        win:x=0 win:y=0 -d win:autoResize=no win:width=800 win:height=600 win:vsync=no --stats-file "$SG_TMP/stats" \
+        "$@" >>"$CLOG" 2>&1 &
     SG_PIDS+=($!)
     CLIENT_PID=$!
+}
+# client_ready: the client shows the guest (its view knows the guest size, which the pointer mapping needs)
+client_ready() {
+    sg_wait_for 15 grep -qx 'guest=1024x768' "$SG_TMP/stats" ||
+        fail "the client did not show the 1024x768 guest: $(cat "$SG_TMP/stats" "$CLOG")"
 }
 start_client
 sg_wait_for 15 grep -q 'SPICE connected' "$CLOG" || fail "client did not connect to SPICE: $(cat "$CLOG")"
 sg_wait_for 15 grep -q 'connected to host' "$CLOG" || fail "client did not attach to the host: $(cat "$CLOG")"
-sleep 0.5
+client_ready
 
 px() { DISPLAY=$1 "$P" pointer | cut -d' ' -f1-2; }
 near() { # near "X Y" EX EY TOL
@@ -56,10 +63,16 @@ ok "1 px steps: guest cursor at $(px "$G")"
 # --- the drawn cursor is where the guest cursor is (X's default cursor, white on the black root)
 DISPLAY=$C "$P" move 500 400
 expect_guest 640 512 "move to 500,400"
-sleep 0.3
-DISPLAY=$C import -window root -crop 800x600+0+0 "$SG_TMP/shot.png" 2>/dev/null || fail "import failed"
-read -r cx cy n < <(convert "$SG_TMP/shot.png" -crop 60x60+470+370 +repage -threshold 50% txt:- |
-    awk -F'[,: ]+' '/#FFFFFF/ {sx += $1; sy += $2; n++} END {if (n) printf "%d %d %d\n", sx/n + 470, sy/n + 370, n; else print "0 0 0"}')
+# drawn_cursor_at: a screenshot shows the cursor (>10 white pixels) centred within 3 px of 500,400
+drawn_cursor_at() {
+    cx=0 cy=0 n=0
+    DISPLAY=$C import -window root -crop 800x600+0+0 "$SG_TMP/shot.png" 2>/dev/null || { echo "import failed"; return 1; }
+    read -r cx cy n < <(convert "$SG_TMP/shot.png" -crop 60x60+470+370 +repage -threshold 50% txt:- |
+        awk -F'[,: ]+' '/#FFFFFF/ {sx += $1; sy += $2; n++} END {if (n) printf "%d %d %d\n", sx/n + 470, sy/n + 370, n; else print "0 0 0"}')
+    [ "$n" -gt 10 ] && near "$cx $cy" 500 400 3
+}
+# the guest's cursor comes back through capture and shared memory: retry the screenshot a while
+sg_wait_for 5 drawn_cursor_at
 [ "$n" -gt 10 ] || fail "no cursor drawn near window 500,400 (white pixels: $n)"
 near "$cx $cy" 500 400 3 || fail "drawn cursor centred at $cx,$cy, expected 500,400"
 ok "the drawn cursor is centred at window $cx,$cy ($n white pixels)"
@@ -108,10 +121,14 @@ sg_wait_for 3 grep -q "input captured" "$CLOG" || fail "escape tap did not captu
 DISPLAY=$C "$P" rel 10 0; DISPLAY=$C "$P" rel 0 -20
 expect_guest 542 324 "captured motion +10,-20 with guest acceleration 3"
 ok "captured: raw +10,-20 moved the guest cursor to $(px "$G")"
+# the release puts the local pointer on the guest cursor as the client last saw it: wait until the
+# guest's move has come through the host's capture and the shared memory (stats are written each second)
+sg_wait_for 5 grep -qx 'cursor=54[123],32[345],1' "$SG_TMP/stats" ||
+    fail "the client did not see the guest cursor at 542,324: $(grep '^cursor=' "$SG_TMP/stats")"
 k Scroll_Lock down; k c tap; k Scroll_Lock up
 sg_wait_for 3 grep -q 'input released' "$CLOG" || fail "escape+C did not release"
-sleep 0.4
-near "$(px "$C")" 423 253 1 || fail "after release the local pointer is at $(px "$C"), expected 423,253"
+local_near() { near "$(px "$C")" "$@"; }
+sg_wait_for 3 local_near 423 253 1 || fail "after release the local pointer is at $(px "$C"), expected 423,253"
 DISPLAY=$C "$P" move 300 200
 expect_guest 384 256 "uncaptured again"
 ok "escape+C released: local pointer put on the guest cursor, uncaptured sync resumed"
@@ -120,10 +137,12 @@ ok "escape+C released: local pointer put on the guest cursor, uncaptured sync re
 k Scroll_Lock down; k e tap; k Scroll_Lock up
 sg_wait_for 3 grep -q 'input to the guest off' "$CLOG" || fail "escape+E did not turn input off"
 DISPLAY=$C "$P" move 100 50; k z tap
-sleep 0.3
-grep -q 'key 0x02c' "$FVM_ERR" && fail "a key reached the guest with input off"
 k Scroll_Lock down; k e tap; k Scroll_Lock up
 sg_wait_for 3 grep -q 'input to the guest on' "$CLOG" || fail "escape+E did not turn input on"
+# a key after input is on again arrives after Z would have (one ordered stream): then Z's absence counts
+k w tap
+sg_wait_for 5 grep -q 'key 0x011' "$FVM_ERR" || fail "W typed with input on again did not reach the guest"
+grep -q 'key 0x02c' "$FVM_ERR" && fail "a key reached the guest with input off"
 ok "escape+E turned input off (nothing sent) and on"
 
 # --- clipboard both ways
@@ -159,7 +178,7 @@ DISPLAY=$G "$P" warp 10 10
 start_client input:setCursorPos=no
 sg_wait_for 15 grep -q 'SPICE connected' "$CLOG" || fail "client did not reconnect to SPICE: $(cat "$CLOG")"
 sg_wait_for 15 grep -q 'connected to host' "$CLOG" || fail "client did not attach: $(cat "$CLOG")"
-sleep 0.5
+client_ready
 DISPLAY=$C "$P" move 300 200
 expect_guest 384 256 "relative correction after entering at 300,200" 3
 for i in $(seq 1 10); do DISPLAY=$C "$P" move $((300 + i * 10)) 200; done
