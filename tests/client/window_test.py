@@ -139,8 +139,8 @@ class Client:
         deadline = time.time() + timeout
         s = {}
         while time.time() < deadline:
-            check(self.p.poll() is None, "client exited (%s) while waiting for %s; log:\n%s" %
-                  (self.p.returncode, what, self.logtext()))
+            if self.p.poll() is not None:
+                raise Fail("client exited (%s) while waiting for %s; log:\n%s" % (self.p.returncode, what, self.logtext()))
             s = self.read_stats()
             try:
                 if s and pred(s):
