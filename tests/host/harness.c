@@ -33,6 +33,69 @@ static void forget(pid_t pid)
             children[i] = 0;
 }
 
+#define MAX_PATHS 8
+static char sig_paths[MAX_PATHS][256];
+
+/* Only async-signal-safe calls: the test may be anywhere when meson's timeout hits. Children
+ * get SIGTERM first (an X server removes its lock file and socket then), SIGKILL after 300 ms;
+ * meson itself sends SIGKILL 500 ms after its SIGTERM. */
+static void on_signal(int sig)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGTERM);
+    for (int i = 0; i < MAX_PATHS; i++)
+        if (sig_paths[i][0])
+            unlink(sig_paths[i]);
+    for (int round = 0; round < 30; round++) {
+        bool left = false;
+        for (int i = 0; i < MAX_CHILDREN; i++) {
+            if (children[i] <= 0)
+                continue;
+            pid_t r = waitpid(children[i], NULL, WNOHANG);
+            if (r == 0)
+                left = true;
+            else
+                children[i] = 0; /* reaped (or not ours): never signal that pid again */
+        }
+        if (!left)
+            break;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (children[i] > 0)
+            kill(children[i], SIGKILL);
+    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);
+}
+
+void harness_remove_on_signal(const char *path)
+{
+    int free_slot = -1;
+    for (int i = 0; i < MAX_PATHS; i++) {
+        if (!strcmp(sig_paths[i], path))
+            return;
+        if (!sig_paths[i][0] && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0 || strlen(path) >= sizeof(sig_paths[0])) {
+        fprintf(stderr, "harness: cannot register %s for removal on a signal\n", path);
+        return;
+    }
+    static bool installed;
+    if (!installed) {
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        installed = true;
+    }
+    strcpy(sig_paths[free_slot], path);
+}
+
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -47,6 +110,8 @@ static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t ui
         return -1;
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
         if (log_path) {
             int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd >= 0) {

@@ -15,6 +15,9 @@ int harness_wait(pid_t pid, uint32_t timeout_ms, int *status);
 /* SIGTERM, then SIGKILL after 2 s; returns the exit status like harness_wait. */
 int harness_stop(pid_t pid);
 void harness_cleanup(void);
+/* Removes path if the test is ended by SIGTERM or SIGINT (meson's timeout, ^C), after killing
+ * the children; registering the same path again does nothing. Teardowns still unlink it. */
+void harness_remove_on_signal(const char *path);
 /* Xvfb with -displayfd (display < 0) or on a given number; returns the number or -1. */
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid);
 /* Xephyr (a nested X server whose RandR can resize the screen) on the X

@@ -24,7 +24,7 @@
 #include "fbdev.h"
 #include "testpattern.h"
 
-static char region[128], logpath[128];
+static char region[128], logpath[128], fbpath[128];
 
 static pid_t start_host(const char *const *extra)
 {
@@ -364,8 +364,6 @@ static void test_truncated(void **state)
 static void test_fbdev(void **state)
 {
     const uint32_t W = 320, H = 200;
-    char fbpath[128];
-    snprintf(fbpath, sizeof(fbpath), "/tmp/sg-host-e2e-fb-%d", (int)getpid());
     uint8_t *fb = malloc(W * H * 3);
     for (uint32_t i = 0; i < W * H * 3; i++)
         fb[i] = (uint8_t)(i * 7 + i / 977);
@@ -476,6 +474,10 @@ static int setup(void **state)
 {
     snprintf(region, sizeof(region), "/dev/shm/sg-host-e2e-%d", (int)getpid());
     snprintf(logpath, sizeof(logpath), "/tmp/sg-host-e2e-%d.log", (int)getpid());
+    snprintf(fbpath, sizeof(fbpath), "/tmp/sg-host-e2e-fb-%d", (int)getpid());
+    harness_remove_on_signal(region);
+    harness_remove_on_signal(logpath);
+    harness_remove_on_signal(fbpath);
     unlink(region);
     return 0;
 }
@@ -485,6 +487,7 @@ static int teardown(void **state)
     harness_cleanup();
     unlink(region);
     unlink(logpath);
+    unlink(fbpath); /* test_fbdev's frame buffer file, also when an assertion failed */
     return 0;
 }
 

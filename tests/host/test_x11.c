@@ -341,6 +341,8 @@ static int setup(void **state)
 {
     snprintf(region, sizeof(region), "/dev/shm/sg-host-x11-%d", (int)getpid());
     snprintf(logpath, sizeof(logpath), "/tmp/sg-host-x11-%d.log", (int)getpid());
+    harness_remove_on_signal(region);
+    harness_remove_on_signal(logpath);
     unlink(region);
     return 0;
 }
