@@ -18,6 +18,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -169,8 +170,8 @@ class Client:
 
     def start(self):
         r, w = os.pipe()
-        self.xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
-                                      "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+        self.xvfb = subprocess.Popen(vmlib.with_parent(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
+                                      "-nolisten", "tcp"]), pass_fds=(w,), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
         os.close(w)
         num, deadline = b"", time.monotonic() + 30
@@ -185,8 +186,9 @@ class Client:
         env = dict(os.environ, DISPLAY=self.display, LIBGL_ALWAYS_SOFTWARE="1")
         env.pop("WAYLAND_DISPLAY", None)
         self.logf = open(self.log_path, "w")
-        self.proc = subprocess.Popen([self.exe, "-f", self.shm, "--stats-file", self.stats, "win:x=0", "win:y=0",
-                                      "app:retryMs=200", "win:filter=nearest", "win:vsync=no"],
+        self.proc = subprocess.Popen(vmlib.with_parent([self.exe, "-f", self.shm, "--stats-file", self.stats,
+                                                        "win:x=0", "win:y=0", "app:retryMs=200",
+                                                        "win:filter=nearest", "win:vsync=no"]),
                                      env=env, stdout=self.logf, stderr=subprocess.STDOUT, start_new_session=True)
         log(f"client: {self.exe} on Xvfb {self.display}")
 
@@ -267,6 +269,18 @@ class Test:
         self.timings = {}
 
     def cleanup(self):
+        # all children get SIGTERM at once: after a timeout meson waits only 0.5 s before SIGKILL
+        procs = [vm.proc for vm in self.vms] + [x.proc for x in (self.watch, self.client) if x]
+        if self.client:
+            procs.append(self.client.xvfb)
+        for p in procs:
+            if p and p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except OSError:
+                    pass
+        if os.path.exists(self.shm):
+            os.unlink(self.shm)
         for vm in self.vms:
             vm.kill()
         if self.watch:
@@ -451,4 +465,6 @@ def main():
 
 
 if __name__ == "__main__":
+    # meson's timeout sends SIGTERM: leave through main()'s cleanup (children, region, work folder)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sys.exit(main())

@@ -268,6 +268,13 @@ def create_shm(path, size):
         f.truncate(size)
 
 
+def with_parent(cmd):
+    """cmd, run so that it gets SIGTERM when the test process dies, even by SIGKILL: children started
+    in their own session escape meson's timeout, which signals only the test's process group."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] + list(cmd) if setpriv else list(cmd)
+
+
 class Lines:
     """Follows a process's output line by line (log file + wait for a pattern)."""
 
@@ -282,7 +289,7 @@ class Lines:
         self.t0 = time.monotonic()
         self.logf = open(self.log_path, "a")
         # stdin stays an open pipe: QEMU's stdio chardev would otherwise see EOF.
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(with_parent(cmd), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, start_new_session=True, **kw)
         threading.Thread(target=self._reader, daemon=True).start()
 
