@@ -216,9 +216,38 @@ static void send_notify(struct sg_clipx *c, const xcb_selection_request_event_t 
     xcb_send_event(c->conn, 0, rq->requestor, XCB_EVENT_MASK_NO_EVENT, (const char *)&ev);
 }
 
+#define N_OUT (sizeof(((struct sg_clipx *)0)->out) / sizeof(((struct sg_clipx *)0)->out[0]))
+
+/* Ends transfers to this window (and property, unless XCB_ATOM_ANY); stops watching the window when none is left. */
+static void drop_outgoing(struct sg_clipx *c, xcb_window_t win, xcb_atom_t prop, bool window_gone)
+{
+    bool still = false;
+    for (size_t i = 0; i < N_OUT; i++) {
+        struct outgoing *o = &c->out[i];
+        if (!o->blob || o->win != win)
+            continue;
+        if (prop == XCB_ATOM_ANY || o->prop == prop) {
+            blob_unref(o->blob);
+            o->blob = NULL;
+        } else {
+            still = true;
+        }
+    }
+    if (!still && !window_gone) {
+        uint32_t none = 0;
+        xcb_change_window_attributes(c->conn, win, XCB_CW_EVENT_MASK, &none);
+    }
+}
+
 static bool start_incr(struct sg_clipx *c, xcb_window_t win, xcb_atom_t prop)
 {
-    for (size_t i = 0; i < sizeof(c->out) / sizeof(c->out[0]); i++) {
+    /* A requestor asking again into the same property gave up on the earlier transfer. */
+    for (size_t i = 0; i < N_OUT; i++)
+        if (c->out[i].blob && c->out[i].win == win && c->out[i].prop == prop) {
+            blob_unref(c->out[i].blob);
+            c->out[i].blob = NULL;
+        }
+    for (size_t i = 0; i < N_OUT; i++) {
         struct outgoing *o = &c->out[i];
         if (o->blob)
             continue;
@@ -227,13 +256,14 @@ static bool start_incr(struct sg_clipx *c, xcb_window_t win, xcb_atom_t prop)
         o->win = win;
         o->prop = prop;
         o->off = 0;
-        uint32_t mask = XCB_EVENT_MASK_PROPERTY_CHANGE;
+        /* Deletions drive the transfer; DestroyNotify frees the slot of a requestor that died. */
+        uint32_t mask = XCB_EVENT_MASK_PROPERTY_CHANGE | XCB_EVENT_MASK_STRUCTURE_NOTIFY;
         xcb_change_window_attributes(c->conn, win, XCB_CW_EVENT_MASK, &mask);
         uint32_t len = (uint32_t)c->owned->len;
         xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, win, prop, c->a[A_INCR], 32, 1, &len);
         return true;
     }
-    clipx_log("too many image pastes at once; one refused");
+    clipx_log("too many image pastes at once (%zu); one refused", N_OUT);
     return false;
 }
 
@@ -264,7 +294,7 @@ static void on_request(struct sg_clipx *c, const xcb_selection_request_event_t *
 
 static void on_requestor_deleted(struct sg_clipx *c, const xcb_property_notify_event_t *pn)
 {
-    for (size_t i = 0; i < sizeof(c->out) / sizeof(c->out[0]); i++) {
+    for (size_t i = 0; i < N_OUT; i++) {
         struct outgoing *o = &c->out[i];
         if (!o->blob || o->win != pn->window || o->prop != pn->atom)
             continue;
@@ -274,16 +304,13 @@ static void on_requestor_deleted(struct sg_clipx *c, const xcb_property_notify_e
         /* The last piece is empty: it tells the requestor the transfer is over. */
         xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, o->win, o->prop, o->blob->type, 8, (uint32_t)n,
                             o->blob->data + o->off);
+        o->off += n;
         if (n == 0) {
             if (c->debug)
                 clipx_log("served %zu bytes to window 0x%x in INCR pieces of up to %u", o->blob->len, o->win,
                           SG_CLIPX_CHUNK);
-            uint32_t none = 0;
-            xcb_change_window_attributes(c->conn, o->win, XCB_CW_EVENT_MASK, &none);
-            blob_unref(o->blob);
-            o->blob = NULL;
+            drop_outgoing(c, o->win, o->prop, false);
         }
-        o->off += n;
         xcb_flush(c->conn);
         return;
     }
@@ -346,6 +373,8 @@ static void *thread_main(void *data)
                 on_incr_piece(c);
             else if (pn->window != c->win && pn->state == XCB_PROPERTY_DELETE)
                 on_requestor_deleted(c, pn);
+        } else if (type == XCB_DESTROY_NOTIFY) {
+            drop_outgoing(c, ((xcb_destroy_notify_event_t *)ev)->window, XCB_ATOM_ANY, true);
         } else if (type == XCB_CLIENT_MESSAGE) {
             on_wake(c);
         }
@@ -431,7 +460,7 @@ void sg_clipx_destroy(struct sg_clipx *c)
     pthread_join(c->thread, NULL);
     blob_unref(c->owned);
     blob_unref(c->pending);
-    for (size_t i = 0; i < sizeof(c->out) / sizeof(c->out[0]); i++)
+    for (size_t i = 0; i < N_OUT; i++)
         blob_unref(c->out[i].blob);
     free(c->in_buf);
     xcb_disconnect(c->conn);

@@ -14,7 +14,7 @@ struct fvm_agent {
     struct fvm_x *x;
     Display *dpy;
     Window win;
-    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop, a_tprop, a_png, a_bmp;
+    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop, a_tprop, a_png, a_bmp, a_incr;
     int xfixes_event;
 
     GByteArray *in;        /* bytes from the server not yet parsed */
@@ -27,6 +27,8 @@ struct fvm_agent {
     char *owned_data;      /* what the client copied, served by us as the X CLIPBOARD owner */
     size_t owned_len;
     uint32_t owned_type;   /* its VD_AGENT_CLIPBOARD_* type */
+    uint32_t incr_type;    /* a guest program sends this type in INCR pieces into incr_buf */
+    GByteArray *incr_buf;
 };
 
 static struct fvm_agent *from_sin(SpiceCharDeviceInstance *sin)
@@ -212,6 +214,7 @@ static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const u
             break;
         }
         a->want_x_type = t;
+        a->incr_type = 0; /* a transfer still running is for an older request */
         XConvertSelection(a->dpy, a->a_clipboard, type_atom(a, t), a->a_prop, a->win, CurrentTime);
         XFlush(a->dpy);
         break;
@@ -354,14 +357,44 @@ static void on_x_event(XEvent *ev, void *opaque)
         int format;
         unsigned long n = 0, left;
         unsigned char *data = NULL;
-        if (ev->xselection.property == None ||
-            XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
-                               &type, &format, &n, &left, &data) != Success || format != 8) {
+        gboolean got = ev->xselection.property != None &&
+                       XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
+                                          &type, &format, &n, &left, &data) == Success;
+        if (got && type == a->a_incr) {
+            /* Deleting the property (done by the read) asks the owner for the first piece. */
+            fvm_log(1, "clipboard: the guest's %s comes in INCR pieces", type_str(want));
+            a->incr_type = want;
+            g_byte_array_set_size(a->incr_buf, 0);
+        } else if (!got || format != 8) {
             fvm_log(1, "clipboard: the guest's CLIPBOARD has no %s", type_str(want));
             send_clipboard(a, want, NULL, 0);
         } else {
             fvm_log(1, "clipboard: sending %lu bytes of guest %s to the client", n, type_str(want));
             send_clipboard(a, want, data, (uint32_t)n);
+        }
+        if (data)
+            XFree(data);
+        break;
+    }
+    case PropertyNotify: {
+        XPropertyEvent *pe = &ev->xproperty;
+        if (!a->incr_type || pe->window != a->win || pe->atom != a->a_prop || pe->state != PropertyNewValue)
+            break;
+        Atom type;
+        int format;
+        unsigned long n = 0, left;
+        unsigned char *data = NULL;
+        if (XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType, &type,
+                               &format, &n, &left, &data) != Success)
+            break;
+        if (n == 0) { /* the empty piece ends it */
+            fvm_log(1, "clipboard: sending %u bytes of guest %s (INCR) to the client", a->incr_buf->len,
+                    type_str(a->incr_type));
+            send_clipboard(a, a->incr_type, a->incr_buf->data, a->incr_buf->len);
+            a->incr_type = 0;
+            g_byte_array_set_size(a->incr_buf, 0);
+        } else if (a->incr_buf->len + n <= AGENT_MAX_MSG - 4) {
+            g_byte_array_append(a->incr_buf, data, (guint)n);
         }
         if (data)
             XFree(data);
@@ -397,7 +430,10 @@ struct fvm_agent *fvm_agent_create(struct fvm_x *x, SpiceServer *server)
     a->a_tprop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_TARGETS", False);
     a->a_png = XInternAtom(a->dpy, "image/png", False);
     a->a_bmp = XInternAtom(a->dpy, "image/bmp", False);
+    a->a_incr = XInternAtom(a->dpy, "INCR", False);
+    a->incr_buf = g_byte_array_new();
     a->win = XCreateSimpleWindow(a->dpy, DefaultRootWindow(a->dpy), -10, -10, 1, 1, 0, 0, 0);
+    XSelectInput(a->dpy, a->win, PropertyChangeMask); /* INCR pieces */
     int err;
     if (XFixesQueryExtension(a->dpy, &a->xfixes_event, &err))
         XFixesSelectSelectionInput(a->dpy, a->win, a->a_clipboard, XFixesSetSelectionOwnerNotifyMask);
@@ -427,6 +463,7 @@ void fvm_agent_destroy(struct fvm_agent *a)
     g_byte_array_unref(a->in);
     g_byte_array_unref(a->msg);
     g_byte_array_unref(a->out);
+    g_byte_array_unref(a->incr_buf);
     g_free(a->owned_data);
     g_free(a);
 }

@@ -31,14 +31,14 @@ has_text() { [ "$(DISPLAY=$1 timeout 3 xclip -o -selection clipboard 2>/dev/null
 
 convert -size 7x5 xc:'#3366cc' -fill '#ff0000' -draw 'point 2,1' "PNG24:$SG_TMP/guest.png" || fail "convert failed"
 convert -size 5x3 gradient:yellow-green "PNG24:$SG_TMP/client.png" || fail "convert failed"
-# Noise does not compress. Over 256 KiB the client serves in INCR pieces; over ~1 MB xclip (the
-# local owner) serves in INCR pieces, which the client fetches. The fake guest does no INCR.
-convert -size 400x300 xc: +noise Random -depth 8 "PNG24:$SG_TMP/mid.png" || fail "convert failed"
-convert -size 700x560 xc: +noise Random -depth 8 "PNG24:$SG_TMP/big.png" || fail "convert failed"
-MID=$(stat -c %s "$SG_TMP/mid.png")
+# Noise does not compress. Over ~1 MB xclip serves in INCR pieces (which the client, or the fake
+# guest, must fetch piece by piece); over 256 KiB the client serves in INCR pieces.
+convert -seed 1 -size 700x560 xc: +noise Random -depth 8 "PNG24:$SG_TMP/big.png" || fail "convert failed"
+convert -seed 2 -size 700x560 xc: +noise Random -depth 8 "PNG24:$SG_TMP/big2.png" || fail "convert failed"
 BIG=$(stat -c %s "$SG_TMP/big.png")
-[ "$MID" -gt $((256 * 1024)) ] && [ "$MID" -lt $((1000 * 1000)) ] || fail "mid.png is $MID bytes"
-[ "$BIG" -gt $((1100 * 1000)) ] || fail "big.png is only $BIG bytes"
+BIG2=$(stat -c %s "$SG_TMP/big2.png")
+[ "$BIG" -gt $((1100 * 1000)) ] && [ "$BIG2" -gt $((1100 * 1000)) ] || fail "big PNGs are only $BIG, $BIG2 bytes"
+cmp -s "$SG_TMP/big.png" "$SG_TMP/big2.png" && fail "the two noise PNGs are the same"
 
 start_client
 # --- guest -> client: a 7x5 PNG copied in the guest is offered as image/png on the client display
@@ -68,10 +68,12 @@ sg_wait_for 10 same_png "$G" "$SG_TMP/big.png" || fail "big client PNG ($BIG byt
 pieces=$(sed -n "s/.*fetched a local image\/png of $BIG bytes (\([0-9]*\) INCR pieces).*/\1/p" "$CLOG" | tail -1)
 [ "${pieces:-0}" -ge 2 ] || fail "the client did not fetch the big PNG with INCR: $(grep fetched "$CLOG")"
 ok "client PNG of $BIG bytes (fetched in $pieces INCR pieces) arrived byte-exact in the guest"
-copy_png "$G" "$SG_TMP/mid.png"
-sg_wait_for 10 same_png "$C" "$SG_TMP/mid.png" || fail "guest PNG ($MID bytes) not on the client display"
-grep -q "served $MID bytes .* in INCR pieces" "$CLOG" || fail "the client did not serve with INCR: $(grep served "$CLOG")"
-ok "guest PNG of $MID bytes arrived byte-exact on the client display (served with INCR)"
+copy_png "$G" "$SG_TMP/big2.png"
+sg_wait_for 10 same_png "$C" "$SG_TMP/big2.png" || fail "big guest PNG ($BIG2 bytes) not on the client display"
+grep -q "served $BIG2 bytes .* in INCR pieces" "$CLOG" || fail "the client did not serve with INCR: $(grep served "$CLOG")"
+grep -q "sending $BIG2 bytes of guest image/png (INCR)" "$SG_TMP"/fakevm.*.err ||
+    fail "the fake guest did not fetch with INCR: $(grep -h clipboard "$SG_TMP"/fakevm.*.err | tail -3)"
+ok "guest PNG of $BIG2 bytes (INCR in the guest) arrived byte-exact on the client display (served with INCR)"
 grep -q 'image clipboard unavailable' "$CLOG" && fail "client says images are unavailable on X11: $(cat "$CLOG")"
 
 # --- spice:clipboard=no: neither images nor text cross
