@@ -61,6 +61,8 @@ struct sg_session {
     bool had_host;
     uint32_t last_serial;
     bool have_serial;
+    uint64_t last_evict_ns, last_evict_log_ns;
+    unsigned evictions_unlogged;
 };
 
 const char *sg_session_state_str(enum sg_session_state s)
@@ -498,7 +500,23 @@ static void *thread_main(void *arg)
                 pthread_mutex_lock(&s->lock);
                 s->st.evictions++;
                 pthread_mutex_unlock(&s->lock);
-                fprintf(stderr, "spyglass-client: evicted by the host (too slow); subscribing again\n");
+                /* A guest can evict every subscriber at once, forever: then wait a
+                 * little before the next try and log once in a while, not each time. */
+                uint64_t t = now_ns();
+                bool storm = s->last_evict_ns && t - s->last_evict_ns < 1000000000ull;
+                s->last_evict_ns = t;
+                s->evictions_unlogged++;
+                if (!storm || t - s->last_evict_log_ns >= 10000000000ull) {
+                    if (s->evictions_unlogged > 1)
+                        fprintf(stderr, "spyglass-client: evicted by the host again (%u times since the last "
+                                "message); subscribing again\n", s->evictions_unlogged);
+                    else
+                        fprintf(stderr, "spyglass-client: evicted by the host (too slow); subscribing again\n");
+                    s->evictions_unlogged = 0;
+                    s->last_evict_log_ns = t;
+                }
+                if (storm)
+                    nap_ms(s, s->retry_ms < 200 ? s->retry_ms : 200);
                 if (subscribe(s) == SG_LGMP_OK) {
                     s->have_serial = false;
                     continue;

@@ -126,6 +126,69 @@ static void set_cursor_pos(void **state)
     sg_lgmp_host_destroy(host);
 }
 
+static void *evictor(void *arg)
+{
+    uint8_t *base = shm.base;
+    while (!atomic_load(&stop)) {
+        for (int k = 0; k < 2; k++) {
+            uint64_t *subs = (uint64_t *)(base + 32 + 1144 * k + 416);
+            uint64_t v = __atomic_load_n(subs, __ATOMIC_SEQ_CST);
+            uint32_t active = (uint32_t)(v >> 32);
+            if (active & ~(uint32_t)v) { /* a fresh subscriber: evicted at once, its slot free again */
+                memset(base + 32 + 1144 * k + 24, 0, 256); /* bad_until */
+                __atomic_store_n(subs, ((uint64_t)active << 32) | active, __ATOMIC_SEQ_CST);
+            }
+        }
+        sleep_ms(1);
+    }
+    return NULL;
+}
+
+/* A guest that evicts every subscriber the moment it appears: the session
+ * subscribes again, but not in a busy loop that floods the log. */
+static void eviction_storm(void **state)
+{
+    atomic_store(&stop, false);
+    start_host(0);
+    pthread_t tk, ev;
+    assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
+    fflush(stderr);
+    int saved = dup(2);
+    char lp[160];
+    snprintf(lp, sizeof(lp), "/tmp/sgc-session-evict-%d.log", (int)getpid());
+    FILE *lf = fopen(lp, "w+");
+    assert_non_null(lf);
+    dup2(fileno(lf), 2);
+    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    assert_int_equal(pthread_create(&ev, NULL, evictor, NULL), 0);
+    sleep_ms(2000);
+    struct sg_session_status st;
+    sg_session_get_status(s, &st);
+    atomic_store(&stop, true);
+    pthread_join(ev, NULL);
+    pthread_join(tk, NULL);
+    sg_session_destroy(s);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(lf);
+    char line[512];
+    unsigned lines = 0;
+    while (fgets(line, sizeof(line), lf))
+        lines++;
+    fclose(lf);
+    unlink(lp);
+    fprintf(stderr, "eviction storm: %u evictions, %u log lines in 2 s\n", st.evictions, lines);
+    assert_true(st.evictions >= 2);  /* it did keep trying */
+    assert_true(st.evictions <= 60); /* but not thousands of times a second */
+    assert_true(lines <= 30);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 /* A host of its own in a file of its own, with one frame posted; under host_lock. */
 static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
 {
@@ -243,7 +306,8 @@ int main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
-                                        cmocka_unit_test(frame_survives_region_replacement) };
+                                        cmocka_unit_test(frame_survives_region_replacement),
+                                        cmocka_unit_test(eviction_storm) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
