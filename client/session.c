@@ -24,6 +24,15 @@ struct pos_req {
     bool sent;
 };
 
+/* Rejections are logged in bursts of LOG_BURST per second at most: a guest
+ * can post thousands of bad messages a second. The next line logged says how
+ * many were left out. */
+#define LOG_BURST 5
+struct log_limit {
+    uint64_t window_ns;
+    unsigned in_window, skipped;
+};
+
 struct sg_session {
     char path[256];
     unsigned poll_us, retry_ms;
@@ -63,6 +72,7 @@ struct sg_session {
     bool have_serial;
     uint64_t last_evict_ns, last_evict_log_ns;
     unsigned evictions_unlogged;
+    struct log_limit frame_log, cursor_log;
 };
 
 const char *sg_session_state_str(enum sg_session_state s)
@@ -150,14 +160,44 @@ static void fail_pos_reqs(struct sg_session *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* True if a line may be logged now; *skipped gets how many were not since the last one. */
+static bool log_allowed(struct log_limit *l, unsigned *skipped)
+{
+    uint64_t t = now_ns();
+    if (t - l->window_ns >= 1000000000ull) {
+        l->window_ns = t;
+        l->in_window = 0;
+    }
+    if (l->in_window >= LOG_BURST) {
+        l->skipped++;
+        return false;
+    }
+    l->in_window++;
+    *skipped = l->skipped;
+    l->skipped = 0;
+    return true;
+}
+
+/* " (N similar rejections not logged)" or "" */
+static const char *skipped_note(char *buf, size_t size, unsigned skipped)
+{
+    if (!skipped)
+        return "";
+    snprintf(buf, size, " (%u similar rejections not logged)", skipped);
+    return buf;
+}
+
 static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *msg)
 {
     struct sg_kvmfr_cursor c;
     enum sg_kvmfr_status ks =
         sg_kvmfr_cursor_read(msg->mem, msg->size, msg->app_value, s->copy_buf, s->copy_size, &c);
+    unsigned skipped;
+    char note[64];
     if (ks != SG_KVMFR_OK) {
-        fprintf(stderr, "spyglass-client: cursor message at offset %u (flags 0x%x) rejected: %s\n", msg->offset,
-                msg->app_value, sg_kvmfr_status_str(ks));
+        if (log_allowed(&s->cursor_log, &skipped))
+            fprintf(stderr, "spyglass-client: cursor message at offset %u (flags 0x%x) rejected: %s%s\n",
+                    msg->offset, msg->app_value, sg_kvmfr_status_str(ks), skipped_note(note, sizeof(note), skipped));
         pthread_mutex_lock(&s->lock);
         s->st.rejected++;
         pthread_mutex_unlock(&s->lock);
@@ -169,8 +209,10 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
         enum sg_cursor_status cs =
             sg_cursor_decode(&img, c.shape_type, c.width, c.data_rows, c.pitch, c.shape, c.shape_size);
         if (cs != SG_CURSOR_OK) {
-            fprintf(stderr, "spyglass-client: cursor shape type %u %ux%u pitch %u rejected: %s\n", c.shape_type,
-                    c.width, c.data_rows, c.pitch, sg_cursor_status_str(cs));
+            if (log_allowed(&s->cursor_log, &skipped))
+                fprintf(stderr, "spyglass-client: cursor shape type %u %ux%u pitch %u rejected: %s%s\n",
+                        c.shape_type, c.width, c.data_rows, c.pitch, sg_cursor_status_str(cs),
+                        skipped_note(note, sizeof(note), skipped));
             pthread_mutex_lock(&s->lock);
             s->st.rejected++;
             pthread_mutex_unlock(&s->lock);
@@ -204,8 +246,11 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
     struct sg_kvmfr_frame f;
     enum sg_kvmfr_status ks = sg_kvmfr_frame_read(msg->mem, msg->size, &f);
     if (ks != SG_KVMFR_OK) {
-        fprintf(stderr, "spyglass-client: frame message at offset %u size %u rejected: %s\n", msg->offset, msg->size,
-                sg_kvmfr_status_str(ks));
+        unsigned skipped;
+        char note[64];
+        if (log_allowed(&s->frame_log, &skipped))
+            fprintf(stderr, "spyglass-client: frame message at offset %u size %u rejected: %s%s\n", msg->offset,
+                    msg->size, sg_kvmfr_status_str(ks), skipped_note(note, sizeof(note), skipped));
         pthread_mutex_lock(&s->lock);
         s->st.rejected++;
         pthread_mutex_unlock(&s->lock);

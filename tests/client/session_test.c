@@ -189,6 +189,85 @@ static void eviction_storm(void **state)
     host = NULL;
 }
 
+static atomic_uint bad_posted;
+
+static void *bad_frame_host(void *arg)
+{
+    struct sg_lgmp_mem blk;
+    pthread_mutex_lock(&host_lock);
+    assert_int_equal(sg_lgmp_host_alloc_aligned(host, 4096, 64u << 10, &blk), SG_LGMP_OK);
+    sg_kvmfr_frame_init_block(blk.ptr, 4092);
+    struct sg_kvmfr_wire_frame hdr = { .type = 99, .screen_width = 64, .screen_height = 64, .data_width = 64,
+                                       .data_height = 64, .frame_width = 64, .frame_height = 64, .stride = 64,
+                                       .pitch = 256 };
+    sg_kvmfr_frame_write(blk.ptr, &hdr);
+    pthread_mutex_unlock(&host_lock);
+    uint64_t n = 0;
+    while (!atomic_load(&stop)) {
+        pthread_mutex_lock(&host_lock);
+        if (n++ % 50 == 0)
+            sg_lgmp_host_process(host);
+        if (sg_lgmp_host_queue_pending(fq) < 2 && sg_lgmp_host_post(fq, 0, &blk) == SG_LGMP_OK &&
+            sg_lgmp_host_queue_has_subs(fq))
+            atomic_fetch_add(&bad_posted, 1);
+        pthread_mutex_unlock(&host_lock);
+        struct timespec ts = { 0, 100000 };
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+/* A guest posting nothing but invalid frames as fast as the client takes them:
+ * every one is counted, the log says so without a line for each. */
+static void rejection_flood(void **state)
+{
+    atomic_store(&stop, false);
+    start_host(0);
+    fflush(stderr);
+    int saved = dup(2);
+    char lp[160];
+    snprintf(lp, sizeof(lp), "/tmp/sgc-session-flood-%d.log", (int)getpid());
+    FILE *lf = fopen(lp, "w+");
+    assert_non_null(lf);
+    dup2(fileno(lf), 2);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, bad_frame_host, NULL), 0);
+    struct sg_session_opts o = { .path = path, .poll_us = 100, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    sleep_ms(2500);
+    atomic_store(&stop, true);
+    pthread_join(t, NULL);
+    sleep_ms(100);
+    struct sg_session_status st;
+    sg_session_get_status(s, &st);
+    sg_session_destroy(s);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(lf);
+    char line[512];
+    unsigned lines = 0, summaries = 0;
+    while (fgets(line, sizeof(line), lf)) {
+        if (!strstr(line, "rejected: BAD_FRAME_TYPE"))
+            continue;
+        lines++;
+        summaries += strstr(line, "similar rejections not logged") != NULL;
+    }
+    fclose(lf);
+    if (!getenv("SG_KEEP_LOG"))
+        unlink(lp);
+    fprintf(stderr, "rejection flood: %u posted, %u rejected, %u log lines (%u with a count)\n",
+            atomic_load(&bad_posted), st.rejected, lines, summaries);
+    assert_true(st.rejected >= 500);             /* a flood it was, and every one counted */
+    assert_true(st.rejected <= atomic_load(&bad_posted));
+    assert_true(lines >= 1 && lines <= 20);      /* a burst, then one a second */
+    assert_true(summaries >= 1);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 /* A host of its own in a file of its own, with one frame posted; under host_lock. */
 static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
 {
@@ -307,7 +386,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
                                         cmocka_unit_test(frame_survives_region_replacement),
-                                        cmocka_unit_test(eviction_storm) };
+                                        cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
