@@ -226,15 +226,15 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
         spice_main_channel_clipboard_selection_request(main, selection, VD_AGENT_CLIPBOARD_UTF8_TEXT);
     } else if (image && s->cb.on_guest_clipboard_image && (png || bmp)) {
         /* Fetched at once: the local X selection owner then answers pastes without waiting on SPICE. */
-        spice_main_channel_clipboard_selection_request(main, selection,
-                                                       png ? VD_AGENT_CLIPBOARD_IMAGE_PNG : VD_AGENT_CLIPBOARD_IMAGE_BMP);
+        guint want = png ? VD_AGENT_CLIPBOARD_IMAGE_PNG : VD_AGENT_CLIPBOARD_IMAGE_BMP;
+        spice_main_channel_clipboard_selection_request(main, selection, want);
     } else if (image && s->cb.on_guest_clipboard_image) {
         if (!s->images_said)
             sp_log("the guest copied an image as JPEG or TIFF only; this client takes PNG and BMP");
         s->images_said = true;
     } else if (image) {
         if (!s->images_said)
-            sp_log("the guest copied an image; this client takes text only (SDL2 has no image clipboard)");
+            sp_log("the guest copied an image; ignored: the image clipboard is unavailable here (text only)");
         s->images_said = true;
         if (s->cb.on_guest_clipboard_other)
             s->cb.on_guest_clipboard_other(s->cb.opaque, "image");
@@ -247,10 +247,10 @@ static void on_clip_data(SpiceMainChannel *main, guint selection, guint type, gp
     struct sg_spice *s = data;
     if (selection != VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD)
         return;
-    if ((type == VD_AGENT_CLIPBOARD_IMAGE_PNG || type == VD_AGENT_CLIPBOARD_IMAGE_BMP) && s->cb.on_guest_clipboard_image) {
+    bool png = type == VD_AGENT_CLIPBOARD_IMAGE_PNG, bmp = type == VD_AGENT_CLIPBOARD_IMAGE_BMP;
+    if ((png || bmp) && s->cb.on_guest_clipboard_image) {
         if (size)
-            s->cb.on_guest_clipboard_image(s->cb.opaque, type == VD_AGENT_CLIPBOARD_IMAGE_PNG ? "image/png" : "image/bmp",
-                                           bytes, size);
+            s->cb.on_guest_clipboard_image(s->cb.opaque, png ? "image/png" : "image/bmp", bytes, size);
         return;
     }
     if (type == VD_AGENT_CLIPBOARD_UTF8_TEXT && s->cb.on_guest_clipboard_text)
@@ -262,8 +262,8 @@ static gboolean on_clip_request(SpiceMainChannel *main, guint selection, guint t
     struct sg_spice *s = data;
     /* A type we did not offer gets an empty answer rather than none: the agent waits for one. */
     bool ours = s->clip_data && type == s->clip_type;
-    spice_main_channel_clipboard_selection_notify(main, selection, type, ours ? (const guchar *)s->clip_data : (const guchar *)"",
-                                                  ours ? s->clip_len : 0);
+    const guchar *bytes = ours ? (const guchar *)s->clip_data : (const guchar *)"";
+    spice_main_channel_clipboard_selection_notify(main, selection, type, bytes, ours ? s->clip_len : 0);
     return TRUE;
 }
 

@@ -21,8 +21,8 @@ start_client() {
     sg_wait_for 15 grep -q 'agent is connected' "$CLOG" || fail "client did not see the guest agent: $(cat "$CLOG")"
 }
 stop_client() { kill "$CLIENT_PID"; wait "$CLIENT_PID" 2>/dev/null; }
-# same_png DISPLAY FILE: the DISPLAY's CLIPBOARD holds FILE's bytes as image/png
-same_png() { DISPLAY=$1 timeout 3 xclip -o -selection clipboard -t image/png >"$SG_TMP/got.png" 2>/dev/null &&
+# same_png DISPLAY FILE [TYPE]: the DISPLAY's CLIPBOARD holds FILE's bytes as TYPE (image/png)
+same_png() { DISPLAY=$1 timeout 3 xclip -o -selection clipboard -t "${3:-image/png}" >"$SG_TMP/got.png" 2>/dev/null &&
     cmp -s "$SG_TMP/got.png" "$2"; }
 # copy_png DISPLAY FILE: a program on DISPLAY copies FILE as image/png (xclip serves it in the background)
 copy_png() { DISPLAY=$1 xclip -selection clipboard -t image/png -i "$2"; }
@@ -62,6 +62,15 @@ copy_text "$C" 'client text after an image ✓'
 sg_wait_for 5 has_text "$G" 'client text after an image ✓' || fail "client text after an image did not reach the guest"
 ok "text both ways after images"
 
+# --- a BMP from the guest is taken too, and served unconverted as image/bmp
+convert -size 4x3 xc:'#00ff80' "BMP3:$SG_TMP/guest.bmp" || fail "convert failed"
+DISPLAY=$G xclip -selection clipboard -t image/bmp -i "$SG_TMP/guest.bmp"
+sg_wait_for 5 same_png "$C" "$SG_TMP/guest.bmp" image/bmp ||
+    fail "client CLIPBOARD image/bmp: $(od -An -tx1 "$SG_TMP/got.png" | head -2)"
+targets=$(DISPLAY=$C timeout 3 xclip -o -selection clipboard -t TARGETS | sort | tr '\n' ' ')
+[ "$targets" = "TARGETS image/bmp " ] || fail "client CLIPBOARD TARGETS for a BMP: '$targets'"
+ok "guest BMP ($(stat -c %s "$SG_TMP/guest.bmp") bytes) arrived byte-exact as image/bmp on the client"
+
 # --- large images: INCR on the client display both ways
 copy_png "$C" "$SG_TMP/big.png"
 sg_wait_for 10 same_png "$G" "$SG_TMP/big.png" || fail "big client PNG ($BIG bytes) did not reach the guest"
@@ -85,6 +94,22 @@ sleep 1.5
 same_png "$C" "$SG_TMP/client.png" || fail "spice:clipboard=no: the client's CLIPBOARD changed"
 same_png "$G" "$SG_TMP/guest.png" || fail "spice:clipboard=no: the guest's CLIPBOARD changed"
 ok "spice:clipboard=no: images stay where they were copied"
+stop_client
+
+# --- a guest without an agent: local image copies do nothing, said once
+SG_DISPLAY=$G sg_fakevm "$SG_TMP/noagent.sock" --no-agent
+: >"$CLOG"
+DISPLAY=$C LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "$SHM" "spice:unix=$SG_TMP/noagent.sock" \
+    win:width=320 win:height=240 win:vsync=no >>"$CLOG" 2>&1 &
+SG_PIDS+=($!)
+CLIENT_PID=$!
+sg_wait_for 15 grep -q 'SPICE connected' "$CLOG" || fail "client did not connect to the agentless guest: $(cat "$CLOG")"
+copy_png "$C" "$SG_TMP/client.png"
+sg_wait_for 5 grep -q 'has no SPICE agent' "$CLOG" || fail "no 'no agent' message after an image copy: $(cat "$CLOG")"
+copy_png "$C" "$SG_TMP/guest.png"; sleep 0.3
+copy_text "$C" 'no agent'; sleep 0.5
+[ "$(grep -c 'has no SPICE agent' "$CLOG")" = 1 ] || fail "expected one 'no agent' message: $(cat "$CLOG")"
+ok "no agent: two image copies and a text copy, one message"
 stop_client
 
 # --- a client not on X11 says once that images are unavailable and keeps text
