@@ -13,12 +13,13 @@
 #include <xcb/xfixes.h>
 
 enum {
-    A_CLIPBOARD, A_TARGETS, A_INCR, A_PNG, A_BMP, A_PROP, A_WAKE,
+    A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_INCR, A_PNG, A_BMP, A_PROP, A_STAMP, A_WAKE,
     A_UTF8, A_TEXT, A_PLAIN, A_PLAIN_UTF8, A_COMPOUND, /* text types: SDL handles those copies */
     A_COUNT
 };
 static const char *const atom_names[A_COUNT] = {
-    "CLIPBOARD", "TARGETS", "INCR", "image/png", "image/bmp", "SPYGLASS_CLIPX", "SPYGLASS_CLIPX_WAKE",
+    "CLIPBOARD", "TARGETS", "TIMESTAMP", "INCR", "image/png", "image/bmp", "SPYGLASS_CLIPX", "SPYGLASS_CLIPX_STAMP",
+    "SPYGLASS_CLIPX_WAKE",
     "UTF8_STRING", "TEXT", "text/plain", "text/plain;charset=utf-8", "COMPOUND_TEXT",
 };
 
@@ -55,11 +56,14 @@ struct sg_clipx {
 
     /* Module thread only. */
     struct blob *owned;       /* what we serve as the CLIPBOARD owner, or NULL */
+    xcb_timestamp_t owned_since;
+    struct blob *to_own;      /* waiting for a server timestamp to become the owner with */
     enum in_state in;
     uint8_t *in_buf;
     size_t in_len;
     bool in_too_big;
     unsigned in_pieces;       /* INCR pieces of the image being fetched */
+    xcb_timestamp_t in_time;  /* when the owner we fetch from took CLIPBOARD */
     struct outgoing out[4];
     bool debug;               /* SPYGLASS_CLIPBOARD_DEBUG=1: log each transfer */
 };
@@ -164,7 +168,7 @@ static void on_targets(struct sg_clipx *c)
     }
     free(r);
     if (png && !text) {
-        xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_PNG], c->a[A_PROP], XCB_CURRENT_TIME);
+        xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_PNG], c->a[A_PROP], c->in_time);
         xcb_flush(c->conn);
         c->in = IN_IMAGE;
     } else {
@@ -271,10 +275,16 @@ static void on_request(struct sg_clipx *c, const xcb_selection_request_event_t *
 {
     xcb_atom_t prop = rq->property != XCB_ATOM_NONE ? rq->property : rq->target;
     xcb_atom_t answer = XCB_ATOM_NONE;
-    if (c->owned && rq->selection == c->a[A_CLIPBOARD]) {
+    /* ICCCM: a request older than our ownership is for an earlier owner. */
+    bool current = rq->time == XCB_CURRENT_TIME || (int32_t)(rq->time - c->owned_since) >= 0;
+    if (c->owned && current && rq->selection == c->a[A_CLIPBOARD]) {
         if (rq->target == c->a[A_TARGETS]) {
-            xcb_atom_t targets[] = { c->a[A_TARGETS], c->owned->type };
-            xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_ATOM, 32, 2, targets);
+            xcb_atom_t targets[] = { c->a[A_TARGETS], c->a[A_TIMESTAMP], c->owned->type };
+            xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_ATOM, 32, 3, targets);
+            answer = prop;
+        } else if (rq->target == c->a[A_TIMESTAMP]) {
+            xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_INTEGER, 32, 1,
+                                &c->owned_since);
             answer = prop;
         } else if (rq->target == c->owned->type) {
             if (c->owned->len <= SG_CLIPX_CHUNK) {
@@ -326,9 +336,23 @@ static void on_wake(struct sg_clipx *c)
     pthread_mutex_unlock(&c->mu);
     if (!got)
         return;
+    /* ICCCM wants the owner to name a real server time: an empty append to our own window
+     * brings one back in a PropertyNotify (on_stamp). */
+    blob_unref(c->to_own);
+    c->to_own = b;
+    xcb_change_property(c->conn, XCB_PROP_MODE_APPEND, c->win, c->a[A_STAMP], XCB_ATOM_INTEGER, 32, 0, NULL);
+    xcb_flush(c->conn);
+}
+
+static void on_stamp(struct sg_clipx *c, xcb_timestamp_t t)
+{
+    if (!c->to_own)
+        return;
     blob_unref(c->owned);
-    c->owned = b;
-    xcb_set_selection_owner(c->conn, c->win, c->a[A_CLIPBOARD], XCB_CURRENT_TIME);
+    c->owned = c->to_own;
+    c->to_own = NULL;
+    c->owned_since = t;
+    xcb_set_selection_owner(c->conn, c->win, c->a[A_CLIPBOARD], t);
     xcb_flush(c->conn);
 }
 
@@ -340,7 +364,8 @@ static void on_owner_changed(struct sg_clipx *c, const xcb_xfixes_selection_noti
     reset_incoming(c);
     if (sn->owner == XCB_WINDOW_NONE)
         return;
-    xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_TARGETS], c->a[A_PROP], XCB_CURRENT_TIME);
+    c->in_time = sn->selection_timestamp;
+    xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_TARGETS], c->a[A_PROP], c->in_time);
     xcb_flush(c->conn);
     c->in = IN_TARGETS;
 }
@@ -371,6 +396,8 @@ static void *thread_main(void *data)
             if (pn->window == c->win && pn->atom == c->a[A_PROP] && pn->state == XCB_PROPERTY_NEW_VALUE &&
                 c->in == IN_INCR)
                 on_incr_piece(c);
+            else if (pn->window == c->win && pn->atom == c->a[A_STAMP])
+                on_stamp(c, pn->time);
             else if (pn->window != c->win && pn->state == XCB_PROPERTY_DELETE)
                 on_requestor_deleted(c, pn);
         } else if (type == XCB_DESTROY_NOTIFY) {
@@ -459,6 +486,7 @@ void sg_clipx_destroy(struct sg_clipx *c)
     wake(c);
     pthread_join(c->thread, NULL);
     blob_unref(c->owned);
+    blob_unref(c->to_own);
     blob_unref(c->pending);
     for (size_t i = 0; i < N_OUT; i++)
         blob_unref(c->out[i].blob);

@@ -46,7 +46,7 @@ copy_png "$G" "$SG_TMP/guest.png"
 sg_wait_for 5 same_png "$C" "$SG_TMP/guest.png" ||
     fail "client CLIPBOARD image/png: $(od -An -tx1 "$SG_TMP/got.png" | head -2) ($(cat "$CLOG"))"
 targets=$(DISPLAY=$C timeout 3 xclip -o -selection clipboard -t TARGETS | sort | tr '\n' ' ')
-[ "$targets" = "TARGETS image/png " ] || fail "client CLIPBOARD TARGETS: '$targets'"
+[ "$targets" = "TARGETS TIMESTAMP image/png " ] || fail "client CLIPBOARD TARGETS: '$targets'"
 ok "guest PNG ($(stat -c %s "$SG_TMP/guest.png") bytes) arrived byte-exact on the client's CLIPBOARD (TARGETS: $targets)"
 
 # --- client -> guest: a PNG copied by a client-side program reaches the guest's CLIPBOARD
@@ -68,7 +68,7 @@ DISPLAY=$G xclip -selection clipboard -t image/bmp -i "$SG_TMP/guest.bmp"
 sg_wait_for 5 same_png "$C" "$SG_TMP/guest.bmp" image/bmp ||
     fail "client CLIPBOARD image/bmp: $(od -An -tx1 "$SG_TMP/got.png" | head -2)"
 targets=$(DISPLAY=$C timeout 3 xclip -o -selection clipboard -t TARGETS | sort | tr '\n' ' ')
-[ "$targets" = "TARGETS image/bmp " ] || fail "client CLIPBOARD TARGETS for a BMP: '$targets'"
+[ "$targets" = "TARGETS TIMESTAMP image/bmp " ] || fail "client CLIPBOARD TARGETS for a BMP: '$targets'"
 ok "guest BMP ($(stat -c %s "$SG_TMP/guest.bmp") bytes) arrived byte-exact as image/bmp on the client"
 
 # --- large images: INCR on the client display both ways
