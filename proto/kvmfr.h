@@ -231,6 +231,13 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
                                             size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
                                             uint32_t *rows_done);
 
+/* The same with a bound on the polls of all the waits together: a host that
+ * publishes each row just before the per-wait bound runs out would otherwise
+ * hold the reader for rows x max_polls polls (budget_polls UINT32_MAX = none). */
+enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
+                                                size_t dst_pitch, bool only_damage, uint32_t max_polls,
+                                                uint32_t poll_ns, uint32_t budget_polls, uint32_t *rows_done);
+
 /* Host side: fill a wire frame header (fb_offset is left as is). */
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr);
 /* Host side, once per block and session: zero the header, set fb_offset and

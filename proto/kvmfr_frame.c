@@ -107,12 +107,15 @@ static void poll_pause(uint32_t poll_ns)
     }
 }
 
-/* Waits until the word is >= needed; *seen gets the last value loaded. */
+/* Waits until the word is >= needed; *seen gets the last value loaded. Each
+ * poll also spends one of *budget (the whole copy's), if given. */
 static enum sg_kvmfr_status wait_seen(const uint32_t *word, uint32_t needed, uint32_t max_polls, uint32_t poll_ns,
-                                      uint32_t *seen)
+                                      uint32_t *budget, uint32_t *seen)
 {
     uint32_t v = sg_kvmfr_progress_load(word);
-    for (uint32_t i = 0; v < needed && i < max_polls; i++) {
+    for (uint32_t i = 0; v < needed && i < max_polls && (!budget || *budget); i++) {
+        if (budget)
+            --*budget;
         poll_pause(poll_ns);
         v = sg_kvmfr_progress_load(word);
     }
@@ -124,7 +127,7 @@ enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t neede
                                             uint32_t poll_ns)
 {
     uint32_t seen;
-    return wait_seen(word, needed, max_polls, poll_ns, &seen);
+    return wait_seen(word, needed, max_polls, poll_ns, NULL, &seen);
 }
 
 /* Damage rectangle [x, x+w) in frame pixels -> texel columns of the data. */
@@ -144,10 +147,11 @@ static void damage_columns(const struct sg_kvmfr_frame *f, const struct sg_kvmfr
     *x1 = (uint32_t)b;
 }
 
-enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
-                                            uint32_t *rows_done)
+enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
+                                                size_t dst_pitch, bool only_damage, uint32_t max_polls,
+                                                uint32_t poll_ns, uint32_t budget_polls, uint32_t *rows_done)
 {
+    uint32_t *budget = &budget_polls;
     const uint8_t *data = (const uint8_t *)payload + f->data_offset;
     const uint32_t *word = (const uint32_t *)((const uint8_t *)payload + f->progress_offset);
     uint8_t *out = dst;
@@ -170,7 +174,7 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
             size_t off = (size_t)x0 * f->bytes_per_texel, len = (size_t)(x1 - x0) * f->bytes_per_texel;
             for (uint32_t y = r->y; y < y1 && len; y++) {
                 uint32_t need = (uint32_t)((uint64_t)y * pitch + off + len);
-                if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, &seen)) != SG_KVMFR_OK)
+                if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, budget, &seen)) != SG_KVMFR_OK)
                     break;
                 memcpy(out + (size_t)y * dst_pitch + off, data + (size_t)y * pitch + off, len);
             }
@@ -186,7 +190,7 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
         while (done < total) {
             uint32_t need = total - done > SG_KVMFR_FB_CHUNK ? done + SG_KVMFR_FB_CHUNK : total;
             if (seen < need)
-                st = wait_seen(word, need, max_polls, poll_ns, &seen);
+                st = wait_seen(word, need, max_polls, poll_ns, budget, &seen);
             /* on a timeout still take what did arrive */
             uint32_t upto = seen < total ? seen : total;
             if (upto > done) {
@@ -200,7 +204,7 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
     } else {
         for (uint32_t y = 0; y < rows; y++) {
             uint32_t need = (uint32_t)((uint64_t)y * pitch + row_bytes);
-            if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, &seen)) != SG_KVMFR_OK)
+            if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, budget, &seen)) != SG_KVMFR_OK)
                 break;
             memcpy(out + (size_t)y * dst_pitch, data + (size_t)y * pitch, row_bytes);
             done_rows = y + 1;
@@ -209,6 +213,14 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg
     if (rows_done)
         *rows_done = done_rows;
     return st;
+}
+
+enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
+                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
+                                            uint32_t *rows_done)
+{
+    return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, max_polls, poll_ns, UINT32_MAX,
+                                      rows_done);
 }
 
 enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kvmfr_frame *f, void *dst,

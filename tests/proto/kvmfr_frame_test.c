@@ -257,6 +257,37 @@ static void test_copy_concurrent(void **state)
     }
 }
 
+/* A writer that publishes one row every 3 ms: each row arrives within a
+ * 10 ms wait, so only the budget of all the waits together ends the copy. */
+static void test_copy_budget(void **state)
+{
+    struct sg_kvmfr_wire_frame h = good_header();
+    put_header(&h);
+    struct sg_kvmfr_frame f;
+    assert_int_equal(sg_kvmfr_frame_read(payload, PAYLOAD, &f), SG_KVMFR_OK);
+    uint32_t *word = sg_kvmfr_frame_progress_word(payload, &f);
+    for (int budgeted = 0; budgeted < 2; budgeted++) {
+        sg_kvmfr_progress_store(word, 0);
+        uint8_t *dst = calloc(H, W * 4);
+        struct writer w = {word, payload + FB_OFF + 4, H * PITCH, PITCH, 3000};
+        pthread_t t;
+        pthread_create(&t, NULL, writer_thread, &w);
+        uint32_t rows = 0;
+        /* 100 polls of 100 us per wait; 20 polls for the whole copy (a few rows' worth) */
+        enum sg_kvmfr_status st = sg_kvmfr_frame_copy_budget(payload, &f, dst, W * 4, false, 100, 100000,
+                                                             budgeted ? 20 : UINT32_MAX, &rows);
+        pthread_join(t, NULL);
+        if (budgeted) {
+            assert_int_equal(st, SG_KVMFR_FB_TIMEOUT);
+            assert_true(rows < H / 2);
+        } else {
+            assert_int_equal(st, SG_KVMFR_OK);
+            assert_int_equal(rows, H);
+        }
+        free(dst);
+    }
+}
+
 static void test_copy_partial_and_pitch(void **state)
 {
     struct sg_kvmfr_wire_frame h = good_header();
@@ -404,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_progress),
         cmocka_unit_test(test_progress_wait_thread),
         cmocka_unit_test_setup_teardown(test_copy_concurrent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_partial_and_pitch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_damage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_and_init, setup, teardown),
