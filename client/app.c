@@ -24,6 +24,7 @@
 
 #define NOTICE_MS 3000
 #define FB_POLLS 2000
+#define FB_BUDGET (5 * FB_POLLS) /* polls for all the waits of one frame together */
 
 struct sg_app {
     struct sg_options *opts;
@@ -342,8 +343,11 @@ static void handle_frame(struct sg_app *app)
     uint32_t rows = 0;
     /* B7 polls 10000 times per wait; a host that never finishes would then hold
      * this thread ~0.5 s per frame (sleeps are ~50 us, not 1 us). 2000 polls
-     * still wait ~100 ms for a slow writer. */
-    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy_ex(sf.payload, f, dst, pitch, !full, FB_POLLS, 1000, &rows);
+     * still wait ~100 ms for a slow writer. A host that publishes each row
+     * just in time for that would hold it rows x 100 ms: the budget of all
+     * waits together (~0.5 s) ends that. */
+    enum sg_kvmfr_status ks =
+        sg_kvmfr_frame_copy_budget(sf.payload, f, dst, pitch, !full, FB_POLLS, 1000, FB_BUDGET, &rows);
     struct sg_render_rect rects[SG_KVMFR_MAX_DAMAGE_RECTS];
     unsigned n = 0;
     if (!full)

@@ -274,7 +274,8 @@ static void read_frame(struct sg_session *s, struct reader *r, bool verify)
     assert_non_null(dst);
     uint64_t t0 = now_ms();
     uint32_t rows = 0;
-    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy_ex(sf.payload, &sf.frame, dst, pitch, false, FB_POLLS, 1000, &rows);
+    enum sg_kvmfr_status ks =
+        sg_kvmfr_frame_copy_budget(sf.payload, &sf.frame, dst, pitch, false, FB_POLLS, 1000, 5 * FB_POLLS, &rows);
     uint64_t dt = now_ms() - t0;
     r->max_copy_ms = dt > r->max_copy_ms ? dt : r->max_copy_ms;
     assert_true(rows <= h->data_height);

@@ -41,6 +41,11 @@ static int last_mx = -1, last_my = -1; /* marker of the last posted frame */
 static bool stream_full; /* stream whole frames (no damage rects) */
 static uint8_t *pat;      /* the pattern in the current format, pitch * fh bytes */
 static uint32_t pat_w, pat_h, pat_type;
+/* "trickle": a frame with padded rows whose progress word advances one row at a time */
+static uint32_t pad_texels;
+static bool trickle_next;
+static uint32_t *trickle_word, trickle_rows, trickle_pitch, trickle_ms;
+static uint64_t next_trickle;
 
 static uint64_t now_ms(void)
 {
@@ -106,7 +111,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     uint32_t bpt = sg_kvmfr_bytes_per_texel(ftype);
     if (!bpt)
         bpt = 4;
-    uint32_t pitch = fw * bpt;
+    uint32_t pitch = (fw + pad_texels) * bpt;
     if ((uint64_t)pitch * fh + ALIGN > blocks[0].size)
         return -1;
     if (sg_lgmp_host_queue_pending(fq) >= 2)
@@ -120,7 +125,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     h.type = ftype;
     h.screen_width = h.frame_width = h.data_width = fw;
     h.screen_height = h.frame_height = h.data_height = fh;
-    h.stride = fw;
+    h.stride = fw + pad_texels;
     h.pitch = pitch;
     h.flags = fflags;
     h.rotation = frot;
@@ -170,7 +175,13 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
         for (uint32_t yy = y; yy < y + n; yy++)
             if (mx >= 0 && (int)yy >= my && (int)yy < my + 16)
                 memcpy(data + (size_t)yy * pitch + (size_t)mx * bpt, black, 16 * bpt);
-        sg_kvmfr_progress_store(word, (y + n) * pitch);
+        if (!trickle_next)
+            sg_kvmfr_progress_store(word, (y + n) * pitch);
+    }
+    if (trickle_next) {
+        trickle_next = false;
+        trickle_word = word, trickle_rows = 0, trickle_pitch = pitch;
+        next_trickle = now_ms() + trickle_ms;
     }
     last_block = i;
     last_mx = mx, last_my = my;
@@ -375,6 +386,12 @@ int main(int argc, char **argv)
             if (sg_lgmp_host_queue_new_subs(cq))
                 new_cursor_sub();
         }
+        if (trickle_word && t >= next_trickle) {
+            sg_kvmfr_progress_store(trickle_word, ++trickle_rows * trickle_pitch);
+            next_trickle = t + trickle_ms;
+            if (trickle_rows >= fh)
+                trickle_word = NULL;
+        }
         if (stream_fps && t >= next_frame && has_subs()) {
             next_frame += 1000 / stream_fps;
             if (next_frame < t)
@@ -415,6 +432,13 @@ int main(int argc, char **argv)
                 stall_next = true;
                 format_version++;
                 printf(post_frame(-1, 0, 0, 0, 0, 0) == 0 ? "ok\n" : "error queue full\n");
+            } else if (sscanf(line, "trickle %u", &ua) == 1) {
+                trickle_next = true, trickle_ms = ua, pad_texels = 16;
+                free(pat), pat = NULL;
+                format_version++;
+                printf(post_frame(-1, 0, 0, 0, 0, 0) == 0 ? "ok\n" : "error queue full\n");
+                pad_texels = 0;
+                free(pat), pat = NULL;
             } else if ((k = sscanf(line, "stream %u %u", &ua, &ub)) >= 1) {
                 stream_fps = ua > 1000 ? 1000 : ua;
                 stream_full = k == 2 && ub;

@@ -564,6 +564,14 @@ def case_hostile():
     c.wait(lambda s: s["cursor"] == "200,40,1" and "incomplete" in c.logtext(), "cursor after a stalled frame",
            timeout=5)
     check(time.time() - t0 < 3, "stalled frame held the client %.1f s" % (time.time() - t0))
+    # 6. a frame whose rows trickle in one every 80 ms, each within one of the client's waits
+    #    (padded rows: copied row by row): the client gives up on it within its total budget
+    h.cmd("trickle 80")
+    t0 = time.time()
+    h.cmd("move 100 40")
+    c.wait(lambda s: s["cursor"] == "100,40,1" and c.logtext().count("incomplete") >= 2,
+           "cursor after a trickling frame", timeout=25)
+    check(time.time() - t0 < 3, "trickling frame held the client %.1f s" % (time.time() - t0))
     c.stop()
     h.kill()
 
