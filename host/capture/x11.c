@@ -571,7 +571,10 @@ static int x11_set_cursor_pos(struct sg_capture *cap, int32_t px, int32_t py)
     px = px < 0 ? 0 : px > INT16_MAX ? INT16_MAX : px;
     py = py < 0 ? 0 : py > INT16_MAX ? INT16_MAX : py;
     xcb_warp_pointer(x->cc, XCB_NONE, x->croot, 0, 0, 0, 0, (int16_t)px, (int16_t)py);
-    xcb_flush(x->cc);
+    /* The publisher acknowledges the message when this returns and the client then takes the
+     * pointer to be there (spec §7): a round trip makes the server apply the warp first, else
+     * input sent right after the acknowledgement (XTest, SPICE) could land at the old place. */
+    free(xcb_get_input_focus_reply(x->cc, xcb_get_input_focus(x->cc), NULL));
     /* report where it went at the next poll */
     x->idle_ticks = 0;
     x->skip = IDLE_SKIP;
