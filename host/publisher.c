@@ -565,7 +565,9 @@ int sg_publisher_tick(struct sg_publisher *p)
     /* §7: client messages come on the cursor queue */
     uint8_t msg[SG_LGMP_CMSG_PAYLOAD];
     uint32_t len;
-    for (;;) {
+    /* At most a ring's worth per tick: a client that keeps taking back the
+     * slots we free (cmsg_free) would otherwise keep this loop going forever. */
+    for (uint32_t k = 0; k < SG_LGMP_CMSG_COUNT; k++) {
         st = sg_lgmp_host_read_cmsg(p->cq, msg, &len);
         if (st == SG_LGMP_QUEUE_EMPTY)
             break;

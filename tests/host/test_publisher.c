@@ -6,6 +6,7 @@
  * damage-only copies of exactly the last two frames' damage, headers, capture
  * only while subscribed, the cursor algorithm and SET_CURSOR_POS.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -528,6 +529,66 @@ static void test_cursor_extremes(void **state)
     free(buf);
 }
 
+struct free_holder {
+    uint32_t *cmsg_free;
+    volatile bool stop;
+};
+
+/* A hostile client keeps taking back the client-message slots the host frees. */
+static void *hold_cmsg_free(void *arg)
+{
+    struct free_holder *fh = arg;
+    while (!fh->stop)
+        __atomic_store_n(fh->cmsg_free, 0, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+struct ticker {
+    struct sg_publisher *pub;
+    volatile bool done;
+};
+
+static void *tick_once(void *arg)
+{
+    struct ticker *t = arg;
+    sg_publisher_tick(t->pub);
+    t->done = true;
+    return NULL;
+}
+
+/* The host reads at most the ring's worth of client messages per tick, however
+ * many the client claims are waiting: the heartbeat and the cursor go on. */
+static void test_cmsg_flood(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    /* the cursor queue's header: cmsg_free is at 448 in it */
+    uint8_t *qh = NULL;
+    for (int k = 0; k < 5 && !qh; k++)
+        if (*(uint32_t *)(f->region + 32 + 1144 * k) == SG_KVMFR_CURSOR_QUEUE_ID)
+            qh = f->region + 32 + 1144 * k;
+    assert_non_null(qh);
+    struct free_holder fh = {.cmsg_free = (uint32_t *)(qh + 448)};
+    pthread_t holder, ticker;
+    assert_int_equal(pthread_create(&holder, NULL, hold_cmsg_free, &fh), 0);
+    while (__atomic_load_n(fh.cmsg_free, __ATOMIC_SEQ_CST) != 0)
+        usleep(100);
+    struct ticker t = {.pub = f->pub};
+    assert_int_equal(pthread_create(&ticker, NULL, tick_once, &t), 0);
+    for (int i = 0; i < 200 && !t.done; i++)
+        usleep(5000);
+    bool returned = t.done;
+    fh.stop = true;
+    pthread_join(holder, NULL);
+    if (!returned) {
+        fprintf(stderr, "sg_publisher_tick still reading client messages after 1 s\n");
+        _exit(1); /* the tick thread cannot be stopped */
+    }
+    pthread_join(ticker, NULL);
+    /* each message read is acknowledged: cmsg_done_serial (at 460) counts them */
+    assert_in_range(__atomic_load_n((uint32_t *)(qh + 460), __ATOMIC_SEQ_CST), 1, SG_LGMP_CMSG_COUNT);
+}
+
 /* Same app-data size and region size as the real B7 host that wrote
  * ../shared/fixtures (197 bytes, 16 MiB): the same offsets and sizes. */
 static void test_b7_fixture_placement(void **state)
@@ -577,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_extremes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cmsg_flood, setup, teardown),
         cmocka_unit_test(test_b7_fixture_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
