@@ -280,18 +280,30 @@ static void pump_pos_reqs(struct sg_session *s)
         return;
     }
     bool done_any = false;
-    for (unsigned i = 0; i < s->nreqs; i++) {
-        struct pos_req *r = &s->reqs[i];
-        if (!r->sent) {
-            uint8_t buf[12];
-            uint32_t len = sg_kvmfr_encode_set_cursor_pos(buf, r->x, r->y);
-            if (sg_lgmp_client_send(s->cq, buf, len, &r->serial) != SG_LGMP_OK) {
-                r->id |= 0x80000000u; /* mark failed, removed below */
-                continue;
-            }
-            r->sent = true;
-        }
+    /* Sent without the lock: a guest holding the queue's message lock makes a
+     * send spin for the lock timeout (1 s), and the main thread must not wait
+     * on s->lock meanwhile. Only this thread removes requests. */
+    struct pos_req todo[MAX_POS_REQS];
+    unsigned ntodo = 0;
+    for (unsigned i = 0; i < s->nreqs; i++)
+        if (!s->reqs[i].sent && !(s->reqs[i].id & 0x80000000u))
+            todo[ntodo++] = s->reqs[i];
+    pthread_mutex_unlock(&s->lock);
+    for (unsigned k = 0; k < ntodo; k++) {
+        uint8_t buf[12];
+        uint32_t len = sg_kvmfr_encode_set_cursor_pos(buf, todo[k].x, todo[k].y);
+        todo[k].sent = sg_lgmp_client_send(s->cq, buf, len, &todo[k].serial) == SG_LGMP_OK;
     }
+    pthread_mutex_lock(&s->lock);
+    for (unsigned k = 0; k < ntodo; k++)
+        for (unsigned i = 0; i < s->nreqs; i++)
+            if (s->reqs[i].id == todo[k].id) {
+                if (todo[k].sent) {
+                    s->reqs[i].sent = true;
+                    s->reqs[i].serial = todo[k].serial;
+                } else
+                    s->reqs[i].id |= 0x80000000u; /* mark failed, removed below */
+            }
     uint32_t done_serial = 0;
     bool have_done = sg_lgmp_client_get_serial(s->cq, &done_serial) == SG_LGMP_OK;
     unsigned keep = 0;

@@ -268,6 +268,54 @@ static void rejection_flood(void **state)
     host = NULL;
 }
 
+/* A guest that holds the cursor queue's client-message lock: SET_CURSOR_POS
+ * fails after the lock timeout, and the window's thread never waits for it. */
+static void stuck_cmsg_lock(void **state)
+{
+    atomic_store(&stop, false);
+    atomic_store(&got_count, 0);
+    start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
+    pthread_t tk;
+    assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
+    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    /* the cursor queue is the second one; cmsg_lock at 444 in its header */
+    uint32_t *lock = (uint32_t *)((uint8_t *)shm.base + 32 + 1144 + 444);
+    __atomic_store_n(lock, 1, __ATOMIC_SEQ_CST);
+    uint32_t id = sg_session_set_cursor_pos(s, 10, 20);
+    assert_int_not_equal(id, 0);
+    uint64_t worst_us = 0;
+    struct timespec a, b;
+    uint32_t got_id = 0;
+    enum sg_cursor_pos_result res = SG_CURSOR_POS_ACKED;
+    bool done = false;
+    for (int i = 0; i < 400 && !done; i++) {
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        struct sg_session_status st;
+        sg_session_get_status(s, &st); /* what the window does every loop */
+        done = sg_session_cursor_pos_result(s, &got_id, &res);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        uint64_t us = (uint64_t)(((int64_t)b.tv_sec - a.tv_sec) * 1000000 + ((int64_t)b.tv_nsec - a.tv_nsec) / 1000);
+        worst_us = us > worst_us ? us : worst_us;
+        sleep_ms(5);
+    }
+    __atomic_store_n(lock, 0, __ATOMIC_SEQ_CST);
+    sg_session_destroy(s);
+    atomic_store(&stop, true);
+    pthread_join(tk, NULL);
+    fprintf(stderr, "stuck cmsg lock: result %d after, longest status call %llu us\n", (int)res,
+            (unsigned long long)worst_us);
+    assert_true(done);
+    assert_int_equal(got_id, id);
+    assert_int_equal(res, SG_CURSOR_POS_FAILED);
+    assert_int_equal(atomic_load(&got_count), 0);
+    assert_true(worst_us < 200000);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 /* A host of its own in a file of its own, with one frame posted; under host_lock. */
 static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
 {
@@ -386,7 +434,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
                                         cmocka_unit_test(frame_survives_region_replacement),
-                                        cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood) };
+                                        cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood),
+                                        cmocka_unit_test(stuck_cmsg_lock) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
