@@ -438,8 +438,8 @@ static void hostile_writer(void **state)
      * line logged of each kind are only counted (two bursts a second at most) */
     assert_true(st.rejected > 0 && total <= st.rejected + 20 && total + 50 >= st.rejected / 2);
     assert_true(frame_rej <= 6 * (STRESS_MS / 1000 + 10) && cursor_rej <= 12 * (STRESS_MS / 1000 + 10));
-    assert_true(r.max_copy_ms < 1000);
-    assert_true(destroy_ms < 2000);
+    assert_true(r.max_copy_ms < 3000); /* the budget is ~0.5 s of polls; loaded machines sleep longer */
+    assert_true(destroy_ms < 3000);
     /* the 16 MiB region is mapped (and counted once touched); frames are 48 KiB, shapes 8 MiB at most */
     assert_true(hwm - rss0 < 96 * 1024);
     sg_lgmp_host_destroy(host);
