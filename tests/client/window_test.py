@@ -389,7 +389,7 @@ def case_fixture():
     with lzma.open(src) as f, open(REGION, "wb") as o:
         shutil.copyfileobj(f, o)
     c = Client()
-    s = c.wait(lambda s: s["state"] == "waiting", "state waiting")
+    s = c.wait(lambda s: s["state"] == "waiting" and s["message"] != "starting", "state waiting")
     check("host not running" in s["message"] and REGION in s["message"], "message: %r" % s["message"])
     time.sleep(1.5)
     s = c.read_stats()
