@@ -30,6 +30,7 @@ static atomic_bool stop;
 static atomic_int got_x, got_y, got_count;
 static pthread_t tick_thread;
 static struct sg_lgmp_mem blocks_posted;
+static char replaced_path[128];
 static atomic_bool posted;
 
 static void sleep_ms(unsigned ms)
@@ -364,8 +365,7 @@ static void *replaced_ticker(void *arg)
  * new file at the path): the session must not unmap the old one under it. */
 static void frame_survives_region_replacement(void **state)
 {
-    char p1[128];
-    snprintf(p1, sizeof(p1), "/dev/shm/sgc-session-replaced-%d", (int)getpid());
+    const char *p1 = replaced_path;
     struct sg_shm m1, m2;
     atomic_store(&stop, false);
     atomic_store(&posted, false);
@@ -426,6 +426,7 @@ static void frame_survives_region_replacement(void **state)
 int main(void)
 {
     snprintf(path, sizeof(path), "/dev/shm/sgc-session-test-%d", (int)getpid());
+    snprintf(replaced_path, sizeof(replaced_path), "/dev/shm/sgc-session-replaced-%d", (int)getpid());
     char err[256];
     struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = 4u << 20 };
     if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
@@ -439,5 +440,12 @@ int main(void)
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
+    unlink(replaced_path); /* these are left behind when their test fails */
+    char lp[160];
+    snprintf(lp, sizeof(lp), "/tmp/sgc-session-evict-%d.log", (int)getpid());
+    unlink(lp);
+    snprintf(lp, sizeof(lp), "/tmp/sgc-session-flood-%d.log", (int)getpid());
+    if (!getenv("SG_KEEP_LOG"))
+        unlink(lp);
     return rc;
 }
