@@ -531,28 +531,28 @@ static void test_cursor_extremes(void **state)
 
 struct free_holder {
     uint32_t *cmsg_free;
-    volatile bool stop;
+    bool stop; /* atomic: the threads share it */
 };
 
 /* A hostile client keeps taking back the client-message slots the host frees. */
 static void *hold_cmsg_free(void *arg)
 {
     struct free_holder *fh = arg;
-    while (!fh->stop)
+    while (!__atomic_load_n(&fh->stop, __ATOMIC_ACQUIRE))
         __atomic_store_n(fh->cmsg_free, 0, __ATOMIC_SEQ_CST);
     return NULL;
 }
 
 struct ticker {
     struct sg_publisher *pub;
-    volatile bool done;
+    bool done; /* atomic: the threads share it */
 };
 
 static void *tick_once(void *arg)
 {
     struct ticker *t = arg;
     sg_publisher_tick(t->pub);
-    t->done = true;
+    __atomic_store_n(&t->done, true, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -575,10 +575,10 @@ static void test_cmsg_flood(void **state)
         usleep(100);
     struct ticker t = {.pub = f->pub};
     assert_int_equal(pthread_create(&ticker, NULL, tick_once, &t), 0);
-    for (int i = 0; i < 200 && !t.done; i++)
+    for (int i = 0; i < 200 && !__atomic_load_n(&t.done, __ATOMIC_ACQUIRE); i++)
         usleep(5000);
-    bool returned = t.done;
-    fh.stop = true;
+    bool returned = __atomic_load_n(&t.done, __ATOMIC_ACQUIRE);
+    __atomic_store_n(&fh.stop, true, __ATOMIC_RELEASE);
     pthread_join(holder, NULL);
     if (!returned) {
         fprintf(stderr, "sg_publisher_tick still reading client messages after 1 s\n");
