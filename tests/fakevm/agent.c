@@ -2,11 +2,13 @@
  * images), bridged to the X CLIPBOARD selection of the fake guest's display. */
 #include "fakevm.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <X11/Xatom.h>
 #include <X11/extensions/Xfixes.h>
 
 #define AGENT_MAX_MSG (16u << 20)
+#define AGENT_CONVS 4   /* conversions of the guest's CLIPBOARD in flight, one property each */
 
 struct fvm_agent {
     SpiceCharDeviceInstance sin;
@@ -14,7 +16,7 @@ struct fvm_agent {
     struct fvm_x *x;
     Display *dpy;
     Window win;
-    Atom a_clipboard, a_utf8, a_targets, a_text, a_prop, a_tprop, a_png, a_bmp, a_incr;
+    Atom a_clipboard, a_utf8, a_targets, a_text, a_tprop, a_png, a_bmp, a_incr;
     int xfixes_event;
 
     GByteArray *in;        /* bytes from the server not yet parsed */
@@ -23,11 +25,17 @@ struct fvm_agent {
     GByteArray *out;       /* chunks waiting for the server to read */
 
     gboolean client_caps_seen;
-    uint32_t want_x_type;  /* a client asked for this VD_AGENT_CLIPBOARD_* type; waiting for SelectionNotify */
+    /* Client requests waiting for the guest owner's SelectionNotify: each converts into its own
+     * property, so a request made while an older one is in flight (the owner changed in
+     * between) is answered too, and answered last. */
+    Atom a_conv[AGENT_CONVS];
+    uint32_t conv_type[AGENT_CONVS]; /* VD_AGENT_CLIPBOARD_* type, 0 = free */
+    unsigned conv_next;
     char *owned_data;      /* what the client copied, served by us as the X CLIPBOARD owner */
     size_t owned_len;
     uint32_t owned_type;   /* its VD_AGENT_CLIPBOARD_* type */
     uint32_t incr_type;    /* a guest program sends this type in INCR pieces into incr_buf */
+    Atom incr_prop;        /* through this property */
     GByteArray *incr_buf;
 };
 
@@ -213,9 +221,9 @@ static void handle_message(struct fvm_agent *a, const VDAgentMessage *m, const u
             send_clipboard(a, t, same ? a->owned_data : NULL, same ? (uint32_t)a->owned_len : 0);
             break;
         }
-        a->want_x_type = t;
-        a->incr_type = 0; /* a transfer still running is for an older request */
-        XConvertSelection(a->dpy, a->a_clipboard, type_atom(a, t), a->a_prop, a->win, CurrentTime);
+        unsigned i = a->conv_next++ % AGENT_CONVS;
+        a->conv_type[i] = t;
+        XConvertSelection(a->dpy, a->a_clipboard, type_atom(a, t), a->a_conv[i], a->win, CurrentTime);
         XFlush(a->dpy);
         break;
     }
@@ -349,21 +357,28 @@ static void on_x_event(XEvent *ev, void *opaque)
             offer_targets(a, &ev->xselection);
             break;
         }
-        uint32_t want = a->want_x_type;
-        if (!want || ev->xselection.target != type_atom(a, want))
+        /* Which request: by property, or (a refusal names none) the first waiting for this target. */
+        int i = -1;
+        for (int k = 0; k < AGENT_CONVS && i < 0; k++)
+            if (a->conv_type[k] && ev->xselection.target == type_atom(a, a->conv_type[k]) &&
+                (ev->xselection.property == None || ev->xselection.property == a->a_conv[k]))
+                i = k;
+        if (i < 0)
             break;
-        a->want_x_type = 0;
+        uint32_t want = a->conv_type[i];
+        a->conv_type[i] = 0;
         Atom type;
         int format;
         unsigned long n = 0, left;
         unsigned char *data = NULL;
         gboolean got = ev->xselection.property != None &&
-                       XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
-                                          &type, &format, &n, &left, &data) == Success;
+                       XGetWindowProperty(a->dpy, a->win, a->a_conv[i], 0, AGENT_MAX_MSG / 4, True,
+                                          AnyPropertyType, &type, &format, &n, &left, &data) == Success;
         if (got && type == a->a_incr) {
             /* Deleting the property (done by the read) asks the owner for the first piece. */
             fvm_log(1, "clipboard: the guest's %s comes in INCR pieces", type_str(want));
-            a->incr_type = want;
+            a->incr_type = want; /* one at a time: a newer INCR transfer replaces an older one */
+            a->incr_prop = a->a_conv[i];
             g_byte_array_set_size(a->incr_buf, 0);
         } else if (!got || format != 8) {
             fvm_log(1, "clipboard: the guest's CLIPBOARD has no %s", type_str(want));
@@ -378,13 +393,13 @@ static void on_x_event(XEvent *ev, void *opaque)
     }
     case PropertyNotify: {
         XPropertyEvent *pe = &ev->xproperty;
-        if (!a->incr_type || pe->window != a->win || pe->atom != a->a_prop || pe->state != PropertyNewValue)
+        if (!a->incr_type || pe->window != a->win || pe->atom != a->incr_prop || pe->state != PropertyNewValue)
             break;
         Atom type;
         int format;
         unsigned long n = 0, left;
         unsigned char *data = NULL;
-        if (XGetWindowProperty(a->dpy, a->win, a->a_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType, &type,
+        if (XGetWindowProperty(a->dpy, a->win, a->incr_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType, &type,
                                &format, &n, &left, &data) != Success)
             break;
         if (n == 0) { /* the empty piece ends it */
@@ -426,7 +441,11 @@ struct fvm_agent *fvm_agent_create(struct fvm_x *x, SpiceServer *server)
     a->a_utf8 = XInternAtom(a->dpy, "UTF8_STRING", False);
     a->a_targets = XInternAtom(a->dpy, "TARGETS", False);
     a->a_text = XInternAtom(a->dpy, "TEXT", False);
-    a->a_prop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_CLIP", False);
+    for (int i = 0; i < AGENT_CONVS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "SPYGLASS_FAKEVM_CLIP%d", i);
+        a->a_conv[i] = XInternAtom(a->dpy, name, False);
+    }
     a->a_tprop = XInternAtom(a->dpy, "SPYGLASS_FAKEVM_TARGETS", False);
     a->a_png = XInternAtom(a->dpy, "image/png", False);
     a->a_bmp = XInternAtom(a->dpy, "image/bmp", False);
