@@ -370,6 +370,21 @@ static void on_owner_changed(struct sg_clipx *c, const xcb_xfixes_selection_noti
     c->in = IN_TARGETS;
 }
 
+/* A local owner answered one of our conversions. */
+static void on_answer(struct sg_clipx *c, const xcb_selection_notify_event_t *sn)
+{
+    /* It carries our request's time, the owner's own: an answer for an earlier owner is stale.
+     * (Some owners answer with CurrentTime; those are taken.) */
+    if (c->in == IN_IDLE || (sn->time != c->in_time && sn->time != XCB_CURRENT_TIME))
+        return;
+    if (sn->property == XCB_ATOM_NONE)
+        reset_incoming(c); /* the owner refused */
+    else if (c->in == IN_TARGETS && sn->target == c->a[A_TARGETS])
+        on_targets(c);
+    else if (c->in == IN_IMAGE && sn->target == c->a[A_PNG])
+        on_image(c);
+}
+
 static void *thread_main(void *data)
 {
     struct sg_clipx *c = data;
@@ -384,13 +399,7 @@ static void *thread_main(void *data)
             blob_unref(c->owned);
             c->owned = NULL;
         } else if (type == XCB_SELECTION_NOTIFY) {
-            xcb_selection_notify_event_t *sn = (xcb_selection_notify_event_t *)ev;
-            if (sn->property == XCB_ATOM_NONE)
-                reset_incoming(c); /* the owner refused */
-            else if (c->in == IN_TARGETS && sn->target == c->a[A_TARGETS])
-                on_targets(c);
-            else if (c->in == IN_IMAGE && sn->target == c->a[A_PNG])
-                on_image(c);
+            on_answer(c, (xcb_selection_notify_event_t *)ev);
         } else if (type == XCB_PROPERTY_NOTIFY) {
             xcb_property_notify_event_t *pn = (xcb_property_notify_event_t *)ev;
             if (pn->window == c->win && pn->atom == c->a[A_PROP] && pn->state == XCB_PROPERTY_NEW_VALUE &&

@@ -85,6 +85,14 @@ grep -q "sending $BIG2 bytes of guest image/png (INCR)" "$SG_TMP"/fakevm.*.err |
 ok "guest PNG of $BIG2 bytes (INCR in the guest) arrived byte-exact on the client display (served with INCR)"
 grep -q 'image clipboard unavailable' "$CLOG" && fail "client says images are unavailable on X11: $(cat "$CLOG")"
 
+# --- two local copies in quick succession (the first one large): the guest ends with the second
+copy_png "$C" "$SG_TMP/big.png"
+copy_png "$C" "$SG_TMP/client.png"
+sg_wait_for 10 same_png "$G" "$SG_TMP/client.png" || fail "after big then small copies the guest has $(stat -c %s "$SG_TMP/got.png") bytes"
+sleep 0.5
+same_png "$G" "$SG_TMP/client.png" || fail "the guest's CLIPBOARD changed to $(stat -c %s "$SG_TMP/got.png") bytes after the later copy"
+ok "big then small local copies in quick succession: the guest holds the later one"
+
 # --- spice:clipboard=no: neither images nor text cross
 stop_client
 start_client spice:clipboard=no
