@@ -230,20 +230,21 @@ int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
 {
     char screen[32], fdarg[16], disp[16];
     snprintf(screen, sizeof(screen), "%ux%ux24", w, h);
-    int fds[2] = {-1, -1};
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
     char *argv[12];
     int n = 0;
     argv[n++] = "Xvfb";
-    if (display < 0) {
-        if (pipe(fds) != 0)
-            return -1;
-        snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-        argv[n++] = "-displayfd";
-        argv[n++] = fdarg;
-    } else {
+    if (display >= 0) {
+        /* with -displayfd too: the number comes back only once this server listens on it, and
+         * never when another server already has it */
         snprintf(disp, sizeof(disp), ":%d", display);
         argv[n++] = disp;
     }
+    argv[n++] = "-displayfd";
+    argv[n++] = fdarg;
     argv[n++] = "-screen";
     argv[n++] = "0";
     argv[n++] = screen;
@@ -252,21 +253,29 @@ int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
     argv[n++] = "tcp";
     argv[n] = NULL;
     *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
-    if (display >= 0) {
-        /* ready when the socket accepts; the caller's connect retries */
-        char sock[64];
-        snprintf(sock, sizeof(sock), "/tmp/.X11-unix/X%d", display);
-        uint64_t end = now_ms() + 10000;
-        while (access(sock, F_OK) != 0 && now_ms() < end) {
-            struct timespec ts = {0, 20000000};
-            nanosleep(&ts, NULL);
-        }
-        struct timespec ts = {0, 200000000};
-        nanosleep(&ts, NULL);
-        return display;
-    }
     close(fds[1]);
-    return read_display(fds[0]);
+    int got = read_display(fds[0]);
+    if (display >= 0 && got != display) {
+        harness_stop(*pid);
+        return -1;
+    }
+    return got;
+}
+
+int harness_xvfb_reusable(uint32_t w, uint32_t h, pid_t *pid)
+{
+    /* -displayfd takes the lowest free number: parallel tests will not take one this high while
+     * the caller restarts its server on it */
+    for (int i = 0; i < 20; i++) {
+        int d = 1000 + (int)(((unsigned)getpid() * 31u + (unsigned)i * 7919u) % 30000u);
+        char lock[64];
+        snprintf(lock, sizeof(lock), "/tmp/.X%d-lock", d);
+        if (access(lock, F_OK) == 0)
+            continue;
+        if (harness_xvfb(w, h, d, pid) == d)
+            return d;
+    }
+    return -1;
 }
 
 const char *harness_host_path(void)

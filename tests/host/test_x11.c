@@ -266,7 +266,7 @@ static void test_x11_content_damage_cursor(void **state)
 static void test_x11_display_restart(void **state)
 {
     pid_t xvfb;
-    int d = harness_xvfb(320, 240, -1, &xvfb);
+    int d = harness_xvfb_reusable(320, 240, &xvfb);
     assert_true(d >= 0);
     pid_t host = start_host(d);
     struct reader r;
