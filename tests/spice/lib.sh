@@ -7,7 +7,7 @@ sg_cleanup() {
     local i
     for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do kill "${SG_PIDS[i]}" 2>/dev/null; done
     for p in "${SG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    rm -rf "$SG_TMP"
+    if [ "${SPYGLASS_KEEP_TMP:-0}" = 1 ]; then echo "kept $SG_TMP" >&2; else rm -rf "$SG_TMP"; fi
 }
 trap sg_cleanup EXIT
 trap 'exit 130' INT TERM
