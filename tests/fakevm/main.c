@@ -3,6 +3,7 @@
 #include "fakevm.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,6 +145,10 @@ int main(int argc, char **argv)
     }
     spice_server_vm_start(server);
 
+    /* As QEMU does: libspice-server writes to client sockets with plain send(), and a client
+     * that disconnects right after its last message (spyglass-spice-poke does) would otherwise
+     * kill the process with SIGPIPE before the messages still queued for it were handled. */
+    signal(SIGPIPE, SIG_IGN);
     g_unix_signal_add(SIGINT, on_signal, loop);
     g_unix_signal_add(SIGTERM, on_signal, loop);
     printf("spyglass-fakevm: ready on %s (display %s%s%s)\n", where, DisplayString(fvm_x_display(x)),
