@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* spyglass-spice-poke: drives client/spice (the client's SPICE connection) from a script of
  * commands, for tests and benchmarks against spyglass-fakevm. One command per argument:
- *   wait-connected MS        wait until the inputs channel is open (fails after MS)
+ *   wait-connected MS        wait until the inputs channel is open on both sides (fails after MS)
  *   wait-agent MS            wait until the guest agent is connected
  *   key CODE up|down|tap     CODE: set-1 scancode (hex ok; extended as 0x1xx)
  *   type TEXT                type ASCII text on a US layout (shift as needed)
@@ -25,6 +25,7 @@
 static GMutex mu;
 static char *last_clip;
 static int states_seen;
+static bool server_inputs_ready; /* the server's INPUTS_INIT (reported as locks) arrived */
 
 static void on_state(void *o, enum sg_spice_state st, const char *detail)
 {
@@ -32,6 +33,8 @@ static void on_state(void *o, enum sg_spice_state st, const char *detail)
     fflush(stdout);
     g_mutex_lock(&mu);
     states_seen |= 1 << st;
+    if (st != SG_SPICE_CONNECTED)
+        server_inputs_ready = false;
     g_mutex_unlock(&mu);
 }
 
@@ -49,6 +52,9 @@ static void on_locks(void *o, unsigned locks)
 {
     printf("locks %u\n", locks);
     fflush(stdout);
+    g_mutex_lock(&mu);
+    server_inputs_ready = true;
+    g_mutex_unlock(&mu);
 }
 
 /* US layout: ASCII to set-1 scancode, with shift. */
@@ -83,7 +89,16 @@ static bool wait_for(bool (*cond)(struct sg_spice *, const char *), struct sg_sp
     return cond(s, arg);
 }
 
-static bool is_connected(struct sg_spice *s, const char *a) { return sg_spice_get_state(s) == SG_SPICE_CONNECTED; }
+/* Connected, and the server has set up its inputs channel (it sent INPUTS_INIT). Until then a
+ * write of the server's can meet a poke that already sent everything and left: the server then
+ * drops the connection with our input still unread in its socket. */
+static bool is_connected(struct sg_spice *s, const char *a)
+{
+    g_mutex_lock(&mu);
+    bool ready = server_inputs_ready;
+    g_mutex_unlock(&mu);
+    return ready && sg_spice_get_state(s) == SG_SPICE_CONNECTED;
+}
 static bool has_agent(struct sg_spice *s, const char *a) { return sg_spice_has_agent(s); }
 static bool clip_is(struct sg_spice *s, const char *a)
 {
