@@ -6,7 +6,12 @@ SG_PIDS=()
 sg_cleanup() {
     local i
     for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do kill "${SG_PIDS[i]}" 2>/dev/null; done
-    for p in "${SG_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    # a helper that died by a signal before we stopped it (a crash) is worth a line in the log
+    for p in "${SG_PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+        local st=$?
+        [ $st -gt 128 ] && [ $st -ne 143 ] && echo "note: process $p ended by signal $((st - 128))" >&2
+    done
     if [ "${SPYGLASS_KEEP_TMP:-0}" = 1 ]; then echo "kept $SG_TMP" >&2; else rm -rf "$SG_TMP"; fi
 }
 trap sg_cleanup EXIT
