@@ -73,6 +73,7 @@ struct sg_session {
     uint64_t last_evict_ns, last_evict_log_ns;
     unsigned evictions_unlogged;
     struct log_limit frame_log, cursor_log;
+    unsigned stuck_ms; /* back-off after a queue lock stayed held (each try spins 1 s) */
 };
 
 const char *sg_session_state_str(enum sg_session_state s)
@@ -520,6 +521,9 @@ static bool attach(struct sg_session *s)
     }
     ls = subscribe(s);
     if (ls != SG_LGMP_OK) {
+        /* a guest can hold a lock for good: spinning 1 s per retry would take a core */
+        if (ls == SG_LGMP_LOCK_STUCK)
+            s->stuck_ms = s->stuck_ms ? (s->stuck_ms < 8000 ? 2 * s->stuck_ms : 16000) : 4000;
         set_state(s, SG_SESSION_INCOMPATIBLE, "cannot subscribe in %s: %s", s->shm.path, sg_lgmp_status_str(ls));
         return false;
     }
@@ -537,6 +541,7 @@ static bool attach(struct sg_session *s)
     pthread_mutex_unlock(&s->lock);
     s->had_host = true;
     s->have_serial = false;
+    s->stuck_ms = 0;
     set_state(s, SG_SESSION_RUNNING, "connected to host '%s' (session %u, features 0x%x)", info.host_version,
               sg_lgmp_client_session_id(s->lc), info.features);
     return true;
@@ -547,7 +552,7 @@ static void *thread_main(void *arg)
     struct sg_session *s = arg;
     while (!atomic_load(&s->stop)) {
         if (!attach(s)) {
-            nap_ms(s, s->retry_ms);
+            nap_ms(s, s->stuck_ms ? s->stuck_ms : s->retry_ms);
             continue;
         }
         for (;;) {

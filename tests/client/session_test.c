@@ -317,6 +317,51 @@ static void stuck_cmsg_lock(void **state)
     host = NULL;
 }
 
+/* Only the heartbeat: the host's own tick would spin on the held lock too. */
+static void *heartbeat_only(void *arg)
+{
+    uint64_t *clock = (uint64_t *)((uint8_t *)shm.base + 16);
+    while (!atomic_load(&stop)) {
+        __atomic_fetch_add(clock, 10, __ATOMIC_SEQ_CST);
+        sleep_ms(10);
+    }
+    return NULL;
+}
+
+/* A guest that holds a queue lock for good: each subscribe spins for the lock
+ * timeout (1 s), so the session must not try again right away for ever. */
+static void stuck_queue_lock(void **state)
+{
+    atomic_store(&stop, false);
+    start_host(0);
+    pthread_t tk;
+    assert_int_equal(pthread_create(&tk, NULL, heartbeat_only, NULL), 0);
+    uint32_t *lock = (uint32_t *)((uint8_t *)shm.base + 32 + 1144 + 408); /* cursor queue's queue_lock */
+    __atomic_store_n(lock, 1, __ATOMIC_SEQ_CST);
+    struct timespec c0, c1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
+    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    sleep_ms(4000);
+    struct sg_session_status st;
+    sg_session_get_status(s, &st);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c1);
+    __atomic_store_n(lock, 0, __ATOMIC_SEQ_CST);
+    /* the lock is free again: the session gets there (after its back-off) */
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    sg_session_destroy(s);
+    atomic_store(&stop, true);
+    pthread_join(tk, NULL);
+    double cpu = (double)(c1.tv_sec - c0.tv_sec) + (double)(c1.tv_nsec - c0.tv_nsec) / 1e9;
+    fprintf(stderr, "stuck queue lock: %.2f s of CPU in 4 s; %s\n", cpu, st.message);
+    assert_int_equal(st.state, SG_SESSION_INCOMPATIBLE);
+    assert_non_null(strstr(st.message, "LOCK_STUCK"));
+    assert_true(cpu < 2.0); /* spinning on every retry: ~3.5 s */
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 /* A host of its own in a file of its own, with one frame posted; under host_lock. */
 static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
 {
@@ -436,7 +481,7 @@ int main(void)
     const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
                                         cmocka_unit_test(frame_survives_region_replacement),
                                         cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood),
-                                        cmocka_unit_test(stuck_cmsg_lock) };
+                                        cmocka_unit_test(stuck_cmsg_lock), cmocka_unit_test(stuck_queue_lock) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
