@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -468,10 +469,27 @@ static void frame_survives_region_replacement(void **state)
     unlink(p1);
 }
 
+static char evict_log[160], flood_log[160];
+
+/* meson's timeout sends SIGTERM: do not leave the regions and logs behind */
+static void on_term(int sig)
+{
+    unlink(path);
+    unlink(replaced_path);
+    unlink(evict_log);
+    unlink(flood_log);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(void)
 {
     snprintf(path, sizeof(path), "/dev/shm/sgc-session-test-%d", (int)getpid());
     snprintf(replaced_path, sizeof(replaced_path), "/dev/shm/sgc-session-replaced-%d", (int)getpid());
+    snprintf(evict_log, sizeof(evict_log), "/tmp/sgc-session-evict-%d.log", (int)getpid());
+    snprintf(flood_log, sizeof(flood_log), "/tmp/sgc-session-flood-%d.log", (int)getpid());
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
     char err[256];
     struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = 4u << 20 };
     if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
@@ -486,11 +504,8 @@ int main(void)
     sg_shm_close(&shm);
     unlink(path);
     unlink(replaced_path); /* these are left behind when their test fails */
-    char lp[160];
-    snprintf(lp, sizeof(lp), "/tmp/sgc-session-evict-%d.log", (int)getpid());
-    unlink(lp);
-    snprintf(lp, sizeof(lp), "/tmp/sgc-session-flood-%d.log", (int)getpid());
+    unlink(evict_log);
     if (!getenv("SG_KEEP_LOG"))
-        unlink(lp);
+        unlink(flood_log);
     return rc;
 }

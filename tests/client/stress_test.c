@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -445,10 +446,21 @@ static void hostile_writer(void **state)
     sg_lgmp_host_destroy(host);
 }
 
+/* meson's timeout sends SIGTERM: do not leave the 16 MiB region and the log behind */
+static void on_term(int sig)
+{
+    unlink(path);
+    unlink(log_path);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(void)
 {
     snprintf(path, sizeof(path), "/dev/shm/sgc-stress-test-%d", (int)getpid());
     snprintf(log_path, sizeof(log_path), "/tmp/sgc-stress-test-%d.log", (int)getpid());
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
     char err[256];
     struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = REGION_SIZE };
     if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
