@@ -45,6 +45,10 @@ struct sg_view {
 bool sg_view_window_to_guest(const struct sg_view *v, double wx, double wy, int *gx, int *gy);
 /* Guest position -> window position. False if !v->valid. */
 bool sg_view_guest_to_window(const struct sg_view *v, double gx, double gy, double *wx, double *wy);
+/* The same for a point the pointer is warped to: the guest position is first
+ * clamped to the guest screen, so whatever the guest reports, the result lies
+ * on the picture and never takes the local pointer out of the window. */
+bool sg_view_guest_to_window_clamped(const struct sg_view *v, double gx, double gy, double *wx, double *wy);
 
 /* The guest cursor as the host last reported it (kvmfr.md §6). */
 struct sg_guest_cursor {

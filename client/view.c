@@ -73,3 +73,13 @@ bool sg_view_guest_to_window(const struct sg_view *v, double gx, double gy, doub
     *wy = v->dst_y + t * v->dst_h;
     return true;
 }
+
+bool sg_view_guest_to_window_clamped(const struct sg_view *v, double gx, double gy, double *wx, double *wy)
+{
+    if (!v->valid)
+        return false;
+    double max_x = v->guest_w > 1 ? v->guest_w - 1 : 0, max_y = v->guest_h > 1 ? v->guest_h - 1 : 0;
+    gx = gx < 0 ? 0 : gx > max_x ? max_x : gx;
+    gy = gy < 0 ? 0 : gy > max_y ? max_y : gy;
+    return sg_view_guest_to_window(v, gx, gy, wx, wy);
+}

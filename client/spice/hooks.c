@@ -207,7 +207,7 @@ static void act(struct hooks *h, const struct sg_sync_action *a)
         break;
     case SG_SYNC_FOLLOW: {
         double wx, wy;
-        if (!sg_view_guest_to_window(&h->view, a->x, a->y, &wx, &wy))
+        if (!sg_view_guest_to_window_clamped(&h->view, a->x, a->y, &wx, &wy))
             break;
         h->warp_pending = true;
         h->warp_x = (int)wx;

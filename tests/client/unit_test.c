@@ -76,6 +76,26 @@ static void view_rotation_roundtrip(void **st)
     assert_false(sg_view_window_to_guest(&inv, 1, 1, &gx, &gy));
 }
 
+/* A guest reporting its cursor far outside its screen cannot send the local
+ * pointer out of the window: the warp target stays on the picture. */
+static void view_clamped_warp_target(void **st)
+{
+    struct sg_view v;
+    sg_view_compute(&v, SG_SCALE_KEEP, 800, 600, 640, 480, 0);
+    double wx, wy;
+    assert_true(sg_view_guest_to_window_clamped(&v, -32768, 40000, &wx, &wy));
+    assert_true(wx >= v.dst_x && wx < v.dst_x + v.dst_w);
+    assert_true(wy >= v.dst_y && wy < v.dst_y + v.dst_h);
+    assert_true(wx == 0 && wy > 598 && wy < 600);
+    /* inside the screen it is the plain mapping */
+    double px, py;
+    assert_true(sg_view_guest_to_window_clamped(&v, 320, 240, &wx, &wy));
+    assert_true(sg_view_guest_to_window(&v, 320, 240, &px, &py));
+    assert_true(wx == px && wy == py);
+    struct sg_view inv = { 0 };
+    assert_false(sg_view_guest_to_window_clamped(&inv, 1, 1, &wx, &wy));
+}
+
 static void cursor_mono(void **st)
 {
     /* 8x2 visible: AND row then XOR row per visible row; pixel x = bit 7-x */
@@ -223,7 +243,8 @@ int main(void)
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(view_keep_letterbox), cmocka_unit_test(view_integer),
-        cmocka_unit_test(view_rotation_roundtrip), cmocka_unit_test(cursor_mono),
+        cmocka_unit_test(view_rotation_roundtrip),
+        cmocka_unit_test(view_clamped_warp_target), cmocka_unit_test(cursor_mono),
         cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
         cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
         cmocka_unit_test(overlay_wrap),
