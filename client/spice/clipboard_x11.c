@@ -13,12 +13,13 @@
 #include <xcb/xfixes.h>
 
 enum {
-    A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_INCR, A_PNG, A_BMP, A_PROP, A_STAMP, A_WAKE,
+    A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_INCR, A_PNG, A_BMP, A_PROP0, A_PROP1, A_PROP2, A_PROP3, A_STAMP, A_WAKE,
     A_UTF8, A_TEXT, A_PLAIN, A_PLAIN_UTF8, A_COMPOUND, /* text types: SDL handles those copies */
     A_COUNT
 };
 static const char *const atom_names[A_COUNT] = {
-    "CLIPBOARD", "TARGETS", "TIMESTAMP", "INCR", "image/png", "image/bmp", "SPYGLASS_CLIPX", "SPYGLASS_CLIPX_STAMP",
+    "CLIPBOARD", "TARGETS", "TIMESTAMP", "INCR", "image/png", "image/bmp",
+    "SPYGLASS_CLIPX0", "SPYGLASS_CLIPX1", "SPYGLASS_CLIPX2", "SPYGLASS_CLIPX3", "SPYGLASS_CLIPX_STAMP",
     "SPYGLASS_CLIPX_WAKE",
     "UTF8_STRING", "TEXT", "text/plain", "text/plain;charset=utf-8", "COMPOUND_TEXT",
 };
@@ -64,6 +65,9 @@ struct sg_clipx {
     bool in_too_big;
     unsigned in_pieces;       /* INCR pieces of the image being fetched */
     xcb_timestamp_t in_time;  /* when the owner we fetch from took CLIPBOARD */
+    /* Each fetch uses the next of 4 properties: an older owner still sending an INCR
+     * transfer into its property can then never overwrite the current fetch's data. */
+    unsigned in_prop;         /* 0..3, offset from A_PROP0 */
     struct outgoing out[4];
     bool debug;               /* SPYGLASS_CLIPBOARD_DEBUG=1: log each transfer */
 };
@@ -119,10 +123,15 @@ static void reset_incoming(struct sg_clipx *c)
 }
 
 /* Reads and deletes our property (deleting is what drives an INCR sender). */
+static xcb_atom_t fetch_prop(const struct sg_clipx *c)
+{
+    return c->a[A_PROP0 + c->in_prop];
+}
+
 static xcb_get_property_reply_t *take_property(struct sg_clipx *c)
 {
     xcb_get_property_cookie_t ck =
-        xcb_get_property(c->conn, 1, c->win, c->a[A_PROP], XCB_GET_PROPERTY_TYPE_ANY, 0, SG_CLIPX_MAX_BYTES / 4 + 1);
+        xcb_get_property(c->conn, 1, c->win, fetch_prop(c), XCB_GET_PROPERTY_TYPE_ANY, 0, SG_CLIPX_MAX_BYTES / 4 + 1);
     return xcb_get_property_reply(c->conn, ck, NULL);
 }
 
@@ -168,7 +177,7 @@ static void on_targets(struct sg_clipx *c)
     }
     free(r);
     if (png && !text) {
-        xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_PNG], c->a[A_PROP], c->in_time);
+        xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_PNG], fetch_prop(c), c->in_time);
         xcb_flush(c->conn);
         c->in = IN_IMAGE;
     } else {
@@ -365,7 +374,8 @@ static void on_owner_changed(struct sg_clipx *c, const xcb_xfixes_selection_noti
     if (sn->owner == XCB_WINDOW_NONE)
         return;
     c->in_time = sn->selection_timestamp;
-    xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_TARGETS], c->a[A_PROP], c->in_time);
+    c->in_prop = (c->in_prop + 1) % 4;
+    xcb_convert_selection(c->conn, c->win, c->a[A_CLIPBOARD], c->a[A_TARGETS], fetch_prop(c), c->in_time);
     xcb_flush(c->conn);
     c->in = IN_TARGETS;
 }
@@ -402,7 +412,7 @@ static void *thread_main(void *data)
             on_answer(c, (xcb_selection_notify_event_t *)ev);
         } else if (type == XCB_PROPERTY_NOTIFY) {
             xcb_property_notify_event_t *pn = (xcb_property_notify_event_t *)ev;
-            if (pn->window == c->win && pn->atom == c->a[A_PROP] && pn->state == XCB_PROPERTY_NEW_VALUE &&
+            if (pn->window == c->win && pn->atom == fetch_prop(c) && pn->state == XCB_PROPERTY_NEW_VALUE &&
                 c->in == IN_INCR)
                 on_incr_piece(c);
             else if (pn->window == c->win && pn->atom == c->a[A_STAMP])
