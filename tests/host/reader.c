@@ -121,22 +121,33 @@ void reader_close(struct reader *r)
     memset(r, 0, sizeof(*r));
 }
 
+/* Peeks the queue until a message is there (0), the deadline passes (1) or
+ * the queue fails (-1, r->err says why). */
+static int wait_message(struct reader *r, struct sg_lgmp_client_queue *q, const char *name, uint64_t end,
+                        struct sg_lgmp_message *m)
+{
+    for (;;) {
+        enum sg_lgmp_status st = sg_lgmp_client_process(q, m);
+        if (st == SG_LGMP_OK)
+            return 0;
+        if (st != SG_LGMP_QUEUE_EMPTY) {
+            snprintf(r->err, sizeof(r->err), "%s queue: %s", name, sg_lgmp_status_str(st));
+            return -1;
+        }
+        if (reader_now_ms() > end)
+            return 1;
+        nap_us(500);
+    }
+}
+
 int reader_next_frame(struct reader *r, uint32_t timeout_ms)
 {
     uint64_t end = reader_now_ms() + timeout_ms;
     for (;;) {
         struct sg_lgmp_message m;
-        enum sg_lgmp_status st = sg_lgmp_client_process(r->fq, &m);
-        if (st == SG_LGMP_QUEUE_EMPTY) {
-            if (reader_now_ms() > end)
-                return 1;
-            nap_us(500);
-            continue;
-        }
-        if (st != SG_LGMP_OK) {
-            snprintf(r->err, sizeof(r->err), "frame queue: %s", sg_lgmp_status_str(st));
-            return -1;
-        }
+        int got = wait_message(r, r->fq, "frame", end, &m);
+        if (got != 0)
+            return got;
         struct sg_kvmfr_frame f;
         enum sg_kvmfr_status ks = sg_kvmfr_frame_read(m.mem, m.size, &f);
         if (ks != SG_KVMFR_OK) {
@@ -186,17 +197,9 @@ int reader_next_cursor(struct reader *r, uint32_t timeout_ms)
     uint64_t end = reader_now_ms() + timeout_ms;
     for (;;) {
         struct sg_lgmp_message m;
-        enum sg_lgmp_status st = sg_lgmp_client_process(r->cq, &m);
-        if (st == SG_LGMP_QUEUE_EMPTY) {
-            if (reader_now_ms() > end)
-                return 1;
-            nap_us(500);
-            continue;
-        }
-        if (st != SG_LGMP_OK) {
-            snprintf(r->err, sizeof(r->err), "cursor queue: %s", sg_lgmp_status_str(st));
-            return -1;
-        }
+        int got = wait_message(r, r->cq, "cursor", end, &m);
+        if (got != 0)
+            return got;
         enum sg_kvmfr_status ks =
             sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, r->cbuf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &r->cursor);
         r->cursor_offset = m.offset;
