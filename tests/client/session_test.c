@@ -40,6 +40,34 @@ static void sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* The logs of the two log-flood tests (set in main, removed on SIGTERM). */
+static char evict_log[160], flood_log[160];
+
+/* stderr redirected into a file, so a test can count what the session logged. */
+struct captured_stderr {
+    int saved;
+    FILE *f;
+};
+
+static void stderr_capture_begin(struct captured_stderr *c, const char *log_path)
+{
+    fflush(stderr);
+    c->saved = dup(2);
+    c->f = fopen(log_path, "w+");
+    assert_non_null(c->f);
+    dup2(fileno(c->f), 2);
+}
+
+/* Restores stderr; returns the capture file, rewound for reading (the caller closes it). */
+static FILE *stderr_capture_end(struct captured_stderr *c)
+{
+    fflush(stderr);
+    dup2(c->saved, 2);
+    close(c->saved);
+    rewind(c->f);
+    return c->f;
+}
+
 static void start_host(uint32_t features)
 {
     struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION, .features = features };
@@ -154,13 +182,8 @@ static void eviction_storm(void **state)
     start_host(0);
     pthread_t tk, ev;
     assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
-    fflush(stderr);
-    int saved = dup(2);
-    char lp[160];
-    snprintf(lp, sizeof(lp), "/tmp/sgc-session-evict-%d.log", (int)getpid());
-    FILE *lf = fopen(lp, "w+");
-    assert_non_null(lf);
-    dup2(fileno(lf), 2);
+    struct captured_stderr cap;
+    stderr_capture_begin(&cap, evict_log);
     struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
@@ -173,16 +196,13 @@ static void eviction_storm(void **state)
     pthread_join(ev, NULL);
     pthread_join(tk, NULL);
     sg_session_destroy(s);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(lf);
+    FILE *lf = stderr_capture_end(&cap);
     char line[512];
     unsigned lines = 0;
     while (fgets(line, sizeof(line), lf))
         lines++;
     fclose(lf);
-    unlink(lp);
+    unlink(evict_log);
     fprintf(stderr, "eviction storm: %u evictions, %u log lines in 2 s\n", st.evictions, lines);
     assert_true(st.evictions >= 2);  /* it did keep trying */
     assert_true(st.evictions <= 60); /* but not thousands of times a second */
@@ -225,13 +245,8 @@ static void rejection_flood(void **state)
 {
     atomic_store(&stop, false);
     start_host(0);
-    fflush(stderr);
-    int saved = dup(2);
-    char lp[160];
-    snprintf(lp, sizeof(lp), "/tmp/sgc-session-flood-%d.log", (int)getpid());
-    FILE *lf = fopen(lp, "w+");
-    assert_non_null(lf);
-    dup2(fileno(lf), 2);
+    struct captured_stderr cap;
+    stderr_capture_begin(&cap, flood_log);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, bad_frame_host, NULL), 0);
     struct sg_session_opts o = { .path = path, .poll_us = 100, .retry_ms = 50 };
@@ -245,10 +260,7 @@ static void rejection_flood(void **state)
     struct sg_session_status st;
     sg_session_get_status(s, &st);
     sg_session_destroy(s);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(lf);
+    FILE *lf = stderr_capture_end(&cap);
     char line[512];
     unsigned lines = 0, summaries = 0;
     while (fgets(line, sizeof(line), lf)) {
@@ -259,7 +271,7 @@ static void rejection_flood(void **state)
     }
     fclose(lf);
     if (!getenv("SG_KEEP_LOG"))
-        unlink(lp);
+        unlink(flood_log);
     fprintf(stderr, "rejection flood: %u posted, %u rejected, %u log lines (%u with a count)\n",
             atomic_load(&bad_posted), st.rejected, lines, summaries);
     assert_true(st.rejected >= 500);             /* a flood it was, and every one counted */
@@ -469,7 +481,6 @@ static void frame_survives_region_replacement(void **state)
     unlink(p1);
 }
 
-static char evict_log[160], flood_log[160];
 
 /* meson's timeout sends SIGTERM: do not leave the regions and logs behind */
 static void on_term(int sig)
