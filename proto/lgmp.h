@@ -28,6 +28,9 @@
 /* Ours: a spin lock still held after this long (on the waiter's clock) is
  * taken to belong to a dead or hostile peer: the call gives up (LOCK_STUCK). */
 #define SG_LGMP_LOCK_TIMEOUT_MS 1000u
+/* Ours: the host spins at most this long per call on a lock a client holds
+ * (then LOCK_STUCK; see sg_lgmp_host_post). */
+#define SG_LGMP_HOST_LOCK_SPIN_MS 2u
 /* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
 #define SG_LGMP_MAX_APP_DATA (1u << 20)
 
@@ -97,9 +100,11 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host);
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
 
 /* §9.4: OK without posting when nobody is subscribed; QUEUE_FULL never blocks.
- * Every call that takes a spin lock returns LOCK_STUCK if a (dead or hostile)
- * peer held it for more than SG_LGMP_LOCK_TIMEOUT_MS; the host should then
- * re-create itself (a new session resets the locks). */
+ * Every host call that takes a spin lock spins at most
+ * SG_LGMP_HOST_LOCK_SPIN_MS and returns LOCK_STUCK if a client still holds
+ * it (try again later). A lock found held on every attempt for more than
+ * SG_LGMP_LOCK_TIMEOUT_MS is taken to belong to a dead or hostile client and
+ * is taken over (counted by sg_lgmp_host_lock_takeovers). */
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
@@ -112,10 +117,16 @@ enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
  * cmsg_free, cmsg length) or gave up on a stuck lock, and the kind of the
  * last one (BAD_INDEX, BAD_CMSG, LOCK_STUCK, ...); last may be NULL. */
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last);
+/* Ours: how many times the host took over a lock a client held for good. */
+uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host);
 
 bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */
-uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);  /* outstanding */
+/* Messages still held by a subscriber, as post() will count them (from the
+ * read index, not the client-written outstanding field): post() finds the
+ * queue full exactly when this is slot_count - 1, unless a client changes the
+ * queue in between. Call it from the thread that posts to q. */
+uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);
 /* §9.7 client list: the tags of subscribed clients (ACTIVE slots, minus BAD
  * ones whose bad_until has passed) in slot order; returns how many (0 also if
  * the lock was stuck). */

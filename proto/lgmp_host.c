@@ -24,6 +24,11 @@ struct sg_lgmp_host_queue {
     uint32_t sub_timeout_ms;
     uint32_t h_write;
     uint32_t h_cmsg_read;
+    /* host clock when an attempt on the lock first failed since it was last
+     * taken normally; 0 = not stuck. Atomic: the frame thread (post) and the
+     * tick (gc) both lock a queue. */
+    uint64_t queue_lock_stuck_since;
+    uint64_t cmsg_lock_stuck_since;
 };
 
 struct sg_lgmp_host {
@@ -35,18 +40,61 @@ struct sg_lgmp_host {
     uint64_t avail; /* bytes left, never past the 4 GiB that u32 offsets reach */
     uint32_t session_id;
     uint32_t queue_count;
+    /* updated from the frame thread and the tick at once: atomics */
     uint32_t faults;
-    enum sg_lgmp_status last_fault;
+    uint32_t last_fault; /* enum sg_lgmp_status */
+    uint32_t lock_takeovers;
     struct sg_lgmp_host_queue queues[SG_LGMP_MAX_QUEUES];
 };
 
 static void fault(struct sg_lgmp_host *h, enum sg_lgmp_status kind)
 {
-    h->faults++;
-    h->last_fault = kind;
+    __atomic_fetch_add(&h->faults, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&h->last_fault, (uint32_t)kind, __ATOMIC_RELAXED);
 }
 
 static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(h->clock.ctx); }
+
+/*
+ * The host's side of a spin lock a client also takes. One call spins at most
+ * SG_LGMP_HOST_LOCK_SPIN_MS, so that no host loop waits long on what a
+ * client wrote; the caller gets LOCK_STUCK and tries again later. A lock
+ * found held on every attempt for more than SG_LGMP_LOCK_TIMEOUT_MS belongs
+ * to a dead or hostile client (an honest one holds it for well under a
+ * microsecond): the host then takes it over, works under it and releases
+ * it, so the queue goes on for everyone else. It keeps doing so, after one
+ * short spin per call, until it gets the lock the normal way again.
+ */
+static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, uint64_t *stuck_since)
+{
+    uint64_t start = 0, now;
+    for (;;) {
+        for (uint32_t i = 0; i < SG_LGMP_LOCK_CHECK_SPINS; ++i)
+            if (sg_lgmp_trylock(lock)) {
+                __atomic_store_n(stuck_since, 0, __ATOMIC_RELAXED);
+                return true;
+            }
+        now = host_now(h);
+        if (start == 0)
+            start = now ? now : 1;
+        else if (now - start >= SG_LGMP_HOST_LOCK_SPIN_MS)
+            break;
+    }
+    uint64_t since = __atomic_load_n(stuck_since, __ATOMIC_RELAXED);
+    if (since == 0) {
+        __atomic_store_n(stuck_since, now ? now : 1, __ATOMIC_RELAXED);
+        fault(h, SG_LGMP_LOCK_STUCK);
+        return false;
+    }
+    if (now - since <= SG_LGMP_LOCK_TIMEOUT_MS) {
+        fault(h, SG_LGMP_LOCK_STUCK);
+        return false;
+    }
+    sg_lgmp_astore32(lock, 1);
+    __atomic_fetch_add(&h->lock_takeovers, 1, __ATOMIC_RELAXED);
+    fault(h, SG_LGMP_LOCK_STUCK);
+    return true;
+}
 
 enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, size_t size,
                                         const void *app_data, uint32_t app_data_size,
@@ -109,8 +157,13 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last)
 {
     if (last)
-        *last = host->last_fault;
-    return host->faults;
+        *last = (enum sg_lgmp_status)__atomic_load_n(&host->last_fault, __ATOMIC_RELAXED);
+    return __atomic_load_n(&host->faults, __ATOMIC_RELAXED);
+}
+
+uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host)
+{
+    return __atomic_load_n(&host->lock_takeovers, __ATOMIC_RELAXED);
 }
 
 enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_t queue_id,
@@ -142,7 +195,7 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     sg_lgmp_astore64(&qh->subs, 0);
     sg_lgmp_astore32(&qh->write_index, 0);
     SG_WRITE_ONCE(qh->ring_offset, ring_offset);
-    SG_WRITE_ONCE(qh->read_index, 0);
+    sg_lgmp_astore32(&qh->read_index, 0);
     sg_lgmp_astore64(&qh->oldest_deadline, 0);
     SG_WRITE_ONCE(qh->sub_timeout_ms, sub_timeout_ms);
     sg_lgmp_astore32(&qh->outstanding, 0);
@@ -160,6 +213,8 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     q->sub_timeout_ms = sub_timeout_ms;
     q->h_write = 0;
     q->h_cmsg_read = 0;
+    q->queue_lock_stuck_since = 0;
+    q->cmsg_lock_stuck_since = 0;
 
     uint64_t step = (ring_bytes + 3) & ~(uint64_t)3;
     host->next += step;
@@ -211,12 +266,12 @@ static uint32_t repair_locked(struct sg_lgmp_host_queue *q, uint32_t *read_index
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     uint32_t sc = q->slot_count;
-    uint32_t ri = SG_READ_ONCE(qh->read_index);
+    uint32_t ri = sg_lgmp_aload32(&qh->read_index);
     uint32_t o = sg_lgmp_aload32(&qh->outstanding);
     if (ri >= sc) {
         uint32_t keep = o < sc - 1 ? o : sc - 1;
         ri = (q->h_write + sc - keep) % sc;
-        SG_WRITE_ONCE(qh->read_index, ri);
+        sg_lgmp_astore32(&qh->read_index, ri);
         fault(q->host, SG_LGMP_BAD_INDEX);
     }
     uint32_t want = (q->h_write + sc - ri) % sc;
@@ -234,10 +289,8 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     if (!q || !mem || !sg_range_ok(mem->offset, mem->size, q->host->size))
         return SG_LGMP_INVALID_ARGUMENT;
     struct sg_lgmp_wire_queue *qh = q->hdr;
-    if (!sg_lgmp_lock(&qh->queue_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock_stuck_since))
         return SG_LGMP_LOCK_STUCK;
-    }
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
     uint32_t targets = SG_LGMP_ACTIVE(subs) & ~SG_LGMP_BAD(subs);
     if (targets == 0) {
@@ -267,10 +320,8 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     struct sg_lgmp_host *h = q->host;
-    if (!sg_lgmp_lock(&qh->queue_lock, &h->clock)) {
-        fault(h, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(h, &qh->queue_lock, &q->queue_lock_stuck_since))
         return false;
-    }
     uint32_t ri;
     uint32_t outstanding = repair_locked(q, &ri);
     if (outstanding == 0) {
@@ -309,7 +360,7 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         if (waiting & ~bad)
             break;
         ri = (ri + 1) % q->slot_count;
-        SG_WRITE_ONCE(qh->read_index, ri);
+        sg_lgmp_astore32(&qh->read_index, ri);
         uint32_t before = sg_lgmp_afetch_sub32(&qh->outstanding, 1);
         if (before <= 1) {
             if (before == 0) { /* only a client writing outside the lock */
@@ -355,18 +406,24 @@ uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q)
 
 uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q)
 {
+    /* The count post() will act on: it follows from read_index, as
+     * repair_locked rebuilds it, not from the outstanding field, which a
+     * client can set to anything (0 with the queue full would have the
+     * caller post into a full queue for ever). */
+    uint32_t sc = q->slot_count;
+    uint32_t ri = sg_lgmp_aload32(&q->hdr->read_index);
+    if (ri < sc)
+        return (q->h_write + sc - ri) % sc;
     uint32_t o = sg_lgmp_aload32(&q->hdr->outstanding);
-    return o < q->slot_count ? o : q->slot_count - 1;
+    return o < sc - 1 ? o : sc - 1;
 }
 
 uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[SG_LGMP_MAX_SUBSCRIBERS])
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     uint64_t now = host_now(q->host);
-    if (!sg_lgmp_lock(&qh->queue_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock_stuck_since))
         return 0;
-    }
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
     uint32_t n = 0;
     for (uint32_t i = 0; i < SG_LGMP_MAX_SUBSCRIBERS; ++i) {
@@ -390,10 +447,8 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
     uint32_t free_slots = sg_lgmp_aload32(&qh->cmsg_free);
     if (free_slots == SG_LGMP_CMSG_COUNT)
         return SG_LGMP_QUEUE_EMPTY;
-    if (!sg_lgmp_lock(&qh->cmsg_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(q->host, &qh->cmsg_lock, &q->cmsg_lock_stuck_since))
         return SG_LGMP_LOCK_STUCK;
-    }
     if (sg_lgmp_aload32(&qh->cmsg_free) > SG_LGMP_CMSG_COUNT) {
         /* More free slots than exist: nothing trustworthy to read. */
         sg_lgmp_astore32(&qh->cmsg_free, SG_LGMP_CMSG_COUNT);

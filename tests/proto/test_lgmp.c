@@ -880,9 +880,10 @@ static void test_host_hostile_queue_fields(void **state)
     assert_int_equal(sg_lgmp_host_faults(f->host, &last), 1);
     assert_int_equal(last, SG_LGMP_BAD_INDEX);
 
-    /* outstanding huge: the ring would look full forever; repaired on post */
+    /* outstanding huge: the ring would look full forever; pending() goes by the
+     * read index like post() does, and post repairs the field */
     lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), 0xFFFFFFFFu);
-    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 4);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 2);
     assert_int_equal(sg_lgmp_host_post(f->hq, 3, &f->mem[2]), SG_LGMP_OK);
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)), 3);
     /* outstanding 0 with messages in the ring: the tick must not skip or underflow */
@@ -930,6 +931,107 @@ static void test_host_hostile_queue_fields(void **state)
             assert_true(lt_u32(f->r, lt_q(0, LT_Q_READ)) < 5);
             assert_true(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)) < 5);
         }
+}
+
+/* pending() and post() must agree whatever a client wrote: a publisher waits
+ * while pending() says full and posts when it says there is room. outstanding
+ * 0 with read_index one past the write index (the queue full by the index)
+ * once had pending() say 0 and post() say QUEUE_FULL, and the host retry the
+ * post for ever. */
+static void test_host_pending_agrees_with_post(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *q;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK); /* write index 1 of 5 slots */
+    lt_put32(f->r, lt_q(0, LT_Q_READ), 2);
+    lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), 0);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 4);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_QUEUE_FULL);
+    /* every combination of the two fields: full by pending() exactly when post() is full */
+    static const uint32_t outs[] = { 0, 1, 3, 4, 5, 0x7fffffff, 0xffffffffu };
+    for (uint32_t ri = 0; ri < 7; ++ri)
+        for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); ++k) {
+            lt_put32(f->r, lt_q(0, LT_Q_READ), ri == 6 ? 0xfffffff0u : ri);
+            lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), outs[k]);
+            bool full = sg_lgmp_host_queue_pending(f->hq) >= 4;
+            enum sg_lgmp_status st = sg_lgmp_host_post(f->hq, 3, &f->mem[2]);
+            if (full != (st == SG_LGMP_QUEUE_FULL))
+                fail_msg("read_index %u outstanding %u: pending says %s, post gave %s", ri, outs[k],
+                         full ? "full" : "room", sg_lgmp_status_str(st));
+        }
+}
+
+/* A clock that moves 1 ms on each read: a spin on a held lock ends. */
+static uint64_t stepping_now(void *ctx)
+{
+    uint64_t *t = ctx;
+    return ++*t;
+}
+
+/* A client that holds a lock for good: each host call spins briefly and
+ * gives up, and after SG_LGMP_LOCK_TIMEOUT_MS the host takes the lock over,
+ * posts, and leaves it free for the others. */
+static void test_host_takes_over_stuck_lock(void **state)
+{
+    struct fx *f = *state;
+    uint64_t ht = 1 << 20, ct = 1 << 20;
+    struct sg_clock hclock = { stepping_now, &ht }, cclock = { stepping_now, &ct };
+    struct sg_lgmp_host *h;
+    struct sg_lgmp_host_queue *hq;
+    struct sg_lgmp_client *c;
+    struct sg_lgmp_client_queue *q;
+    struct sg_lgmp_mem m;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_host_create(&h, f->r, f->size, NULL, 0, &hclock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(h, 3, 4, 1000, &hq), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_alloc(h, 16, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_create(&c, f->r, f->size, &cclock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_process(h), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_subscribe(c, 3, &q), SG_LGMP_OK);
+
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    uint64_t t0 = ht;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
+    /* one call spins for the short bound, not the client's 1 s */
+    assert_true(ht - t0 <= SG_LGMP_HOST_LOCK_SPIN_MS + 2);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
+    ht += SG_LGMP_LOCK_TIMEOUT_MS / 2;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
+    ht += SG_LGMP_LOCK_TIMEOUT_MS / 2 + 1;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 1);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_LOCK)), 0);
+    assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+    assert_int_equal(msg.app_value, 1);
+    assert_int_equal(sg_lgmp_client_message_done(q), SG_LGMP_OK);
+    /* held again right after: taken over after one short spin */
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    assert_int_equal(sg_lgmp_host_post(hq, 2, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
+    /* free: taken the normal way, and a new stuck spell starts from zero */
+    assert_int_equal(sg_lgmp_host_post(hq, 3, &m), SG_LGMP_OK);
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    assert_int_equal(sg_lgmp_host_post(hq, 4, &m), SG_LGMP_LOCK_STUCK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
+    /* the message lock likewise */
+    uint32_t serial;
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 0);
+    assert_int_equal(sg_lgmp_client_send(q, "hi", 2, &serial), SG_LGMP_OK);
+    lt_put32(f->r, lt_q(0, LT_Q_CMSG_LOCK), 1);
+    uint8_t buf[64];
+    uint32_t len;
+    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_LOCK_STUCK);
+    ht += SG_LGMP_LOCK_TIMEOUT_MS + 1;
+    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(buf, "hi", 2);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_CMSG_LOCK)), 0);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 3);
+    sg_lgmp_client_destroy(c);
+    sg_lgmp_host_destroy(h);
 }
 
 static void test_host_magic_wiped(void **state)
@@ -1152,6 +1254,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_payload, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_hostile_cmsg, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_hostile_queue_fields, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_pending_agrees_with_post, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_takes_over_stuck_lock, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_magic_wiped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stuck_locks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_inspect_live, fx_setup, fx_teardown),
