@@ -13,11 +13,6 @@ void sg_host_log_set_level(enum sg_host_log_level level)
     current = level;
 }
 
-bool sg_host_log_enabled(enum sg_host_log_level level)
-{
-    return level <= current;
-}
-
 bool sg_host_log_parse_level(const char *s, enum sg_host_log_level *out)
 {
     for (int i = 0; i < 4; i++)

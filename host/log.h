@@ -6,7 +6,6 @@
 enum sg_host_log_level { SG_LOG_ERROR = 0, SG_LOG_WARN, SG_LOG_INFO, SG_LOG_DEBUG };
 
 void sg_host_log_set_level(enum sg_host_log_level level);
-bool sg_host_log_enabled(enum sg_host_log_level level);
 /* "error", "warn", "info", "debug"; false if none matches. */
 bool sg_host_log_parse_level(const char *s, enum sg_host_log_level *out);
 void sg_host_log(enum sg_host_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

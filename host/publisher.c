@@ -20,6 +20,13 @@
 /* How long a cursor post keeps retrying a full queue (the tick that evicts
  * a stuck client runs inside the retry loop). */
 #define CURSOR_FULL_GIVE_UP_MS 1500u
+/* How long a frame post keeps retrying. The frame loop only posts once the
+ * queue has room, so a full queue here means a client changed it in between:
+ * the frame is dropped rather than waited on. */
+#define FRAME_FULL_GIVE_UP_MS 200u
+/* The frame thread's sleeps come in slices this long, each after a look at
+ * the quit flag, so that SIGTERM never waits for a whole sleep. */
+#define NAP_SLICE_US 10000u
 
 struct block {
     bool valid; /* holds the complete image of frame `serial` */
@@ -45,9 +52,11 @@ struct sg_publisher {
     struct sg_lgmp_mem blocks[2];
 
     /* frame thread */
-    pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls */
+    pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
+    atomic_bool quit;              /* the frame thread's loops and waits end */
+    volatile sig_atomic_t *stop;   /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
     uint32_t serial, format_version;
     uint32_t fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
@@ -78,6 +87,20 @@ static void sleep_us(uint64_t us)
 {
     struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static bool frame_quit(struct sg_publisher *p) { return atomic_load_explicit(&p->quit, memory_order_relaxed); }
+
+static bool tick_stop(const struct sg_publisher *p) { return p->stop && *p->stop; }
+
+/* A frame-thread sleep that ends early when the thread is told to quit. */
+static void frame_nap(struct sg_publisher *p, uint64_t us)
+{
+    while (us && !frame_quit(p)) {
+        uint64_t slice = us < NAP_SLICE_US ? us : NAP_SLICE_US;
+        sleep_us(slice);
+        us -= slice;
     }
 }
 
@@ -165,6 +188,7 @@ int sg_publisher_create(struct sg_publisher **out, void *base, size_t size, stru
     snprintf(p->region_name, sizeof(p->region_name), "%s",
              opts && opts->region_name ? opts->region_name : "(memory)");
     pthread_mutex_init(&p->cap_lock, NULL);
+    atomic_init(&p->quit, false);
     p->app_size = (uint32_t)sg_kvmfr_build_info(info, p->app, sizeof(p->app));
     if (!p->app_size) {
         snprintf(err, err_size, "the KVMFR app data does not fit %zu bytes", sizeof(p->app));
@@ -190,11 +214,6 @@ void sg_publisher_destroy(struct sg_publisher *p)
     sg_lgmp_host_destroy(p->lgmp);
     pthread_mutex_destroy(&p->cap_lock);
     free(p);
-}
-
-uint32_t sg_publisher_session_id(const struct sg_publisher *p)
-{
-    return sg_lgmp_host_session_id(p->lgmp);
 }
 
 const struct sg_kvmfr_layout *sg_publisher_layout(const struct sg_publisher *p)
@@ -248,13 +267,25 @@ static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word
     return bytes;
 }
 
+/* The queue's fields are the client's to write: a retry is bounded in time
+ * and ends when the thread is told to quit. */
 static void post_frame_block(struct sg_publisher *p, int i)
 {
+    uint64_t start = sg_clock_now(p->clock);
     for (;;) {
         enum sg_lgmp_status st = sg_lgmp_host_post(p->fq, 0, &p->blocks[i]);
-        if (st != SG_LGMP_QUEUE_FULL) {
-            if (st != SG_LGMP_OK)
-                LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
+        if (st == SG_LGMP_OK)
+            return;
+        if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
+            LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
+            return;
+        }
+        if (frame_quit(p))
+            return;
+        if (sg_clock_now(p->clock) - start > FRAME_FULL_GIVE_UP_MS) {
+            stat_add(&p->stats.frames_dropped, 1);
+            LOG_D("frame queue stayed %s for %u ms: frame %u dropped",
+                  st == SG_LGMP_QUEUE_FULL ? "full" : "locked", FRAME_FULL_GIVE_UP_MS, p->serial);
             return;
         }
         sleep_us(100);
@@ -380,7 +411,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     if (!any_subscriber(p)) {
         if (atomic_load(&p->capturing))
             capture_stop(p);
-        sleep_us((uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
+        frame_nap(p, (uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
         return;
     }
     if (!atomic_load(&p->capturing)) {
@@ -393,7 +424,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         pthread_mutex_unlock(&p->cap_lock);
         if (rc != 0) {
             LOG_W("capture %s cannot start: %s", p->cap->impl->name, p->cap->err);
-            sleep_us(1000000);
+            frame_nap(p, 1000000);
             return;
         }
         LOG_I("client subscribed: capture started (%s)", p->cap->impl->name);
@@ -402,7 +433,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
      * after 1 s if it never lets go */
     uint64_t waited = 0;
     while (sg_lgmp_host_queue_pending(p->fq) >= SG_KVMFR_FRAME_QUEUE_LEN) {
-        if (waited >= (uint64_t)timeout_ms * 1000)
+        if (waited >= (uint64_t)timeout_ms * 1000 || frame_quit(p))
             return;
         sleep_us(100);
         waited += 100;
@@ -412,10 +443,10 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         if (el < period) {
             uint64_t wait_us = (period - el) / 1000;
             if (wait_us > (uint64_t)timeout_ms * 1000) {
-                sleep_us((uint64_t)timeout_ms * 1000);
+                frame_nap(p, (uint64_t)timeout_ms * 1000);
                 return;
             }
-            sleep_us(wait_us);
+            frame_nap(p, wait_us);
         }
     }
 
@@ -430,7 +461,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         if (!p->error_logged)
             LOG_W("capture %s: %s", p->cap->impl->name, p->cap->err);
         p->error_logged = true;
-        sleep_us(100000);
+        frame_nap(p, 100000);
         return;
     }
     /* §5.7 step 8: a still screen; give a new client the last frame */
@@ -443,6 +474,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
 
 /* ------------------------------------------------------------------ cursor */
 
+/* Called without cap_lock: the retry waits on what clients write. */
 static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
 {
     uint64_t start = sg_clock_now(p->clock);
@@ -452,13 +484,18 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
             stat_add(&p->stats.cursor_posts, 1);
             return;
         }
-        if (st != SG_LGMP_QUEUE_FULL) {
+        if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
             LOG_W("cursor post failed: %s", sg_lgmp_status_str(st));
             return;
         }
-        /* full: keep the heartbeat and the eviction of a stuck client going */
+        /* full or locked: keep the heartbeat, the eviction of a stuck client
+         * and the takeover of a held lock going */
+        if (tick_stop(p))
+            return;
         if (sg_clock_now(p->clock) - start > CURSOR_FULL_GIVE_UP_MS) {
-            LOG_W("cursor queue stayed full for %u ms: update dropped", CURSOR_FULL_GIVE_UP_MS);
+            stat_add(&p->stats.cursor_dropped, 1);
+            LOG_W("cursor queue stayed %s for %u ms: update dropped", st == SG_LGMP_QUEUE_FULL ? "full" : "locked",
+                  CURSOR_FULL_GIVE_UP_MS);
             return;
         }
         sleep_us(1000);
@@ -586,59 +623,70 @@ int sg_publisher_tick(struct sg_publisher *p)
             break;
     }
 
-    pthread_mutex_lock(&p->cap_lock);
-    if (atomic_load(&p->capturing)) {
+    /* cap_lock only around the backend call: a post may wait on a client,
+     * and the frame thread must still be able to stop the capture meanwhile */
+    for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK && !tick_stop(p); k++) {
         struct sg_capture_cursor ev;
-        for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK; k++) {
-            uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
-            if (sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) != SG_CAPTURE_OK)
-                break;
-            handle_cursor_event(p, &ev);
-        }
+        uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
+        pthread_mutex_lock(&p->cap_lock);
+        bool got = atomic_load(&p->capturing) &&
+                   sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) == SG_CAPTURE_OK;
+        pthread_mutex_unlock(&p->cap_lock);
+        if (!got)
+            break;
+        handle_cursor_event(p, &ev);
     }
-    pthread_mutex_unlock(&p->cap_lock);
-    if (sg_lgmp_host_queue_new_subs(p->cq))
+    if (!tick_stop(p) && sg_lgmp_host_queue_new_subs(p->cq))
         cursor_new_subscriber(p);
     return 0;
 }
 
 /* ------------------------------------------------------------------ run */
 
-struct run_ctx {
-    struct sg_publisher *p;
-    volatile sig_atomic_t *stop;
-    atomic_bool quit;
-};
-
 static void *frame_thread(void *arg)
 {
-    struct run_ctx *ctx = arg;
+    struct sg_publisher *p = arg;
     /* the signal flag is the tick's to read; it tells this thread via quit */
-    while (!atomic_load(&ctx->quit))
-        sg_publisher_frame_step(ctx->p, 20);
+    while (!frame_quit(p))
+        sg_publisher_frame_step(p, 20);
     return NULL;
+}
+
+/* The frame thread with SIGINT and SIGTERM blocked: their handler then runs
+ * on the tick's thread, the only one that reads the flag it sets. */
+static int start_frame_thread(struct sg_publisher *p, pthread_t *th)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    atomic_store(&p->quit, false);
+    int rc = pthread_create(th, NULL, frame_thread, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
 {
-    struct run_ctx ctx = {.p = p, .stop = stop};
-    atomic_init(&ctx.quit, false);
     pthread_t th;
     p->threaded = true;
-    if (pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+    p->stop = stop;
+    if (start_frame_thread(p, &th) != 0) {
         LOG_E("cannot start the frame thread");
         p->threaded = false;
+        p->stop = NULL;
         return -1;
     }
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (!*stop) {
         if (sg_publisher_tick(p) == 1) {
-            atomic_store(&ctx.quit, true);
+            atomic_store(&p->quit, true);
             pthread_join(th, NULL);
-            atomic_store(&ctx.quit, false);
-            if (reinit(p) != 0 || pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+            if (reinit(p) != 0 || start_frame_thread(p, &th) != 0) {
                 p->threaded = false;
+                p->stop = NULL;
                 return -1;
             }
         }
@@ -653,9 +701,10 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
             next = now; /* suspended for a while: do not catch up */
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
-    atomic_store(&ctx.quit, true);
+    atomic_store(&p->quit, true);
     pthread_join(th, NULL);
     p->threaded = false;
+    p->stop = NULL;
     if (atomic_load(&p->capturing)) {
         sg_capture_stop(p->cap);
         atomic_store(&p->capturing, false);

@@ -103,7 +103,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t uid, gid_t gid, int keep_fd)
+static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t uid, gid_t gid)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -124,7 +124,6 @@ static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t ui
             if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
                 _exit(126);
         }
-        (void)keep_fd;
         execv(argv[0], argv);
         execvp(argv[0], argv);
         _exit(127);
@@ -135,12 +134,12 @@ static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t ui
 
 pid_t harness_spawn(char *const argv[], const char *log_path)
 {
-    return spawn(argv, log_path, false, 0, 0, -1);
+    return spawn(argv, log_path, false, 0, 0);
 }
 
 pid_t harness_spawn_as(char *const argv[], const char *log_path, uid_t uid, gid_t gid)
 {
-    return spawn(argv, log_path, true, uid, gid, -1);
+    return spawn(argv, log_path, true, uid, gid);
 }
 
 int harness_wait(pid_t pid, uint32_t timeout_ms, int *status)
@@ -215,7 +214,7 @@ int harness_xephyr(const char *path, int outer, uint32_t w, uint32_t h, pid_t *p
     char *argv[] = {(char *)path, "-displayfd", fdarg, "-screen", screen, "-br", "-nolisten", "tcp", NULL};
     char *old = getenv("DISPLAY") ? strdup(getenv("DISPLAY")) : NULL;
     setenv("DISPLAY", disp, 1);
-    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
+    *pid = spawn(argv, "/dev/null", false, 0, 0);
     if (old) {
         setenv("DISPLAY", old, 1);
         free(old);
@@ -252,7 +251,7 @@ int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
     argv[n++] = "-nolisten";
     argv[n++] = "tcp";
     argv[n] = NULL;
-    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
+    *pid = spawn(argv, "/dev/null", false, 0, 0);
     close(fds[1]);
     int got = read_display(fds[0]);
     if (display >= 0 && got != display) {
