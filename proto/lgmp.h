@@ -108,7 +108,9 @@ uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
- * Call every 10 ms. CORRUPTED: the magic was wiped; create a new host.
+ * Call every 10 ms. CORRUPTED: the magic was wiped, or another field only
+ * the host writes (version, session id, queue count, queue geometry, app
+ * data) was changed by a client; create a new host.
  * Impossible client-written fields are repaired and counted (host_faults). */
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
 

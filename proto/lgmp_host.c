@@ -20,6 +20,7 @@ struct sg_lgmp_host_queue {
     struct sg_lgmp_host *host;
     struct sg_lgmp_wire_queue *hdr;
     struct sg_lgmp_wire_msg *ring;
+    uint32_t queue_id;
     uint32_t slot_count;
     uint32_t sub_timeout_ms;
     uint32_t h_write;
@@ -40,6 +41,8 @@ struct sg_lgmp_host {
     uint64_t avail; /* bytes left, never past the 4 GiB that u32 offsets reach */
     uint32_t session_id;
     uint32_t queue_count;
+    uint8_t *app_data; /* our copy, to notice a client overwriting it */
+    uint32_t app_data_size;
     /* updated from the frame thread and the tick at once: atomics */
     uint32_t faults;
     uint32_t last_fault; /* enum sg_lgmp_status */
@@ -116,6 +119,15 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     struct sg_lgmp_host *h = calloc(1, sizeof(*h));
     if (!h)
         return SG_LGMP_NO_MEM;
+    if (app_data_size) {
+        h->app_data = malloc(app_data_size);
+        if (!h->app_data) {
+            free(h);
+            return SG_LGMP_NO_MEM;
+        }
+        memcpy(h->app_data, app_data, app_data_size);
+    }
+    h->app_data_size = app_data_size;
     h->base = base;
     h->size = size;
     h->clock = clk;
@@ -149,7 +161,12 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     return SG_LGMP_OK;
 }
 
-void sg_lgmp_host_destroy(struct sg_lgmp_host *host) { free(host); }
+void sg_lgmp_host_destroy(struct sg_lgmp_host *host)
+{
+    if (host)
+        free(host->app_data);
+    free(host);
+}
 
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host) { return host->session_id; }
 uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->avail; }
@@ -209,6 +226,7 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     q->host = host;
     q->hdr = qh;
     q->ring = (struct sg_lgmp_wire_msg *)(host->base + ring_offset);
+    q->queue_id = queue_id;
     q->slot_count = slot_count;
     q->sub_timeout_ms = sub_timeout_ms;
     q->h_write = 0;
@@ -377,11 +395,34 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
     return true;
 }
 
+/* The fields only the host writes, and never changes after creating them: a
+ * client that overwrote one (a version, a slot count, the app data) would
+ * keep every other client from attaching or reading until a new session. */
+static bool own_fields_intact(const struct sg_lgmp_host *h)
+{
+    const struct sg_lgmp_wire_header *g = h->hdr;
+    if (SG_READ_ONCE(g->magic) != SG_LGMP_MAGIC || SG_READ_ONCE(g->version) != SG_LGMP_VERSION ||
+        SG_READ_ONCE(g->session_id) != h->session_id ||
+        __atomic_load_n(&g->queue_count, __ATOMIC_ACQUIRE) != h->queue_count ||
+        SG_READ_ONCE(g->app_data_size) != h->app_data_size)
+        return false;
+    for (uint32_t i = 0; i < h->queue_count; ++i) {
+        const struct sg_lgmp_host_queue *q = &h->queues[i];
+        const struct sg_lgmp_wire_queue *qh = q->hdr;
+        if (SG_READ_ONCE(qh->slot_count) != q->slot_count || SG_READ_ONCE(qh->sub_timeout_ms) != q->sub_timeout_ms ||
+            SG_READ_ONCE(qh->ring_offset) != (uint32_t)((const uint8_t *)q->ring - h->base) ||
+            SG_READ_ONCE(qh->queue_id) != q->queue_id)
+            return false;
+    }
+    return h->app_data_size == 0 ||
+           memcmp((const uint8_t *)h->base + SG_LGMP_APP_DATA_OFFSET, h->app_data, h->app_data_size) == 0;
+}
+
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host)
 {
     if (!host)
         return SG_LGMP_INVALID_ARGUMENT;
-    if (SG_READ_ONCE(host->hdr->magic) != SG_LGMP_MAGIC)
+    if (!own_fields_intact(host))
         return SG_LGMP_CORRUPTED;
     uint64_t now = host_now(host);
     if (now == 0)

@@ -667,7 +667,7 @@ static void test_run_stops_with_forged_full_queue(void **state)
     f->probe->next = (struct sg_capture_frame){.width = 64, .height = 32, .damage_count = 0};
     f->probe->cursor = (struct sg_capture_cursor){.has_position = true, .visible = true, .x = 5, .y = 6};
     struct full_forger ff = {
-        .write_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 420),
+        .write_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 16),
         .read_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 424),
         .outstanding = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 440),
     };

@@ -1041,6 +1041,30 @@ static void test_host_magic_wiped(void **state)
     assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_CORRUPTED);
 }
 
+/* A client overwriting any other field only the host writes (clients would no
+ * longer attach, or read the wrong ring) makes the tick ask for a new session;
+ * the fields clients may write do not. */
+static void test_host_own_fields_overwritten(void **state)
+{
+    struct fx *f = *state;
+    static const size_t own[] = { 4, 8, 24, 5752, 5756, 5756 + sizeof(app) - 1 };
+    static const size_t own_q[] = { LT_Q_ID, LT_Q_SLOT_COUNT, LT_Q_TIMEOUT, LT_Q_RING };
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) + sizeof(own_q) / sizeof(own_q[0]); ++i) {
+        size_t at = i < sizeof(own) / sizeof(own[0]) ? own[i] : lt_q(0, own_q[i - sizeof(own) / sizeof(own[0])]);
+        uint8_t old = f->r[at];
+        f->r[at] ^= 0x40;
+        if (sg_lgmp_host_process(f->host) != SG_LGMP_CORRUPTED)
+            fail_msg("byte %zu of the region overwritten: not noticed", at);
+        f->r[at] = old;
+        assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
+    }
+    static const size_t theirs[] = { LT_Q_NEW_SUBS, LT_Q_BAD_UNTIL, LT_Q_TAG, LT_Q_CMSG_SENT, LT_Q_CMSG };
+    for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); ++i) {
+        f->r[lt_q(0, theirs[i])] ^= 0x40;
+        assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
+    }
+}
+
 /* A clock that moves 100 ms on each read: a spin on a stuck lock gives up fast. */
 static uint64_t racing_now(void *ctx)
 {
@@ -1257,6 +1281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_pending_agrees_with_post, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_takes_over_stuck_lock, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_magic_wiped, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_own_fields_overwritten, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stuck_locks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_inspect_live, fx_setup, fx_teardown),
         cmocka_unit_test(test_b7_fixture),
