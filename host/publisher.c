@@ -70,6 +70,7 @@ struct sg_publisher {
     bool error_logged;
 
     /* tick */
+    bool corrupted; /* a process() inside a post retry found the region overwritten */
     uint32_t rec_i, shape_i;
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
@@ -474,32 +475,37 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
 
 /* ------------------------------------------------------------------ cursor */
 
-/* Called without cap_lock: the retry waits on what clients write. */
-static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
+/* Called without cap_lock: the retry waits on what clients write. false:
+ * not posted, and the tick should not post more now (given up, told to stop,
+ * or the region needs a new session, which the tick's caller starts). */
+static bool post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
 {
     uint64_t start = sg_clock_now(p->clock);
     for (;;) {
         enum sg_lgmp_status st = sg_lgmp_host_post(p->cq, flags, mem);
         if (st == SG_LGMP_OK) {
             stat_add(&p->stats.cursor_posts, 1);
-            return;
+            return true;
         }
         if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
             LOG_W("cursor post failed: %s", sg_lgmp_status_str(st));
-            return;
+            return false;
         }
         /* full or locked: keep the heartbeat, the eviction of a stuck client
          * and the takeover of a held lock going */
         if (tick_stop(p))
-            return;
+            return false;
         if (sg_clock_now(p->clock) - start > CURSOR_FULL_GIVE_UP_MS) {
             stat_add(&p->stats.cursor_dropped, 1);
             LOG_W("cursor queue stayed %s for %u ms: update dropped", st == SG_LGMP_QUEUE_FULL ? "full" : "locked",
                   CURSOR_FULL_GIVE_UP_MS);
-            return;
+            return false;
         }
         sleep_us(1000);
-        sg_lgmp_host_process(p->lgmp);
+        if (sg_lgmp_host_process(p->lgmp) == SG_LGMP_CORRUPTED) {
+            p->corrupted = true;
+            return false;
+        }
     }
 }
 
@@ -520,7 +526,7 @@ static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
 }
 
 /* §6.4 */
-static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
+static bool handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
 {
     const struct sg_lgmp_mem *mem;
     uint32_t flags = 0;
@@ -555,7 +561,7 @@ static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_
         p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
     }
     sg_kvmfr_cursor_write(mem->ptr, &hdr);
-    post_cursor(p, mem, flags);
+    return post_cursor(p, mem, flags);
 }
 
 static void cursor_new_subscriber(struct sg_publisher *p)
@@ -595,6 +601,7 @@ static int reinit(struct sg_publisher *p)
 
 int sg_publisher_tick(struct sg_publisher *p)
 {
+    p->corrupted = false;
     enum sg_lgmp_status st = sg_lgmp_host_process(p->lgmp);
     if (st == SG_LGMP_CORRUPTED)
         return p->threaded ? 1 : reinit(p);
@@ -634,10 +641,13 @@ int sg_publisher_tick(struct sg_publisher *p)
         pthread_mutex_unlock(&p->cap_lock);
         if (!got)
             break;
-        handle_cursor_event(p, &ev);
+        if (!handle_cursor_event(p, &ev))
+            break;
     }
-    if (!tick_stop(p) && sg_lgmp_host_queue_new_subs(p->cq))
+    if (!tick_stop(p) && !p->corrupted && sg_lgmp_host_queue_new_subs(p->cq))
         cursor_new_subscriber(p);
+    if (p->corrupted)
+        return p->threaded ? 1 : reinit(p);
     return 0;
 }
 
