@@ -29,8 +29,12 @@
  * taken to belong to a dead or hostile peer: the call gives up (LOCK_STUCK). */
 #define SG_LGMP_LOCK_TIMEOUT_MS 1000u
 /* Ours: the host spins at most this long per call on a lock a client holds
- * (then LOCK_STUCK; see sg_lgmp_host_post). */
+ * (then LOCK_STUCK; see sg_lgmp_host_post), takes over a lock held on every
+ * attempt for longer than TAKEOVER_MS, and, once it took a lock over in a
+ * session, after RETAKE_MS on later stuck spells. */
 #define SG_LGMP_HOST_LOCK_SPIN_MS 2u
+#define SG_LGMP_HOST_LOCK_TAKEOVER_MS 500u
+#define SG_LGMP_HOST_LOCK_RETAKE_MS 100u
 /* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
 #define SG_LGMP_MAX_APP_DATA (1u << 20)
 
@@ -103,8 +107,8 @@ uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
  * Every host call that takes a spin lock spins at most
  * SG_LGMP_HOST_LOCK_SPIN_MS and returns LOCK_STUCK if a client still holds
  * it (try again later). A lock found held on every attempt for more than
- * SG_LGMP_LOCK_TIMEOUT_MS is taken to belong to a dead or hostile client and
- * is taken over (counted by sg_lgmp_host_lock_takeovers). */
+ * SG_LGMP_HOST_LOCK_TAKEOVER_MS is taken to belong to a dead or hostile
+ * client and is taken over (counted by sg_lgmp_host_lock_takeovers). */
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.

@@ -9,12 +9,26 @@
  * and repaired when they are impossible, so a hostile client can at worst
  * disturb its own queue, never crash the host or make it loop.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lgmp.h"
 #include "lgmp_wire.h"
 #include "sg_shared.h"
+
+/* The host's side of one of a queue's spin locks. */
+struct host_lock {
+    /* The host's own threads (frame post, tick) take this first: the spin
+     * lock alone cannot keep them apart, since a client may clear it at any
+     * time and the host may take it over. */
+    pthread_mutex_t mutex;
+    /* host clock when an attempt first failed since the lock was last taken
+     * the normal way; 0 = not stuck. Under the mutex. */
+    uint64_t stuck_since;
+    /* taken over once in this session: the next stuck spell is cut shorter */
+    bool taken_over;
+};
 
 struct sg_lgmp_host_queue {
     struct sg_lgmp_host *host;
@@ -25,11 +39,9 @@ struct sg_lgmp_host_queue {
     uint32_t sub_timeout_ms;
     uint32_t h_write;
     uint32_t h_cmsg_read;
-    /* host clock when an attempt on the lock first failed since it was last
-     * taken normally; 0 = not stuck. Atomic: the frame thread (post) and the
-     * tick (gc) both lock a queue. */
-    uint64_t queue_lock_stuck_since;
-    uint64_t cmsg_lock_stuck_since;
+    struct host_lock queue_lock, cmsg_lock;
+    /* host clock at which the message in each ring slot was posted */
+    uint64_t *posted_at;
 };
 
 struct sg_lgmp_host {
@@ -62,19 +74,23 @@ static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(
  * The host's side of a spin lock a client also takes. One call spins at most
  * SG_LGMP_HOST_LOCK_SPIN_MS, so that no host loop waits long on what a
  * client wrote; the caller gets LOCK_STUCK and tries again later. A lock
- * found held on every attempt for more than SG_LGMP_LOCK_TIMEOUT_MS belongs
- * to a dead or hostile client (an honest one holds it for well under a
- * microsecond): the host then takes it over, works under it and releases
+ * found held on every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS
+ * belongs to a dead or hostile client (an honest one holds it for well under
+ * a microsecond): the host then takes it over, works under it and releases
  * it, so the queue goes on for everyone else. It keeps doing so, after one
- * short spin per call, until it gets the lock the normal way again.
+ * short spin per call, until it gets the lock the normal way again; once a
+ * lock was taken over, a later stuck spell is cut after
+ * SG_LGMP_HOST_LOCK_RETAKE_MS (the same client holding it again, or leaving
+ * it held when it exits).
  */
-static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, uint64_t *stuck_since)
+static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, struct host_lock *hl)
 {
+    pthread_mutex_lock(&hl->mutex);
     uint64_t start = 0, now;
     for (;;) {
         for (uint32_t i = 0; i < SG_LGMP_LOCK_CHECK_SPINS; ++i)
             if (sg_lgmp_trylock(lock)) {
-                __atomic_store_n(stuck_since, 0, __ATOMIC_RELAXED);
+                hl->stuck_since = 0;
                 return true;
             }
         now = host_now(h);
@@ -83,20 +99,24 @@ static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, uint64_t *stuck_si
         else if (now - start >= SG_LGMP_HOST_LOCK_SPIN_MS)
             break;
     }
-    uint64_t since = __atomic_load_n(stuck_since, __ATOMIC_RELAXED);
-    if (since == 0) {
-        __atomic_store_n(stuck_since, now ? now : 1, __ATOMIC_RELAXED);
-        fault(h, SG_LGMP_LOCK_STUCK);
-        return false;
-    }
-    if (now - since <= SG_LGMP_LOCK_TIMEOUT_MS) {
-        fault(h, SG_LGMP_LOCK_STUCK);
+    fault(h, SG_LGMP_LOCK_STUCK);
+    uint64_t limit = hl->taken_over ? SG_LGMP_HOST_LOCK_RETAKE_MS : SG_LGMP_HOST_LOCK_TAKEOVER_MS;
+    if (hl->stuck_since == 0 || now - hl->stuck_since <= limit) {
+        if (hl->stuck_since == 0)
+            hl->stuck_since = now ? now : 1;
+        pthread_mutex_unlock(&hl->mutex);
         return false;
     }
     sg_lgmp_astore32(lock, 1);
+    hl->taken_over = true;
     __atomic_fetch_add(&h->lock_takeovers, 1, __ATOMIC_RELAXED);
-    fault(h, SG_LGMP_LOCK_STUCK);
     return true;
+}
+
+static void host_unlock(uint32_t *lock, struct host_lock *hl)
+{
+    sg_lgmp_unlock(lock);
+    pthread_mutex_unlock(&hl->mutex);
 }
 
 enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, size_t size,
@@ -163,8 +183,14 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
 
 void sg_lgmp_host_destroy(struct sg_lgmp_host *host)
 {
-    if (host)
-        free(host->app_data);
+    if (!host)
+        return;
+    for (uint32_t i = 0; i < host->queue_count; ++i) {
+        pthread_mutex_destroy(&host->queues[i].queue_lock.mutex);
+        pthread_mutex_destroy(&host->queues[i].cmsg_lock.mutex);
+        free(host->queues[i].posted_at);
+    }
+    free(host->app_data);
     free(host);
 }
 
@@ -201,6 +227,10 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
         return SG_LGMP_NO_SHARED_MEM;
 
     uint32_t index = host->queue_count;
+    struct sg_lgmp_host_queue *q = &host->queues[index];
+    q->posted_at = calloc(slot_count, sizeof(*q->posted_at));
+    if (!q->posted_at)
+        return SG_LGMP_NO_MEM;
     struct sg_lgmp_wire_queue *qh = &host->hdr->queues[index];
     uint32_t ring_offset = (uint32_t)host->next;
 
@@ -222,7 +252,6 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     sg_lgmp_astore32(&qh->cmsg_sent_serial, 0);
     sg_lgmp_astore32(&qh->cmsg_done_serial, 0);
 
-    struct sg_lgmp_host_queue *q = &host->queues[index];
     q->host = host;
     q->hdr = qh;
     q->ring = (struct sg_lgmp_wire_msg *)(host->base + ring_offset);
@@ -231,8 +260,10 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     q->sub_timeout_ms = sub_timeout_ms;
     q->h_write = 0;
     q->h_cmsg_read = 0;
-    q->queue_lock_stuck_since = 0;
-    q->cmsg_lock_stuck_since = 0;
+    pthread_mutex_init(&q->queue_lock.mutex, NULL);
+    pthread_mutex_init(&q->cmsg_lock.mutex, NULL);
+    q->queue_lock.stuck_since = q->cmsg_lock.stuck_since = 0;
+    q->queue_lock.taken_over = q->cmsg_lock.taken_over = false;
 
     uint64_t step = (ring_bytes + 3) & ~(uint64_t)3;
     host->next += step;
@@ -307,17 +338,17 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     if (!q || !mem || !sg_range_ok(mem->offset, mem->size, q->host->size))
         return SG_LGMP_INVALID_ARGUMENT;
     struct sg_lgmp_wire_queue *qh = q->hdr;
-    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock_stuck_since))
+    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock))
         return SG_LGMP_LOCK_STUCK;
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
     uint32_t targets = SG_LGMP_ACTIVE(subs) & ~SG_LGMP_BAD(subs);
     if (targets == 0) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return SG_LGMP_OK; /* §9.4 step 3: nobody to deliver to, dropped */
     }
     uint32_t ri;
     if (repair_locked(q, &ri) >= q->slot_count - 1) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return SG_LGMP_QUEUE_FULL;
     }
     struct sg_lgmp_wire_msg *m = &q->ring[q->h_write];
@@ -325,11 +356,13 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     SG_WRITE_ONCE(m->payload_size, mem->size);
     SG_WRITE_ONCE(m->payload_offset, mem->offset);
     sg_lgmp_astore32(&m->pending, targets);
+    uint64_t now = host_now(q->host);
+    q->posted_at[q->h_write] = now;
     if (sg_lgmp_afetch_add32(&qh->outstanding, 1) == 0)
-        sg_lgmp_astore64(&qh->oldest_deadline, host_now(q->host) + q->sub_timeout_ms);
+        sg_lgmp_astore64(&qh->oldest_deadline, now + q->sub_timeout_ms);
     q->h_write = (q->h_write + 1) % q->slot_count;
     sg_lgmp_astore32(&qh->write_index, q->h_write);
-    sg_lgmp_unlock(&qh->queue_lock);
+    host_unlock(&qh->queue_lock, &q->queue_lock);
     return SG_LGMP_OK;
 }
 
@@ -338,12 +371,12 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     struct sg_lgmp_host *h = q->host;
-    if (!host_lock(h, &qh->queue_lock, &q->queue_lock_stuck_since))
+    if (!host_lock(h, &qh->queue_lock, &q->queue_lock))
         return false;
     uint32_t ri;
     uint32_t outstanding = repair_locked(q, &ri);
     if (outstanding == 0) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return true;
     }
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
@@ -357,8 +390,12 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
     uint64_t deadline = sg_lgmp_aload64(&qh->oldest_deadline);
     if (deadline > now + q->sub_timeout_ms) {
         /* Legitimate writers store (a past host clock) + timeout; a later
-         * deadline would protect a stuck subscriber forever. */
+         * deadline would protect a stuck subscriber forever. Being forged, it
+         * gets no more than the oldest message could have had: its post time
+         * + timeout (the tick may only now run, after a lock held for good). */
         deadline = now + q->sub_timeout_ms;
+        if (q->posted_at[ri] && q->posted_at[ri] + q->sub_timeout_ms < deadline)
+            deadline = q->posted_at[ri] + q->sub_timeout_ms;
         sg_lgmp_astore64(&qh->oldest_deadline, deadline);
         fault(h, SG_LGMP_BAD_INDEX);
     }
@@ -367,7 +404,8 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         struct sg_lgmp_wire_msg *m = &q->ring[ri];
         uint32_t waiting = sg_lgmp_aload32(&m->pending) & active;
         uint32_t fresh_bad = waiting & ~bad;
-        if (fresh_bad && now > deadline) {
+        bool evicted = fresh_bad && now > deadline;
+        if (evicted) {
             bad |= fresh_bad;
             for (uint32_t i = 0; i < SG_LGMP_MAX_SUBSCRIBERS; ++i)
                 if (fresh_bad & (1u << i))
@@ -387,11 +425,19 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
             }
             break;
         }
+        /* §9.5 restarts the timeout for the new oldest message. After an
+         * eviction, ours not past that message's own post time + timeout:
+         * subscribers a client made up, a new set for each message, would
+         * otherwise hold the ring one timeout per message, not one in all.
+         * (A slow honest client that releases the messages itself still gets
+         * the §9.5 restart: it writes the deadline when it does.) */
         deadline = now + q->sub_timeout_ms;
+        if (evicted && q->posted_at[ri] && q->posted_at[ri] + q->sub_timeout_ms < deadline)
+            deadline = q->posted_at[ri] + q->sub_timeout_ms;
         sg_lgmp_astore64(&qh->oldest_deadline, deadline);
     }
     sg_lgmp_astore64(&qh->subs, ((uint64_t)active << 32) | bad);
-    sg_lgmp_unlock(&qh->queue_lock);
+    host_unlock(&qh->queue_lock, &q->queue_lock);
     return true;
 }
 
@@ -463,7 +509,7 @@ uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     uint64_t now = host_now(q->host);
-    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock_stuck_since))
+    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock))
         return 0;
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
     uint32_t n = 0;
@@ -475,7 +521,7 @@ uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[
             continue;
         tags[n++] = __atomic_load_n(&qh->client_tag[i], __ATOMIC_RELAXED);
     }
-    sg_lgmp_unlock(&qh->queue_lock);
+    host_unlock(&qh->queue_lock, &q->queue_lock);
     return n;
 }
 
@@ -488,12 +534,12 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
     uint32_t free_slots = sg_lgmp_aload32(&qh->cmsg_free);
     if (free_slots == SG_LGMP_CMSG_COUNT)
         return SG_LGMP_QUEUE_EMPTY;
-    if (!host_lock(q->host, &qh->cmsg_lock, &q->cmsg_lock_stuck_since))
+    if (!host_lock(q->host, &qh->cmsg_lock, &q->cmsg_lock))
         return SG_LGMP_LOCK_STUCK;
     if (sg_lgmp_aload32(&qh->cmsg_free) > SG_LGMP_CMSG_COUNT) {
         /* More free slots than exist: nothing trustworthy to read. */
         sg_lgmp_astore32(&qh->cmsg_free, SG_LGMP_CMSG_COUNT);
-        sg_lgmp_unlock(&qh->cmsg_lock);
+        host_unlock(&qh->cmsg_lock, &q->cmsg_lock);
         fault(q->host, SG_LGMP_BAD_INDEX);
         return SG_LGMP_QUEUE_EMPTY;
     }
@@ -509,7 +555,7 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
         *len = n;
     }
     sg_lgmp_afetch_add32(&qh->cmsg_free, 1);
-    sg_lgmp_unlock(&qh->cmsg_lock);
+    host_unlock(&qh->cmsg_lock, &q->cmsg_lock);
     return st;
 }
 

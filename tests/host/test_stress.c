@@ -4,7 +4,8 @@
  * counterpart of client-stress. A separate process maps the region and writes
  * garbage into every field a client may write (subscription bits, read index,
  * outstanding count, deadlines, slot tags), holds the queue and message locks
- * for good, floods the client-message ring, and writes random bytes over the
+ * for good (later also clears them under their holder), floods the
+ * client-message ring, and writes random bytes over the
  * LGMP header, while an honest client (tests/host/reader.c) keeps reading
  * frames. Checked: the host stays up; once the hostile process is gone (it
  * leaves both locks held) the honest client gets new frames, pixel-exact,
@@ -78,16 +79,18 @@ static uint32_t nasty(uint32_t *seed)
     return k < sizeof(extremes) / sizeof(extremes[0]) ? extremes[k] : rnd(seed);
 }
 
-/* Everything a client can do to the queues, for ms milliseconds; the locks are
- * held for good from the first moment and left held at the end. */
+/* Everything a client can do to the queues, for ms milliseconds. The locks
+ * are held for good in the first half; in the second they are also cleared
+ * at random, under whoever holds them; they are left held at the end. */
 static void hostile(uint8_t *base, size_t size, uint32_t ms, uint32_t seed)
 {
-    uint64_t end = now_ms() + ms;
+    uint64_t start = now_ms(), end = start + ms;
     for (uint32_t n = 0; now_ms() < end; n++) {
+        bool flip = now_ms() - start > ms / 2;
         for (uint32_t qi = 0; qi < QUEUES; qi++) {
             size_t q = 32 + 1144 * (size_t)qi;
-            put32(base, q + Q_LOCK, 1);
-            put32(base, q + Q_CMSG_LOCK, 1);
+            put32(base, q + Q_LOCK, flip ? rnd(&seed) % 2 : 1);
+            put32(base, q + Q_CMSG_LOCK, flip ? rnd(&seed) % 2 : 1);
             switch (rnd(&seed) % 8) {
             case 0: /* subscription bits: all, none, random, ACTIVE without BAD */
                 put64(base, q + Q_SUBS, rnd(&seed) % 2 ? (uint64_t)rnd(&seed) << 32 | rnd(&seed)
@@ -133,6 +136,10 @@ static void hostile(uint8_t *base, size_t size, uint32_t ms, uint32_t seed)
         }
         struct timespec ts = {0, (long)(20 + rnd(&seed) % 200) * 1000};
         nanosleep(&ts, NULL);
+    }
+    for (uint32_t qi = 0; qi < QUEUES; qi++) {
+        put32(base, 32 + 1144 * (size_t)qi + Q_LOCK, 1);
+        put32(base, 32 + 1144 * (size_t)qi + Q_CMSG_LOCK, 1);
     }
 }
 
@@ -213,7 +220,17 @@ static int honest_step(struct honest *h, bool check)
         return 0;
     }
     if (rc > 0) {
-        say(h, "no frame in 50 ms");
+        if (h->verbose) {
+            const uint8_t *b = h->r.shm.base;
+            char st[256];
+            uint64_t subs = __atomic_load_n((const uint64_t *)(b + 32 + Q_SUBS), __ATOMIC_SEQ_CST);
+            snprintf(st, sizeof(st), "no frame in 50 ms: frame queue subs %016llx write %u read %u outstanding %u "
+                     "lock %u deadline %+lld ms", (unsigned long long)subs, get32(b, 32 + Q_WRITE),
+                     get32(b, 32 + Q_READ), get32(b, 32 + Q_OUTSTANDING), get32(b, 32 + Q_LOCK),
+                     (long long)(__atomic_load_n((const uint64_t *)(b + 32 + Q_DEADLINE), __ATOMIC_SEQ_CST) -
+                                 __atomic_load_n((const uint64_t *)(b + 16), __ATOMIC_SEQ_CST)));
+            say(h, st);
+        }
         return 0;
     }
     h->frames++;

@@ -897,12 +897,13 @@ static void test_host_hostile_queue_fields(void **state)
     }
     assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 0);
 
-    /* oldest_deadline far in the future must not shield a stuck subscriber */
+    /* oldest_deadline far in the future must not shield a stuck subscriber:
+     * cut to the post time + timeout */
     assert_int_equal(sg_lgmp_host_post(f->hq, 4, &f->mem[3]), SG_LGMP_OK); /* deadline now+1000 */
     uint64_t now = lt_u64(f->r, 16);
     lt_put64(f->r, lt_q(0, LT_Q_DEADLINE), UINT64_MAX);
     tick(f, 10);
-    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_DEADLINE)), now + 10 + 1000);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_DEADLINE)), now + 1000);
     tick(f, 1001);
     assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_QUEUE_TIMEOUT);
 
@@ -962,6 +963,38 @@ static void test_host_pending_agrees_with_post(void **state)
         }
 }
 
+/* Subscribers a client makes up, a different one for each message, are all
+ * evicted one timeout after the messages were posted, not one timeout per
+ * message (§9.5 restarts the clock for each released message; ours never past
+ * the message's own post time + timeout). */
+static void test_host_made_up_subscribers_one_timeout(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *q;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK); /* slot 0 */
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)(1u | 1u << 5) << 32);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
+    tick(f, 10);
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)(1u | 1u << 5 | 1u << 6) << 32);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_OK);
+    for (uint32_t v = 1; v <= 2; ++v) { /* the real subscriber takes both at once */
+        assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+        assert_int_equal(msg.app_value, v);
+        assert_int_equal(sg_lgmp_client_message_done(q), SG_LGMP_OK);
+    }
+    tick(f, 990);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 2);
+    tick(f, 1); /* 1001 ms after the first post, 991 after the second */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 1);
+    tick(f, 10); /* 1001 after the second: its made-up subscriber goes too (§9.5 alone: 2001) */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 0);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_SUBS)) & 0xffffffffu, 1u << 5 | 1u << 6);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 3, &f->mem[2]), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+    assert_int_equal(msg.app_value, 3);
+}
+
 /* A clock that moves 1 ms on each read: a spin on a held lock ends. */
 static uint64_t stepping_now(void *ctx)
 {
@@ -997,10 +1030,10 @@ static void test_host_takes_over_stuck_lock(void **state)
     /* one call spins for the short bound, not the client's 1 s */
     assert_true(ht - t0 <= SG_LGMP_HOST_LOCK_SPIN_MS + 2);
     assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
-    ht += SG_LGMP_LOCK_TIMEOUT_MS / 2;
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS / 2;
     assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
     assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
-    ht += SG_LGMP_LOCK_TIMEOUT_MS / 2 + 1;
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS / 2 + 1;
     assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_lock_takeovers(h), 1);
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_LOCK)), 0);
@@ -1011,11 +1044,15 @@ static void test_host_takes_over_stuck_lock(void **state)
     lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
     assert_int_equal(sg_lgmp_host_post(hq, 2, &m), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
-    /* free: taken the normal way, and a new stuck spell starts from zero */
+    /* free: taken the normal way; a new stuck spell starts from zero, and is
+     * cut after the shorter bound now that this lock was taken over once */
     assert_int_equal(sg_lgmp_host_post(hq, 3, &m), SG_LGMP_OK);
     lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
     assert_int_equal(sg_lgmp_host_post(hq, 4, &m), SG_LGMP_LOCK_STUCK);
     assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
+    ht += SG_LGMP_HOST_LOCK_RETAKE_MS + 1;
+    assert_int_equal(sg_lgmp_host_post(hq, 4, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 3);
     /* the message lock likewise */
     uint32_t serial;
     lt_put32(f->r, lt_q(0, LT_Q_LOCK), 0);
@@ -1024,12 +1061,12 @@ static void test_host_takes_over_stuck_lock(void **state)
     uint8_t buf[64];
     uint32_t len;
     assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_LOCK_STUCK);
-    ht += SG_LGMP_LOCK_TIMEOUT_MS + 1;
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS + 1;
     assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_OK);
     assert_int_equal(len, 2);
     assert_memory_equal(buf, "hi", 2);
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_CMSG_LOCK)), 0);
-    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 3);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 4);
     sg_lgmp_client_destroy(c);
     sg_lgmp_host_destroy(h);
 }
@@ -1280,6 +1317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_hostile_queue_fields, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_pending_agrees_with_post, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_takes_over_stuck_lock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_made_up_subscribers_one_timeout, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_magic_wiped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_own_fields_overwritten, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stuck_locks, fx_setup, fx_teardown),
