@@ -27,6 +27,9 @@
 /* The frame thread's sleeps come in slices this long, each after a look at
  * the quit flag, so that SIGTERM never waits for a whole sleep. */
 #define NAP_SLICE_US 10000u
+/* Spinning per call on a lock a client holds (LGMP takes a lock held for good
+ * over after 0.5 s, across calls). */
+#define HOST_LOCK_SPIN_MS 2u
 
 struct block {
     bool valid; /* holds the complete image of frame `serial` */
@@ -125,6 +128,8 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
                  sg_lgmp_status_str(st));
         return -1;
     }
+    /* the tick and the frame loop retry instead: neither waits long on a client */
+    sg_lgmp_host_set_lock_spin(p->lgmp, HOST_LOCK_SPIN_MS);
     /* kvmfr.md §4: this exact order gives the B7 placement */
     st = sg_lgmp_host_queue_create(p->lgmp, SG_KVMFR_FRAME_QUEUE_ID, SG_KVMFR_FRAME_QUEUE_LEN,
                                    SG_KVMFR_SUB_TIMEOUT_MS, &p->fq);

@@ -28,11 +28,9 @@
 /* Ours: a spin lock still held after this long (on the waiter's clock) is
  * taken to belong to a dead or hostile peer: the call gives up (LOCK_STUCK). */
 #define SG_LGMP_LOCK_TIMEOUT_MS 1000u
-/* Ours: the host spins at most this long per call on a lock a client holds
- * (then LOCK_STUCK; see sg_lgmp_host_post), takes over a lock held on every
- * attempt for longer than TAKEOVER_MS, and, once it took a lock over in a
- * session, after RETAKE_MS on later stuck spells. */
-#define SG_LGMP_HOST_LOCK_SPIN_MS 2u
+/* Ours: the host takes over a lock held on every attempt for longer than
+ * TAKEOVER_MS, and, once it took a lock over in a session, after RETAKE_MS
+ * on later stuck spells (see sg_lgmp_host_post). */
 #define SG_LGMP_HOST_LOCK_TAKEOVER_MS 500u
 #define SG_LGMP_HOST_LOCK_RETAKE_MS 100u
 /* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
@@ -104,11 +102,12 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host);
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
 
 /* §9.4: OK without posting when nobody is subscribed; QUEUE_FULL never blocks.
- * Every host call that takes a spin lock spins at most
- * SG_LGMP_HOST_LOCK_SPIN_MS and returns LOCK_STUCK if a client still holds
- * it (try again later). A lock found held on every attempt for more than
- * SG_LGMP_HOST_LOCK_TAKEOVER_MS is taken to belong to a dead or hostile
- * client and is taken over (counted by sg_lgmp_host_lock_takeovers). */
+ * A host call that takes a spin lock spins until it has it; a lock found held
+ * on every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS is taken to
+ * belong to a dead or hostile client and is taken over (counted by
+ * sg_lgmp_host_lock_takeovers), so no call waits longer than that. With
+ * sg_lgmp_host_set_lock_spin, a call spins at most that long and returns
+ * LOCK_STUCK (try again later; the takeover still comes on a later call). */
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
@@ -123,6 +122,10 @@ enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
  * cmsg_free, cmsg length) or gave up on a stuck lock, and the kind of the
  * last one (BAD_INDEX, BAD_CMSG, LOCK_STUCK, ...); last may be NULL. */
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last);
+/* Ours: at most max_ms of spinning per call on a lock a client holds, then
+ * LOCK_STUCK; 0 = no bound but the takeover (the default). For a host whose
+ * loops must never wait long on a client. */
+void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms);
 /* Ours: how many times the host took over a lock a client held for good. */
 uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host);
 

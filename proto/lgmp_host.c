@@ -59,6 +59,7 @@ struct sg_lgmp_host {
     uint32_t faults;
     uint32_t last_fault; /* enum sg_lgmp_status */
     uint32_t lock_takeovers;
+    uint32_t lock_spin_ms; /* 0: no bound of its own, only the takeover */
     struct sg_lgmp_host_queue queues[SG_LGMP_MAX_QUEUES];
 };
 
@@ -71,47 +72,50 @@ static void fault(struct sg_lgmp_host *h, enum sg_lgmp_status kind)
 static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(h->clock.ctx); }
 
 /*
- * The host's side of a spin lock a client also takes. One call spins at most
- * SG_LGMP_HOST_LOCK_SPIN_MS, so that no host loop waits long on what a
- * client wrote; the caller gets LOCK_STUCK and tries again later. A lock
- * found held on every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS
- * belongs to a dead or hostile client (an honest one holds it for well under
- * a microsecond): the host then takes it over, works under it and releases
- * it, so the queue goes on for everyone else. It keeps doing so, after one
- * short spin per call, until it gets the lock the normal way again; once a
- * lock was taken over, a later stuck spell is cut after
- * SG_LGMP_HOST_LOCK_RETAKE_MS (the same client holding it again, or leaving
- * it held when it exits).
+ * The host's side of a spin lock a client also takes. A lock found held on
+ * every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS belongs to a dead
+ * or hostile client (an honest one holds it for well under a microsecond):
+ * the host then takes it over, works under it and releases it, so the queue
+ * goes on for everyone else. It keeps doing so until it gets the lock the
+ * normal way again; once a lock was taken over, a later stuck spell is cut
+ * after SG_LGMP_HOST_LOCK_RETAKE_MS (the same client holding it again, or
+ * leaving it held when it exits). With a spin bound set
+ * (sg_lgmp_host_set_lock_spin), one call spins at most that long and gives
+ * up (LOCK_STUCK: try again later), the stuck spell going on across calls.
  */
 static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, struct host_lock *hl)
 {
     pthread_mutex_lock(&hl->mutex);
-    uint64_t start = 0, now;
+    uint64_t start = 0;
     for (;;) {
         for (uint32_t i = 0; i < SG_LGMP_LOCK_CHECK_SPINS; ++i)
             if (sg_lgmp_trylock(lock)) {
                 hl->stuck_since = 0;
                 return true;
             }
-        now = host_now(h);
+        uint64_t now = host_now(h);
+        now = now ? now : 1;
+        if (hl->stuck_since == 0)
+            hl->stuck_since = now;
+        uint64_t limit = hl->taken_over ? SG_LGMP_HOST_LOCK_RETAKE_MS : SG_LGMP_HOST_LOCK_TAKEOVER_MS;
+        if (now - hl->stuck_since > limit) {
+            sg_lgmp_astore32(lock, 1);
+            hl->taken_over = true;
+            __atomic_fetch_add(&h->lock_takeovers, 1, __ATOMIC_RELAXED);
+            fault(h, SG_LGMP_LOCK_STUCK);
+            return true;
+        }
         if (start == 0)
-            start = now ? now : 1;
-        else if (now - start >= SG_LGMP_HOST_LOCK_SPIN_MS)
+            start = now;
+        else if (h->lock_spin_ms && now - start >= h->lock_spin_ms)
             break;
     }
     fault(h, SG_LGMP_LOCK_STUCK);
-    uint64_t limit = hl->taken_over ? SG_LGMP_HOST_LOCK_RETAKE_MS : SG_LGMP_HOST_LOCK_TAKEOVER_MS;
-    if (hl->stuck_since == 0 || now - hl->stuck_since <= limit) {
-        if (hl->stuck_since == 0)
-            hl->stuck_since = now ? now : 1;
-        pthread_mutex_unlock(&hl->mutex);
-        return false;
-    }
-    sg_lgmp_astore32(lock, 1);
-    hl->taken_over = true;
-    __atomic_fetch_add(&h->lock_takeovers, 1, __ATOMIC_RELAXED);
-    return true;
+    pthread_mutex_unlock(&hl->mutex);
+    return false;
 }
+
+void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms) { host->lock_spin_ms = max_ms; }
 
 static void host_unlock(uint32_t *lock, struct host_lock *hl)
 {

@@ -624,14 +624,18 @@ static uint64_t mono_ms(void)
 
 struct runner {
     struct sg_publisher *pub;
-    volatile sig_atomic_t stop;
     int rc;
 };
+
+/* The stop flag is set the way spyglass-host sets it: by a signal handler on
+ * the thread that runs the publisher. */
+static volatile sig_atomic_t run_stop;
+static void on_stop_signal(int sig) { run_stop = 1; }
 
 static void *run_publisher(void *arg)
 {
     struct runner *r = arg;
-    r->rc = sg_publisher_run(r->pub, &r->stop);
+    r->rc = sg_publisher_run(r->pub, &run_stop);
     return NULL;
 }
 
@@ -673,6 +677,10 @@ static void test_run_stops_with_forged_full_queue(void **state)
     };
     struct runner r = {.pub = f->pub};
     pthread_t forger, runner;
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    run_stop = 0;
     assert_int_equal(pthread_create(&forger, NULL, forge_full, &ff), 0);
     while (atomic_load(&ff.rounds) < 10)
         usleep(100);
@@ -680,7 +688,7 @@ static void test_run_stops_with_forged_full_queue(void **state)
     /* a few hundred frames' worth of attempts against the forged queue */
     usleep(300000);
     uint64_t t0 = mono_ms();
-    r.stop = 1;
+    pthread_kill(runner, SIGUSR1);
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += 5;
