@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "sg_clock.h"
 
-#include <time.h>
+#include "sg_time.h"
 
 uint64_t sg_clock_monotonic_ms(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        return 0;
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u + 1u;
+    return sg_time_ms() + 1u;
 }
 
 const struct sg_clock sg_clock_monotonic = { .now_ms = sg_clock_monotonic_ms, .ctx = 0 };

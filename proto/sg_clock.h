@@ -2,12 +2,13 @@
 #pragma once
 /*
  * A millisecond clock that can be replaced in tests, so that timeouts
- * (subscriber eviction, heartbeat loss) are tested without sleeping.
+ * (subscriber eviction, heartbeat loss) are tested without sleeping. The real
+ * one reads the project's monotonic clock (common/sg_time.h).
  */
 #include <stdint.h>
 
 struct sg_clock {
-    /* Monotonic milliseconds; 0 means "clock failed" (lgmp.md §6). */
+    /* Monotonic milliseconds, never 0 (lgmp.md §6 reads 0 as "clock failed"). */
     uint64_t (*now_ms)(void *ctx);
     void *ctx;
 };

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "kvmfr.h"
+#include "sg_time.h"
 
 static uint32_t tri(uint32_t v, uint32_t m)
 {
@@ -158,7 +159,7 @@ struct tp {
     bool started;
     uint32_t n;           /* frame number of the image held in img */
     bool have_frame;      /* img holds frame n */
-    struct timespec t0;   /* when frame 0 of this run was due */
+    uint64_t t0_ns;       /* when frame 0 of this run was due */
     uint32_t run_frames;  /* frames produced since start */
 
     pthread_mutex_t lock; /* guards the cursor state below */
@@ -209,25 +210,11 @@ static int tp_start(struct sg_capture *cap)
     struct tp *tp = (struct tp *)cap;
     tp->started = true;
     tp->run_frames = 0;
-    clock_gettime(CLOCK_MONOTONIC, &tp->t0);
+    tp->t0_ns = sg_time_ns();
     pthread_mutex_lock(&tp->lock);
     tp->cur_pos_pending = tp->cur_shape_pending = true;
     pthread_mutex_unlock(&tp->lock);
     return 0;
-}
-
-static int64_t ns_between(const struct timespec *a, const struct timespec *b)
-{
-    return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
-}
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    struct timespec ts = {ns / 1000000000, ns % 1000000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
@@ -237,20 +224,18 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
     uint32_t n = tp->have_frame ? tp->n + 1 : 0;
     if (!first && tp->frames && n >= tp->frames) {
         /* Still screen: nothing new, ever. */
-        sleep_ns((int64_t)timeout_ms * 1000000);
+        sg_sleep_ns((int64_t)timeout_ms * 1000000);
         return SG_CAPTURE_TIMEOUT;
     }
     if (first && tp->have_frame)
         n = tp->n; /* restart: show the frame we hold, no animation step */
     if (tp->rate && !first) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t due = (int64_t)tp->run_frames * 1000000000 / tp->rate - ns_between(&tp->t0, &now);
+        int64_t due = (int64_t)tp->run_frames * 1000000000 / tp->rate - (int64_t)(sg_time_ns() - tp->t0_ns);
         if (due > (int64_t)timeout_ms * 1000000) {
-            sleep_ns((int64_t)timeout_ms * 1000000);
+            sg_sleep_ns((int64_t)timeout_ms * 1000000);
             return SG_CAPTURE_TIMEOUT;
         }
-        sleep_ns(due);
+        sg_sleep_ns(due);
     }
 
     struct sg_capture_rect all = {0, 0, tp->w, tp->h};
