@@ -260,6 +260,15 @@ struct sg_kvmfr_cursor {
     uint32_t shape_size;
 };
 
+/* The one check of a shape's geometry (kvmfr.md §6.3), used by every reader:
+ * a known type; width and visible height in 1..SG_KVMFR_CURSOR_MAX_DIM (a
+ * monochrome shape has an even number of rows, AND then XOR); pitch at least
+ * one row's bytes; rows x pitch at most SG_KVMFR_CURSOR_MAX_SHAPE_BYTES
+ * (BAD_CURSOR_TYPE, BAD_CURSOR_SIZE) and at most data_size bytes
+ * (CURSOR_OUTSIDE_PAYLOAD). */
+enum sg_kvmfr_status sg_kvmfr_cursor_shape_check(uint32_t type, uint32_t width, uint32_t rows, uint32_t pitch,
+                                                 uint64_t data_size);
+
 /* Copy a cursor message (header + shape when SHAPE is set) out of the payload
  * into copy_buf (at least 24 + 1 MiB), then check it. */
 enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_size, uint32_t flags,
