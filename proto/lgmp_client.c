@@ -8,9 +8,8 @@
  * sub_timeout_ms) is copied and checked once at subscribe time; indexes and
  * payload ranges are checked on every use.
  *
- * Threads: one client may serve several queues from different threads (as
- * the viewer does for frames and cursor), each queue used by one thread at a
- * time; session_init and destroy must not run concurrently with other calls.
+ * Threads: the contract is in lgmp.h. The heartbeat fields below are atomics
+ * because any queue's thread updates them; the queue list has its own lock.
  */
 #include <pthread.h>
 #include <stdlib.h>
