@@ -3,7 +3,6 @@
  * Frame messages (kvmfr.md §5): header checks, the progress word and copying
  * pixel rows out as the host publishes them.
  */
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -89,12 +88,12 @@ enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_s
 
 void sg_kvmfr_progress_store(uint32_t *word, uint32_t bytes)
 {
-    atomic_store_explicit((_Atomic uint32_t *)word, bytes, memory_order_release);
+    __atomic_store_n(word, bytes, __ATOMIC_RELEASE);
 }
 
 uint32_t sg_kvmfr_progress_load(const uint32_t *word)
 {
-    return atomic_load_explicit((const _Atomic uint32_t *)word, memory_order_acquire);
+    return __atomic_load_n(word, __ATOMIC_ACQUIRE);
 }
 
 static void poll_pause(uint32_t poll_ns)

@@ -5,6 +5,7 @@
  * (subscriber eviction, heartbeat loss) are tested without sleeping. The real
  * one reads the project's monotonic clock (common/sg_time.h).
  */
+#include <stdatomic.h>
 #include <stdint.h>
 
 struct sg_clock {
@@ -26,7 +27,7 @@ static inline uint64_t sg_clock_now(const struct sg_clock *c)
 /* A clock a test moves by hand. */
 struct sg_fake_clock {
     struct sg_clock clock; /* clock.ctx points back to this struct */
-    uint64_t now;
+    _Atomic uint64_t now;
 };
 void sg_fake_clock_init(struct sg_fake_clock *fc, uint64_t start_ms);
 /* Atomic, so another thread may move the clock while it is being read. */

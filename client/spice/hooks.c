@@ -9,6 +9,7 @@
 #include "spice/clipboard_x11.h"
 #endif
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ struct hooks {
     struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
 
     /* Mailbox from the SPICE thread. */
-    SDL_mutex *mu;
+    pthread_mutex_t mu;
     char *guest_text;
     uint8_t *guest_image;     /* with guest_image_len, guest_image_mime */
     size_t guest_image_len;
@@ -91,12 +92,12 @@ static void cb_clip_text(void *opaque, const char *text, size_t len)
         return;
     memcpy(copy, text, len);
     copy[len] = 0;
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     free(h->guest_text);
     h->guest_text = copy;
     free(h->guest_image); /* the newest guest copy wins */
     h->guest_image = NULL;
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     sg_app_wake(h->app);
 }
 
@@ -107,14 +108,14 @@ static void cb_clip_image(void *opaque, const char *mime, const uint8_t *data, s
     if (!copy)
         return;
     memcpy(copy, data, len);
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     free(h->guest_image);
     h->guest_image = copy;
     free(h->guest_text); /* the newest guest copy wins */
     h->guest_text = NULL;
     h->guest_image_len = len;
     h->guest_image_mime = mime; /* a string literal of spice.c */
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     sg_app_wake(h->app);
 }
 
@@ -296,7 +297,7 @@ static void *h_init(struct sg_app *app)
     h->input_on = true;
     h->cursor_shown = -1;
     h->last_state = -1;
-    h->mu = SDL_CreateMutex();
+    pthread_mutex_init(&h->mu, NULL);
     h->sens = 1.0;
     h->use_set_pos = opt_bool(app, "input", "setCursorPos", true);
     const char *sens = sg_app_option(app, "input", "mouseSens");
@@ -377,7 +378,7 @@ static void h_finish(void *state)
 #endif
     sg_spice_destroy(h->spice);
     free(h->guest_image);
-    SDL_DestroyMutex(h->mu);
+    pthread_mutex_destroy(&h->mu);
     free(h->guest_text);
     free(h->last_from_guest);
     free(h);
@@ -591,14 +592,14 @@ static void h_cursor_pos_done(void *state, uint32_t id, enum sg_cursor_pos_resul
 
 static void clipboard_tick(struct hooks *h)
 {
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     char *text = h->guest_text;
     h->guest_text = NULL;
     uint8_t *image = h->guest_image;
     size_t image_len = h->guest_image_len;
     const char *mime = h->guest_image_mime;
     h->guest_image = NULL;
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     if (text) {
         free(h->last_from_guest);
         h->last_from_guest = text;
