@@ -19,11 +19,6 @@ bool sg_log_enabled(enum sg_log_level level)
     return level <= current;
 }
 
-const char *sg_log_level_str(enum sg_log_level level)
-{
-    return (unsigned)level <= SG_LOG_DEBUG ? level_names[level] : "?";
-}
-
 bool sg_log_parse_level(const char *s, enum sg_log_level *out)
 {
     for (int i = 0; i <= SG_LOG_DEBUG; i++)

@@ -36,7 +36,6 @@ void sg_log_set_level(enum sg_log_level level);
 bool sg_log_enabled(enum sg_log_level level);
 /* "error", "warn", "info", "debug" (any case); false if none matches. */
 bool sg_log_parse_level(const char *s, enum sg_log_level *out);
-const char *sg_log_level_str(enum sg_log_level level);
 
 void sg_log(const char *domain, enum sg_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void sg_logv(const char *domain, enum sg_log_level level, const char *fmt, va_list ap)

@@ -122,13 +122,6 @@ static enum sg_kvmfr_status wait_seen(const uint32_t *word, uint32_t needed, uin
     return v >= needed ? SG_KVMFR_OK : SG_KVMFR_FB_TIMEOUT;
 }
 
-enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t needed, uint32_t max_polls,
-                                            uint32_t poll_ns)
-{
-    uint32_t seen;
-    return wait_seen(word, needed, max_polls, poll_ns, NULL, &seen);
-}
-
 /* Damage rectangle [x, x+w) in frame pixels -> texel columns of the data. */
 static void damage_columns(const struct sg_kvmfr_frame *f, const struct sg_kvmfr_wire_rect *r, uint32_t *x0,
                            uint32_t *x1)
@@ -214,18 +207,11 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struc
     return st;
 }
 
-enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
-                                            uint32_t *rows_done)
-{
-    return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, max_polls, poll_ns, UINT32_MAX,
-                                      rows_done);
-}
-
 enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
                                          size_t dst_pitch, bool only_damage, uint32_t *rows_done)
 {
-    return sg_kvmfr_frame_copy_ex(payload, f, dst, dst_pitch, only_damage, SG_KVMFR_FB_POLL_LIMIT, 1000, rows_done);
+    return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, SG_KVMFR_FB_POLL_LIMIT, 1000,
+                                      UINT32_MAX, rows_done);
 }
 
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr)

@@ -80,7 +80,7 @@ struct sg_lgmp_mem {
  * host in flight. After set-up:
  *
  *  - each queue is used by one thread at a time (post, has_subs, new_subs,
- *    pending, clients, read_cmsg, ack_cmsg on that queue);
+ *    pending, read_cmsg, ack_cmsg on that queue);
  *  - different queues may be used from different threads at once, and
  *    sg_lgmp_host_process may run beside all of them: whatever a queue shares
  *    with process() is under that queue's spin locks in the region.
@@ -134,10 +134,6 @@ uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_statu
 bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */
 uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);  /* outstanding */
-/* §9.7 client list: the tags of subscribed clients (ACTIVE slots, minus BAD
- * ones whose bad_until has passed) in slot order; returns how many (0 also if
- * the lock was stuck). */
-uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[SG_LGMP_MAX_SUBSCRIBERS]);
 
 /* §9.6: copies one client message (<= 64 bytes) into buf; QUEUE_EMPTY when none.
  * A length field > 64 is rejected with BAD_CMSG (and the slot consumed). */

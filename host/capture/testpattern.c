@@ -29,13 +29,13 @@ struct sg_capture_rect sg_tp_box(uint32_t w, uint32_t h, uint32_t n)
     };
 }
 
-static uint32_t background(uint32_t scene, uint32_t x, uint32_t y)
+uint32_t sg_tp_background(uint32_t scene, uint32_t x, uint32_t y)
 {
     uint32_t b = (x + scene * 16) & 0xff, g = (y + scene * 8) & 0xff, r = ((x ^ y) + scene * 32) & 0xff;
     return 0xff000000u | r << 16 | g << 8 | b;
 }
 
-static uint32_t box_colour(uint32_t n)
+uint32_t sg_tp_box_colour(uint32_t n)
 {
     return 0xff000000u | (0x80u | (n & 0x7f)) << 16 | ((255 - n * 3) & 0xff) << 8 | ((n * 5) & 0xff);
 }
@@ -45,20 +45,10 @@ static bool in_rect(const struct sg_capture_rect *r, uint32_t x, uint32_t y)
     return x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h;
 }
 
-uint32_t sg_tp_pixel(uint32_t w, uint32_t h, uint32_t n, uint32_t x, uint32_t y)
-{
-    if (y < SG_TP_STRIP_H && x < SG_TP_STRIP_W)
-        return (n >> (31 - x / 4)) & 1 ? 0xffffffffu : 0xff000000u;
-    struct sg_capture_rect box = sg_tp_box(w, h, n);
-    if (in_rect(&box, x, y))
-        return box_colour(n);
-    return background(n / SG_TP_SCENE, x, y);
-}
-
 void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img, size_t pitch)
 {
     struct sg_capture_rect box = sg_tp_box(w, h, n);
-    uint32_t scene = n / SG_TP_SCENE, colour = box_colour(n);
+    uint32_t scene = n / SG_TP_SCENE, colour = sg_tp_box_colour(n);
     for (uint32_t y = r->y; y < r->y + r->h; y++) {
         uint32_t *row = (uint32_t *)(img + (size_t)y * pitch);
         for (uint32_t x = r->x; x < r->x + r->w; x++) {
@@ -67,20 +57,9 @@ void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_re
             else if (in_rect(&box, x, y))
                 row[x] = colour;
             else
-                row[x] = background(scene, x, y);
+                row[x] = sg_tp_background(scene, x, y);
         }
     }
-}
-
-uint32_t sg_tp_decode_frame(const uint8_t *img)
-{
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < 32; i++) {
-        uint32_t px;
-        memcpy(&px, img + (size_t)i * 16 + 1 * 4, 4); /* the block's second pixel */
-        n = n << 1 | ((px & 0xff) >= 0x80);
-    }
-    return n;
 }
 
 void sg_tp_damage(uint32_t w, uint32_t h, uint32_t n, struct sg_capture_rect *list, uint32_t *count)
