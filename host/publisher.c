@@ -11,6 +11,7 @@
 
 #include "lgmp.h"
 #include "log.h"
+#include "sg_time.h"
 
 /* Bytes per progress-word publication: small enough that a client copying
  * behind us rarely waits, large enough that the stores cost nothing. */
@@ -69,7 +70,7 @@ struct sg_publisher {
     bool prev_full;
     uint32_t prev_count;
     struct sg_capture_rect prev_damage[SG_CAPTURE_MAX_DAMAGE];
-    struct timespec last_frame;
+    uint64_t last_frame_ns;
     bool error_logged;
 
     /* tick */
@@ -87,13 +88,6 @@ static void stat_add(uint64_t *v, uint64_t n)
     __atomic_fetch_add(v, n, __ATOMIC_RELAXED);
 }
 
-static void sleep_us(uint64_t us)
-{
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
-}
-
 static bool frame_quit(struct sg_publisher *p) { return atomic_load_explicit(&p->quit, memory_order_relaxed); }
 
 static bool tick_stop(const struct sg_publisher *p) { return p->stop && *p->stop; }
@@ -103,7 +97,7 @@ static void frame_nap(struct sg_publisher *p, uint64_t us)
 {
     while (us && !frame_quit(p)) {
         uint64_t slice = us < NAP_SLICE_US ? us : NAP_SLICE_US;
-        sleep_us(slice);
+        sg_sleep_us(slice);
         us -= slice;
     }
 }
@@ -294,7 +288,7 @@ static void post_frame_block(struct sg_publisher *p, int i)
                   st == SG_LGMP_QUEUE_FULL ? "full" : "locked", FRAME_FULL_GIVE_UP_MS, p->serial);
             return;
         }
-        sleep_us(100);
+        sg_sleep_us(100);
     }
 }
 
@@ -396,13 +390,6 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
         stat_add(&p->stats.truncated, 1);
 }
 
-static uint64_t since_ns(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)((int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec));
-}
-
 static void capture_stop(struct sg_publisher *p)
 {
     pthread_mutex_lock(&p->cap_lock);
@@ -441,11 +428,11 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     while (sg_lgmp_host_queue_pending(p->fq) >= SG_KVMFR_FRAME_QUEUE_LEN) {
         if (waited >= (uint64_t)timeout_ms * 1000 || frame_quit(p))
             return;
-        sleep_us(100);
+        sg_sleep_us(100);
         waited += 100;
     }
     if (p->fps_cap && p->serial) {
-        uint64_t period = 1000000000ull / p->fps_cap, el = since_ns(&p->last_frame);
+        uint64_t period = 1000000000ull / p->fps_cap, el = sg_time_ns() - p->last_frame_ns;
         if (el < period) {
             uint64_t wait_us = (period - el) / 1000;
             if (wait_us > (uint64_t)timeout_ms * 1000) {
@@ -459,7 +446,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     enum sg_capture_status st = sg_capture_next_frame(p->cap, timeout_ms, &p->frame);
     if (st == SG_CAPTURE_OK) {
         p->error_logged = false;
-        clock_gettime(CLOCK_MONOTONIC, &p->last_frame);
+        p->last_frame_ns = sg_time_ns();
         publish_frame(p, &p->frame);
         return;
     }
@@ -506,7 +493,7 @@ static bool post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
                   CURSOR_FULL_GIVE_UP_MS);
             return false;
         }
-        sleep_us(1000);
+        sg_sleep_us(1000);
         if (sg_lgmp_host_process(p->lgmp) == SG_LGMP_CORRUPTED) {
             p->corrupted = true;
             return false;

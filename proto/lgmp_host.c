@@ -10,6 +10,7 @@
  * disturb its own queue, never crash the host or make it loop.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,18 +56,18 @@ struct sg_lgmp_host {
     uint32_t queue_count;
     uint8_t *app_data; /* our copy, to notice a client overwriting it */
     uint32_t app_data_size;
-    /* updated from the frame thread and the tick at once: atomics */
-    uint32_t faults;
-    uint32_t last_fault; /* enum sg_lgmp_status */
-    uint32_t lock_takeovers;
+    /* updated from the frame thread and the tick at once */
+    atomic_uint faults;
+    atomic_uint last_fault; /* enum sg_lgmp_status */
+    atomic_uint lock_takeovers;
     uint32_t lock_spin_ms; /* 0: no bound of its own, only the takeover */
     struct sg_lgmp_host_queue queues[SG_LGMP_MAX_QUEUES];
 };
 
 static void fault(struct sg_lgmp_host *h, enum sg_lgmp_status kind)
 {
-    __atomic_fetch_add(&h->faults, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&h->last_fault, (uint32_t)kind, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&h->faults, 1, memory_order_relaxed);
+    atomic_store_explicit(&h->last_fault, (unsigned)kind, memory_order_relaxed);
 }
 
 static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(h->clock.ctx); }
@@ -101,7 +102,7 @@ static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, struct host_lock *
         if (now - hl->stuck_since > limit) {
             sg_lgmp_astore32(lock, 1);
             hl->taken_over = true;
-            __atomic_fetch_add(&h->lock_takeovers, 1, __ATOMIC_RELAXED);
+            atomic_fetch_add_explicit(&h->lock_takeovers, 1, memory_order_relaxed);
             fault(h, SG_LGMP_LOCK_STUCK);
             return true;
         }
@@ -204,13 +205,13 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last)
 {
     if (last)
-        *last = (enum sg_lgmp_status)__atomic_load_n(&host->last_fault, __ATOMIC_RELAXED);
-    return __atomic_load_n(&host->faults, __ATOMIC_RELAXED);
+        *last = (enum sg_lgmp_status)atomic_load_explicit(&host->last_fault, memory_order_relaxed);
+    return atomic_load_explicit(&host->faults, memory_order_relaxed);
 }
 
 uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host)
 {
-    return __atomic_load_n(&host->lock_takeovers, __ATOMIC_RELAXED);
+    return atomic_load_explicit(&host->lock_takeovers, memory_order_relaxed);
 }
 
 enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_t queue_id,
@@ -507,26 +508,6 @@ uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q)
         return (q->h_write + sc - ri) % sc;
     uint32_t o = sg_lgmp_aload32(&q->hdr->outstanding);
     return o < sc - 1 ? o : sc - 1;
-}
-
-uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[SG_LGMP_MAX_SUBSCRIBERS])
-{
-    struct sg_lgmp_wire_queue *qh = q->hdr;
-    uint64_t now = host_now(q->host);
-    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock))
-        return 0;
-    uint64_t subs = sg_lgmp_aload64(&qh->subs);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < SG_LGMP_MAX_SUBSCRIBERS; ++i) {
-        uint32_t b = 1u << i;
-        if (!(SG_LGMP_ACTIVE(subs) & b))
-            continue;
-        if ((SG_LGMP_BAD(subs) & b) && now > SG_READ_ONCE(qh->bad_until[i]))
-            continue;
-        tags[n++] = __atomic_load_n(&qh->client_tag[i], __ATOMIC_RELAXED);
-    }
-    host_unlock(&qh->queue_lock, &q->queue_lock);
-    return n;
 }
 
 enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *buf, uint32_t *len)
