@@ -25,6 +25,9 @@
  * queue has room, so a full queue here means a client changed it in between:
  * the frame is dropped rather than waited on. */
 #define FRAME_FULL_GIVE_UP_MS 200u
+/* A held lock is taken over by LGMP within 0.5 s: this only bounds the wait
+ * if that ever failed. */
+#define FRAME_LOCKED_GIVE_UP_MS 2000u
 /* The frame thread's sleeps come in slices this long, each after a look at
  * the quit flag, so that SIGTERM never waits for a whole sleep. */
 #define NAP_SLICE_US 10000u
@@ -72,6 +75,7 @@ struct sg_publisher {
     struct sg_capture_rect prev_damage[SG_CAPTURE_MAX_DAMAGE];
     uint64_t last_frame_ns;
     bool error_logged;
+    bool unposted; /* the last published block's post was given up */
 
     /* tick */
     bool corrupted; /* a process() inside a post retry found the region overwritten */
@@ -268,25 +272,30 @@ static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word
 }
 
 /* The queue's fields are the client's to write: a retry is bounded in time
- * and ends when the thread is told to quit. */
-static void post_frame_block(struct sg_publisher *p, int i)
+ * and ends when the thread is told to quit. A lock a client holds is waited
+ * out (a preempted client lets go; LGMP takes one held for good over within
+ * 0.5 s); a queue still full after the pending check was forged or changed
+ * under us, and the frame is given up after FRAME_FULL_GIVE_UP_MS. false:
+ * not posted (the still-screen step posts the block again). */
+static bool post_frame_block(struct sg_publisher *p, int i)
 {
     uint64_t start = sg_clock_now(p->clock);
     for (;;) {
         enum sg_lgmp_status st = sg_lgmp_host_post(p->fq, 0, &p->blocks[i]);
         if (st == SG_LGMP_OK)
-            return;
+            return true;
         if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
             LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
-            return;
+            return false;
         }
         if (frame_quit(p))
-            return;
-        if (sg_clock_now(p->clock) - start > FRAME_FULL_GIVE_UP_MS) {
+            return false;
+        uint64_t waited = sg_clock_now(p->clock) - start;
+        if (waited > (st == SG_LGMP_QUEUE_FULL ? FRAME_FULL_GIVE_UP_MS : FRAME_LOCKED_GIVE_UP_MS)) {
             stat_add(&p->stats.frames_dropped, 1);
-            LOG_D("frame queue stayed %s for %u ms: frame %u dropped",
-                  st == SG_LGMP_QUEUE_FULL ? "full" : "locked", FRAME_FULL_GIVE_UP_MS, p->serial);
-            return;
+            LOG_D("frame queue stayed %s for %llu ms: frame %u not posted yet",
+                  st == SG_LGMP_QUEUE_FULL ? "full" : "locked", (unsigned long long)waited, p->serial);
+            return false;
         }
         sg_sleep_us(100);
     }
@@ -353,7 +362,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     uint32_t *word = (uint32_t *)(payload + SG_PUBLISHER_ALIGN - 4);
     sg_kvmfr_frame_write(payload, &hdr);
     sg_kvmfr_progress_store(word, 0);
-    post_frame_block(p, i);
+    p->unposted = !post_frame_block(p, i);
 
     /* The block holds frame serial-2 when it is valid; what changed since then
      * is the previous frame's damage plus this one's. */
@@ -457,11 +466,14 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         frame_nap(p, 100000);
         return;
     }
-    /* §5.7 step 8: a still screen; give a new client the last frame */
-    if (p->last_block >= 0 && sg_lgmp_host_queue_new_subs(p->fq)) {
-        post_frame_block(p, p->last_block);
+    /* §5.7 step 8: a still screen; give a new client the last frame, and
+     * the clients a frame whose post was given up */
+    bool new_sub = sg_lgmp_host_queue_new_subs(p->fq) != 0;
+    if (p->last_block >= 0 && (new_sub || p->unposted)) {
+        if (post_frame_block(p, p->last_block))
+            p->unposted = false;
         stat_add(&p->stats.reposts, 1);
-        LOG_D("re-posted frame %u to a new subscriber", p->serial - 1);
+        LOG_D("re-posted frame %u to %s", p->serial - 1, new_sub ? "a new subscriber" : "the clients");
     }
 }
 

@@ -31,7 +31,7 @@
 
 #include "harness.h"
 #include "reader.h"
-#include "testpattern.h"
+#include "testpattern_check.h"
 
 #define W 320u
 #define H 240u

@@ -170,6 +170,8 @@ static void test_x11_content_damage_cursor(void **state)
         if (mrc != 0)
             fail_with_log("frame after the marker", mrc < 0 ? r.err : "timeout");
     } while (px_at(&r, WIN_X, WIN_Y) != BLUE && reader_now_ms() < marker_end);
+    if (px_at(&r, WIN_X, WIN_Y) != BLUE)
+        fail_with_log("marker", "the marker pixel never showed");
     xcb_rectangle_t rect = {SPOT_X, SPOT_Y, SPOT_W, SPOT_H};
     xcb_poly_fill_rectangle(c, win, gc, 1, &rect);
     xcb_flush(c);
@@ -180,8 +182,9 @@ static void test_x11_content_damage_cursor(void **state)
         rc = reader_next_frame(&r, 3000);
         if (rc != 0)
             fail_with_log("frame after a change", rc < 0 ? r.err : "timeout");
-
     } while (px_at(&r, WIN_X + SPOT_X, WIN_Y + SPOT_Y) != BLUE && reader_now_ms() < spot_end);
+    if (px_at(&r, WIN_X + SPOT_X, WIN_Y + SPOT_Y) != BLUE)
+        fail_with_log("spot", "the spot never showed");
     assert_true(r.frame.hdr.damage_count > 0);
     uint64_t area = 0;
     bool covered = false;
