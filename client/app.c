@@ -48,7 +48,7 @@ struct sg_app {
     bool have_serial, last_incomplete;
     int guest_w, guest_h, rotation;
     uint32_t flags;
-    bool truncated_warned, shot_done, blocking_screensaver;
+    bool truncated_warned, shot_done, blocking_screensaver, first_drawn;
     uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
     char frame_msg[256];
 
@@ -240,7 +240,7 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\nattach_attempts=%u\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -248,7 +248,7 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms, app->st.attach_attempts);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -493,6 +493,12 @@ static void draw(struct sg_app *app)
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);
     SDL_GL_SwapWindow(app->win.win);
+    if (s.have_frame && !app->first_drawn) {
+        /* how long a start takes to show the guest is measured on this line (bench/client/attach_time.py) */
+        app->first_drawn = true;
+        fprintf(stderr, "spyglass-client: first frame drawn (%dx%d %s)\n", app->guest_w, app->guest_h,
+                sg_kvmfr_frame_type_str(app->type));
+    }
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
         app->age_sum_ns += mono_ns() - app->pending_age_ns;
@@ -653,6 +659,26 @@ int sg_app_run(struct sg_options *opts)
         return 1;
     }
     app->wake_event = SDL_RegisterEvents(1);
+    /* The session attaches on its own thread while the window and its OpenGL
+     * context come up (a few hundred ms with a software renderer): the first
+     * frame is then waiting when the loop starts. It only needs SDL's event
+     * queue to wake the loop. */
+    /* like B7: the kvmfr device when present, unless a path was given */
+    const char *path = sg_options_str(opts, "app", "shmFile");
+    if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
+        path = "/dev/kvmfr0";
+    struct sg_session_opts so = {
+        .path = path,
+        .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
+        .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
+        .notify = session_notify,
+        .ctx = app,
+    };
+    app->session = sg_session_create(&so);
+    if (!app->session) {
+        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
+        goto out_sdl;
+    }
     struct sg_window_opts wo = {
         .title = sg_options_str(opts, "win", "title"),
         .width = sg_options_int(opts, "win", "width"),
@@ -666,7 +692,7 @@ int sg_app_run(struct sg_options *opts)
     };
     if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
         fprintf(stderr, "spyglass-client: %s\n", err);
-        goto out_sdl;
+        goto out_session;
     }
     SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
     app->ri = &sg_render_gl;
@@ -682,22 +708,6 @@ int sg_app_run(struct sg_options *opts)
         fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
     build_help(app);
 
-    /* like B7: the kvmfr device when present, unless a path was given */
-    const char *path = sg_options_str(opts, "app", "shmFile");
-    if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
-        path = "/dev/kvmfr0";
-    struct sg_session_opts so = {
-        .path = path,
-        .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
-        .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
-        .notify = session_notify,
-        .ctx = app,
-    };
-    app->session = sg_session_create(&so);
-    if (!app->session) {
-        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
-        goto out_render;
-    }
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
 
     app->running = true;
@@ -726,12 +736,12 @@ int sg_app_run(struct sg_options *opts)
     rc = 0;
     if (app->hooks->finish)
         app->hooks->finish(app->hook_state);
-    sg_session_destroy(app->session);
-out_render:
     sg_overlay_destroy(app->ov);
     app->ri->destroy(app->r);
 out_win:
     sg_window_finish(&app->win);
+out_session:
+    sg_session_destroy(app->session);
 out_sdl:
     SDL_Quit();
     free(app);

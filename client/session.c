@@ -16,6 +16,11 @@
 #define MAX_POS_REQS 16
 #define VALIDITY_CHECK_MS 100
 #define CURSOR_BURST 32 /* cursor messages handled per pass before looking at frames */
+/* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
+ * a live host ticks every 10 ms, and one that has not ticked for a second is
+ * gone by the validity rule (§10.3). */
+#define HEARTBEAT_WAIT_MS 1000
+#define HEARTBEAT_POLL_US 2000
 
 struct pos_req {
     uint32_t id;
@@ -461,6 +466,9 @@ static void wait_frame_returned(struct sg_session *s)
 /* One attempt to start a session. True when subscribed. */
 static bool attach(struct sg_session *s)
 {
+    pthread_mutex_lock(&s->lock);
+    s->st.attach_attempts++;
+    pthread_mutex_unlock(&s->lock);
     if (!s->mapped) {
         char err[256];
         struct sg_shm_open_opts o = { .path = s->path };
@@ -483,7 +491,14 @@ static bool attach(struct sg_session *s)
     }
     const uint8_t *ad;
     uint32_t ad_size;
-    enum sg_lgmp_status ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size);
+    /* The session start needs the heartbeat to have moved since the client
+     * saw it first: right after creating the client it cannot have. Wait for
+     * a tick instead of failing and sleeping a whole retry period. */
+    uint64_t beat_deadline = now_ns() + HEARTBEAT_WAIT_MS * 1000000ull;
+    enum sg_lgmp_status ls;
+    while ((ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size)) == SG_LGMP_INVALID_SESSION &&
+           now_ns() < beat_deadline && !atomic_load(&s->stop))
+        sleep_us(HEARTBEAT_POLL_US);
     if (ls != SG_LGMP_OK && region_replaced(s)) {
         fprintf(stderr, "spyglass-client: %s was replaced; mapping it again\n", s->path);
         wait_frame_returned(s);

@@ -120,11 +120,15 @@ def extra_args():
 
 
 class Client:
-    def __init__(self, *args, name="c", region=None):
+    """placed: the window at (0,0) (else where the client puts it); quick_retry: attach
+    retries every 200 ms (else the default app:retryMs)."""
+
+    def __init__(self, *args, name="c", region=None, placed=True, quick_retry=True):
         self.stats = os.path.join(TMP, name + ".stats")
         self.log = open(os.path.join(TMP, name + ".log"), "w+")
-        argv = [CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:x=0", "win:y=0",
-                "app:retryMs=200", "win:filter=nearest"] + extra_args() + list(args)
+        argv = ([CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:filter=nearest"] +
+                (["win:x=0", "win:y=0"] if placed else []) + (["app:retryMs=200"] if quick_retry else []) +
+                extra_args() + list(args))
         self.p = subprocess.Popen(argv, env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
         procs.append(self.p)
 
@@ -492,6 +496,21 @@ def lgmp_header(version=6, app=b"", size=1 << 20, clock=None):
     hdr = bytearray(5760)
     struct.pack_into("<II", hdr, 0, 0x504D474C, version)
     return bytes(hdr)
+
+
+def case_attach():
+    """A client started while a host runs, at the default app:retryMs: it attaches on its first
+    try (it waits for the heartbeat to move instead of calling the host not running) and draws."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client(quick_retry=False)
+    s = wait_frames(c)
+    c.wait(lambda s: "first frame drawn" in c.logtext(), "the first frame drawn")
+    s = c.wait(lambda s: s["state"] == "running" and s["attach_attempts"] != "0", "the stats of the attach")
+    check(s["attach_attempts"] == "1", "attached after %s attempts; log:\n%s" % (s["attach_attempts"], c.logtext()))
+    check("host not running" not in c.logtext(), "said the host is not running:\n" + c.logtext())
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1), "the first frame")
+    c.stop()
 
 
 def case_hostile():
