@@ -153,6 +153,15 @@ static void drop_frame(struct sg_session *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* SET_CURSOR_POS is possible while subscribed to a host that offers it. */
+static void allow_pos_reqs(struct sg_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->can_set_pos = s->st.have_info && (s->st.info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Unsubscribed: what is queued cannot be sent, and nothing more is taken until subscribed again. */
 static void fail_pos_reqs(struct sg_session *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -548,12 +557,12 @@ static bool attach(struct sg_session *s)
     s->st.info = info;
     s->st.have_info = true;
     s->st.session_id = sg_lgmp_client_session_id(s->lc);
-    s->can_set_pos = (info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
     /* a new session: the cursor state of the old one is meaningless */
     sg_cursor_image_finish(&s->cur.shape);
     s->cur = (struct sg_session_cursor){ 0 };
     s->cur_dirty = true;
     pthread_mutex_unlock(&s->lock);
+    allow_pos_reqs(s);
     s->had_host = true;
     s->have_serial = false;
     s->stuck_ms = 0;
@@ -596,6 +605,7 @@ static void *thread_main(void *arg)
                     nap_ms(s, s->retry_ms < 200 ? s->retry_ms : 200);
                 if (subscribe(s) == SG_LGMP_OK) {
                     s->have_serial = false;
+                    allow_pos_reqs(s);
                     continue;
                 }
             }
