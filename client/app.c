@@ -44,7 +44,7 @@ struct sg_app {
 
     /* frame */
     bool have_frame, configured, resized_once, frame_error;
-    uint32_t type, data_w, data_h, serial;
+    uint32_t type, width, data_w, data_h, serial;
     bool have_serial, last_incomplete;
     int guest_w, guest_h, rotation;
     uint32_t flags;
@@ -317,16 +317,20 @@ static void handle_frame(struct sg_app *app)
     const struct sg_kvmfr_frame *f = &sf.frame;
     const struct sg_kvmfr_wire_frame *h = &f->hdr;
     bool full = true;
-    if (!app->configured || h->type != app->type || h->data_width != app->data_w || h->data_height != app->data_h) {
+    /* packed 24-bit rows hold frame_width pixels in data_width texels; otherwise one pixel per texel */
+    uint32_t width = h->type == SG_FRAME_BGR_32 ? h->frame_width : h->data_width;
+    if (!app->configured || h->type != app->type || width != app->width || h->data_width != app->data_w ||
+        h->data_height != app->data_h) {
         char err[256];
         app->configured = false;
-        if (!app->ri->frame_configure(app->r, h->type, h->data_width, h->data_height, err, sizeof(err))) {
+        if (!app->ri->frame_configure(app->r, h->type, width, h->data_height, h->data_width, err, sizeof(err))) {
             frame_fail(app, "%s", err);
             sg_session_frame_done(app->session, sf.generation);
             return;
         }
         app->configured = true;
         app->type = h->type;
+        app->width = width;
         app->data_w = h->data_width;
         app->data_h = h->data_height;
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)

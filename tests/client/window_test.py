@@ -236,10 +236,17 @@ def case_frame():
     shot = shot_until(lambda sh: quadrants(sh, 0, 0, 1), "1:1 frame")
     expect_px(shot, 320, 10, BLACK, what="outside the window")
     # every other supported format shows the same picture
-    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+    for t, name in OTHER_FORMATS:
         h.cmd("frame 320 240 %d" % t)
         c.wait(lambda s: s["format"] == name, "format " + name)
         shot_until(lambda sh: quadrants(sh, 0, 0, 1, what=name), "format " + name)
+    # packed 24-bit frames updated by damage rectangles: each is unpacked where it changed
+    # (the marker's 16 pixels straddle 4-byte texels at most x positions)
+    h.cmd("stream 30")
+    c.wait(lambda s: float(s["ups"]) > 5, "BGR_32 frames flowing")
+    time.sleep(1.0)
+    h.cmd("stream 0")
+    check_last_streamed(h, [c], [0])
     c.stop()
     # a guest larger than the 1600x1200 screen: the window shrinks to fit, keeping 4:3
     h.cmd("frame 2000 1500")
@@ -250,6 +257,30 @@ def case_frame():
     check(ww <= 1600 and wh <= 1200 and abs(ww * 3 - wh * 4) <= 4, "window %s for a 2000x1500 guest" % s["window"])
     shot_until(lambda sh: quadrants(sh, 0, 0, ww / 2000.0, gw=2000, gh=1500, what="shrunk"), "shrunk guest")
     c.stop()
+
+
+OTHER_FORMATS = ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F"), (6, "RGB_24"), (5, "BGR_32"))
+
+
+def check_last_streamed(h, clients, offsets):
+    """After `stream`: every client got the host's frames, some as damage rectangles, and each
+    window (at x offsets) shows exactly the last one: the black 16x16 marker where the host put
+    it last, the pattern everywhere else (checked on a 4-pixel grid)."""
+    st = h.cmd("status", expect="subs").split()
+    mx, my, posted = int(st[6]), int(st[7]), int(st[4])
+    check(posted > 20, "host posted only %d frames" % posted)
+    for c in clients:
+        s = c.wait(lambda s: int(s["frames"]) >= posted - 2, "client got the frames")
+        check(int(s["damage_frames"]) > 10, "few frames went the damage path: %s" % s["damage_frames"])
+
+    def last_frame(sh):
+        for ox in offsets:
+            for y in range(0, 240, 4):
+                for x in range(0, 320, 4):
+                    inside = mx <= x < mx + 16 and my <= y < my + 16
+                    want = BLACK if inside else (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
+                    expect_px(sh, ox + x, y, want, what="last streamed frame (marker at %d,%d)" % (mx, my))
+    shot_until(last_frame, "damage-updated picture")
 
 
 def case_scale():
@@ -381,7 +412,7 @@ def case_gles():
         shot_until(lambda sh: [expect_px(sh, x, y, col, what="GLES cursor type %d" % kind)
                                for x, y, col in cursor_checks(kind)], "GLES cursor type %d" % kind)
     h.cmd("hide")
-    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+    for t, name in OTHER_FORMATS:
         h.cmd("frame 320 240 %d" % t)
         c.wait(lambda s: s["format"] == name, "format " + name)
         shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="GLES " + name), "GLES format " + name)
@@ -461,23 +492,8 @@ def case_twoclients():
         c.wait(lambda s: float(s["ups"]) > 5, "both clients get frames")
     time.sleep(1.5)   # the marker bounces off the left edge after 40 frames
     h.cmd("stream 0")
-    # after ~100 frames sent as damage rectangles, both windows show exactly the last one:
-    # the black 16x16 marker where the host put it last, the pattern everywhere else
-    st = h.cmd("status", expect="subs").split()
-    mx, my, posted = int(st[6]), int(st[7]), int(st[4])
-    check(posted > 20, "host posted only %d frames" % posted)
-    for c in (a, b):
-        s = c.wait(lambda s: int(s["frames"]) >= posted - 2, "client got the frames")
-        check(int(s["damage_frames"]) > 10, "few frames went the damage path: %s" % s["damage_frames"])
-
-    def last_frame(sh):
-        for ox in (0, 400):
-            for y in range(0, 240, 4):
-                for x in range(0, 320, 4):
-                    inside = mx <= x < mx + 16 and my <= y < my + 16
-                    want = BLACK if inside else (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
-                    expect_px(sh, ox + x, y, want, what="last streamed frame (marker at %d,%d)" % (mx, my))
-    shot_until(last_frame, "damage-updated picture")
+    # after ~100 frames sent as damage rectangles, both windows show exactly the last one
+    check_last_streamed(h, (a, b), (0, 400))
     a.stop()
     b.stop()
 
@@ -565,12 +581,13 @@ def case_hostile():
         finally:
             hb.stop()
         c.stop()
-    # 4. a live host whose frames are of a type this client does not draw, then TRUNCATED
+    # 4. a live host whose frames are of a type KVMFR does not define, then TRUNCATED
     h = TestHost()
     c = Client(name="type")
-    h.cmd("frame 320 240 6")
-    s = c.wait(lambda s: "frame type 6" in s["frame_error"], "unsupported type named")
-    check("RGB" in s["frame_error"], "message names the type: %r" % s["frame_error"])
+    h.cmd("frame 320 240 7")
+    c.wait(lambda s: int(s["rejected"]) >= 1 and "BAD_FRAME_TYPE" in c.logtext(), "frame type 7 rejected")
+    s = c.read_stats()
+    check(s.get("frames") == "0" and s.get("frame_error") == "", "a type 7 frame was taken: %r" % s)
     h.cmd("frame 320 240 1 4")
     c.wait(lambda s: s["frame_error"] == "" and s["format"] == "BGRA", "recovers on a good frame")
     check("TRUNCATED" in c.logtext() and "MiB" in c.logtext(), "TRUNCATED advice missing from the log")
