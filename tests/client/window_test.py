@@ -283,6 +283,34 @@ def check_last_streamed(h, clients, offsets):
     shot_until(last_frame, "damage-updated picture")
 
 
+def case_place():
+    """Without win:x/win:y the window is created centred at 1024x768 and stays centred on the
+    1600x1200 screen when it takes the guest's size; a given coordinate is kept."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client(placed=False, name="centred")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot = shot_until(lambda sh: quadrants(sh, 640, 480, 1, what="centred window"), "centred 320x240 window")
+    expect_px(shot, 639, 600, BLACK, what="left of the centred window")
+    expect_px(shot, 800, 479, BLACK, what="above the centred window")
+    c.stop()
+    # only x given: x kept, y centred
+    c = Client("win:x=100", placed=False, name="xgiven")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot_until(lambda sh: quadrants(sh, 100, 480, 1, what="x given"), "window at x=100, centred vertically")
+    c.stop()
+    # a guest larger than the screen: shrunk to the whole screen, all of it on the screen
+    h.cmd("frame 2000 1500")
+    c = Client(placed=False, name="big")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "1600x1200", "window shrunk to the screen")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 0.8, gw=2000, gh=1500, what="screen-sized window"),
+               "screen-sized window at (0,0)")
+    c.stop()
+
+
 def case_scale():
     h = TestHost()
     h.cmd("frame 320 240")
