@@ -111,7 +111,6 @@ const char *sg_app_option(struct sg_app *app, const char *section, const char *k
 {
     return sg_options_str(app->opts, section, key);
 }
-void sg_app_redraw(struct sg_app *app) { app->dirty = true; }
 
 void sg_app_wake(struct sg_app *app)
 {

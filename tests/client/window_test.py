@@ -187,12 +187,6 @@ def expect_px(shot, x, y, want, tol=2, what=""):
     check(ok, "pixel (%d,%d) %s: got %r, want %r (tolerance %d)" % (x, y, what, got, want, tol))
 
 
-def settle(client, extra=0.4):
-    """Wait until the client has drawn what it received: two stats ticks with
-    no new frames, then a little more."""
-    time.sleep(extra)
-
-
 def wait_frames(client, n=1):
     return client.wait(lambda s: int(s["frames"]) >= n and s["state"] == "running", "%d frame(s)" % n)
 
