@@ -665,8 +665,8 @@ int sg_app_run(struct sg_options *opts)
     /* The session attaches on its own thread while the window and its OpenGL
      * context come up (a few hundred ms with a software renderer): the first
      * frame is then waiting when the loop starts. It only needs SDL's event
-     * queue to wake the loop. */
-    /* like B7: the kvmfr device when present, unless a path was given */
+     * queue to wake the loop. Like B7: the kvmfr device when present, unless
+     * a path was given. */
     const char *path = sg_options_str(opts, "app", "shmFile");
     if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
         path = "/dev/kvmfr0";
