@@ -4,13 +4,14 @@
 already running (spyglass-host -c testpattern, 1280x720), under Xvfb with
 Mesa's software renderer.
 
-Each start uses the client's default options (app:retryMs too) except
-spice:enable=no (no SPICE server here). The time is from starting the client
+Each start uses the client's default options (app:retryMs too; SPICE tries
+127.0.0.1:5900 and retries on its own thread), or with --view-only
+spice:enable=no besides. The time is from starting the client
 process to its log line "first frame drawn" (written right after the buffer
 swap of the first draw with a guest frame), read from a pipe. Prints every
 start, then p50 / min / max, and how many logs said "host not running".
 
-Usage: attach_time.py BUILD_DIR [STARTS]
+Usage: attach_time.py BUILD_DIR [STARTS] [--view-only]
 """
 import os
 import selectors
@@ -22,8 +23,10 @@ import sys
 import tempfile
 import time
 
-BUILD = sys.argv[1]
-STARTS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+ARGS = [a for a in sys.argv[1:] if a != "--view-only"]
+VIEW_ONLY = len(ARGS) < len(sys.argv) - 1
+BUILD = ARGS[0]
+STARTS = int(ARGS[1]) if len(ARGS) > 1 else 10
 CLIENT = os.path.join(BUILD, "client", "spyglass-client")
 HOST = os.path.join(BUILD, "host", "spyglass-host")
 REGION = "/dev/shm/sgc-attach-bench-%d" % os.getpid()
@@ -60,7 +63,7 @@ def main():
     times, false_msgs = [], 0
     for i in range(STARTS):
         t0 = time.monotonic()
-        c = subprocess.Popen([CLIENT, "-f", REGION, "spice:enable=no"], env=env, stdout=subprocess.DEVNULL,
+        c = subprocess.Popen([CLIENT, "-f", REGION] + (["spice:enable=no"] if VIEW_ONLY else []), env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, bufsize=1)
         procs.append(c)
         text, dt = "", None
@@ -85,8 +88,9 @@ def main():
         print("start %2d: first frame drawn after %6.0f ms%s" % (i + 1, dt, "  (said 'host not running')"
                                                                  if false_msg else ""))
     if times:
-        print("p50 %.0f ms, min %.0f ms, max %.0f ms over %d starts; 'host not running' logged in %d; load %s" %
-              (statistics.median(times), min(times), max(times), len(times), false_msgs,
+        print("p50 %.0f ms, min %.0f ms, max %.0f ms over %d starts%s; 'host not running' logged in %d; load %s" %
+              (statistics.median(times), min(times), max(times), len(times), " (view only)" if VIEW_ONLY else "",
+               false_msgs,
                " ".join(open("/proc/loadavg").read().split()[:3])))
     return 0 if len(times) == STARTS else 1
 
