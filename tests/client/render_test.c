@@ -110,9 +110,11 @@ static void expect_picture(uint32_t w, uint32_t h, int n, const struct sg_render
             pixel(in ? inside : n, x, y, &cr, &cg, &cb);
             const uint8_t *p = px + ((size_t)y * w + x) * 4;
             if (p[0] != cr || p[1] != cg || p[2] != cb || p[3] != 255) {
+                char msg[160];
+                snprintf(msg, sizeof(msg), "pixel (%u,%u): got %u,%u,%u,%u, want %u,%u,%u,255 (picture %d)", x, y,
+                         p[0], p[1], p[2], p[3], cr, cg, cb, in ? inside : n);
                 free(px);
-                fail_msg("pixel (%u,%u): got %u,%u,%u,%u, want %u,%u,%u,255 (picture %d)", x, y, p[0], p[1], p[2],
-                         p[3], cr, cg, cb, in ? inside : n);
+                fail_msg("%s", msg);
             }
         }
     free(px);
