@@ -19,6 +19,7 @@
 #include "render/render.h"
 #include "screenshot.h"
 #include "session.h"
+#include "sg_trace.h"
 #include "view.h"
 #include "window.h"
 
@@ -56,6 +57,8 @@ struct sg_app {
     struct sg_session_cursor cur;
     bool cur_shape;
     uint32_t cur_w, cur_h;
+    bool traced_cursor;     /* sg_trace: the last cursor place logged as drawn */
+    int traced_x, traced_y;
 
     /* status */
     struct sg_session_status st;
@@ -456,6 +459,22 @@ static void poll_session(struct sg_app *app)
 
 /* ------------------------------------------------------------ draw */
 
+/* Debug timestamps for the glass-to-glass bench: a new frame, and the cursor
+ * at a new place (hotspot, guest pixels), once each when first swapped. */
+static void trace_drawn(struct sg_app *app, const struct sg_render_scene *s)
+{
+    if (!sg_trace_enabled)
+        return;
+    if (app->pending_age_ns)
+        SG_TRACE("frame-drawn %u", app->serial);
+    if (s->cursor_visible && (!app->traced_cursor || app->cur.x != app->traced_x || app->cur.y != app->traced_y)) {
+        app->traced_cursor = true;
+        app->traced_x = app->cur.x;
+        app->traced_y = app->cur.y;
+        SG_TRACE("cursor-drawn %d %d", app->cur.x + app->cur.hot_x, app->cur.y + app->cur.hot_y);
+    }
+}
+
 static void draw(struct sg_app *app)
 {
     uint64_t t_draw = mono_ns();
@@ -493,6 +512,7 @@ static void draw(struct sg_app *app)
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);
     SDL_GL_SwapWindow(app->win.win);
+    trace_drawn(app, &s);
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
         app->age_sum_ns += mono_ns() - app->pending_age_ns;
@@ -638,6 +658,12 @@ int sg_app_run(struct sg_options *opts)
     app->stats_path = sg_options_str(opts, "app", "statsFile");
     app->shot_path = sg_options_str(opts, "app", "screenshot");
     app->shot_dir = sg_options_str(opts, "app", "screenshotDir");
+    const char *trace = sg_options_str(opts, "app", "traceFile");
+    if (*trace && !sg_trace_open(trace, err, sizeof(err))) {
+        fprintf(stderr, "spyglass-client: %s\n", err);
+        free(app);
+        return 2;
+    }
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lgmp.h"
+#include "sg_trace.h"
 #include "shm.h"
 
 #define MAX_POS_REQS 16
@@ -236,7 +237,9 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
         s->cur.new_shape = true;
     }
     s->cur_dirty = true;
+    int hot_x = s->cur.hot_x, hot_y = s->cur.hot_y;
     pthread_mutex_unlock(&s->lock);
+    SG_TRACE("cursor-recv %d %d", c.x + hot_x, c.y + hot_y);
     notify(s);
 }
 
@@ -269,6 +272,7 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
     s->frame_released = false;
     s->st.frames_received++;
     pthread_mutex_unlock(&s->lock);
+    SG_TRACE("frame-recv %u", f.hdr.frame_serial);
     notify(s);
     return true;
 }

@@ -11,6 +11,7 @@
 
 #include "lgmp.h"
 #include "log.h"
+#include "sg_trace.h"
 
 /* Bytes per progress-word publication: small enough that a client copying
  * behind us rarely waits, large enough that the stores cost nothing. */
@@ -323,6 +324,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     sg_kvmfr_frame_write(payload, &hdr);
     sg_kvmfr_progress_store(word, 0);
     post_frame_block(p, i);
+    SG_TRACE("frame-post %u", p->serial);
 
     /* The block holds frame serial-2 when it is valid; what changed since then
      * is the previous frame's damage plus this one's. */
@@ -450,6 +452,7 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
         enum sg_lgmp_status st = sg_lgmp_host_post(p->cq, flags, mem);
         if (st == SG_LGMP_OK) {
             stat_add(&p->stats.cursor_posts, 1);
+            SG_TRACE("cursor-post %d %d 0x%x", p->px, p->py, flags);
             return;
         }
         if (st != SG_LGMP_QUEUE_FULL) {
