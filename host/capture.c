@@ -90,6 +90,11 @@ int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
     return cap->impl->set_cursor_pos(cap, x, y);
 }
 
+int sg_capture_cursor_fd(struct sg_capture *cap)
+{
+    return cap->impl->cursor_fd ? cap->impl->cursor_fd(cap) : -1;
+}
+
 void sg_capture_stop(struct sg_capture *cap)
 {
     cap->impl->stop(cap);

@@ -11,7 +11,12 @@
  * as rows land. The backend keeps the current image; copy_rect never blocks.
  *
  * Threads: next_frame/copy_rect are called from the frame thread,
- * next_cursor/set_cursor_pos from the tick thread, possibly at the same time.
+ * next_cursor/set_cursor_pos/cursor_fd from the tick thread, possibly at the
+ * same time.
+ *
+ * The cursor is event driven where the backend can be: cursor_fd gives a
+ * descriptor that becomes readable when next_cursor has something new, and
+ * the publisher posts a move as soon as it happens instead of on its tick.
  * create/start/stop/destroy are never called concurrently with anything.
  */
 #include <stdbool.h>
@@ -92,6 +97,13 @@ struct sg_capture_impl {
                                           uint8_t *shape, size_t shape_cap);
     /* Put the hotspot at (x, y). */
     int (*set_cursor_pos)(struct sg_capture *cap, int32_t x, int32_t y);
+    /* Optional (NULL: the publisher asks next_cursor on every tick). A
+     * descriptor that polls readable while next_cursor may have news; once
+     * next_cursor has returned SG_CAPTURE_NONE it stays quiet until something
+     * new happens. -1 when there is none right now (it may change, e.g. after
+     * a reconnect: asked again before every wait). While the descriptor is
+     * -1 the publisher falls back to its tick. */
+    int (*cursor_fd)(struct sg_capture *cap);
     /* No client left: stop spending anything on capture. */
     void (*stop)(struct sg_capture *cap);
     void (*destroy)(struct sg_capture *cap);
@@ -122,6 +134,7 @@ void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
 enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
                                               uint8_t *shape, size_t shape_cap);
 int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y);
+int sg_capture_cursor_fd(struct sg_capture *cap); /* -1 when the backend has none */
 void sg_capture_stop(struct sg_capture *cap);
 void sg_capture_destroy(struct sg_capture *cap);
 
