@@ -3,6 +3,7 @@
 
 #include <SDL.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "keybindings.h"
 #include "kvmfr.h"
 #include "overlay.h"
+#include "present.h"
 #include "render/render.h"
 #include "screenshot.h"
 #include "session.h"
@@ -24,12 +26,15 @@
 #include "window.h"
 
 #define NOTICE_MS 3000
+/* Rectangles of one partial redraw: a frame's damage and the cursor's two. */
+#define MAX_DRAW_RECTS (SG_KVMFR_MAX_DAMAGE_RECTS + 2)
 #define FB_POLLS 2000
 #define FB_BUDGET (5 * FB_POLLS) /* polls for all the waits of one frame together */
 
 struct sg_app {
     struct sg_options *opts;
     struct sg_window win;
+    struct sg_present present;
     const struct sg_render_impl *ri;
     struct sg_renderer *r;
     struct sg_overlay *ov;
@@ -37,6 +42,11 @@ struct sg_app {
     Uint32 wake_event;
     atomic_bool wake_pending;
     bool running, dirty;
+    bool cursor_dirty; /* the cursor changed since the last draw (dirty: anything may have) */
+    /* frame damage (guest pixels) since the last draw, when that is all that changed */
+    struct sg_render_rect frame_damage[MAX_DRAW_RECTS];
+    unsigned nframe_damage;
+    bool vsync;
 
     /* options */
     enum sg_scale_mode scale;
@@ -57,6 +67,10 @@ struct sg_app {
     struct sg_session_cursor cur;
     bool cur_shape;
     uint32_t cur_w, cur_h;
+    bool drawn_cursor;      /* the last presented picture has the cursor, at drawn_cursor_rect */
+    struct sg_render_rect drawn_cursor_rect;
+    uint64_t cursor_draws;  /* presents of the cursor's rectangles alone */
+    uint64_t rect_draws;    /* presents of some rectangles (not the whole window) */
     bool traced_cursor;     /* sg_trace: the last cursor place logged as drawn */
     int traced_x, traced_y;
 
@@ -243,7 +257,7 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\ncursor_draws=%llu\nrect_draws=%llu\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -251,7 +265,8 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
+            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -310,6 +325,19 @@ static void frame_fail(struct sg_app *app, const char *fmt, ...)
     app->frame_error = true;
     snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
     app->dirty = true;
+}
+
+/* What a new frame changed on screen: its damage rectangles (guest pixels)
+ * when the picture is otherwise the one on screen, else everything. */
+static void add_frame_damage(struct sg_app *app, const struct sg_render_rect *r, unsigned n)
+{
+    if (!n || app->data_w != (uint32_t)app->guest_w || app->data_h != (uint32_t)app->guest_h ||
+        app->nframe_damage + n > MAX_DRAW_RECTS - 2) {
+        app->dirty = true;
+        return;
+    }
+    memcpy(&app->frame_damage[app->nframe_damage], r, n * sizeof(*r));
+    app->nframe_damage += n;
 }
 
 static void handle_frame(struct sg_app *app)
@@ -408,7 +436,7 @@ static void handle_frame(struct sg_app *app)
         save_png(app, app->shot_path);
     }
     update_view(app);
-    app->dirty = true;
+    add_frame_damage(app, rects, n);
 }
 
 static void handle_cursor(struct sg_app *app)
@@ -427,13 +455,15 @@ static void handle_cursor(struct sg_app *app)
         app->cur_shape = false; /* new session */
     c.new_shape = false;
     app->cur = c;
-    app->dirty = true;
+    app->cursor_dirty = true;
     if (app->hooks->on_guest_cursor) {
         struct sg_guest_cursor gc;
         sg_session_cursor_peek(app->session, &gc);
         app->hooks->on_guest_cursor(app->hook_state, &gc);
     }
 }
+
+static void draw(struct sg_app *app);
 
 static void poll_session(struct sg_app *app)
 {
@@ -448,8 +478,12 @@ static void poll_session(struct sg_app *app)
             app->frame_error = false;
         }
     }
-    handle_frame(app);
+    /* the cursor first, and on screen before a frame is copied: a frame never
+     * queues ahead of a cursor update */
     handle_cursor(app);
+    if (app->cursor_dirty && !app->dirty && app->running)
+        draw(app);
+    handle_frame(app);
     uint32_t id;
     enum sg_cursor_pos_result res;
     while (sg_session_cursor_pos_result(app->session, &id, &res))
@@ -475,9 +509,8 @@ static void trace_drawn(struct sg_app *app, const struct sg_render_scene *s)
     }
 }
 
-static void draw(struct sg_app *app)
+static void build_scene(struct sg_app *app, struct sg_render_scene *out)
 {
-    uint64_t t_draw = mono_ns();
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
@@ -510,8 +543,92 @@ static void draw(struct sg_app *app)
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
     s.layer[SG_LAYER_HELP] =
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
-    app->ri->draw(app->r, &s);
-    SDL_GL_SwapWindow(app->win.win);
+    *out = s;
+}
+
+/* The pixels the cursor covers: whole pixels, one more on each side for what
+ * linear filtering bleeds, inside the drawable. False when not drawn. */
+static bool cursor_rect(const struct sg_render_scene *s, struct sg_render_rect *out)
+{
+    if (!s->cursor_visible)
+        return false;
+    double x0 = floor(s->cur_x) - 1, y0 = floor(s->cur_y) - 1;
+    double x1 = ceil(s->cur_x + s->cur_w) + 1, y1 = ceil(s->cur_y + s->cur_h) + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > s->fb_w ? s->fb_w : x1;
+    y1 = y1 > s->fb_h ? s->fb_h : y1;
+    if (x1 <= x0 || y1 <= y0)
+        return false;
+    *out = (struct sg_render_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0) };
+    return true;
+}
+
+/* Damage in guest pixels -> drawable pixels, widened by what filtering bleeds. */
+static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s, const struct sg_render_rect *g,
+                             struct sg_render_rect *out)
+{
+    double x0, y0, x1, y1;
+    sg_view_guest_to_window(&app->view, g->x, g->y, &x0, &y0);
+    sg_view_guest_to_window(&app->view, (double)g->x + g->w, (double)g->y + g->h, &x1, &y1);
+    double k = app->view.win_w > 0 ? (double)s->fb_w / app->view.win_w : 1;
+    struct sg_render_scene box = { .fb_w = s->fb_w, .fb_h = s->fb_h, .cursor_visible = true };
+    box.cur_x = (x0 < x1 ? x0 : x1) * k - 1;
+    box.cur_y = (y0 < y1 ? y0 : y1) * k - 1;
+    box.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k + 2;
+    box.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k + 2;
+    return cursor_rect(&box, out);
+}
+
+static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
+{
+    uint64_t a = 0;
+    for (unsigned i = 0; i < n; i++)
+        a += (uint64_t)r[i].w * r[i].h;
+    return a;
+}
+
+static void draw(struct sg_app *app)
+{
+    uint64_t t_draw = mono_ns();
+    struct sg_render_scene s;
+    build_scene(app, &s);
+    struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
+    bool now_drawn = cursor_rect(&s, &now_rect);
+    /* Without vsync every present can go out as rectangles (copy-sub-buffer),
+     * which keeps the back buffer whole; with vsync frames are swapped. */
+    bool partial = sg_present_partial(&app->present);
+    bool frames_partial = partial && !app->vsync;
+    unsigned n = 0;
+    if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
+        if (app->cursor_dirty && app->drawn_cursor)
+            rects[n++] = app->drawn_cursor_rect;
+        if (app->cursor_dirty && now_drawn)
+            rects[n++] = now_rect;
+        for (unsigned i = 0; i < app->nframe_damage; i++)
+            n += guest_rect_to_fb(app, &s, &app->frame_damage[i], &rects[n]);
+        if (n) {
+            /* scissored passes pay off for small areas; a big one is drawn whole */
+            if (sg_present_back_whole(&app->present) && rects_area(rects, n) * 2 < (uint64_t)s.fb_w * s.fb_h) {
+                s.clip = rects;
+                s.nclip = n;
+            }
+            app->ri->draw(app->r, &s);
+            sg_present_rects(&app->present, rects, n, s.fb_h);
+            app->rect_draws++;
+            if (!app->nframe_damage)
+                app->cursor_draws++;
+        }
+    } else {
+        app->ri->draw(app->r, &s);
+        if (frames_partial)
+            sg_present_rects(&app->present, &whole, 1, s.fb_h);
+        else
+            sg_present_swap(&app->present);
+    }
+    app->nframe_damage = 0;
+    app->drawn_cursor = now_drawn;
+    app->drawn_cursor_rect = now_rect;
     trace_drawn(app, &s);
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
@@ -523,6 +640,7 @@ static void draw(struct sg_app *app)
     }
     app->draws++;
     app->dirty = false;
+    app->cursor_dirty = false;
 }
 
 /* ---------------------------------------------------------- events */
@@ -702,6 +820,9 @@ int sg_app_run(struct sg_options *opts)
         goto out_win;
     }
     fprintf(stderr, "spyglass-client: renderer %s: %s\n", app->ri->name, app->ri->describe(app->r));
+    sg_present_init(&app->present, app->win.win, sg_options_bool(opts, "win", "partialDraw"));
+    app->vsync = sg_options_bool(opts, "win", "vsync");
+    fprintf(stderr, "spyglass-client: presenting: %s\n", sg_present_describe(&app->present));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
                                 sizeof(err));
     if (!app->ov)
@@ -737,7 +858,8 @@ int sg_app_run(struct sg_options *opts)
         if (app->notice_until > now && timeout > (long)(app->notice_until - now))
             timeout = (long)(app->notice_until - now) + 1;
         SDL_Event ev;
-        if (!app->dirty && SDL_WaitEventTimeout(&ev, (int)timeout))
+        bool todo = app->dirty || app->cursor_dirty || app->nframe_damage;
+        if (!todo && SDL_WaitEventTimeout(&ev, (int)timeout))
             handle_event(app, &ev);
         while (SDL_PollEvent(&ev))
             handle_event(app, &ev);
@@ -746,7 +868,7 @@ int sg_app_run(struct sg_options *opts)
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
         tick(app, mono_ms());
-        if (app->dirty && app->running)
+        if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             draw(app);
     }
     rc = 0;

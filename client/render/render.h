@@ -31,6 +31,10 @@ struct sg_render_scene {
         bool visible;
         int x, y;            /* top-left in drawable pixels */
     } layer[SG_LAYER_COUNT];
+    /* nclip > 0: draw only inside these rectangles (drawable pixels, top-left
+     * origin); the rest of the framebuffer is left as it is. */
+    const struct sg_render_rect *clip;
+    unsigned nclip;
 };
 
 struct sg_render_impl {
