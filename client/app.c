@@ -853,8 +853,9 @@ int sg_app_run(struct sg_options *opts)
     while (app->running) {
         uint64_t now = mono_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
-        if (app->hooks->wake_ms && timeout > (long)app->hooks->wake_ms)
-            timeout = (long)app->hooks->wake_ms;
+        unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
+        if (wake && timeout > (long)wake)
+            timeout = (long)wake;
         if (app->notice_until > now && timeout > (long)(app->notice_until - now))
             timeout = (long)(app->notice_until - now) + 1;
         SDL_Event ev;

@@ -16,6 +16,8 @@
 
 #define MAX_POS_REQS 16
 #define VALIDITY_CHECK_MS 100
+#define IDLE_AFTER_NS 500000000ull /* no message for this long: poll IDLE_POLL_FACTOR times slower */
+#define IDLE_POLL_FACTOR 4u
 #define CURSOR_BURST 32 /* cursor messages handled per pass before looking at frames */
 
 struct pos_req {
@@ -334,7 +336,7 @@ enum run_end { RUN_STOP, RUN_LOST, RUN_EVICTED, RUN_ERROR };
 
 static enum run_end run(struct sg_session *s)
 {
-    uint64_t next_check = now_ns() + VALIDITY_CHECK_MS * 1000000ull;
+    uint64_t next_check = now_ns() + VALIDITY_CHECK_MS * 1000000ull, last_busy = now_ns();
     bool holding = false;
     for (;;) {
         if (atomic_load(&s->stop))
@@ -387,8 +389,14 @@ static enum run_end run(struct sg_session *s)
         }
 
         pump_pos_reqs(s);
-        if (!busy)
-            sleep_us(s->poll_us);
+        /* A still guest: poll slower after a while (an idle client costs next
+         * to nothing); the first message after the pause brings the fast rate
+         * back. A moving pointer never lets it get there. */
+        uint64_t now = now_ns();
+        if (busy)
+            last_busy = now;
+        else
+            sleep_us(now - last_busy > IDLE_AFTER_NS ? s->poll_us * IDLE_POLL_FACTOR : s->poll_us);
         continue;
     queue_error:
         if (ls == SG_LGMP_QUEUE_TIMEOUT)

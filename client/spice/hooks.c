@@ -626,6 +626,13 @@ static void clipboard_tick(struct hooks *h)
     }
 }
 
+/* View only (spice:enable=no): nothing to poll, the loop may sleep until an event. */
+static unsigned h_wake_ms_now(void *state)
+{
+    struct hooks *h = state;
+    return h && h->spice ? 10 : 0;
+}
+
 static void h_tick(void *state)
 {
     struct hooks *h = state;
@@ -708,6 +715,7 @@ const struct sg_input_hooks sg_input_hooks = {
     .on_cursor_pos_done = h_cursor_pos_done,
     .on_tick = h_tick,
     .wake_ms = 10,
+    .wake_ms_now = h_wake_ms_now,
 };
 
 const struct sg_input_option sg_input_options[] = {
