@@ -16,6 +16,7 @@
 #include "input_hooks.h"
 #include "keybindings.h"
 #include "kvmfr.h"
+#include "graphs.h"
 #include "overlay.h"
 #include "present.h"
 #include "render/render.h"
@@ -26,6 +27,7 @@
 #include "window.h"
 
 #define NOTICE_MS 3000
+#define GRAPHS_REFRESH_MS 100
 /* Rectangles of one partial redraw: a frame's damage and the cursor's two. */
 #define MAX_DRAW_RECTS (SG_KVMFR_MAX_DAMAGE_RECTS + 2)
 #define FB_POLLS 2000
@@ -79,7 +81,10 @@ struct sg_app {
     char status_text[512];
     char notice[256];
     uint64_t notice_until;
-    bool show_stats, show_help;
+    bool show_stats, show_help, show_graphs;
+    struct sg_graphs *graphs;
+    uint64_t next_graphs_ns, last_frame_recv_ns;
+    uint32_t graphs_w;
     struct sg_keys keys;
     int layer_h[SG_LAYER_COUNT];
     int status_cols; /* status text wrapped for this many columns */
@@ -293,6 +298,23 @@ static void tick(struct sg_app *app, uint64_t now)
     write_stats(app);
 }
 
+/* The graphs' image, a few times a second while they are shown. */
+static void update_graphs(struct sg_app *app, uint64_t now_ns)
+{
+    if (!app->show_graphs || now_ns < app->next_graphs_ns)
+        return;
+    app->next_graphs_ns = now_ns + GRAPHS_REFRESH_MS * 1000000ull;
+    uint8_t *px;
+    uint32_t w, h;
+    if (sg_graphs_render(app->graphs, app->ov, now_ns, &px, &w, &h)) {
+        app->ri->layer_image(app->r, SG_LAYER_GRAPHS, w, h, px);
+        app->graphs_w = w;
+        app->layer_h[SG_LAYER_GRAPHS] = (int)h;
+        free(px);
+        app->dirty = true;
+    }
+}
+
 /* ---------------------------------------------------------- frames */
 
 static void save_png(struct sg_app *app, const char *path)
@@ -416,6 +438,9 @@ static void handle_frame(struct sg_app *app)
     app->guest_w = (int)h->screen_width;
     app->guest_h = (int)h->screen_height;
     app->pending_age_ns = sf.recv_ns;
+    if (app->last_frame_recv_ns)
+        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_INTERVAL, sf.recv_ns, (double)(sf.recv_ns - app->last_frame_recv_ns) / 1e6);
+    app->last_frame_recv_ns = sf.recv_ns;
     if ((h->flags & SG_FRAME_FLAG_TRUNCATED) && !app->truncated_warned) {
         char msg[256];
         snprintf(msg, sizeof(msg),
@@ -541,6 +566,7 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
         s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
+    s.layer[SG_LAYER_GRAPHS] = (typeof(s.layer[0])){ app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16 };
     s.layer[SG_LAYER_HELP] =
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     *out = s;
@@ -630,14 +656,20 @@ static void draw(struct sg_app *app)
     app->drawn_cursor = now_drawn;
     app->drawn_cursor_rect = now_rect;
     trace_drawn(app, &s);
+    uint64_t t_end = mono_ns();
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        app->age_sum_ns += mono_ns() - app->pending_age_ns;
+        t_end = mono_ns();
+        app->age_sum_ns += t_end - app->pending_age_ns;
         app->age_n++;
+        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_AGE, t_end, (double)(t_end - app->pending_age_ns) / 1e6);
         app->pending_age_ns = 0;
-        app->draw_sum_ns += mono_ns() - t_draw;
+        app->draw_sum_ns += t_end - t_draw;
         app->draw_n++;
     }
+    if (app->cursor_dirty && app->cur.recv_ns && t_end > app->cur.recv_ns)
+        sg_graphs_add(app->graphs, SG_GRAPH_CURSOR_AGE, t_end, (double)(t_end - app->cur.recv_ns) / 1e6);
+    sg_graphs_add(app->graphs, SG_GRAPH_RENDER, t_end, (double)(t_end - t_draw) / 1e6);
     app->draws++;
     app->dirty = false;
     app->cursor_dirty = false;
@@ -671,6 +703,10 @@ static void key_command(struct sg_app *app, enum sg_key_cmd cmd)
         break;
     case SG_KEY_HELP:
         app->show_help = !app->show_help;
+        break;
+    case SG_KEY_GRAPHS:
+        app->show_graphs = !app->show_graphs;
+        app->next_graphs_ns = 0;
         break;
     case SG_KEY_SCREENSHOT:
         screenshot_key(app);
@@ -828,6 +864,8 @@ int sg_app_run(struct sg_options *opts)
     if (!app->ov)
         fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
     build_help(app);
+    app->graphs = sg_graphs_create();
+    app->show_graphs = sg_options_bool(opts, "win", "showGraphs");
 
     /* like B7: the kvmfr device when present, unless a path was given */
     const char *path = sg_options_str(opts, "app", "shmFile");
@@ -856,6 +894,8 @@ int sg_app_run(struct sg_options *opts)
         unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
         if (wake && timeout > (long)wake)
             timeout = (long)wake;
+        if (app->show_graphs && timeout > GRAPHS_REFRESH_MS)
+            timeout = GRAPHS_REFRESH_MS;
         if (app->notice_until > now && timeout > (long)(app->notice_until - now))
             timeout = (long)(app->notice_until - now) + 1;
         SDL_Event ev;
@@ -869,6 +909,7 @@ int sg_app_run(struct sg_options *opts)
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
         tick(app, mono_ms());
+        update_graphs(app, mono_ns());
         if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             draw(app);
     }
@@ -878,6 +919,7 @@ int sg_app_run(struct sg_options *opts)
     sg_session_destroy(app->session);
 out_render:
     sg_overlay_destroy(app->ov);
+    sg_graphs_destroy(app->graphs);
     app->ri->destroy(app->r);
 out_win:
     sg_window_finish(&app->win);

@@ -239,6 +239,7 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
         s->cur.new_shape = true;
     }
     s->cur_dirty = true;
+    s->cur.recv_ns = now_ns();
     int hot_x = s->cur.hot_x, hot_y = s->cur.hot_y;
     pthread_mutex_unlock(&s->lock);
     SG_TRACE("cursor-recv %d %d", c.x + hot_x, c.y + hot_y);

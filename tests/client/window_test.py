@@ -379,6 +379,48 @@ def case_partial():
     c.stop()
 
 
+GRAPH_COLOURS = {"frame interval": (0x40, 0xa0, 0xff), "frame age": (0x30, 0xe0, 0x30),
+                 "cursor age": (0xff, 0xc0, 0x20), "render": (0xff, 0x50, 0xd0)}
+
+
+def case_graphs():
+    """Scroll Lock+G: latency graphs at the top right, one bar colour per graph (client/graphs.c)."""
+    h = TestHost()
+    h.cmd("frame 640 480")
+    c = Client()
+    wait_frames(c)
+    h.cmd("cursor 0 40 300 3 5")
+    shot_until(lambda sh: expect_px(sh, 600, 60, GREEN, what="no graphs yet"), "picture without graphs")
+    press("g")
+    h.cmd("stream 30")
+    for i in range(20):
+        h.cmd("move %d 300" % (40 + 10 * i))
+        time.sleep(0.05)
+
+    def bars(sh):
+        w, hh, data = sh
+        missing = []
+        for name, col in GRAPH_COLOURS.items():
+            found = False
+            for y in range(16, 400):
+                for x in range(300, 624):
+                    if all(abs(a - b) <= 2 for a, b in zip(px(sh, x, y), col)):
+                        found = True
+                        break
+                if found:
+                    break
+            if not found:
+                missing.append(name)
+        check(not missing, "no bars of %s in the graphs" % ", ".join(missing))
+        # the panel is translucent over the guest: the first label's box darkens the green
+        expect_px(sh, 600, 20, (0, 75, 0), tol=4, what="translucent label box over green")
+    shot_until(bars, "graphs with bars", timeout=15)
+    h.cmd("stream 0")
+    press("g")
+    shot_until(lambda sh: expect_px(sh, 600, 60, GREEN, what="graphs gone"), "graphs off")
+    c.stop()
+
+
 class Heartbeat:
     """Plays a host that only ticks: moves host_clock_ms (LGMP offset 16)
     every 10 ms, and optionally scribbles random bytes over the region."""
