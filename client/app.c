@@ -621,10 +621,11 @@ static void draw(struct sg_app *app)
     build_scene(app, &s);
     struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
     bool now_drawn = cursor_rect(&s, &now_rect);
-    /* Without vsync every present can go out as rectangles (copy-sub-buffer),
-     * which keeps the back buffer whole; with vsync frames are swapped. */
+    /* Cursor-only updates go out as rectangles where the platform can; without
+     * vsync frames do too (a copy, never a swap: it does not wait for vblank),
+     * with vsync frames are swapped whole. */
     bool partial = sg_present_partial(&app->present);
-    bool frames_partial = partial && !app->vsync;
+    bool frames_partial = sg_present_can_rects(&app->present) && !app->vsync;
     unsigned n = 0;
     if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
         if (app->cursor_dirty && app->drawn_cursor)
@@ -634,8 +635,10 @@ static void draw(struct sg_app *app)
         for (unsigned i = 0; i < app->nframe_damage; i++)
             n += guest_rect_to_fb(app, &s, &app->frame_damage[i], &rects[n]);
         if (n) {
-            /* scissored passes pay off for small areas; a big one is drawn whole */
-            if (sg_present_back_whole(&app->present) && rects_area(rects, n) * 2 < (uint64_t)s.fb_w * s.fb_h) {
+            /* Only the presented rectangles must be right in the back buffer (the
+             * window keeps the rest), so scissored passes are enough even right
+             * after a swap; they pay off for small areas, a big one is drawn whole. */
+            if (rects_area(rects, n) * 2 < (uint64_t)s.fb_w * s.fb_h) {
                 s.clip = rects;
                 s.nclip = n;
             }

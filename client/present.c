@@ -32,14 +32,18 @@ void sg_present_init(struct sg_present *p, SDL_Window *win, bool allow)
 #endif
 }
 
-bool sg_present_partial(const struct sg_present *p)
+bool sg_present_can_rects(const struct sg_present *p)
 {
     return p->dpy != NULL;
 }
 
-bool sg_present_back_whole(const struct sg_present *p)
+bool sg_present_partial(const struct sg_present *p)
 {
-    return p->dpy && p->back_whole;
+    if (!p->dpy || !p->front_ok)
+        return false;
+    int w, h;
+    SDL_GL_GetDrawableSize(p->win, &w, &h);
+    return w == p->swap_w && h == p->swap_h;
 }
 
 void sg_present_swap(struct sg_present *p)
@@ -47,36 +51,26 @@ void sg_present_swap(struct sg_present *p)
     SDL_GL_SwapWindow(p->win);
     int w, h;
     SDL_GL_GetDrawableSize(p->win, &w, &h);
-    /* the first swap at a new size may show a picture of the old size */
+    /* Mesa learns a window's new size at a swap: the first swap at a new
+     * size may still show a picture of the old one */
     p->front_ok = w == p->swap_w && h == p->swap_h;
     p->swap_w = w;
     p->swap_h = h;
-    p->back_whole = false;
 }
 
 void sg_present_rects(struct sg_present *p, const struct sg_render_rect *r, unsigned n, int fb_h)
 {
-    int w, h;
-    SDL_GL_GetDrawableSize(p->win, &w, &h);
-    if (!p->dpy || w != p->swap_w || h != p->swap_h) {
-        /* Mesa learns a window's new size at a swap; until one has happened
-         * at this size the back buffer may still have the old one */
+    if (!sg_present_partial(p)) {
         sg_present_swap(p);
-        return;
-    }
-    if (!p->front_ok) {
-        /* the caller drew everything (the back buffer was not whole): show all of it */
-        p->copy_sub(p->dpy, p->drawable, 0, 0, w, h);
-        p->front_ok = p->back_whole = true;
         return;
     }
     for (unsigned i = 0; i < n; i++)
         p->copy_sub(p->dpy, p->drawable, (int)r[i].x, fb_h - (int)(r[i].y + r[i].h), (int)r[i].w, (int)r[i].h);
-    p->back_whole = true;
 }
 
 const char *sg_present_describe(const struct sg_present *p)
 {
-    return p->dpy ? "whole swaps for frames, GLX_MESA_copy_sub_buffer rectangles for cursor-only updates"
+    return p->dpy ? "GLX_MESA_copy_sub_buffer rectangles for cursor-only updates (and damage without vsync), "
+                    "whole swaps otherwise"
                   : "whole swaps (no partial present here)";
 }
