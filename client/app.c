@@ -25,6 +25,8 @@
 #include "sg_trace.h"
 #include "view.h"
 #include "window.h"
+#include "sg_log.h"
+#include "sg_time.h"
 
 #define NOTICE_MS 3000
 #define GRAPHS_REFRESH_MS 100
@@ -104,18 +106,6 @@ struct sg_app {
     struct sg_view view;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ms(void)
-{
-    return mono_ns() / 1000000u;
-}
-
 /* ------------------------------------------------------ hooks' API */
 
 SDL_Window *sg_app_window(struct sg_app *app) { return app->win.win; }
@@ -148,8 +138,8 @@ void sg_app_wake(struct sg_app *app)
 void sg_app_notice(struct sg_app *app, const char *text)
 {
     snprintf(app->notice, sizeof(app->notice), "%s", text);
-    app->notice_until = mono_ms() + NOTICE_MS;
-    fprintf(stderr, "spyglass-client: %s\n", text);
+    app->notice_until = sg_time_ms() + NOTICE_MS;
+    LOG_I("%s", text);
     app->dirty = true;
 }
 
@@ -199,7 +189,7 @@ static void build_help(struct sg_app *app)
 static void update_status_text(struct sg_app *app)
 {
     char text[512] = "";
-    if (app->notice_until > mono_ms())
+    if (app->notice_until > sg_time_ms())
         snprintf(text, sizeof(text), "%s", app->notice);
     else if (app->frame_error)
         snprintf(text, sizeof(text), "%s", app->frame_msg);
@@ -343,7 +333,7 @@ static void frame_fail(struct sg_app *app, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (!app->frame_error || strcmp(msg, app->frame_msg))
-        fprintf(stderr, "spyglass-client: %s\n", msg);
+        LOG_W("%s", msg);
     app->frame_error = true;
     snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
     app->dirty = true;
@@ -385,7 +375,7 @@ static void handle_frame(struct sg_app *app)
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
         full = false; /* the texture holds the previous frame: damage is enough */
 
-    uint64_t t_upload = mono_ns();
+    uint64_t t_upload = sg_time_ns();
     size_t pitch;
     void *dst = app->ri->frame_map(app->r, &pitch);
     if (!dst) {
@@ -410,13 +400,13 @@ static void handle_frame(struct sg_app *app)
     app->ri->frame_unmap(app->r, rects, n);
     if (n)
         app->damage_frames++;
-    app->upload_sum_ns += mono_ns() - t_upload;
+    app->upload_sum_ns += sg_time_ns() - t_upload;
     app->upload_n++;
     sg_session_frame_done(app->session, sf.generation);
 
     app->last_incomplete = ks != SG_KVMFR_OK;
     if (ks != SG_KVMFR_OK)
-        fprintf(stderr, "spyglass-client: frame %u incomplete (%u of %u rows): %s\n", h->frame_serial, rows,
+        LOG_W("frame %u incomplete (%u of %u rows): %s", h->frame_serial, rows,
                 h->data_height, sg_kvmfr_status_str(ks));
     app->frame_error = false;
     app->serial = h->frame_serial;
@@ -616,7 +606,7 @@ static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
 
 static void draw(struct sg_app *app)
 {
-    uint64_t t_draw = mono_ns();
+    uint64_t t_draw = sg_time_ns();
     struct sg_render_scene s;
     build_scene(app, &s);
     struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
@@ -659,10 +649,10 @@ static void draw(struct sg_app *app)
     app->drawn_cursor = now_drawn;
     app->drawn_cursor_rect = now_rect;
     trace_drawn(app, &s);
-    uint64_t t_end = mono_ns();
+    uint64_t t_end = sg_time_ns();
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        t_end = mono_ns();
+        t_end = sg_time_ns();
         app->age_sum_ns += t_end - app->pending_age_ns;
         app->age_n++;
         sg_graphs_add(app->graphs, SG_GRAPH_FRAME_AGE, t_end, (double)(t_end - app->pending_age_ns) / 1e6);
@@ -817,21 +807,21 @@ int sg_app_run(struct sg_options *opts)
     app->shot_dir = sg_options_str(opts, "app", "screenshotDir");
     const char *trace = sg_options_str(opts, "app", "traceFile");
     if (*trace && !sg_trace_open(trace, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s\n", err);
+        LOG_E("%s", err);
         free(app);
         return 2;
     }
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {
-        fprintf(stderr, "spyglass-client: input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)\n",
+        LOG_E("input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)",
                 sg_options_str(opts, "input", "escapeKey"));
         free(app);
         return 2;
     }
 
     if (SDL_Init(SDL_INIT_EVENTS) != 0) {
-        fprintf(stderr, "spyglass-client: SDL: %s\n", SDL_GetError());
+        LOG_E("SDL: %s", SDL_GetError());
         free(app);
         return 1;
     }
@@ -848,24 +838,24 @@ int sg_app_run(struct sg_options *opts)
         .gles = sg_options_bool(opts, "win", "gles"),
     };
     if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s\n", err);
+        LOG_E("%s", err);
         goto out_sdl;
     }
     SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
     app->ri = &sg_render_gl;
     app->r = app->ri->create(app->win.gles, err, sizeof(err));
     if (!app->r) {
-        fprintf(stderr, "spyglass-client: renderer: %s\n", err);
+        LOG_E("renderer: %s", err);
         goto out_win;
     }
-    fprintf(stderr, "spyglass-client: renderer %s: %s\n", app->ri->name, app->ri->describe(app->r));
+    LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
     sg_present_init(&app->present, app->win.win, sg_options_bool(opts, "win", "partialDraw"));
     app->vsync = sg_options_bool(opts, "win", "vsync");
-    fprintf(stderr, "spyglass-client: presenting: %s\n", sg_present_describe(&app->present));
+    LOG_I("presenting: %s", sg_present_describe(&app->present));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
                                 sizeof(err));
     if (!app->ov)
-        fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
+        LOG_W("no overlay text: %s", err);
     build_help(app);
     app->graphs = sg_graphs_create();
     app->show_graphs = sg_options_bool(opts, "win", "showGraphs");
@@ -883,7 +873,7 @@ int sg_app_run(struct sg_options *opts)
     };
     app->session = sg_session_create(&so);
     if (!app->session) {
-        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
+        LOG_E("cannot start the session thread");
         goto out_render;
     }
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
@@ -892,7 +882,7 @@ int sg_app_run(struct sg_options *opts)
     app->dirty = true;
     update_view(app);
     while (app->running) {
-        uint64_t now = mono_ms();
+        uint64_t now = sg_time_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
         unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
         if (wake && timeout > (long)wake)
@@ -911,8 +901,8 @@ int sg_app_run(struct sg_options *opts)
         update_status_text(app);
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
-        tick(app, mono_ms());
-        update_graphs(app, mono_ns());
+        tick(app, sg_time_ms());
+        update_graphs(app, sg_time_ns());
         if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             draw(app);
     }

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "capture.h"
-#include "log.h"
+#include "sg_log.h"
 #include "options.h"
 #include "publisher.h"
 #include "shm.h"
@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     bool shm_open_ok = false;
 
     if (sg_host_options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
-        fprintf(stderr, "spyglass-host: %s\n", err);
+        LOG_E("%s", err);
         sg_host_options_finish(&o);
         return 2;
     }
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
         sg_host_options_finish(&o);
         return 0;
     }
-    sg_host_log_set_level(o.log_level);
+    sg_log_set_level(o.log_level);
     if (o.trace[0] && !sg_trace_open(o.trace, err, sizeof(err))) {
         LOG_E("%s", err);
         sg_host_options_finish(&o);

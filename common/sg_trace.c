@@ -1,23 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "sg_trace.h"
 
+#include "sg_time.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 bool sg_trace_enabled;
 static int trace_fd = -1;
-
-uint64_t sg_trace_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 bool sg_trace_open(const char *path, char *err, size_t err_size)
 {
@@ -45,7 +39,7 @@ void sg_trace_event(const char *fmt, ...)
     if (trace_fd < 0)
         return;
     char line[256];
-    int n = snprintf(line, sizeof(line), "%llu ", (unsigned long long)sg_trace_now_ns());
+    int n = snprintf(line, sizeof(line), "%llu ", (unsigned long long)sg_time_ns());
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -2,11 +2,10 @@
 #pragma once
 /*
  * Debug timestamps for latency measurements: one line per event,
- * "<CLOCK_MONOTONIC ns> <event> <fields>", appended to a file that the
+ * "<sg_time_ns()> <event> <fields>", appended to a file that the
  * glass-to-glass benchmark (bench/client/glass_to_glass.c) reads back to split
  * a latency into the host's share and the client's. Off unless a program is
  * given a trace file; off, an event costs one predictable branch.
- * (The one file here that does I/O: it is shared by host and client.)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -20,7 +19,6 @@ bool sg_trace_open(const char *path, char *err, size_t err_size);
 void sg_trace_close(void);
 /* One line, written with a single write(2) so that threads never interleave. */
 void sg_trace_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint64_t sg_trace_now_ns(void);
 
 #define SG_TRACE(...)                                                                                                  \
     do {                                                                                                               \
