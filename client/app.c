@@ -50,7 +50,7 @@ struct sg_app {
     /* frame damage (guest pixels) since the last draw, when that is all that changed */
     struct sg_render_rect frame_damage[MAX_DRAW_RECTS];
     unsigned nframe_damage;
-    bool vsync;
+    bool frames_as_rects; /* frames may be presented as rectangles too, not only the cursor */
 
     /* options */
     enum sg_scale_mode scale;
@@ -612,10 +612,10 @@ static void draw(struct sg_app *app)
     struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
     bool now_drawn = cursor_rect(&s, &now_rect);
     /* Cursor-only updates go out as rectangles where the platform can; without
-     * vsync frames do too (a copy, never a swap: it does not wait for vblank),
+     * vsync frames do too (a copy, never a swap: it would not wait for vblank),
      * with vsync frames are swapped whole. */
     bool partial = sg_present_partial(&app->present);
-    bool frames_partial = sg_present_can_rects(&app->present) && !app->vsync;
+    bool frames_partial = sg_present_can_rects(&app->present) && app->frames_as_rects;
     unsigned n = 0;
     if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
         if (app->cursor_dirty && app->drawn_cursor)
@@ -849,8 +849,11 @@ int sg_app_run(struct sg_options *opts)
         goto out_win;
     }
     LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
-    sg_present_init(&app->present, app->win.win, sg_options_bool(opts, "win", "partialDraw"));
-    app->vsync = sg_options_bool(opts, "win", "vsync");
+    int partial_mode = sg_options_enum(opts, "win", "partialDraw"); /* yes, cursor, no */
+    sg_present_init(&app->present, app->win.win, partial_mode != 2);
+    /* frames as rectangles only where swaps would not wait for vsync anyway
+     * (e.g. llvmpipe under Xvfb has no swap control) */
+    app->frames_as_rects = partial_mode == 0 && !app->win.vsync;
     LOG_I("presenting: %s", sg_present_describe(&app->present));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
                                 sizeof(err));

@@ -13,6 +13,7 @@
 
 static const char *const scale_choices[] = { "keep", "stretch", "integer", NULL };
 static const char *const filter_choices[] = { "linear", "nearest", NULL };
+static const char *const partial_choices[] = { "yes", "cursor", "no", NULL };
 /* in enum sg_log_level order */
 static const char *const log_level_choices[] = { "error", "warn", "info", "debug", NULL };
 
@@ -45,9 +46,9 @@ static const struct sg_option base_options[] = {
       scale_choices, 0, 0, 0, NULL },
     { "win", "filter", SG_OPT_ENUM, "linear", "texture filtering when scaling: linear or nearest", filter_choices, 0, 0, 0, NULL },
     { "win", "vsync", SG_OPT_BOOL, "yes", "wait for vertical sync when drawing", NULL, 0, 0, 0, NULL },
-    { "win", "partialDraw", SG_OPT_BOOL, "yes",
-      "when only the cursor moved, redraw and present only its old and new rectangles (where the platform can)",
-      NULL, 0, 0, 0, NULL },
+    { "win", "partialDraw", SG_OPT_ENUM, "yes",
+      "present only what changed where the platform can: yes (cursor moves, and frame damage when swaps do not "
+      "wait for vsync), cursor (cursor moves only), no (whole swaps)", partial_choices, 0, 0, 0, NULL },
     { "win", "showGraphs", SG_OPT_BOOL, "no",
       "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time)", NULL, 0, 0, 0,
       NULL },

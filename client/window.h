@@ -16,6 +16,7 @@ struct sg_window {
     SDL_GLContext ctx;
     bool gles;       /* the context is OpenGL ES */
     bool fullscreen;
+    bool vsync;      /* swaps wait for vertical sync (asked for, and the platform can) */
 };
 
 /* Tries OpenGL 3.3 core, then OpenGL ES 3.0 (or only ES with opts->gles). */
