@@ -625,11 +625,24 @@ static void clipboard_tick(struct hooks *h)
     }
 }
 
-/* View only (spice:enable=no): nothing to poll, the loop may sleep until an event. */
+/* How soon h_tick needs to run again without an event. State changes and
+ * clipboard data wake the loop themselves (sg_app_wake); what is left is time:
+ * the re-placing after leaving capture, and cursor-sync corrections while the
+ * guest cursor is off target. A still guest with the cursor where it should be
+ * (and view only) needs no ticks: the loop sleeps until an event. */
 static unsigned h_wake_ms_now(void *state)
 {
     struct hooks *h = state;
-    return h && h->spice ? 10 : 0;
+    if (!h || !h->spice)
+        return 0;
+    unsigned ms = 0;
+    if (h->rebase_at) {
+        uint64_t now = sg_time_ms();
+        ms = h->rebase_at > now ? (unsigned)(h->rebase_at - now) : 1;
+    }
+    if (active(h) && !h->captured && sg_cursor_sync_wants_tick(&h->sync, can_set_pos(h)) && (!ms || ms > 10))
+        ms = 10;
+    return ms;
 }
 
 static void h_tick(void *state)
