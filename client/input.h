@@ -84,5 +84,3 @@ void sg_cursor_sync_tick(struct sg_cursor_sync *s, bool can_set_pos, uint64_t no
  * is off target, and not given up): the caller keeps ticking while true and
  * may sleep otherwise. */
 bool sg_cursor_sync_wants_tick(const struct sg_cursor_sync *s, bool can_set_pos);
-/* Start tracking from a known guest position without moving anything (e.g. after capture mode). */
-void sg_cursor_sync_resume(struct sg_cursor_sync *s, int gx, int gy, uint64_t now);
