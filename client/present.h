@@ -13,6 +13,8 @@
  * a partial update redraws just what the cursor left and entered, even right
  * after a whole swap left the back buffer undefined. Where the extension is
  * missing (EGL, Wayland, another GLX) everything is swapped as before.
+ *
+ * Context: every call on the thread that owns the window's GL context.
  */
 #include <SDL.h>
 #include <stdbool.h>
