@@ -75,6 +75,7 @@ struct kms {
     uint32_t fps;
     int fd;
     uint32_t conn_id;
+    bool atomic;          /* plane properties readable (the cursor's position) */
     _Atomic uint32_t crtc_id; /* read by the tick thread for the cursor */
 
     struct kms_buf cache[MAP_CACHE];
@@ -426,6 +427,8 @@ static int open_device(struct kms *k, const char *path, char *err, size_t err_si
     if (drmIsMaster(k->fd))
         drmDropMaster(k->fd);
     drmSetClientCap(k->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
+    /* plane FB_ID/CRTC_X/CRTC_Y are listed only to atomic clients; we only read them */
+    k->atomic = drmSetClientCap(k->fd, DRM_CLIENT_CAP_ATOMIC, 1) == 0;
     return 0;
 }
 
@@ -750,7 +753,7 @@ static void find_cursor_plane(struct kms *k, uint32_t crtc_id)
         drmModeObjectPropertiesPtr props =
             fits ? drmModeObjectGetProperties(k->fd, planes->planes[i], DRM_MODE_OBJECT_PLANE) : NULL;
         uint64_t type = 0;
-        if (props && prop_id(k->fd, props, "type", &type) && type == DRM_PLANE_TYPE_CURSOR) {
+        if (props && k->atomic && prop_id(k->fd, props, "type", &type) && type == DRM_PLANE_TYPE_CURSOR) {
             c->plane_id = planes->planes[i];
             c->prop_fb = prop_id(k->fd, props, "FB_ID", NULL);
             c->prop_crtc = prop_id(k->fd, props, "CRTC_ID", NULL);
@@ -762,9 +765,9 @@ static void find_cursor_plane(struct kms *k, uint32_t crtc_id)
     drmModeFreePlaneResources(planes);
     k->cursor_crtc = crtc_id;
     if (!c->plane_id && !k->sw_cursor_logged) {
-        LOG_I("kms %s: CRTC %u has no cursor plane: the cursor is drawn into the picture (software cursor), so "
+        LOG_I("kms %s: CRTC %u has no cursor plane%s: the cursor is drawn into the picture (software cursor), so "
               "no cursor is published",
-              k->path, crtc_id);
+              k->path, crtc_id, k->atomic ? "" : " readable without atomic mode setting");
         k->sw_cursor_logged = true;
     } else if (c->plane_id) {
         LOG_I("kms %s: cursor plane %u on CRTC %u", k->path, c->plane_id, crtc_id);

@@ -163,7 +163,7 @@ class GpuRun:
 
         nonce = f"{self.t.pid}-{self.gpu}"
         initrd = os.path.join(self.work, "initrd.cpio")
-        vmlib.build_initrd(initrd, kernel, self.a.guest, host, "-f ivshmem -c kms", nonce,
+        vmlib.build_initrd(initrd, kernel, self.a.guest, host, os.environ.get("SPYGLASS_VM_KMS_HOST_ARGS", "-f ivshmem -c kms"), nonce,
                            modules=kernel.module_sets[self.gpu], extra_bins=[self.a.kms_guest], mode="kms")
         self.vm = vmlib.Vm(kernel, initrd, shm, SHM_MB, self.work, name=f"vm-{self.gpu}", gpu=self.gpu)
         self.t.procs.append(self.vm)
