@@ -9,10 +9,15 @@
  * three framebuffers. A framebuffer is mapped once (dumb-buffer map, else
  * PRIME export + mmap) and kept in a small cache keyed by its id and by the
  * identity of its memory, so a flip costs a few ioctls. KMS says nothing about
- * what changed: kms_detect.c hashes each row and only changed rows are
- * converted into our image and reported as damage; a still screen reports
- * nothing. The image is ours, so a buffer the compositor starts drawing into
- * after a flip is never copied half-drawn into the region.
+ * what changed: kms_detect.c keeps a hash per row. After a flip every row is
+ * hashed and compared; on the same buffer only every kms:interleave-th row is
+ * probed (another set each poll) and a full scan follows only when one of
+ * those differs, so a still screen costs a fraction of one read of it.
+ * Changed rows are reported as damage and copied by copy_rect straight from
+ * the scan-out, hashed as they are copied (through a one-row bounce buffer
+ * when they need converting): if the compositor drew into that buffer between
+ * scan and copy, the stored hash says what was really published and the next
+ * scan corrects it.
  *
  * The cursor plane (universal planes) is read on the tick thread: its
  * framebuffer is the shape (ARGB8888), CRTC_X/CRTC_Y its top-left corner.
@@ -81,11 +86,15 @@ struct kms {
     struct kms_buf cache[MAP_CACHE];
     uint32_t cache_next;
 
+    uint32_t interleave;
     uint32_t w, h;        /* the current image */
-    uint32_t *img;        /* BGRA, w * 4 per row */
-    const uint8_t *scan_src;
+    uint8_t *bounce;      /* one row of the scan-out, w * 4 bytes */
+    const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
     uint32_t scan_format;
+    uint32_t scan_fb;     /* what scan_src was found from: a flip changes these */
+    uint64_t scan_key;
+    uint32_t phase;       /* which rows the next probe reads */
     struct sg_kms_detect det;
     bool started, off;
     struct timespec next_poll;
@@ -101,6 +110,9 @@ static const struct sg_capture_option kms_options[] = {
     {"connector", "", "output to capture: a name like Virtual-1 or HDMI-A-1, or a connector id "
                       "(default: the first connected one that is lit)"},
     {"fps", "60", "scan-outs compared per second (KMS has no change events)"},
+    {"interleave", "8", "on a still screen each poll reads every Nth row, another set each time, and scans "
+                        "fully when one differs (1 = every row every poll; a change under N rows tall can "
+                        "wait N polls)"},
     {NULL, NULL, NULL},
 };
 
@@ -497,6 +509,10 @@ static int kms_create(struct sg_capture **out, const char *const *v, char *err, 
         goto fail;
     if (k->fps == 0)
         k->fps = 1;
+    if (sg_capture_parse_uint("kms:interleave", v[3], 64, &k->interleave, err, err_size))
+        goto fail;
+    if (k->interleave == 0)
+        k->interleave = 1;
     if (v[0][0]) {
         if (probe_card(k, v[0], k->connector_opt, err, err_size))
             goto fail;
@@ -545,7 +561,7 @@ static void kms_destroy(struct sg_capture *cap)
         buf_release(&k->cache[i]);
     close_device(k);
     sg_kms_detect_finish(&k->det);
-    free(k->img);
+    free(k->bounce);
     pthread_mutex_destroy(&k->cursor_lock);
     free(k);
 }
@@ -598,23 +614,17 @@ static void sleep_ns(int64_t ns)
     }
 }
 
-static void take_row(void *ctx, uint32_t y)
-{
-    struct kms *k = ctx;
-    convert_row(k->scan_format, k->scan_src + (size_t)y * k->scan_pitch, k->img + (size_t)y * k->w, k->w);
-}
-
 /* Make the image w x h; the next scan reports it whole. */
 static int resize_image(struct kms *k, uint32_t w, uint32_t h, char *err, size_t err_size)
 {
-    if (w == k->w && h == k->h && k->img)
+    if (w == k->w && h == k->h && k->bounce)
         return 0;
-    free(k->img);
-    k->img = malloc((size_t)w * h * 4);
-    if (!k->img || sg_kms_detect_reset(&k->det, w, h)) {
+    free(k->bounce);
+    k->bounce = malloc((size_t)w * 4);
+    if (!k->bounce || sg_kms_detect_reset(&k->det, w, h)) {
         snprintf(err, err_size, "kms %s: out of memory for a %ux%u image", k->path, w, h);
-        free(k->img);
-        k->img = NULL;
+        free(k->bounce);
+        k->bounce = NULL;
         k->w = k->h = 0;
         return -1;
     }
@@ -661,14 +671,20 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
         sg_capture_set_error(&k->base, "%s", err);
         return SG_CAPTURE_ERROR;
     }
-    k->scan_src = b->map + b->offset + (size_t)s.y * b->pitch + (size_t)s.x * 4;
-    k->scan_pitch = b->pitch;
+    const uint8_t *src = b->map + b->offset + (size_t)s.y * b->pitch + (size_t)s.x * 4;
     if (k->scan_format != b->format)
         sg_kms_detect_invalidate(&k->det); /* same bytes can mean other colours */
+    bool flipped = src != k->scan_src || b->pitch != k->scan_pitch || b->fb_id != k->scan_fb || b->key != k->scan_key;
+    k->scan_src = src;
+    k->scan_pitch = b->pitch;
     k->scan_format = b->format;
+    k->scan_fb = b->fb_id;
+    k->scan_key = b->key;
+    /* the same buffer as last time: only drawing into it can have changed it, so probe first */
+    if (!flipped && !sg_kms_detect_probe(&k->det, src, k->scan_pitch, k->phase++, k->interleave))
+        return SG_CAPTURE_TIMEOUT;
     bool whole;
-    uint32_t n = sg_kms_detect_scan(&k->det, k->scan_src, k->scan_pitch, take_row, k, out->damage,
-                                    &out->damage_count, &whole);
+    uint32_t n = sg_kms_detect_scan(&k->det, src, k->scan_pitch, out->damage, &out->damage_count, &whole);
     out->width = k->w;
     out->height = k->h;
     if (whole) {
@@ -702,7 +718,24 @@ static enum sg_capture_status kms_next_frame(struct sg_capture *cap, uint32_t ti
 static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
 {
     struct kms *k = (struct kms *)cap;
-    sg_capture_copy_image((const uint8_t *)k->img, (size_t)k->w * 4, r, dst, dst_pitch);
+    bool full_rows = r->x == 0 && r->w == k->w;
+    for (uint32_t y = r->y; y < r->y + r->h; y++) {
+        const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * 4;
+        uint32_t *d = (uint32_t *)((uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * 4);
+        if (!full_rows) {
+            convert_row(k->scan_format, src, d, r->w);
+            continue;
+        }
+        /* hash exactly the bytes published: straight into the region when no conversion is needed,
+         * else through the cache-hot one-row bounce buffer */
+        if (k->scan_format == DRM_FORMAT_XRGB8888 || k->scan_format == DRM_FORMAT_ARGB8888) {
+            sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(d, src, (size_t)k->w * 4));
+            continue;
+        }
+        sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(k->bounce, src, (size_t)k->w * 4));
+        convert_row(k->scan_format, k->bounce, d, k->w);
+    }
+    sg_kms_copy_fence();
 }
 
 /* ------------------------------------------------------------------ cursor */

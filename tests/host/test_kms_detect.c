@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The kms backend's change detection (host/capture/kms_detect.c) on synthetic
- * buffers: which rows are handed over and the exact damage rectangles. */
+ * buffers: the exact damage rectangles, the interleaved probe, stored hashes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,26 +19,15 @@
 struct fixture {
     uint8_t *buf;
     struct sg_kms_detect det;
-    uint32_t rows_seen[H];
-    uint32_t nrows;
     struct sg_capture_rect damage[SG_CAPTURE_MAX_DAMAGE];
     uint32_t ndamage;
     bool whole;
 };
 
-static void on_row(void *ctx, uint32_t y)
-{
-    struct fixture *f = ctx;
-    f->rows_seen[f->nrows++] = y;
-}
-
 static uint32_t scan(struct fixture *f)
 {
-    f->nrows = 0;
     memset(f->damage, 0xee, sizeof(f->damage));
-    uint32_t n = sg_kms_detect_scan(&f->det, f->buf, PITCH, on_row, f, f->damage, &f->ndamage, &f->whole);
-    assert_int_equal(n, f->nrows);
-    return n;
+    return sg_kms_detect_scan(&f->det, f->buf, PITCH, f->damage, &f->ndamage, &f->whole);
 }
 
 static uint32_t *px(struct fixture *f, uint32_t x, uint32_t y)
@@ -86,8 +75,6 @@ static void test_first_scan_whole(void **state)
     assert_int_equal(scan(f), H);
     assert_true(f->whole);
     assert_int_equal(f->ndamage, 0);
-    for (uint32_t y = 0; y < H; y++)
-        assert_int_equal(f->rows_seen[y], y);
 }
 
 static void test_nothing_changed(void **state)
@@ -122,7 +109,6 @@ static void test_one_pixel(void **state)
     for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
         *px(f, where[i][0], where[i][1]) ^= 1; /* one bit of the blue channel */
         assert_int_equal(scan(f), 1);
-        assert_int_equal(f->rows_seen[0], where[i][1]);
         assert_int_equal(f->ndamage, 1);
         assert_rect(&f->damage[0], 0, where[i][1], W, 1);
         assert_int_equal(scan(f), 0);
@@ -140,8 +126,6 @@ static void test_square(void **state)
     assert_int_equal(scan(f), 100);
     assert_int_equal(f->ndamage, 1);
     assert_rect(&f->damage[0], 0, 500, W, 100);
-    for (uint32_t i = 0; i < 100; i++)
-        assert_int_equal(f->rows_seen[i], 500 + i);
 }
 
 /* Separate changes stay separate rectangles, in row order. */
@@ -192,8 +176,7 @@ static void test_reset_and_invalidate(void **state)
     assert_int_equal(scan(f), H);
     assert_true(f->whole);
     assert_int_equal(sg_kms_detect_reset(&f->det, 800, 600), 0);
-    f->nrows = 0;
-    uint32_t n = sg_kms_detect_scan(&f->det, f->buf, PITCH, on_row, f, f->damage, &f->ndamage, &f->whole);
+    uint32_t n = sg_kms_detect_scan(&f->det, f->buf, PITCH, f->damage, &f->ndamage, &f->whole);
     assert_int_equal(n, 600);
     assert_true(f->whole);
     assert_int_equal(scan(f), 0);
@@ -217,6 +200,67 @@ static void test_odd_width_tail(void **state)
     assert_rect(&f->damage[0], 0, 3, 1366, 1);
 }
 
+/* The probe reads rows phase, phase + step, ...: a change there is seen, a
+ * change between them only by the probe whose phase hits it; all of them
+ * together cover every row. It never stores anything. */
+static void test_probe(void **state)
+{
+    struct fixture *f = *state;
+    assert_true(sg_kms_detect_probe(&f->det, f->buf, PITCH, 0, 8)); /* nothing to compare with yet */
+    scan(f);
+    for (uint32_t phase = 0; phase < 8; phase++)
+        assert_false(sg_kms_detect_probe(&f->det, f->buf, PITCH, phase, 8));
+    *px(f, 77, 403) += 1; /* 403 % 8 == 3 */
+    for (uint32_t phase = 0; phase < 16; phase++)
+        assert_int_equal(sg_kms_detect_probe(&f->det, f->buf, PITCH, phase, 8), phase % 8 == 3);
+    assert_true(sg_kms_detect_probe(&f->det, f->buf, PITCH, 5, 1)); /* step 1: every row */
+    assert_int_equal(scan(f), 1); /* the probe stored nothing: the scan still sees the change */
+    assert_rect(&f->damage[0], 0, 403, W, 1);
+    for (uint32_t phase = 0; phase < 8; phase++)
+        assert_false(sg_kms_detect_probe(&f->det, f->buf, PITCH, phase, 8));
+    /* an 8-row change is seen by every probe */
+    for (uint32_t y = 600; y < 608; y++)
+        *px(f, 1, y) += 1;
+    for (uint32_t phase = 0; phase < 8; phase++)
+        assert_true(sg_kms_detect_probe(&f->det, f->buf, PITCH, phase, 8));
+}
+
+/* What the backend stores as published wins: a row published with other bytes
+ * than the scan saw (drawn into between scan and copy) is found again. */
+static void test_store(void **state)
+{
+    struct fixture *f = *state;
+    scan(f);
+    uint32_t row[W];
+    memcpy(row, px(f, 0, 9), sizeof(row));
+    row[100] ^= 0xff; /* "published" bytes differ from the buffer's */
+    sg_kms_detect_store(&f->det, 9, sg_kms_row_hash(row, sizeof(row)));
+    assert_true(sg_kms_detect_probe(&f->det, f->buf, PITCH, 1, 8));
+    assert_int_equal(scan(f), 1);
+    assert_rect(&f->damage[0], 0, 9, W, 1);
+    uint32_t copy[W];
+    sg_kms_detect_store(&f->det, 9, sg_kms_copy_row_hash(copy, px(f, 0, 9), sizeof(copy))); /* as the buffer is */
+    assert_memory_equal(copy, px(f, 0, 9), sizeof(copy));
+    assert_int_equal(scan(f), 0);
+    sg_kms_detect_store(&f->det, H, 1); /* outside the image: ignored */
+    assert_int_equal(scan(f), 0);
+}
+
+/* The copying hash equals the plain one and copies every byte, tails included. */
+static void test_copy_row_hash(void **state)
+{
+    struct fixture *f = *state;
+    static uint8_t dst[W * 4 + 8];
+    for (size_t n = 0; n <= 100; n++) {
+        memset(dst, 0xa5, sizeof(dst));
+        assert_true(sg_kms_copy_row_hash(dst, f->buf + 3, n) == sg_kms_row_hash(f->buf + 3, n));
+        assert_memory_equal(dst, f->buf + 3, n);
+        assert_int_equal(dst[n], 0xa5);
+    }
+    assert_true(sg_kms_copy_row_hash(dst, f->buf, W * 4) == sg_kms_row_hash(f->buf, W * 4));
+    assert_memory_equal(dst, f->buf, W * 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +274,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_many_runs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_and_invalidate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_width_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_row_hash, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
