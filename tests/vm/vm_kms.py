@@ -5,7 +5,8 @@
 One boot per virtual GPU (bochs-display, virtio-gpu-pci; SPYGLASS_VM_KMS_GPUS=a,b to choose). In the
 guest, spyglass-host -f ivshmem -c kms starts first (as at boot), then sg-vm-kms takes the display as
 DRM master and walks through steps (guest/sg-vm-kms.c), each paced by a line this side types on the
-serial console. On this side sg-vm-watch --every-frame writes every frame it copies and prints every
+serial console. Before that, the host run as uid 1000 must refuse with the CAP_SYS_ADMIN message.
+On this side sg-vm-watch --every-frame writes every frame it copies and prints every
 cursor message. After each step:
   - pictures: a frame equal, pixel for pixel, to the known picture, and QEMU's screendump equal too
     (dumb buffer A, a page flip to B, a square drawn into B without a flip, a flip back to A);
@@ -169,6 +170,11 @@ class GpuRun:
         self.t.procs.append(self.vm)
         self.vm.start()
         vmlib.ack_probe(self.vm, shm, nonce, timeout=120)
+        m, _, _ = self.vm.wait_line(r"sg-host-nonroot: .*", 60)
+        want = ("capture kms cannot start: kms /dev/dri/card0: reading another program's framebuffer needs root or "
+                "CAP_SYS_ADMIN; spyglass-host runs as uid 1000 without it")
+        check(want in m.group(0), f"{self.gpu}: the host as uid 1000 said '{m.group(0)}', expected '{want}'")
+        log(f"{self.gpu}: as uid 1000 without CAP_SYS_ADMIN: {m.group(0)}")
         m, _, _ = self.vm.wait_line(r"sg-host: .*capture kms cannot start.*|sg-host: .*kms (\S+): capturing (\S+)", 60)
         check(m.group(1), f"{self.gpu}: {m.group(0)}")
         log(f"{self.gpu}: host captures {m.group(2)} on {m.group(1)}")
