@@ -42,6 +42,7 @@
 
 #include "../capture.h"
 #include "../log.h"
+#include "kms.h"
 #include "kms_detect.h"
 #include "kvmfr.h"
 
@@ -204,12 +205,56 @@ static bool has_cap_sys_admin(void)
     return !found || (eff >> 21 & 1); /* CAP_SYS_ADMIN is capability 21 */
 }
 
-static void need_admin_message(struct kms *k, uint32_t fb_id, char *err, size_t err_size)
+int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *err, size_t err_size)
 {
-    snprintf(err, err_size,
-             "kms %s: the kernel gave no handle for framebuffer %u: reading another program's framebuffer "
-             "needs root or CAP_SYS_ADMIN (spyglass-host runs as uid %u%s)",
-             k->path, fb_id, (unsigned)geteuid(), has_cap_sys_admin() ? "" : " without CAP_SYS_ADMIN");
+    char fmt[8];
+    if (!fb->handle) {
+        snprintf(err, err_size,
+                 "kms %s: the kernel gave no handle for framebuffer %u: reading another program's framebuffer "
+                 "needs root or CAP_SYS_ADMIN (spyglass-host runs as uid %u%s)",
+                 device, fb->fb_id, (unsigned)geteuid(), has_cap_sys_admin() ? "" : " without CAP_SYS_ADMIN");
+    } else if (fb->modifier != DRM_FORMAT_MOD_LINEAR && fb->modifier != DRM_FORMAT_MOD_INVALID) {
+        char *vendor = drmGetFormatModifierVendor(fb->modifier), *name = drmGetFormatModifierName(fb->modifier);
+        snprintf(err, err_size,
+                 "kms %s: framebuffer %u uses format modifier 0x%016llx (%s %s): a tiled or compressed layout the "
+                 "CPU cannot read; only linear framebuffers can be captured",
+                 device, fb->fb_id, (unsigned long long)fb->modifier, vendor ? vendor : "unknown vendor",
+                 name ? name : "unknown");
+        free(vendor);
+        free(name);
+    } else if (!format_supported(fb->format)) {
+        snprintf(err, err_size,
+                 "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
+                 "AR30, XB30, AB30",
+                 device, fb->fb_id, format_name(fb->format, fmt), fb->format);
+    } else if (fb->width == 0 || fb->height == 0 || fb->pitch < (uint64_t)fb->width * 4) {
+        snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", device,
+                 fb->fb_id, fb->width, fb->height, fb->pitch);
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+/* What identifies the memory behind a handle across GETFB calls (each gives a
+ * new handle): its dumb-map offset, else its dma-buf's inode. */
+static int memory_key(struct kms *k, uint32_t handle, uint64_t *key)
+{
+    struct drm_mode_map_dumb md = {.handle = handle};
+    if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
+        *key = md.offset;
+        return 0;
+    }
+    int pfd = -1;
+    struct stat st;
+    if (drmPrimeHandleToFD(k->fd, handle, DRM_CLOEXEC, &pfd) != 0)
+        return -1;
+    int rc = fstat(pfd, &st);
+    close(pfd);
+    if (rc != 0)
+        return -1;
+    *key = (uint64_t)st.st_ino | 1ull << 63;
+    return 0;
 }
 
 /* Map memory object `handle` for reading; the key identifies the memory. */
@@ -288,33 +333,15 @@ static struct kms_buf *fb_lookup(struct kms *k, uint32_t fb_id, char *err, size_
     struct kms_buf *hit = NULL;
     int rc = -1;
     size_t size = (size_t)nb.offset + (size_t)nb.pitch * nb.height;
-    char fmt[8];
-    if (!handles[0]) {
-        need_admin_message(k, fb_id, err, err_size);
-    } else if (modifier != DRM_FORMAT_MOD_LINEAR && modifier != DRM_FORMAT_MOD_INVALID) {
-        char *name = drmGetFormatModifierName(modifier);
-        snprintf(err, err_size,
-                 "kms %s: framebuffer %u uses format modifier 0x%016llx (%s): a tiled or compressed layout the "
-                 "CPU cannot read; only linear framebuffers can be captured",
-                 k->path, fb_id, (unsigned long long)modifier, name ? name : "unknown");
-        free(name);
-    } else if (!format_supported(nb.format)) {
-        snprintf(err, err_size,
-                 "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
-                 "AR30, XB30, AB30",
-                 k->path, fb_id, format_name(nb.format, fmt), nb.format);
-    } else if (nb.width == 0 || nb.height == 0 || nb.pitch < (uint64_t)nb.width * 4) {
-        snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", k->path,
-                 fb_id, nb.width, nb.height, nb.pitch);
-    } else {
+    struct sg_kms_fb_info info = {fb_id, handles[0], nb.width, nb.height, nb.pitch, nb.format, modifier};
+    if (sg_kms_fb_check(k->path, &info, err, err_size) == 0) {
         uint8_t *map = NULL;
         uint64_t key = 0;
         /* a cached mapping is reused only while the id still names the same memory */
-        struct drm_mode_map_dumb md = {.handle = handles[0]};
-        bool keyed = drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0;
+        bool keyed = memory_key(k, handles[0], &key) == 0;
         for (uint32_t i = 0; keyed && i < MAP_CACHE; i++) {
             struct kms_buf *c = &k->cache[i];
-            if (c->fb_id == fb_id && c->key == md.offset && c->width == nb.width && c->height == nb.height &&
+            if (c->fb_id == fb_id && c->key == key && c->width == nb.width && c->height == nb.height &&
                 c->pitch == nb.pitch && c->offset == nb.offset && c->format == nb.format)
                 hit = c;
         }
