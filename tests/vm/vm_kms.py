@@ -11,6 +11,7 @@ cursor message. After each step:
   - pictures: a frame equal, pixel for pixel, to the known picture, and QEMU's screendump equal too
     (dumb buffer A, a page flip to B, a square drawn into B without a flip, a flip back to A);
   - the square: every frame since the step has damage only inside the square's rows;
+  - a still screen publishes nothing: no frame between a matched picture and the next step;
   - cursor (a GPU with a cursor plane): shape bytes and positions through the cursor queue, then
     hidden; a GPU without one: the host says once that it publishes no cursor, and none arrives;
   - a mode change to 800x600 arrives as a new format (a whole 800x600 frame, the known picture);
@@ -99,7 +100,7 @@ class GpuRun:
         self.work = os.path.join(t.work, gpu)
         os.makedirs(self.work)
         self.vm = self.watch = None
-        self.has_cursor_plane = None
+        self.still_from = None  # watcher line index after the last matched picture
 
     # -- waiting on the watcher ----------------------------------------------------------------
 
@@ -135,8 +136,16 @@ class GpuRun:
             time.sleep(0.2)
 
     def step(self, name, timeout=60):
-        """Let the guest go on to step `name`; returns the watcher mark from before it."""
+        """Let the guest go on to step `name`; returns the watcher mark from before it. Since the last
+        picture matched, the screen stood still (the screendump check took place meanwhile): not one
+        frame may have been published."""
         mark = self.watch.mark()
+        if self.still_from is not None:
+            with self.watch.cond:
+                extra = [t for _, t in self.watch.lines[self.still_from:mark] if EVERY.search(t)]
+            check(not extra, f"{self.gpu}: the screen stood still before step {name}, yet frames were "
+                             f"published: {extra[:3]}")
+            self.still_from = None
         if name != "A":
             self.vm.send("next\n")
         m, t, _ = self.vm.wait_line(rf"sg-kms: (step {name}\b.*|FAILED.*)", timeout)
@@ -146,8 +155,9 @@ class GpuRun:
 
     def picture_step(self, name, want, what):
         mark, _ = self.step(name)
-        _, damages = self.expect_frame(want, what, mark)
+        i, damages = self.expect_frame(want, what, mark)
         self.expect_screendump(want, what)
+        self.still_from = i + 1
         return damages
 
     # -- the run ---------------------------------------------------------------------------------
