@@ -3,7 +3,8 @@
  * The kms backend's costs without a DRM device: a synthetic 1920x1080 XRGB8888
  * scan-out (two buffers with padded rows, like a compositor's pair of dumb
  * buffers) read the way kms.c does — the interleaved probe on the same buffer,
- * a full row-hash scan after a flip or a probe hit (kms_detect.c), copy_rect
+ * after a flip the same sample (mostly changed: the whole frame without a
+ * full scan), a full row-hash scan otherwise (kms_detect.c), copy_rect
  * hashing each row as it copies it into the region (XRGB8888 needs no
  * conversion) — and published by the real publisher with an in-process
  * client. What a real device adds, the few ioctls per poll to find the
@@ -132,6 +133,14 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     s->src = s->fb[s->front];
     if (!flipped && !sg_kms_detect_probe(&s->det, s->src, PITCH, s->phase++, s->interleave))
         return SG_CAPTURE_TIMEOUT;
+    uint32_t checked;
+    if (flipped && s->det.valid && sg_kms_detect_sample(&s->det, s->src, PITCH, s->phase++, s->interleave, &checked) * 2 >
+                                       checked) {
+        out->width = W;
+        out->height = H;
+        out->damage_count = 0;
+        return SG_CAPTURE_OK;
+    }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&s->det, s->src, PITCH, out->damage, &out->damage_count, &whole);
     out->width = W;

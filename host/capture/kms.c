@@ -9,10 +9,12 @@
  * three framebuffers. A framebuffer is mapped once (dumb-buffer map, else
  * PRIME export + mmap) and kept in a small cache keyed by its id and by the
  * identity of its memory, so a flip costs a few ioctls. KMS says nothing about
- * what changed: kms_detect.c keeps a hash per row. After a flip every row is
- * hashed and compared; on the same buffer only every kms:interleave-th row is
- * probed (another set each poll) and a full scan follows only when one of
- * those differs, so a still screen costs a fraction of one read of it.
+ * what changed: kms_detect.c keeps a hash per row. On the same buffer only
+ * every kms:interleave-th row is probed (another set each poll) and a full
+ * scan follows only when one of those differs, so a still screen costs a
+ * fraction of one read of it. After a flip the same rows are sampled: mostly
+ * changed, the frame goes out whole without a full scan; else every row is
+ * hashed and compared, for exact damage.
  * Changed rows are reported as damage and copied by copy_rect straight from
  * the scan-out, hashed as they are copied (through a one-row bounce buffer
  * when they need converting): if the compositor drew into that buffer between
@@ -710,6 +712,16 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     /* the same buffer as last time: only drawing into it can have changed it, so probe first */
     if (!flipped && !sg_kms_detect_probe(&k->det, src, k->scan_pitch, k->phase++, k->interleave))
         return SG_CAPTURE_TIMEOUT;
+    /* another buffer: when most sampled rows differ, send it whole instead of scanning every row
+     * first (copy_rect stores the hash of each row it copies) */
+    uint32_t checked;
+    if (flipped && k->det.valid && k->interleave > 1 &&
+        sg_kms_detect_sample(&k->det, src, k->scan_pitch, k->phase++, k->interleave, &checked) * 2 > checked) {
+        out->width = k->w;
+        out->height = k->h;
+        out->damage_count = 0;
+        return SG_CAPTURE_OK;
+    }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&k->det, src, k->scan_pitch, out->damage, &out->damage_count, &whole);
     out->width = k->w;

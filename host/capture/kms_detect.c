@@ -172,3 +172,16 @@ void sg_kms_detect_store(struct sg_kms_detect *d, uint32_t y, uint64_t hash)
     if (y < d->height)
         d->row_hash[y] = hash;
 }
+
+uint32_t sg_kms_detect_sample(const struct sg_kms_detect *d, const uint8_t *src, size_t src_pitch, uint32_t phase,
+                              uint32_t step, uint32_t *checked)
+{
+    uint32_t changed = 0, n = 0;
+    if (step == 0)
+        step = 1;
+    for (uint32_t y = phase % step; y < d->height; y += step, n++)
+        if (!d->valid || sg_kms_row_hash(src + (size_t)y * src_pitch, (size_t)d->width * 4) != d->row_hash[y])
+            changed++;
+    *checked = n;
+    return changed;
+}

@@ -261,6 +261,27 @@ static void test_copy_row_hash(void **state)
     assert_memory_equal(dst, f->buf, W * 4);
 }
 
+/* The sample counts every sampled row that differs. */
+static void test_sample(void **state)
+{
+    struct fixture *f = *state;
+    uint32_t checked;
+    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 0, 8, &checked), H / 8); /* nothing stored yet */
+    assert_int_equal(checked, H / 8);
+    scan(f);
+    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 3, 8, &checked), 0);
+    for (uint32_t y = 0; y < 100; y++) /* rows 0..99: 13 of them are 3 mod 8 (3, 11, ..., 99) */
+        *px(f, 9, y) += 1;
+    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 3, 8, &checked), 13);
+    assert_int_equal(checked, H / 8);
+    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 0, 1, &checked), 100);
+    assert_int_equal(checked, H);
+    fill(f, 77);
+    uint32_t n = sg_kms_detect_sample(&f->det, f->buf, PITCH, 5, 8, &checked);
+    assert_int_equal(n, H / 8);
+    assert_int_equal(checked, H / 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_row_hash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sample, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,7 +9,8 @@ serial console. Before that, the host run as uid 1000 must refuse with the CAP_S
 On this side sg-vm-watch --every-frame writes every frame it copies and prints every
 cursor message. After each step:
   - pictures: a frame equal, pixel for pixel, to the known picture, and QEMU's screendump equal too
-    (dumb buffer A, a page flip to B, a square drawn into B without a flip, a flip back to A);
+    (dumb buffer A, a page flip to B, a square drawn into B without a flip, a flip back to A, a flip
+    to D, which is A with a small square: its damage must be only the square's rows);
   - the square: every frame since the step has damage only inside the square's rows;
   - a still screen publishes nothing: no frame between a matched picture and the next step;
   - cursor (a GPU with a cursor plane): shape bytes and positions through the cursor queue, then
@@ -40,6 +41,7 @@ KNOWN_COLOURS = [
 ]
 PICTURE_MUL = [1, 31, 7]
 SQUARE = (300, 200, 100, 100, 0x123456)
+SMALL = (600, 500, 40, 20, 0x654321)  # buffer D: picture 0 with this square
 CURSOR = 64
 SHM_MB = 32
 GPUS = ["bochs-display", "virtio-gpu-pci"]
@@ -54,7 +56,7 @@ def check(cond, msg):
         raise Fail(msg)
 
 
-def kms_picture(w, h, variant, square=False):
+def kms_picture(w, h, variant, square=None):
     """RGB bytes of picture `variant` (sg-vm-kms.c draw_picture), optionally with the square."""
     bw, bh = w // 8, h // 4
     rows = []
@@ -64,7 +66,7 @@ def kms_picture(w, h, variant, square=False):
         y1 = h if by == 3 else (by + 1) * bh
         rows += [row] * (y1 - by * bh)
     if square:
-        sx, sy, sw, sh, colour = SQUARE
+        sx, sy, sw, sh, colour = square
         for y in range(sy, sy + sh):
             r = rows[y]
             rows[y] = r[:sx * 3] + colour.to_bytes(3, "big") * sw + r[(sx + sw) * 3:]
@@ -193,7 +195,7 @@ class GpuRun:
         a = kms_picture(1024, 768, 0)
         self.picture_step("A", a, "dumb buffer A (SetCrtc 1024x768)")
         self.picture_step("B", kms_picture(1024, 768, 1), "page flip to B")
-        sq = kms_picture(1024, 768, 1, square=True)
+        sq = kms_picture(1024, 768, 1, square=SQUARE)
         damages = self.picture_step("square", sq, "square drawn into B (front buffer)")
         sx, sy, sw, sh, _ = SQUARE
         for n, rects, w, h in damages:
@@ -202,6 +204,13 @@ class GpuRun:
         log(f"{self.gpu} square: damage of all {len(damages)} frame(s) inside rows {sy}..{sy + sh - 1}: "
             + "; ".join(str(r) for _, r, _, _ in damages))
         self.picture_step("A2", a, "page flip back to A")
+        damages = self.picture_step("D", kms_picture(1024, 768, 0, square=SMALL),
+                                    "page flip to D (A with a 40x20 square)")
+        sx, sy, sw, sh, _ = SMALL
+        check(all(n > 0 and all(y >= sy and y + rh <= sy + sh for _, y, _, rh in rects) for n, rects, _, _ in damages),
+              f"{self.gpu} flip to D: damage {damages} is not inside rows {sy}..{sy + sh - 1}")
+        log(f"{self.gpu} flip to D: damage inside rows {sy}..{sy + sh - 1}: "
+            + "; ".join(str(r) for _, r, _, _ in damages))
         self.cursor_steps()
         damages = self.picture_step("C", kms_picture(800, 600, 2), "mode change to 800x600 with buffer C")
         check(damages[-1][0] == 0, f"{self.gpu} mode change: the 800x600 frame has damage {damages[-1]}, "

@@ -10,6 +10,7 @@
  *   B        page flip to buffer B (picture 1)
  *   square   draw a 100x100 square into B where it is scanned out (no flip)
  *   A2       page flip back to A
+ *   D        page flip to D: A with a 40x20 square at 600,500 (a compositor's small change)
  *   cursor1  a 64x64 ARGB cursor at 100,200 (drmModeSetCursor + MoveCursor)
  *   cursor2  the cursor moved to 612,400
  *   nocursor the cursor hidden
@@ -179,14 +180,19 @@ int main(int argc, char **argv)
         errno = ENOENT;
         die("modes 1024x768 and 800x600");
     }
-    struct dumb a, b, c, cur;
+    struct dumb a, b, c, d, cur;
     make_dumb(&a, 1024, 768, DRM_FORMAT_XRGB8888);
     make_dumb(&b, 1024, 768, DRM_FORMAT_XRGB8888);
     make_dumb(&c, 800, 600, DRM_FORMAT_XRGB8888);
+    make_dumb(&d, 1024, 768, DRM_FORMAT_XRGB8888);
     make_dumb(&cur, CURSOR, CURSOR, 0);
     draw_picture(&a, 0);
     draw_picture(&b, 1);
     draw_picture(&c, 2);
+    draw_picture(&d, 0);
+    for (uint32_t y = 500; y < 520; y++)
+        for (uint32_t x = 600; x < 640; x++)
+            ((uint32_t *)(d.map + (size_t)y * d.pitch))[x] = 0x654321;
     draw_cursor(&cur);
     say("master on %s, connector %u, crtc %u, buffers A=%u B=%u C=%u", card, conn->connector_id, crtc, a.fb, b.fb,
         c.fb);
@@ -210,6 +216,10 @@ int main(int argc, char **argv)
 
     flip(crtc, &a);
     say("step A2 fb %u", a.fb);
+    wait_next();
+
+    flip(crtc, &d);
+    say("step D fb %u", d.fb);
     wait_next();
 
     if (drmModeSetCursor(fd, crtc, cur.handle, CURSOR, CURSOR) || drmModeMoveCursor(fd, crtc, 100, 200))
