@@ -17,6 +17,10 @@ cursor message. After each step:
     hidden; a GPU without one: the host says once that it publishes no cursor, and none arrives;
   - a mode change to 800x600 arrives as a new format (a whole 800x600 frame, the known picture);
   - output off: the host reports it off; back on: a whole 1024x768 frame again.
+Then a third boot (virtio-gpu-pci) runs a real Wayland compositor, weston 10 (DRM backend, pixman
+renderer, desktop shell with a solid background and no panel), copied from this system with its shared
+libraries into the initramfs; the host must deliver weston's desktop exactly as QEMU's screendump shows
+it (SPYGLASS_VM_KMS_WESTON=0 leaves it out; without weston installed it is left out with a note).
 
 Exit codes: 0 pass, 1 fail, 77 skipped (reason printed).
 """
@@ -99,7 +103,7 @@ EVERY = re.compile(r"watch: every-frame (\S+) serial (\d+) size (\d+)x(\d+) dama
 class GpuRun:
     def __init__(self, t, gpu):
         self.t, self.a, self.gpu = t, t.a, gpu
-        self.work = os.path.join(t.work, gpu)
+        self.work = os.path.join(t.work, gpu if type(self) is GpuRun else "weston")
         os.makedirs(self.work)
         self.vm = self.watch = None
         self.still_from = None  # watcher line index after the last matched picture
@@ -261,12 +265,101 @@ class GpuRun:
         log(f"{self.gpu} nocursor: hidden")
 
 
+# ---------------------------------------------------------------------------------------------
+# A real compositor: weston in the guest
+
+
+WESTON_BACKGROUND = 0x204060
+WESTON_INI = f"""[core]
+idle-time=0
+[shell]
+background-color=0xff{WESTON_BACKGROUND:06x}
+panel-position=none
+startup-animation=none
+[output]
+name=Virtual-1
+mode=1024x768
+"""
+WESTON_ELFS = ["/usr/bin/weston", "/usr/lib/x86_64-linux-gnu/weston-desktop-shell",
+               "/usr/lib/x86_64-linux-gnu/libweston-10/drm-backend.so",
+               "/usr/lib/x86_64-linux-gnu/weston/desktop-shell.so"]
+WESTON_DATA = ["/usr/share/X11/xkb", "/usr/share/libinput"]
+
+
+def weston_files(work):
+    """(src, dst, mode) of weston, its shared-library closure (ldd) and data, or a reason
+    string when they are not installed (scripts/deps.sh's VM group installs them)."""
+    missing = [f for f in WESTON_ELFS + WESTON_DATA if not os.path.exists(f)]
+    if missing:
+        return f"weston not installed ({', '.join(missing)})"
+    files, libs = [], set()
+    for elf in WESTON_ELFS:
+        files.append((elf, elf, 0o755))
+        out = vmlib.subprocess.run(["ldd", elf], capture_output=True, text=True).stdout
+        for m in re.finditer(r"(?:=> )?(/\S+) \(0x", out):
+            libs.add(m.group(1))
+    for lib in sorted(libs):
+        files.append((os.path.realpath(lib), lib, 0o755))
+    for top in WESTON_DATA:
+        for root, _, names in os.walk(top):
+            for n in names:
+                path = os.path.join(root, n)
+                if os.path.isfile(path):
+                    files.append((os.path.realpath(path), path, 0o644))
+    ini = os.path.join(work, "weston.ini")
+    open(ini, "w").write(WESTON_INI)
+    files.append((ini, "/etc/weston.ini", 0o644))
+    return files
+
+
+class WestonRun(GpuRun):
+    """weston with its DRM backend draws the desktop (solid background, no panel); the kms capture
+    must deliver exactly what QEMU shows."""
+
+    def run(self, kernel, host):
+        t0 = time.monotonic()
+        files = weston_files(self.work)
+        if isinstance(files, str):
+            log(f"weston part not run: {files}")
+            self.t.skipped.append(files)
+            return
+        shm = f"/dev/shm/spyglass-vm-kms-{self.t.pid}-weston"
+        self.t.shms.append(shm)
+        vmlib.create_shm(shm, SHM_MB << 20)
+        self.watch = vmlib.Lines("watch-weston", os.path.join(self.work, "watch.log"))
+        self.t.procs.append(self.watch)
+        self.watch.spawn([self.a.watch, "--every-frame", self.work, shm])
+        self.watch.wait_line(r"watch: (waiting for a host|mapped)", 10)
+        nonce = f"{self.t.pid}-weston"
+        initrd = os.path.join(self.work, "initrd.cpio")
+        vmlib.build_initrd(initrd, kernel, self.a.guest, host, "-f ivshmem -c kms", nonce,
+                           modules=kernel.module_sets[self.gpu], mode="weston", extra_files=files)
+        log(f"weston: initramfs {os.path.getsize(initrd) >> 20} MiB ({len(files)} files from this system)")
+        self.vm = vmlib.Vm(kernel, initrd, shm, SHM_MB, self.work, name="vm-weston", gpu=self.gpu, memory_mb=512)
+        self.t.procs.append(self.vm)
+        self.vm.start()
+        vmlib.ack_probe(self.vm, shm, nonce, timeout=120)
+        m, t, i = self.vm.wait_line(r"sg-vm: weston (socket (.*) up=|failed)", 180)
+        if "failed" in m.group(0):
+            time.sleep(3)  # let its log arrive over the serial line, for the message below
+            with self.vm.cond:
+                text = "\n".join(t for _, t in self.vm.lines[i:])
+            raise Fail(f"weston did not start in the guest:\n{text}")
+        log(f"weston: compositor up {t:.1f} s after QEMU started")
+        want = (1024, 768, WESTON_BACKGROUND.to_bytes(3, "big") * (1024 * 768))
+        self.expect_frame(want, "weston's desktop (background 0x%06x, no panel)" % WESTON_BACKGROUND, 0, 90)
+        self.expect_screendump(want, "weston's desktop")
+        self.t.timings["weston"] = time.monotonic() - t0
+        self.vm.kill()
+        self.watch.stop()
+
+
 class Test:
     def __init__(self, a):
         self.a = a
         self.pid = os.getpid()
         self.work = tempfile.mkdtemp(prefix=f"spyglass-vm-kms-{self.pid}-")
-        self.procs, self.shms, self.timings = [], [], {}
+        self.procs, self.shms, self.timings, self.skipped = [], [], {}, []
 
     def cleanup(self):
         for p in self.procs:
@@ -292,7 +385,7 @@ class Test:
         except vmlib.Skip as e:
             print(f"SKIP: {e}")
             return vmlib.SKIP
-        gpus = [g for g in os.environ.get("SPYGLASS_VM_KMS_GPUS", ",".join(GPUS)).split(",") if g]
+        gpus = [g for g in os.environ.get("SPYGLASS_VM_KMS_GPUS", ",".join(GPUS)).split(",") if g and g != "none"]
         missing = [g for g in gpus if g not in kernel.module_sets]
         if missing:
             print(f"SKIP: the cached kernel {kernel} has no modules for {missing} and could not be upgraded")
@@ -309,6 +402,8 @@ class Test:
         log(f"kernel {kernel}; spyglass-host {host} ({why})")
         for gpu in gpus:
             GpuRun(self, gpu).run(kernel, host)
+        if os.environ.get("SPYGLASS_VM_KMS_WESTON", "1") == "1" and "virtio-gpu-pci" in kernel.module_sets:
+            WestonRun(self, "virtio-gpu-pci").run(kernel, host)
         self.timings["total"] = time.monotonic() - t0
         log("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
         return 0

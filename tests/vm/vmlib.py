@@ -277,9 +277,10 @@ class Cpio:
 
 
 def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0", modules=None, extra_bins=(),
-                 mode=""):
+                 mode="", extra_files=()):
     """modules: (name, path) pairs in load order (default: kernel.modules, the bochs set);
-    extra_bins: more static programs for /bin; mode: MODE in /etc/sg-vm.conf (guest/init)."""
+    extra_bins: more static programs for /bin; mode: MODE in /etc/sg-vm.conf (guest/init);
+    extra_files: (path on this side, absolute path in the guest, mode) for anything else (parents made)."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not os.path.exists(busybox):
         raise Skip("busybox-static is not installed (/bin/busybox missing)")
@@ -296,6 +297,16 @@ def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0"
     modules = kernel.modules if modules is None else modules
     for name, ko in modules:
         c.file(f"lib/modules/{name}.ko", open(ko, "rb").read())
+    made = {"", "bin", "dev", "proc", "sys", "etc", "lib", "lib/modules", "tmp", "run"}
+    for src, dst, fmode in extra_files:
+        rel = dst.lstrip("/")
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in made:
+                c.dir(d)
+                made.add(d)
+        c.file(rel, open(src, "rb").read(), fmode)
     conf = (f"MODULES='{' '.join(n for n, _ in modules)}'\nNONCE='{nonce}'\n"
             f"HOST_ARGS='{host_args}'\nMODE='{mode}'\n")
     c.file("etc/sg-vm.conf", conf.encode())
@@ -412,8 +423,8 @@ class Lines:
 
 class Vm(Lines):
     def __init__(self, kernel, initrd, shm_path, shm_size_mb, workdir, name="vm", accel=None,
-                 width=1024, height=768, log_path=None, gpu="bochs-display"):
-        self.gpu = gpu
+                 width=1024, height=768, log_path=None, gpu="bochs-display", memory_mb=256):
+        self.gpu, self.memory_mb = gpu, memory_mb
         self.kernel, self.initrd, self.shm_path, self.shm_size_mb = kernel, initrd, shm_path, shm_size_mb
         self.workdir, self.name, self.accel = workdir, name, accel or default_accel()
         self.width, self.height = width, height
@@ -424,7 +435,7 @@ class Vm(Lines):
         qemu = os.environ.get("SPYGLASS_VM_QEMU", "qemu-system-x86_64")
         append = ("console=ttyS0 panic=-1 quiet loglevel=3 vt.global_cursor_default=0 consoleblank=0 "
                   "fbcon=nodefer")
-        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", "256", "-smp", "1",
+        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", str(self.memory_mb), "-smp", "1",
                 "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none", "-nodefaults",
                 "-serial", "stdio", "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
                 "-kernel", self.kernel.image, "-initrd", self.initrd, "-append", append,
