@@ -37,13 +37,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
 #include "../capture.h"
-#include "../log.h"
+#include "sg_log.h"
+#include "sg_time.h"
 #include "kms.h"
 #include "kms_detect.h"
 #include "kvmfr.h"
@@ -100,7 +100,7 @@ struct kms {
     uint32_t phase;       /* which rows the next probe reads */
     struct sg_kms_detect det;
     bool started, off;
-    struct timespec next_poll;
+    uint64_t next_poll_ns;
 
     pthread_mutex_t cursor_lock;
     struct kms_cursor cur;
@@ -601,7 +601,7 @@ static int kms_start(struct sg_capture *cap)
     k->started = true;
     k->off = false;
     sg_kms_detect_invalidate(&k->det);
-    clock_gettime(CLOCK_MONOTONIC, &k->next_poll);
+    k->next_poll_ns = sg_time_ns();
     LOG_I("kms %s: capturing %s (connector %u) at %u polls a second", k->path, k->connector_name, k->conn_id,
           k->fps);
     pthread_mutex_lock(&k->cursor_lock);
@@ -617,31 +617,6 @@ static void kms_stop(struct sg_capture *cap)
 }
 
 /* ------------------------------------------------------------------ frames */
-
-static void ts_add_ns(struct timespec *t, int64_t ns)
-{
-    t->tv_nsec += ns;
-    while (t->tv_nsec >= 1000000000) {
-        t->tv_nsec -= 1000000000;
-        t->tv_sec++;
-    }
-}
-
-static int64_t ns_until(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(t->tv_sec - now.tv_sec) * 1000000000 + (t->tv_nsec - now.tv_nsec);
-}
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    struct timespec ts = {ns / 1000000000, ns % 1000000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
 
 /* Make the image w x h; the next scan reports it whole. */
 static int resize_image(struct kms *k, uint32_t w, uint32_t h, char *err, size_t err_size)
@@ -739,15 +714,14 @@ static enum sg_capture_status kms_next_frame(struct sg_capture *cap, uint32_t ti
     struct kms *k = (struct kms *)cap;
     int64_t budget = (int64_t)timeout_ms * 1000000;
     for (;;) {
-        int64_t wait = ns_until(&k->next_poll);
+        int64_t wait = (int64_t)(k->next_poll_ns - sg_time_ns());
         if (wait > budget) {
-            sleep_ns(budget);
+            sg_sleep_ns(budget);
             return SG_CAPTURE_TIMEOUT;
         }
-        sleep_ns(wait);
+        sg_sleep_ns(wait);
         budget -= wait > 0 ? wait : 0;
-        clock_gettime(CLOCK_MONOTONIC, &k->next_poll);
-        ts_add_ns(&k->next_poll, 1000000000 / k->fps);
+        k->next_poll_ns = sg_time_ns() + 1000000000u / k->fps;
         enum sg_capture_status st = poll_once(k, out);
         if (st != SG_CAPTURE_TIMEOUT)
             return st;
