@@ -19,7 +19,9 @@
  * the scan-out, hashed as they are copied (through a one-row bounce buffer
  * when they need converting): if the compositor drew into that buffer between
  * scan and copy, the stored hash says what was really published and the next
- * scan corrects it.
+ * scan corrects it. (So "the current image" of capture.h is the scan-out
+ * itself: copy_rect never blocks, but it may copy rows drawn after next_frame
+ * looked, and the hashes make sure those are accounted for.)
  *
  * The cursor plane (universal planes) is read on the tick thread: its
  * framebuffer is the shape (ARGB8888), CRTC_X/CRTC_Y its top-left corner.

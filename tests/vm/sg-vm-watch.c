@@ -44,6 +44,8 @@ struct watch {
     const char *every_dir;  /* --every-frame */
     unsigned frame_files, cursor_files;
     uint8_t *cursor_buf;
+    struct sg_kvmfr_frame pending; /* the last frame copied out, written once released */
+    uint8_t *pending_rows;
     struct sg_shm shm;
     struct sg_lgmp_client *client;
     struct sg_lgmp_client_queue *frames, *cursor;
@@ -168,13 +170,28 @@ static void on_frame(struct watch *w, const struct sg_lgmp_message *msg)
                f.hdr.screen_height, f.hdr.frame_width, f.hdr.frame_height, f.hdr.data_width, f.hdr.data_height,
                f.hdr.pitch, f.hdr.flags, done, f.hdr.data_height, st == SG_KVMFR_OK ? "" : " copy: ",
                st == SG_KVMFR_OK ? "" : sg_kvmfr_status_str(st));
-    if (st == SG_KVMFR_OK && w->every_dir)
-        write_every(w, &f, rows);
-    if (st == SG_KVMFR_OK && w->png_dir && !w->png_written) {
-        write_png(w, &f, rows);
+    if (st != SG_KVMFR_OK) {
+        free(rows);
+        return;
+    }
+    /* written after the message is released: files take long on a loaded machine, and a
+     * subscriber that holds a frame for a second is evicted */
+    w->pending = f;
+    w->pending_rows = rows;
+}
+
+static void write_pending(struct watch *w)
+{
+    if (!w->pending_rows)
+        return;
+    if (w->every_dir)
+        write_every(w, &w->pending, w->pending_rows);
+    if (w->png_dir && !w->png_written) {
+        write_png(w, &w->pending, w->pending_rows);
         w->png_written = true;
     }
-    free(rows);
+    free(w->pending_rows);
+    w->pending_rows = NULL;
 }
 
 static void end_session(struct watch *w, const char *why)
@@ -242,6 +259,7 @@ static int run(struct watch *w, double seconds)
         if (st == SG_LGMP_OK) {
             on_frame(w, &msg);
             st = sg_lgmp_client_message_done(w->frames);
+            write_pending(w);
             idle = false;
         }
         if (st == SG_LGMP_OK || st == SG_LGMP_QUEUE_EMPTY) {
@@ -328,5 +346,6 @@ int main(int argc, char **argv)
     sg_lgmp_client_destroy(w.client);
     sg_shm_close(&w.shm);
     free(w.cursor_buf);
+    free(w.pending_rows);
     return rc;
 }

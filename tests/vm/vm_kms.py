@@ -107,6 +107,7 @@ class GpuRun:
         os.makedirs(self.work)
         self.vm = self.watch = None
         self.still_from = None  # watcher line index after the last matched picture
+        self.still_serial = -1  # and its frame serial
 
     # -- waiting on the watcher ----------------------------------------------------------------
 
@@ -147,8 +148,10 @@ class GpuRun:
         frame may have been published."""
         mark = self.watch.mark()
         if self.still_from is not None:
+            # a re-post of the frame already seen (same serial: a re-attach on a loaded machine) is not new
             with self.watch.cond:
-                extra = [t for _, t in self.watch.lines[self.still_from:mark] if EVERY.search(t)]
+                extra = [t for _, t in self.watch.lines[self.still_from:mark]
+                         if EVERY.search(t) and int(EVERY.search(t).group(2)) > self.still_serial]
             check(not extra, f"{self.gpu}: the screen stood still before step {name}, yet frames were "
                              f"published: {extra[:3]}")
             self.still_from = None
@@ -164,6 +167,8 @@ class GpuRun:
         i, damages = self.expect_frame(want, what, mark)
         self.expect_screendump(want, what)
         self.still_from = i + 1
+        with self.watch.cond:
+            self.still_serial = int(EVERY.search(self.watch.lines[i][1]).group(2))
         return damages
 
     # -- the run ---------------------------------------------------------------------------------
