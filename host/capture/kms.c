@@ -25,8 +25,9 @@
  *
  * The cursor plane (universal planes) is read on the tick thread: its
  * framebuffer is the shape (ARGB8888), CRTC_X/CRTC_Y its top-left corner.
- * KMS does not report a hotspot, so the shape goes out with hotspot 0,0 and the
- * position as the top-left, which draws the same picture.
+ * Before Linux 6.8 KMS does not report a hotspot, so the shape goes out with
+ * hotspot 0,0 and the position as the top-left, which draws the same picture;
+ * with HOTSPOT_X/HOTSPOT_Y on the plane (virtual GPUs since 6.8) the real one.
  */
 #include <dirent.h>
 #include <drm_fourcc.h>
@@ -51,6 +52,7 @@
 #include "kvmfr.h"
 
 #define MAP_CACHE 4u
+#define SG_DRM_CLIENT_CAP_CURSOR_PLANE_HOTSPOT 6 /* uapi drm.h since 6.8; libdrm 2.4.114 lacks it */
 #define CURSOR_MAX_DIM 256u
 
 /* A framebuffer mapped for reading. */
@@ -71,6 +73,8 @@ struct kms_scanout {
 struct kms_cursor {
     uint32_t plane_id;    /* 0: no cursor plane for our CRTC (software cursor) */
     uint32_t prop_fb, prop_crtc, prop_x, prop_y;
+    uint32_t prop_hot_x, prop_hot_y; /* 0 before Linux 6.8: hotspot unknown, 0,0 */
+    int32_t hot_x, hot_y, shape_hot_x, shape_hot_y;
     uint64_t shape_hash;
     uint32_t shape_fb;    /* the framebuffer the shape was last read from */
     bool have_shape, visible, have_pos, reported;
@@ -470,6 +474,9 @@ static int open_device(struct kms *k, const char *path, char *err, size_t err_si
     if (drmIsMaster(k->fd))
         drmDropMaster(k->fd);
     drmSetClientCap(k->fd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1);
+    /* Since Linux 6.8 virtual GPUs show their cursor plane to atomic clients only when they
+     * understand its hotspot; we do (HOTSPOT_X/Y below). Older kernels refuse the cap: fine. */
+    drmSetClientCap(k->fd, SG_DRM_CLIENT_CAP_CURSOR_PLANE_HOTSPOT, 1);
     /* plane FB_ID/CRTC_X/CRTC_Y are listed only to atomic clients; we only read them */
     k->atomic = drmSetClientCap(k->fd, DRM_CLIENT_CAP_ATOMIC, 1) == 0;
     return 0;
@@ -807,6 +814,8 @@ static void find_cursor_plane(struct kms *k, uint32_t crtc_id)
             c->prop_crtc = prop_id(k->fd, props, "CRTC_ID", NULL);
             c->prop_x = prop_id(k->fd, props, "CRTC_X", NULL);
             c->prop_y = prop_id(k->fd, props, "CRTC_Y", NULL);
+            c->prop_hot_x = prop_id(k->fd, props, "HOTSPOT_X", NULL);
+            c->prop_hot_y = prop_id(k->fd, props, "HOTSPOT_Y", NULL);
         }
         drmModeFreeObjectProperties(props);
     }
@@ -885,17 +894,25 @@ static enum sg_capture_status kms_next_cursor(struct sg_capture *cap, struct sg_
     if (props) {
         uint32_t fb = (uint32_t)prop_value(props, c->prop_fb);
         bool visible = fb && prop_value(props, c->prop_crtc) == crtc;
-        int32_t x = (int32_t)(int64_t)prop_value(props, c->prop_x), y = (int32_t)(int64_t)prop_value(props, c->prop_y);
+        int32_t hx = c->prop_hot_x ? (int32_t)(int64_t)prop_value(props, c->prop_hot_x) : 0;
+        int32_t hy = c->prop_hot_y ? (int32_t)(int64_t)prop_value(props, c->prop_hot_y) : 0;
+        /* the interface wants the hotspot's position; CRTC_X/Y place the image's corner */
+        int32_t x = (int32_t)(int64_t)prop_value(props, c->prop_x) + hx;
+        int32_t y = (int32_t)(int64_t)prop_value(props, c->prop_y) + hy;
         drmModeFreeObjectProperties(props);
         *out = (struct sg_capture_cursor){0};
         if (visible) {
             uint32_t w, h;
             uint64_t hash;
             /* a new shape comes as a new framebuffer (legacy SetCursor makes one per call) */
-            bool fresh = fb != c->shape_fb;
+            bool fresh = fb != c->shape_fb || hx != c->hot_x || hy != c->hot_y;
+            c->hot_x = hx;
+            c->hot_y = hy;
             c->shape_fb = fb;
             if (fresh && read_cursor_shape(k, fb, shape, shape_cap, &w, &h, &hash) &&
-                (!c->have_shape || hash != c->shape_hash)) {
+                (!c->have_shape || hash != c->shape_hash || hx != c->shape_hot_x || hy != c->shape_hot_y)) {
+                c->shape_hot_x = hx;
+                c->shape_hot_y = hy;
                 c->have_shape = true;
                 c->shape_hash = hash;
                 out->has_shape = true;
@@ -903,6 +920,8 @@ static enum sg_capture_status kms_next_cursor(struct sg_capture *cap, struct sg_
                 out->width = w;
                 out->height = h;
                 out->pitch = w * 4;
+                out->hot_x = hx;
+                out->hot_y = hy;
             }
         }
         if (!c->have_pos || x != c->x || y != c->y) {
