@@ -13,6 +13,9 @@ const struct sg_capture_impl *const sg_capture_backends[] = {
 #ifdef SG_HAVE_X11
     &sg_capture_x11,
 #endif
+#ifdef SG_HAVE_KMS
+    &sg_capture_kms,
+#endif
     &sg_capture_fbdev,
     &sg_capture_testpattern,
     NULL,

@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The capture interface: one struct of function pointers per backend
- * (testpattern, x11, fbdev), one file per backend under capture/.
+ * (testpattern, x11, kms, fbdev), one file per backend under capture/.
  *
  * Frames are captured in two steps, like kvmfr.md §5.7 wants them: next_frame
  * reports that a new image exists (its size and what changed), the publisher
@@ -179,4 +179,7 @@ extern const struct sg_capture_impl sg_capture_testpattern;
 extern const struct sg_capture_impl sg_capture_fbdev;
 #ifdef SG_HAVE_X11
 extern const struct sg_capture_impl sg_capture_x11;
+#endif
+#ifdef SG_HAVE_KMS
+extern const struct sg_capture_impl sg_capture_kms;
 #endif
