@@ -2,6 +2,7 @@
 #include "publisher.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "lgmp.h"
 #include "log.h"
 #include "sg_time.h"
+#include "sg_trace.h"
 
 /* Bytes per progress-word publication: small enough that a client copying
  * behind us rarely waits, large enough that the stores cost nothing. */
@@ -23,7 +25,7 @@
 #define CURSOR_FULL_GIVE_UP_MS 1500u
 /* How long a frame post keeps retrying. The frame loop only posts once the
  * queue has room, so a full queue here means a client changed it in between:
- * the frame is dropped rather than waited on. */
+ * the frame is given up rather than waited on (and posted again later). */
 #define FRAME_FULL_GIVE_UP_MS 200u
 /* A held lock is taken over by LGMP within 0.5 s: this only bounds the wait
  * if that ever failed. */
@@ -34,6 +36,13 @@
 /* Spinning per call on a lock a client holds (LGMP takes a lock held for good
  * over after 0.5 s, across calls). */
 #define HOST_LOCK_SPIN_MS 2u
+/* A position waits while the client has not read the previous cursor message
+ * (then only the newest is posted), but never longer than this: a client that
+ * stopped reading is evicted by the tick, and must not freeze the cursor of
+ * another meanwhile. */
+#define CURSOR_HOLD_MAX_MS 20u
+/* How often a held position looks whether the client has read the last one. */
+#define CURSOR_HOLD_RECHECK_NS 250000L
 
 struct block {
     bool valid; /* holds the complete image of frame `serial` */
@@ -62,8 +71,8 @@ struct sg_publisher {
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
-    atomic_bool quit;              /* the frame thread's loops and waits end */
-    volatile sig_atomic_t *stop;   /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
+    atomic_bool quit;            /* the frame thread's loops and waits end */
+    volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
     uint32_t serial, format_version;
     uint32_t fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
@@ -77,12 +86,15 @@ struct sg_publisher {
     bool error_logged;
     bool unposted; /* the last published block's post was given up */
 
-    /* tick */
+    /* tick thread */
     bool corrupted; /* a process() inside a post retry found the region overwritten */
     uint32_t rec_i, shape_i;
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
     int32_t px, py, hot_x, hot_y;
+    bool held;            /* a position/visibility update not posted yet (coalescing) */
+    uint32_t held_flags;  /* SG_CURSOR_FLAG_POSITION if any held update moved it */
+    uint64_t held_since_ms;
 
     struct sg_publisher_stats stats;
 };
@@ -363,6 +375,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     sg_kvmfr_frame_write(payload, &hdr);
     sg_kvmfr_progress_store(word, 0);
     p->unposted = !post_frame_block(p, i);
+    SG_TRACE("frame-post %u", p->serial);
 
     /* The block holds frame serial-2 when it is valid; what changed since then
      * is the previous frame's damage plus this one's. */
@@ -489,6 +502,7 @@ static bool post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
         enum sg_lgmp_status st = sg_lgmp_host_post(p->cq, flags, mem);
         if (st == SG_LGMP_OK) {
             stat_add(&p->stats.cursor_posts, 1);
+            SG_TRACE("cursor-post %d %d 0x%x", p->px, p->py, flags);
             return true;
         }
         if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
@@ -529,7 +543,27 @@ static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
     };
 }
 
-/* §6.4 */
+/* Post the held position/visibility once the client has read the previous
+ * cursor message (or it waited CURSOR_HOLD_MAX_MS). A pointer that moves
+ * faster than the client reads thus costs one message per read, never a full
+ * queue, and the last place always goes out. */
+static bool flush_held(struct sg_publisher *p)
+{
+    if (!p->held)
+        return true;
+    if (sg_lgmp_host_queue_pending(p->cq) > 0 && sg_clock_now(p->clock) - p->held_since_ms < CURSOR_HOLD_MAX_MS)
+        return true;
+    const struct sg_lgmp_mem *mem = &p->records[p->rec_i];
+    p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
+    struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
+    sg_kvmfr_cursor_write(mem->ptr, &hdr);
+    uint32_t flags = p->held_flags | (p->visible ? SG_CURSOR_FLAG_VISIBLE : 0);
+    p->held = false;
+    p->held_flags = 0;
+    return post_cursor(p, mem, flags);
+}
+
+/* §6.4; false as post_cursor */
 static bool handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
 {
     const struct sg_lgmp_mem *mem;
@@ -544,26 +578,32 @@ static bool handle_cursor_event(struct sg_publisher *p, const struct sg_capture_
         p->have_pos = true;
     }
     p->visible = ev->visible;
+    if (!ev->has_shape) {
+        if (ev->has_position)
+            p->held_flags |= SG_CURSOR_FLAG_POSITION;
+        if (!p->held)
+            p->held_since_ms = sg_clock_now(p->clock);
+        p->held = true;
+        return flush_held(p);
+    }
+    /* a shape message carries the newest position and visibility too */
+    p->held = false;
+    p->held_flags = 0;
     struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
     if (ev->has_position || (ev->has_shape && p->have_pos))
         flags |= SG_CURSOR_FLAG_POSITION;
     if (ev->visible)
         flags |= SG_CURSOR_FLAG_VISIBLE;
-    if (ev->has_shape) {
-        mem = &p->shapes[p->shape_i];
-        p->cur_shape = (int)p->shape_i;
-        p->shape_i = (p->shape_i + 1) % SG_KVMFR_CURSOR_SHAPE_BUFFERS;
-        hdr.shape_type = ev->shape_type;
-        hdr.hot_x = (int8_t)ev->hot_x;
-        hdr.hot_y = (int8_t)ev->hot_y;
-        hdr.width = ev->width;
-        hdr.height = ev->height;
-        hdr.pitch = ev->pitch;
-        flags |= SG_CURSOR_FLAG_SHAPE;
-    } else {
-        mem = &p->records[p->rec_i];
-        p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
-    }
+    mem = &p->shapes[p->shape_i];
+    p->cur_shape = (int)p->shape_i;
+    p->shape_i = (p->shape_i + 1) % SG_KVMFR_CURSOR_SHAPE_BUFFERS;
+    hdr.shape_type = ev->shape_type;
+    hdr.hot_x = (int8_t)ev->hot_x;
+    hdr.hot_y = (int8_t)ev->hot_y;
+    hdr.width = ev->width;
+    hdr.height = ev->height;
+    hdr.pitch = ev->pitch;
+    flags |= SG_CURSOR_FLAG_SHAPE;
     sg_kvmfr_cursor_write(mem->ptr, &hdr);
     return post_cursor(p, mem, flags);
 }
@@ -634,25 +674,70 @@ int sg_publisher_tick(struct sg_publisher *p)
             break;
     }
 
+    sg_publisher_cursor_step(p);
+    if (!tick_stop(p) && !p->corrupted && sg_lgmp_host_queue_new_subs(p->cq)) {
+        p->held = false; /* the message below carries the newest state */
+        p->held_flags = 0;
+        cursor_new_subscriber(p);
+    }
+    if (p->corrupted)
+        return p->threaded ? 1 : reinit(p);
+    return 0;
+}
+
+void sg_publisher_cursor_step(struct sg_publisher *p)
+{
     /* cap_lock only around the backend call: a post may wait on a client,
      * and the frame thread must still be able to stop the capture meanwhile */
-    for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK && !tick_stop(p); k++) {
+    for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK && !tick_stop(p) && !p->corrupted; k++) {
         struct sg_capture_cursor ev;
         uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
         pthread_mutex_lock(&p->cap_lock);
         bool got = atomic_load(&p->capturing) &&
                    sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) == SG_CAPTURE_OK;
         pthread_mutex_unlock(&p->cap_lock);
-        if (!got)
-            break;
-        if (!handle_cursor_event(p, &ev))
+        if (!got || !handle_cursor_event(p, &ev))
             break;
     }
-    if (!tick_stop(p) && !p->corrupted && sg_lgmp_host_queue_new_subs(p->cq))
-        cursor_new_subscriber(p);
-    if (p->corrupted)
-        return p->threaded ? 1 : reinit(p);
-    return 0;
+    if (!tick_stop(p) && !p->corrupted)
+        flush_held(p);
+}
+
+bool sg_publisher_cursor_holding(const struct sg_publisher *p)
+{
+    return p->held;
+}
+
+static int64_t ns_until(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(t->tv_sec - now.tv_sec) * 1000000000 + (t->tv_nsec - now.tv_nsec);
+}
+
+int sg_publisher_cursor_wait(struct sg_publisher *p, const struct timespec *deadline)
+{
+    int fd = -1;
+    pthread_mutex_lock(&p->cap_lock);
+    if (atomic_load(&p->capturing))
+        fd = sg_capture_cursor_fd(p->cap);
+    pthread_mutex_unlock(&p->cap_lock);
+    int64_t left = ns_until(deadline);
+    if (left <= 0)
+        return 0;
+    if (fd < 0 && !p->held) {
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL);
+        return 0;
+    }
+    if (p->held && left > CURSOR_HOLD_RECHECK_NS)
+        left = CURSOR_HOLD_RECHECK_NS;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+    int n = ppoll(&pfd, 1, &ts, NULL); /* fd -1 is ignored: a plain sleep */
+    if (n < 0 && errno != EINTR)
+        return -1;
+    sg_publisher_cursor_step(p);
+    return n > 0;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -713,7 +798,12 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > next.tv_sec + 1)
             next = now; /* suspended for a while: do not catch up */
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        /* between ticks: the cursor as it moves */
+        while (!*stop && ns_until(&next) > 0)
+            if (sg_publisher_cursor_wait(p, &next) < 0) {
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+                break;
+            }
     }
     atomic_store(&p->quit, true);
     pthread_join(th, NULL);
