@@ -27,14 +27,14 @@
  * queue has room, so a full queue here means a client changed it in between:
  * the frame is given up rather than waited on (and posted again later). */
 #define FRAME_FULL_GIVE_UP_MS 200u
-/* A held lock is taken over by LGMP within 0.5 s: this only bounds the wait
+/* A held lock is taken over by LGMP within 0.2 s: this only bounds the wait
  * if that ever failed. */
 #define FRAME_LOCKED_GIVE_UP_MS 2000u
 /* The frame thread's sleeps come in slices this long, each after a look at
  * the quit flag, so that SIGTERM never waits for a whole sleep. */
 #define NAP_SLICE_US 10000u
 /* Spinning per call on a lock a client holds (LGMP takes a lock held for good
- * over after 0.5 s, across calls). */
+ * over after 0.2 s, across calls). */
 #define HOST_LOCK_SPIN_MS 2u
 /* A position waits while the client has not read the previous cursor message
  * (then only the newest is posted), but never longer than this: a client that
@@ -286,7 +286,7 @@ static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word
 /* The queue's fields are the client's to write: a retry is bounded in time
  * and ends when the thread is told to quit. A lock a client holds is waited
  * out (a preempted client lets go; LGMP takes one held for good over within
- * 0.5 s); a queue still full after the pending check was forged or changed
+ * 0.2 s); a queue still full after the pending check was forged or changed
  * under us, and the frame is given up after FRAME_FULL_GIVE_UP_MS. false:
  * not posted (the still-screen step posts the block again). */
 static bool post_frame_block(struct sg_publisher *p, int i)

@@ -31,7 +31,7 @@
 /* Ours: the host takes over a lock held on every attempt for longer than
  * TAKEOVER_MS, and, once it took a lock over in a session, after RETAKE_MS
  * on later stuck spells (see sg_lgmp_host_post). */
-#define SG_LGMP_HOST_LOCK_TAKEOVER_MS 500u
+#define SG_LGMP_HOST_LOCK_TAKEOVER_MS 200u
 #define SG_LGMP_HOST_LOCK_RETAKE_MS 100u
 /* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
 #define SG_LGMP_MAX_APP_DATA (1u << 20)
