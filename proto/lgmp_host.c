@@ -173,14 +173,19 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     h->session_id = id;
     SG_WRITE_ONCE(h->hdr->session_id, id);
 
-    /* §9.1 step 5, in the reference order. */
+    /* §9.1 step 5, but the heartbeat last (the reference writes it second):
+     * a client takes the heartbeat moving as the sign of a new session and
+     * reads the app data next; written first, a client could find the magic
+     * and the new heartbeat with the app data size not written yet (seen as
+     * APPDATA_TOO_SMALL by host-e2e under TSan). The seq-cst store orders
+     * the writes before it for a client whose seq-cst load sees it. */
     SG_WRITE_ONCE(h->hdr->magic, SG_LGMP_MAGIC);
-    sg_lgmp_astore64(&h->hdr->host_clock_ms, now);
     SG_WRITE_ONCE(h->hdr->version, SG_LGMP_VERSION);
     __atomic_store_n(&h->hdr->queue_count, 0, __ATOMIC_RELEASE);
     SG_WRITE_ONCE(h->hdr->app_data_size, app_data_size);
     if (app_data_size)
         memcpy(h->base + SG_LGMP_APP_DATA_OFFSET, app_data, app_data_size);
+    sg_lgmp_astore64(&h->hdr->host_clock_ms, now);
 
     *out = h;
     return SG_LGMP_OK;
