@@ -376,6 +376,30 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     return SG_LGMP_OK;
 }
 
+/* Under the queue lock. An evicted (BAD) slot stays reserved until
+ * bad_until (§5) so that its client learns it was evicted. A bad_until later
+ * than now + timeout was forged and would reserve the slot for good: cut.
+ * And with all 32 slots claimed, which no honest set of clients does, a new
+ * client could not subscribe until the reservations end: they end now. */
+static void release_reservations(struct sg_lgmp_host_queue *q, uint64_t now)
+{
+    struct sg_lgmp_wire_queue *qh = q->hdr;
+    uint64_t subs = sg_lgmp_aload64(&qh->subs);
+    uint32_t bad = SG_LGMP_BAD(subs) & SG_LGMP_ACTIVE(subs);
+    bool all_claimed = SG_LGMP_ACTIVE(subs) == UINT32_MAX;
+    for (uint32_t i = 0; bad && i < SG_LGMP_MAX_SUBSCRIBERS; ++i) {
+        if (!(bad & (1u << i)))
+            continue;
+        uint64_t until = SG_READ_ONCE(qh->bad_until[i]);
+        uint64_t limit = all_claimed ? now : now + q->sub_timeout_ms;
+        if (until > limit) {
+            SG_WRITE_ONCE(qh->bad_until[i], limit);
+            if (!all_claimed)
+                fault(q->host, SG_LGMP_BAD_INDEX);
+        }
+    }
+}
+
 /* §9.5 step 3 for one queue; false if its lock could not be taken. */
 static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
 {
@@ -385,6 +409,7 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         return false;
     uint32_t ri;
     uint32_t outstanding = repair_locked(q, &ri);
+    release_reservations(q, now);
     if (outstanding == 0) {
         host_unlock(&qh->queue_lock, &q->queue_lock);
         return true;

@@ -996,6 +996,28 @@ static void test_host_made_up_subscribers_one_timeout(void **state)
     assert_int_equal(msg.app_value, 3);
 }
 
+/* A forged bad_until would reserve an evicted slot for good: cut to now +
+ * timeout. With all 32 slots claimed (made-up subscribers), the reservations
+ * end at once, so that a real client can subscribe after the next tick. */
+static void test_host_releases_reservations(void **state)
+{
+    struct fx *f = *state;
+    uint64_t now = lt_u64(f->r, 16);
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)0x3u << 32 | 0x3u); /* slots 0, 1 evicted */
+    lt_put64(f->r, lt_q(0, LT_Q_BAD_UNTIL), UINT64_MAX);
+    lt_put64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8, now + 500);
+    tick(f, 10);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL)), now + 10 + 1000);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8), now + 500); /* a real one stays */
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)UINT32_MAX << 32 | 0x3u);
+    tick(f, 10);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL)), now + 20);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8), now + 20);
+    tick(f, 10);
+    struct sg_lgmp_client_queue *q; /* reaps slot 0 and takes it */
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
+}
+
 /* A clock that moves 1 ms on each read: a spin on a held lock ends. */
 static uint64_t stepping_now(void *ctx)
 {
@@ -1328,6 +1350,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_host_pending_agrees_with_post, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_takes_over_stuck_lock, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_made_up_subscribers_one_timeout, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_releases_reservations, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_magic_wiped, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_own_fields_overwritten, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stuck_locks, fx_setup, fx_teardown),
