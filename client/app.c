@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "app.h"
+#include "app_private.h"
 
 #include <SDL.h>
 #include <errno.h>
@@ -28,83 +29,8 @@
 #include "sg_log.h"
 #include "sg_time.h"
 
-#define NOTICE_MS 3000
-#define GRAPHS_REFRESH_MS 100
-/* Rectangles of one partial redraw: a frame's damage and the cursor's two. */
-#define MAX_DRAW_RECTS (SG_KVMFR_MAX_DAMAGE_RECTS + 2)
 #define FB_POLLS 2000
 #define FB_BUDGET (5 * FB_POLLS) /* polls for all the waits of one frame together */
-
-struct sg_app {
-    struct sg_options *opts;
-    struct sg_window win;
-    struct sg_present present;
-    const struct sg_render_impl *ri;
-    struct sg_renderer *r;
-    struct sg_overlay *ov;
-    struct sg_session *session;
-    Uint32 wake_event;
-    atomic_bool wake_pending;
-    bool running, dirty;
-    bool cursor_dirty; /* the cursor changed since the last draw (dirty: anything may have) */
-    /* frame damage (guest pixels) since the last draw, when that is all that changed */
-    struct sg_render_rect frame_damage[MAX_DRAW_RECTS];
-    unsigned nframe_damage;
-    bool frames_as_rects; /* frames may be presented as rectangles too, not only the cursor */
-
-    /* options */
-    enum sg_scale_mode scale;
-    bool linear, auto_resize;
-    const char *stats_path, *shot_path, *shot_dir;
-
-    /* frame */
-    bool have_frame, configured, resized_once, frame_error;
-    uint32_t type, width, data_w, data_h, serial;
-    bool have_serial, last_incomplete;
-    int guest_w, guest_h, rotation;
-    uint32_t flags;
-    bool truncated_warned, shot_done, blocking_screensaver, first_drawn;
-    uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
-    char frame_msg[256];
-
-    /* cursor */
-    struct sg_session_cursor cur;
-    bool cur_shape;
-    uint32_t cur_w, cur_h;
-    bool drawn_cursor;      /* the last presented picture has the cursor, at drawn_cursor_rect */
-    struct sg_render_rect drawn_cursor_rect;
-    uint64_t cursor_draws;  /* presents of the cursor's rectangles alone */
-    uint64_t rect_draws;    /* presents of some rectangles (not the whole window) */
-    bool traced_cursor;     /* sg_trace: the last cursor place logged as drawn */
-    int traced_x, traced_y;
-
-    /* status */
-    struct sg_session_status st;
-    char status_text[512];
-    char notice[256];
-    uint64_t notice_until;
-    bool show_stats, show_help, show_graphs;
-    struct sg_graphs *graphs;
-    uint64_t next_graphs_ns, last_frame_recv_ns;
-    uint32_t graphs_w;
-    struct sg_keys keys;
-    int layer_h[SG_LAYER_COUNT];
-    int status_cols; /* status text wrapped for this many columns */
-
-    /* counters */
-    uint64_t damage_frames; /* frames uploaded as damage rectangles only */
-    uint64_t draws, last_frames, last_draws, next_tick_ms;
-    double ups, fps, age_ms;
-    uint64_t age_sum_ns, age_n;
-    uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
-    double upload_ms, draw_ms;
-    char stats_text[512];
-
-    /* hooks */
-    const struct sg_input_hooks *hooks;
-    void *hook_state;
-    struct sg_view view;
-};
 
 /* ------------------------------------------------------ hooks' API */
 
@@ -149,7 +75,7 @@ static void session_notify(void *ctx)
 
 /* ------------------------------------------------------------ view */
 
-static void update_view(struct sg_app *app)
+void sg_app_update_view(struct sg_app *app)
 {
     int ww, wh;
     SDL_GetWindowSize(app->win.win, &ww, &wh);
@@ -453,7 +379,7 @@ static void handle_frame(struct sg_app *app)
         app->shot_done = true;
         save_png(app, app->shot_path);
     }
-    update_view(app);
+    sg_app_update_view(app);
     add_frame_damage(app, rects, n);
 }
 
@@ -481,8 +407,6 @@ static void handle_cursor(struct sg_app *app)
     }
 }
 
-static void draw(struct sg_app *app);
-
 static void poll_session(struct sg_app *app)
 {
     enum sg_session_state old = app->st.state;
@@ -500,180 +424,13 @@ static void poll_session(struct sg_app *app)
      * queues ahead of a cursor update */
     handle_cursor(app);
     if (app->cursor_dirty && !app->dirty && app->running)
-        draw(app);
+        sg_app_draw(app);
     handle_frame(app);
     uint32_t id;
     enum sg_cursor_pos_result res;
     while (sg_session_cursor_pos_result(app->session, &id, &res))
         if (app->hooks->on_cursor_pos_done)
             app->hooks->on_cursor_pos_done(app->hook_state, id, res);
-}
-
-/* ------------------------------------------------------------ draw */
-
-/* Debug timestamps for the glass-to-glass bench: a new frame, and the cursor
- * at a new place (hotspot, guest pixels), once each when first swapped. */
-static void trace_drawn(struct sg_app *app, const struct sg_render_scene *s)
-{
-    if (!sg_trace_enabled)
-        return;
-    if (app->pending_age_ns)
-        SG_TRACE("frame-drawn %u", app->serial);
-    if (s->cursor_visible && (!app->traced_cursor || app->cur.x != app->traced_x || app->cur.y != app->traced_y)) {
-        app->traced_cursor = true;
-        app->traced_x = app->cur.x;
-        app->traced_y = app->cur.y;
-        SG_TRACE("cursor-drawn %d %d", app->cur.x + app->cur.hot_x, app->cur.y + app->cur.hot_y);
-    }
-}
-
-static void build_scene(struct sg_app *app, struct sg_render_scene *out)
-{
-    int fw, fh;
-    SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
-    double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
-    struct sg_render_scene s = { .fb_w = fw, .fb_h = fh, .linear = app->linear };
-    if (app->have_frame && app->view.valid) {
-        s.have_frame = true;
-        s.dst_x = app->view.dst_x * k;
-        s.dst_y = app->view.dst_y * k;
-        s.dst_w = app->view.dst_w * k;
-        s.dst_h = app->view.dst_h * k;
-        s.rotation = app->rotation;
-        s.dim = app->st.state != SG_SESSION_RUNNING;
-        if (app->cur_shape && app->cur.known && app->cur.visible && app->st.state == SG_SESSION_RUNNING) {
-            double x0, y0, x1, y1;
-            sg_view_guest_to_window(&app->view, app->cur.x, app->cur.y, &x0, &y0);
-            sg_view_guest_to_window(&app->view, app->cur.x + (double)app->cur_w, app->cur.y + (double)app->cur_h, &x1,
-                                    &y1);
-            s.cursor_visible = true;
-            s.cur_x = (x0 < x1 ? x0 : x1) * k;
-            s.cur_y = (y0 < y1 ? y0 : y1) * k;
-            s.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k;
-            s.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k;
-        }
-    }
-    if (*app->status_text) {
-        s.layer[SG_LAYER_STATUS].visible = true;
-        s.layer[SG_LAYER_STATUS].x = 16;
-        s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
-    }
-    s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
-    s.layer[SG_LAYER_GRAPHS] = (typeof(s.layer[0])){ app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16 };
-    s.layer[SG_LAYER_HELP] =
-        (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
-    *out = s;
-}
-
-/* The pixels the cursor covers: whole pixels, one more on each side for what
- * linear filtering bleeds, inside the drawable. False when not drawn. */
-static bool cursor_rect(const struct sg_render_scene *s, struct sg_render_rect *out)
-{
-    if (!s->cursor_visible)
-        return false;
-    double x0 = floor(s->cur_x) - 1, y0 = floor(s->cur_y) - 1;
-    double x1 = ceil(s->cur_x + s->cur_w) + 1, y1 = ceil(s->cur_y + s->cur_h) + 1;
-    x0 = x0 < 0 ? 0 : x0;
-    y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > s->fb_w ? s->fb_w : x1;
-    y1 = y1 > s->fb_h ? s->fb_h : y1;
-    if (x1 <= x0 || y1 <= y0)
-        return false;
-    *out = (struct sg_render_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0) };
-    return true;
-}
-
-/* Damage in guest pixels -> drawable pixels, widened by what filtering bleeds. */
-static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s, const struct sg_render_rect *g,
-                             struct sg_render_rect *out)
-{
-    double x0, y0, x1, y1;
-    sg_view_guest_to_window(&app->view, g->x, g->y, &x0, &y0);
-    sg_view_guest_to_window(&app->view, (double)g->x + g->w, (double)g->y + g->h, &x1, &y1);
-    double k = app->view.win_w > 0 ? (double)s->fb_w / app->view.win_w : 1;
-    struct sg_render_scene box = { .fb_w = s->fb_w, .fb_h = s->fb_h, .cursor_visible = true };
-    box.cur_x = (x0 < x1 ? x0 : x1) * k - 1;
-    box.cur_y = (y0 < y1 ? y0 : y1) * k - 1;
-    box.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k + 2;
-    box.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k + 2;
-    return cursor_rect(&box, out);
-}
-
-static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
-{
-    uint64_t a = 0;
-    for (unsigned i = 0; i < n; i++)
-        a += (uint64_t)r[i].w * r[i].h;
-    return a;
-}
-
-static void draw(struct sg_app *app)
-{
-    uint64_t t_draw = sg_time_ns();
-    struct sg_render_scene s;
-    build_scene(app, &s);
-    struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
-    bool now_drawn = cursor_rect(&s, &now_rect);
-    /* Cursor-only updates go out as rectangles where the platform can; without
-     * vsync frames do too (a copy, never a swap: it would not wait for vblank),
-     * with vsync frames are swapped whole. */
-    bool partial = sg_present_partial(&app->present);
-    bool frames_partial = sg_present_can_rects(&app->present) && app->frames_as_rects;
-    unsigned n = 0;
-    if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
-        if (app->cursor_dirty && app->drawn_cursor)
-            rects[n++] = app->drawn_cursor_rect;
-        if (app->cursor_dirty && now_drawn)
-            rects[n++] = now_rect;
-        for (unsigned i = 0; i < app->nframe_damage; i++)
-            n += guest_rect_to_fb(app, &s, &app->frame_damage[i], &rects[n]);
-        if (n) {
-            /* Only the presented rectangles must be right in the back buffer (the
-             * window keeps the rest), so scissored passes are enough even right
-             * after a swap; they pay off for small areas, a big one is drawn whole. */
-            if (rects_area(rects, n) * 2 < (uint64_t)s.fb_w * s.fb_h) {
-                s.clip = rects;
-                s.nclip = n;
-            }
-            app->ri->draw(app->r, &s);
-            sg_present_rects(&app->present, rects, n, s.fb_h);
-            app->rect_draws++;
-            if (!app->nframe_damage)
-                app->cursor_draws++;
-        }
-    } else {
-        app->ri->draw(app->r, &s);
-        if (frames_partial)
-            sg_present_rects(&app->present, &whole, 1, s.fb_h);
-        else
-            sg_present_swap(&app->present);
-    }
-    app->nframe_damage = 0;
-    app->drawn_cursor = now_drawn;
-    app->drawn_cursor_rect = now_rect;
-    trace_drawn(app, &s);
-    if (s.have_frame && !app->first_drawn) {
-        /* how long a start takes to show the guest is measured on this line (bench/client/attach_time.py) */
-        app->first_drawn = true;
-        LOG_I("first frame drawn (%dx%d %s)", app->guest_w, app->guest_h, sg_kvmfr_frame_type_str(app->type));
-    }
-    uint64_t t_end = sg_time_ns();
-    if (app->pending_age_ns) {
-        app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        t_end = sg_time_ns();
-        app->age_sum_ns += t_end - app->pending_age_ns;
-        app->age_n++;
-        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_AGE, t_end, (double)(t_end - app->pending_age_ns) / 1e6);
-        app->pending_age_ns = 0;
-        app->draw_sum_ns += t_end - t_draw;
-        app->draw_n++;
-    }
-    if (app->cursor_dirty && app->cur.recv_ns && t_end > app->cur.recv_ns)
-        sg_graphs_add(app->graphs, SG_GRAPH_CURSOR_AGE, t_end, (double)(t_end - app->cur.recv_ns) / 1e6);
-    sg_graphs_add(app->graphs, SG_GRAPH_RENDER, t_end, (double)(t_end - t_draw) / 1e6);
-    app->draws++;
-    app->dirty = false;
-    app->cursor_dirty = false;
 }
 
 /* ---------------------------------------------------------- events */
@@ -783,7 +540,7 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
             break;
         case SDL_WINDOWEVENT_SIZE_CHANGED:
         case SDL_WINDOWEVENT_RESIZED:
-            update_view(app);
+            sg_app_update_view(app);
             break;
         default:
             break;
@@ -895,7 +652,7 @@ int sg_app_run(struct sg_options *opts)
 
     app->running = true;
     app->dirty = true;
-    update_view(app);
+    sg_app_update_view(app);
     while (app->running) {
         uint64_t now = sg_time_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
@@ -919,7 +676,7 @@ int sg_app_run(struct sg_options *opts)
         tick(app, sg_time_ms());
         update_graphs(app, sg_time_ns());
         if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
-            draw(app);
+            sg_app_draw(app);
     }
     rc = 0;
     if (app->hooks->finish)
