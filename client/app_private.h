@@ -104,6 +104,13 @@ struct sg_app {
 /* app.c */
 /* The guest <-> window mapping for the window's size and the guest's; tells the hooks. */
 void sg_app_update_view(struct sg_app *app);
+/* The renderer's guest frame as a PNG at path; a notice says where, or what failed. */
+void sg_app_save_png(struct sg_app *app, const char *path);
+
+/* frame_upload.c */
+/* The frame the session has waiting, if any, into the renderer; the rest of
+ * what it says (guest size, flags) into the viewer's state. */
+void sg_app_take_frame(struct sg_app *app);
 
 /* draw.c */
 /* Draws what changed and presents it: rectangles where only the cursor or a
