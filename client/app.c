@@ -88,75 +88,6 @@ void sg_app_update_view(struct sg_app *app)
     }
 }
 
-/* ---------------------------------------------------------- layers */
-
-static void set_layer_text(struct sg_app *app, enum sg_render_layer layer, const char *text)
-{
-    uint8_t *px;
-    uint32_t w, h;
-    if (app->ov && sg_overlay_render(app->ov, text, &px, &w, &h)) {
-        app->ri->layer_image(app->r, layer, w, h, px);
-        app->layer_h[layer] = (int)h;
-        free(px);
-    }
-}
-
-static void build_help(struct sg_app *app)
-{
-    char text[2048];
-    sg_keys_help(sg_options_str(app->opts, "input", "escapeKey"), app->hooks->help_lines, text, sizeof(text));
-    set_layer_text(app, SG_LAYER_HELP, text);
-}
-
-static void update_status_text(struct sg_app *app)
-{
-    char text[512] = "";
-    if (app->notice_until > sg_time_ms())
-        snprintf(text, sizeof(text), "%s", app->notice);
-    else if (app->frame_error)
-        snprintf(text, sizeof(text), "%s", app->frame_msg);
-    else if (app->st.state != SG_SESSION_RUNNING)
-        snprintf(text, sizeof(text), "%s", app->st.message);
-    else if (!app->have_frame)
-        snprintf(text, sizeof(text), "connected to host '%s'; waiting for the first frame", app->st.info.host_version);
-    int cols = 80;
-    if (app->ov) {
-        int ww = 0, wh = 0;
-        SDL_GL_GetDrawableSize(app->win.win, &ww, &wh);
-        cols = (ww - 32 - 2 * sg_overlay_padding()) / sg_overlay_char_width(app->ov);
-    }
-    if (strcmp(text, app->status_text) || cols != app->status_cols) {
-        snprintf(app->status_text, sizeof(app->status_text), "%s", text);
-        app->status_cols = cols;
-        if (*text) {
-            char wrapped[1024];
-            sg_overlay_wrap(text, cols, wrapped, sizeof(wrapped));
-            set_layer_text(app, SG_LAYER_STATUS, wrapped);
-        }
-        app->dirty = true;
-    }
-}
-
-static void update_stats_text(struct sg_app *app)
-{
-    char text[512];
-    snprintf(text, sizeof(text),
-             "UPS %6.1f   FPS %6.1f\n"
-             "guest %dx%d %s rot %d\n"
-             "host  %s (features 0x%x)\n"
-             "age   %.1f ms (received -> drawn)\n"
-             "state %s",
-             app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
-             app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
-             app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
-    if (strcmp(text, app->stats_text)) {
-        snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
-        set_layer_text(app, SG_LAYER_STATS, text);
-        if (app->show_stats)
-            app->dirty = true;
-    }
-}
-
 /* ----------------------------------------------------------- stats */
 
 static void write_stats(struct sg_app *app)
@@ -206,25 +137,8 @@ static void tick(struct sg_app *app, uint64_t now)
         app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
     app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
-    update_stats_text(app);
+    sg_app_update_stats_text(app);
     write_stats(app);
-}
-
-/* The graphs' image, a few times a second while they are shown. */
-static void update_graphs(struct sg_app *app, uint64_t now_ns)
-{
-    if (!app->show_graphs || now_ns < app->next_graphs_ns)
-        return;
-    app->next_graphs_ns = now_ns + GRAPHS_REFRESH_MS * 1000000ull;
-    uint8_t *px;
-    uint32_t w, h;
-    if (sg_graphs_render(app->graphs, app->ov, now_ns, &px, &w, &h)) {
-        app->ri->layer_image(app->r, SG_LAYER_GRAPHS, w, h, px);
-        app->graphs_w = w;
-        app->layer_h[SG_LAYER_GRAPHS] = (int)h;
-        free(px);
-        app->dirty = true;
-    }
 }
 
 /* ---------------------------------------------------------- frames */
@@ -507,7 +421,7 @@ int sg_app_run(struct sg_options *opts)
                                 sizeof(err));
     if (!app->ov)
         LOG_W("no overlay text: %s", err);
-    build_help(app);
+    sg_app_build_help(app);
     app->graphs = sg_graphs_create();
     app->show_graphs = sg_options_bool(opts, "win", "showGraphs");
 
@@ -533,11 +447,11 @@ int sg_app_run(struct sg_options *opts)
         while (SDL_PollEvent(&ev))
             handle_event(app, &ev);
         poll_session(app);
-        update_status_text(app);
+        sg_app_update_status_text(app);
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
         tick(app, sg_time_ms());
-        update_graphs(app, sg_time_ns());
+        sg_app_update_graphs(app, sg_time_ns());
         if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             sg_app_draw(app);
     }

@@ -107,6 +107,16 @@ void sg_app_update_view(struct sg_app *app);
 /* The renderer's guest frame as a PNG at path; a notice says where, or what failed. */
 void sg_app_save_png(struct sg_app *app, const char *path);
 
+/* overlay_layers.c */
+/* The help box: the escape key's bindings and the hooks' lines. */
+void sg_app_build_help(struct sg_app *app);
+/* The status line for the state now (wrapped to the window's width); dirty when it changed. */
+void sg_app_update_status_text(struct sg_app *app);
+/* The statistics box for the figures of the last second. */
+void sg_app_update_stats_text(struct sg_app *app);
+/* The graphs' image, a few times a second while they are shown. */
+void sg_app_update_graphs(struct sg_app *app, uint64_t now_ns);
+
 /* frame_upload.c */
 /* The frame the session has waiting, if any, into the renderer; the rest of
  * what it says (guest size, flags) into the viewer's state. */
