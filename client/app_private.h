@@ -117,6 +117,11 @@ void sg_app_update_stats_text(struct sg_app *app);
 /* The graphs' image, a few times a second while they are shown. */
 void sg_app_update_graphs(struct sg_app *app, uint64_t now_ns);
 
+/* stats.c */
+/* Once a second (now: sg_time_ms): the figures of the second that ended, the
+ * statistics box and file. */
+void sg_app_tick(struct sg_app *app, uint64_t now);
+
 /* frame_upload.c */
 /* The frame the session has waiting, if any, into the renderer; the rest of
  * what it says (guest size, flags) into the viewer's state. */
