@@ -88,24 +88,7 @@ void sg_app_update_view(struct sg_app *app)
     }
 }
 
-/* ---------------------------------------------------------- frames */
-
-void sg_app_save_png(struct sg_app *app, const char *path)
-{
-    uint8_t *px;
-    uint32_t w, h;
-    char err[512];
-    if (!app->ri->read_frame(app->r, &px, &w, &h)) {
-        sg_app_notice(app, "screenshot: no guest frame yet");
-        return;
-    }
-    if (sg_screenshot_write_png(path, px, w, h, err, sizeof(err))) {
-        snprintf(err, sizeof(err), "saved %ux%u guest frame to %s", w, h, path);
-        sg_app_notice(app, err);
-    } else
-        sg_app_notice(app, err);
-    free(px);
-}
+/* --------------------------------------------------------- session */
 
 static void handle_cursor(struct sg_app *app)
 {
@@ -159,15 +142,17 @@ static void poll_session(struct sg_app *app)
 
 /* ---------------------------------------------------------- events */
 
+void sg_app_save_png(struct sg_app *app, const char *path)
+{
+    char msg[512];
+    sg_screenshot_save(app->ri, app->r, path, msg, sizeof(msg));
+    sg_app_notice(app, msg);
+}
+
 static void screenshot_key(struct sg_app *app)
 {
     char path[1024];
-    time_t t = time(NULL);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    char stamp[32];
-    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-    snprintf(path, sizeof(path), "%s/spyglass-%s-%llu.png", app->shot_dir, stamp, (unsigned long long)app->draws);
+    sg_screenshot_name(path, sizeof(path), app->shot_dir, (unsigned long long)app->draws);
     sg_app_save_png(app, path);
 }
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "screenshot.h"
+#include "render/render.h"
 
 #include <errno.h>
 #include <spng.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,4 +45,30 @@ bool sg_screenshot_write_png(const char *path, const uint8_t *rgba, uint32_t w, 
         return false;
     }
     return true;
+}
+
+bool sg_screenshot_save(const struct sg_render_impl *ri, struct sg_renderer *r, const char *path, char *msg,
+                        size_t msg_size)
+{
+    uint8_t *px;
+    uint32_t w, h;
+    if (!ri->read_frame(r, &px, &w, &h)) {
+        snprintf(msg, msg_size, "screenshot: no guest frame yet");
+        return false;
+    }
+    bool ok = sg_screenshot_write_png(path, px, w, h, msg, msg_size);
+    if (ok)
+        snprintf(msg, msg_size, "saved %ux%u guest frame to %s", w, h, path);
+    free(px);
+    return ok;
+}
+
+void sg_screenshot_name(char *out, size_t size, const char *dir, unsigned long long n)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    char stamp[32];
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    snprintf(out, size, "%s/spyglass-%s-%llu.png", dir, stamp, n);
 }
