@@ -1,33 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The viewer's event loop: start-up and tear-down, SDL events and the escape
+ * key's commands, what the session hands over each pass, and the API the
+ * input hooks use. Each pass's other parts are in their own files:
+ * frame_upload.c, overlay_layers.c, stats.c, draw.c (app_private.h).
+ */
 #include "app.h"
 #include "app_private.h"
 
 #include <SDL.h>
-#include <errno.h>
-#include <math.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "cursor.h"
-#include "input_hooks.h"
-#include "keybindings.h"
-#include "kvmfr.h"
-#include "graphs.h"
-#include "overlay.h"
-#include "present.h"
-#include "render/render.h"
 #include "screenshot.h"
-#include "session.h"
-#include "sg_trace.h"
-#include "view.h"
-#include "window.h"
 #include "sg_log.h"
 #include "sg_time.h"
+#include "sg_trace.h"
 
 /* ------------------------------------------------------ hooks' API */
 
@@ -206,6 +197,31 @@ static void handle_key(struct sg_app *app, const SDL_KeyboardEvent *k)
     }
 }
 
+static void handle_window_event(struct sg_app *app, const SDL_WindowEvent *w)
+{
+    const struct sg_input_hooks *h = app->hooks;
+    switch (w->event) {
+    case SDL_WINDOWEVENT_FOCUS_GAINED:
+    case SDL_WINDOWEVENT_FOCUS_LOST:
+        sg_keys_reset(&app->keys);
+        if (h->on_focus)
+            h->on_focus(app->hook_state, w->event == SDL_WINDOWEVENT_FOCUS_GAINED);
+        break;
+    case SDL_WINDOWEVENT_ENTER:
+    case SDL_WINDOWEVENT_LEAVE:
+        if (h->on_enter)
+            h->on_enter(app->hook_state, w->event == SDL_WINDOWEVENT_ENTER);
+        break;
+    case SDL_WINDOWEVENT_SIZE_CHANGED:
+    case SDL_WINDOWEVENT_RESIZED:
+        sg_app_update_view(app);
+        break;
+    default:
+        break;
+    }
+    app->dirty = true; /* exposed, shown, resized: redraw */
+}
+
 static void handle_event(struct sg_app *app, const SDL_Event *ev)
 {
     const struct sg_input_hooks *h = app->hooks;
@@ -235,26 +251,7 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
             h->on_mouse_wheel(app->hook_state, &ev->wheel);
         break;
     case SDL_WINDOWEVENT:
-        switch (ev->window.event) {
-        case SDL_WINDOWEVENT_FOCUS_GAINED:
-        case SDL_WINDOWEVENT_FOCUS_LOST:
-            sg_keys_reset(&app->keys);
-            if (h->on_focus)
-                h->on_focus(app->hook_state, ev->window.event == SDL_WINDOWEVENT_FOCUS_GAINED);
-            break;
-        case SDL_WINDOWEVENT_ENTER:
-        case SDL_WINDOWEVENT_LEAVE:
-            if (h->on_enter)
-                h->on_enter(app->hook_state, ev->window.event == SDL_WINDOWEVENT_ENTER);
-            break;
-        case SDL_WINDOWEVENT_SIZE_CHANGED:
-        case SDL_WINDOWEVENT_RESIZED:
-            sg_app_update_view(app);
-            break;
-        default:
-            break;
-        }
-        app->dirty = true; /* exposed, shown, resized: redraw */
+        handle_window_event(app, &ev->window);
         break;
     default:
         break;
@@ -263,12 +260,10 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
 
 /* ------------------------------------------------------------- run */
 
-int sg_app_run(struct sg_options *opts)
+/* The options the viewer keeps, the trace file and the escape key. 0, or the
+ * exit status when one is wrong. */
+static int read_options(struct sg_app *app, struct sg_options *opts)
 {
-    struct sg_app *app = calloc(1, sizeof(*app));
-    if (!app)
-        return 1;
-    int rc = 1;
     char err[512];
     app->opts = opts;
     app->hooks = &sg_input_hooks;
@@ -282,7 +277,6 @@ int sg_app_run(struct sg_options *opts)
     const char *trace = sg_options_str(opts, "app", "traceFile");
     if (*trace && !sg_trace_open(trace, err, sizeof(err))) {
         LOG_E("%s", err);
-        free(app);
         return 2;
     }
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
@@ -290,16 +284,14 @@ int sg_app_run(struct sg_options *opts)
     if (esc == SDL_SCANCODE_UNKNOWN) {
         LOG_E("input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)",
                 sg_options_str(opts, "input", "escapeKey"));
-        free(app);
         return 2;
     }
+    return 0;
+}
 
-    if (SDL_Init(SDL_INIT_EVENTS) != 0) {
-        LOG_E("SDL: %s", SDL_GetError());
-        free(app);
-        return 1;
-    }
-    app->wake_event = SDL_RegisterEvents(1);
+static bool start_session(struct sg_app *app)
+{
+    struct sg_options *opts = app->opts;
     /* The session attaches on its own thread while the window and its OpenGL
      * context come up (a few hundred ms with a software renderer): the first
      * frame is then waiting when the loop starts. It only needs SDL's event
@@ -318,8 +310,15 @@ int sg_app_run(struct sg_options *opts)
     app->session = sg_session_create(&so);
     if (!app->session) {
         LOG_E("cannot start the session thread");
-        goto out_sdl;
+        return false;
     }
+    return true;
+}
+
+static bool open_window(struct sg_app *app)
+{
+    struct sg_options *opts = app->opts;
+    char err[512];
     struct sg_window_opts wo = {
         .title = sg_options_str(opts, "win", "title"),
         .width = sg_options_int(opts, "win", "width"),
@@ -333,14 +332,22 @@ int sg_app_run(struct sg_options *opts)
     };
     if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
         LOG_E("%s", err);
-        goto out_session;
+        return false;
     }
     SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
+    return true;
+}
+
+/* The renderer in the window, how it presents, the overlay's font and graphs. */
+static bool start_renderer(struct sg_app *app)
+{
+    struct sg_options *opts = app->opts;
+    char err[512];
     app->ri = &sg_render_gl;
     app->r = app->ri->create(app->win.gles, err, sizeof(err));
     if (!app->r) {
         LOG_E("renderer: %s", err);
-        goto out_win;
+        return false;
     }
     LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
     int partial_mode = sg_options_enum(opts, "win", "partialDraw"); /* yes, cursor, no */
@@ -356,22 +363,32 @@ int sg_app_run(struct sg_options *opts)
     sg_app_build_help(app);
     app->graphs = sg_graphs_create();
     app->show_graphs = sg_options_bool(opts, "win", "showGraphs");
+    return true;
+}
 
-    app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
+/* How long the loop may wait for an event at now (ms): until the next
+ * second's figures, the hooks' next tick, the graphs' next refresh, the end
+ * of a notice. */
+static long wait_timeout(struct sg_app *app, uint64_t now)
+{
+    long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
+    unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
+    if (wake && timeout > (long)wake)
+        timeout = (long)wake;
+    if (app->show_graphs && timeout > GRAPHS_REFRESH_MS)
+        timeout = GRAPHS_REFRESH_MS;
+    if (app->notice_until > now && timeout > (long)(app->notice_until - now))
+        timeout = (long)(app->notice_until - now) + 1;
+    return timeout;
+}
 
+static void run_loop(struct sg_app *app)
+{
     app->running = true;
     app->dirty = true;
     sg_app_update_view(app);
     while (app->running) {
-        uint64_t now = sg_time_ms();
-        long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
-        unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
-        if (wake && timeout > (long)wake)
-            timeout = (long)wake;
-        if (app->show_graphs && timeout > GRAPHS_REFRESH_MS)
-            timeout = GRAPHS_REFRESH_MS;
-        if (app->notice_until > now && timeout > (long)(app->notice_until - now))
-            timeout = (long)(app->notice_until - now) + 1;
+        long timeout = wait_timeout(app, sg_time_ms());
         SDL_Event ev;
         bool todo = app->dirty || app->cursor_dirty || app->nframe_damage;
         if (!todo && SDL_WaitEventTimeout(&ev, (int)timeout))
@@ -387,6 +404,31 @@ int sg_app_run(struct sg_options *opts)
         if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             sg_app_draw(app);
     }
+}
+
+int sg_app_run(struct sg_options *opts)
+{
+    struct sg_app *app = calloc(1, sizeof(*app));
+    if (!app)
+        return 1;
+    int rc = read_options(app, opts);
+    if (rc)
+        goto out_app;
+    rc = 1;
+    if (SDL_Init(SDL_INIT_EVENTS) != 0) {
+        LOG_E("SDL: %s", SDL_GetError());
+        goto out_app;
+    }
+    app->wake_event = SDL_RegisterEvents(1);
+    if (!start_session(app))
+        goto out_sdl;
+    if (!open_window(app))
+        goto out_session;
+    if (!start_renderer(app))
+        goto out_win;
+
+    app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
+    run_loop(app);
     rc = 0;
     if (app->hooks->finish)
         app->hooks->finish(app->hook_state);
@@ -399,6 +441,7 @@ out_session:
     sg_session_destroy(app->session);
 out_sdl:
     SDL_Quit();
+out_app:
     free(app);
     return rc;
 }
