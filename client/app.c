@@ -63,6 +63,9 @@ struct sg_app {
     char notice[256];
     uint64_t notice_until;
     bool show_stats, show_help;
+    bool show_indicator;
+    int indicator_w;
+    char hook_stats[256], hook_kv[1024]; /* the hooks' lines (sound), refreshed every second */
     struct sg_keys keys;
     int layer_h[SG_LAYER_COUNT];
     int status_cols; /* status text wrapped for this many columns */
@@ -74,7 +77,7 @@ struct sg_app {
     uint64_t age_sum_ns, age_n;
     uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
     double upload_ms, draw_ms;
-    char stats_text[512];
+    char stats_text[1024];
 
     /* hooks */
     const struct sg_input_hooks *hooks;
@@ -128,6 +131,21 @@ void sg_app_notice(struct sg_app *app, const char *text)
     snprintf(app->notice, sizeof(app->notice), "%s", text);
     app->notice_until = mono_ms() + NOTICE_MS;
     fprintf(stderr, "spyglass-client: %s\n", text);
+    app->dirty = true;
+}
+
+void sg_app_set_indicator(struct sg_app *app, const char *text)
+{
+    app->show_indicator = text && *text;
+    if (app->show_indicator && app->ov) {
+        uint8_t *px;
+        uint32_t w, h;
+        if (sg_overlay_render(app->ov, text, &px, &w, &h)) {
+            app->ri->layer_image(app->r, SG_LAYER_INDICATOR, w, h, px);
+            app->indicator_w = (int)w;
+            free(px);
+        }
+    }
     app->dirty = true;
 }
 
@@ -205,7 +223,7 @@ static void update_status_text(struct sg_app *app)
 
 static void update_stats_text(struct sg_app *app)
 {
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof(text),
              "UPS %6.1f   FPS %6.1f\n"
              "guest %dx%d %s rot %d\n"
@@ -215,6 +233,13 @@ static void update_stats_text(struct sg_app *app)
              app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
              app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
              app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
+    if (*app->hook_stats) {
+        size_t len = strlen(text);
+        if (len + 1 + strlen(app->hook_stats) < sizeof(text)) {
+            text[len] = '\n';
+            strcpy(text + len + 1, app->hook_stats);
+        }
+    }
     if (strcmp(text, app->stats_text)) {
         snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
         set_layer_text(app, SG_LAYER_STATS, text);
@@ -249,6 +274,7 @@ static void write_stats(struct sg_app *app)
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
             (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
+    fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -271,6 +297,9 @@ static void tick(struct sg_app *app, uint64_t now)
         app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
     app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
+    if (app->hooks->stats)
+        app->hooks->stats(app->hook_state, app->hook_stats, sizeof(app->hook_stats), app->hook_kv,
+                          sizeof(app->hook_kv));
     update_stats_text(app);
     write_stats(app);
 }
@@ -489,6 +518,9 @@ static void draw(struct sg_app *app)
         s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
+    if (app->show_indicator) {
+        s.layer[SG_LAYER_INDICATOR] = (typeof(s.layer[0])){ true, fw - 16 - app->indicator_w, 16 };
+    }
     s.layer[SG_LAYER_HELP] =
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);

@@ -5,6 +5,9 @@
 #include "input.h"
 #include "input_hooks.h"
 #include "spice/spice.h"
+#ifdef SG_HAVE_AUDIO
+#include "spice/audio_ui.h"
+#endif
 #ifdef SG_HAVE_CLIPX
 #include "spice/clipboard_x11.h"
 #endif
@@ -40,6 +43,9 @@ struct hooks {
     bool ever_connected;
     char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
     struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
+#ifdef SG_HAVE_AUDIO
+    struct sg_audio_ui *audio; /* guest sound and microphone, or NULL */
+#endif
 
     /* Mailbox from the SPICE thread. */
     SDL_mutex *mu;
@@ -351,6 +357,9 @@ static void *h_init(struct sg_app *app)
 #endif
     if (images)
         cb.on_guest_clipboard_image = cb_clip_image;
+#ifdef SG_HAVE_AUDIO
+    h->audio = sg_audio_ui_create(app, &cfg, &cb);
+#endif
     h->spice = sg_spice_create(&cfg, &cb);
     if (h->clipboard)
         SDL_AddEventWatch(clip_watch, h);
@@ -378,6 +387,9 @@ static void h_finish(void *state)
     sg_clipx_destroy(h->clipx); /* first: its thread offers local images through h->spice */
 #endif
     sg_spice_destroy(h->spice);
+#ifdef SG_HAVE_AUDIO
+    sg_audio_ui_destroy(h->audio); /* after SPICE: its thread played into it until now */
+#endif
     free(h->guest_image);
     SDL_DestroyMutex(h->mu);
     free(h->guest_text);
@@ -532,6 +544,10 @@ static bool h_escape(void *state, SDL_Keycode key)
         }
         return true;
     }
+#ifdef SG_HAVE_AUDIO
+    if (sg_audio_ui_escape(h->audio, key))
+        return true;
+#endif
     if (key >= SDLK_F1 && key <= SDLK_F12) {
         if (!active(h))
             return false;
@@ -661,6 +677,9 @@ static void h_tick(void *state)
     }
     if (h->clipboard)
         clipboard_tick(h);
+#ifdef SG_HAVE_AUDIO
+    sg_audio_ui_tick(h->audio);
+#endif
     if (h->rebase_at && now_ms() >= h->rebase_at) {
         h->rebase_at = 0;
         h->warp_pending = false;
@@ -683,11 +702,24 @@ static void h_tick(void *state)
     }
 }
 
+static void h_stats(void *state, char *text, size_t text_size, char *kv, size_t kv_size)
+{
+    struct hooks *h = state;
+    *text = *kv = 0;
+#ifdef SG_HAVE_AUDIO
+    if (h && h->spice)
+        sg_audio_ui_stats(h->audio, text, text_size, kv, kv_size);
+#endif
+}
+
 static const char *const help_lines[] = {
     "(tap)  capture input on/off: mouse grabbed, raw motion x input:mouseSens",
     "C      capture input on/off",
     "E      send input to the guest on/off (view only)",
     "F1-F12 send Ctrl+Alt+F1..F12 to the guest",
+#ifdef SG_HAVE_AUDIO
+    "M      microphone for the guest on/off (while it asks)",
+#endif
     NULL,
 };
 
@@ -708,6 +740,7 @@ const struct sg_input_hooks sg_input_hooks = {
     .on_cursor_pos_done = h_cursor_pos_done,
     .on_tick = h_tick,
     .wake_ms = 10,
+    .stats = h_stats,
 };
 
 const struct sg_input_option sg_input_options[] = {
@@ -721,5 +754,14 @@ const struct sg_input_option sg_input_options[] = {
     { "input", "captureOnStart", "no", "capture input as soon as SPICE connects" },
     { "input", "setCursorPos", "yes",
       "let the host place the guest cursor (SET_CURSOR_POS); no = relative corrections only" },
+#ifdef SG_HAVE_AUDIO
+    { "audio", "enable", "yes", "play the guest's sound and offer it the microphone (through SPICE)" },
+    { "audio", "latencyMs", "20",
+      "playback latency held above the sound device's own, in ms (2..1000); lower risks gaps on a busy machine" },
+    { "audio", "micDefault", "prompt",
+      "when the guest opens the microphone: prompt (a notice; escape key + M allows it), allow, or deny" },
+    { "audio", "device", "", "sound server sink to play to (pactl list short sinks); empty = the default" },
+    { "audio", "micDevice", "", "sound server source to capture from (pactl list short sources); empty = the default" },
+#endif
     { NULL, NULL, NULL, NULL },
 };

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "ratectl.h"
+
+void sg_ratectl_init(struct sg_ratectl *c, double target_s)
+{
+    *c = (struct sg_ratectl){
+        .target_s = target_s,
+        .max_adj = 0.01,
+        /* A 10 ms error asks for 0.5 % at once; the integral takes over the steady drift.
+         * kp^2 / ki ~ 2 keeps the loop near critically damped (no overshoot to speak of). */
+        .kp = 0.5,
+        .ki = 0.1,
+        .tau_s = 0.25,
+        .ratio = 1.0,
+    };
+}
+
+void sg_ratectl_reset(struct sg_ratectl *c)
+{
+    c->primed = false;
+    c->integ = 0;
+    c->ratio = 1.0;
+}
+
+double sg_ratectl_update(struct sg_ratectl *c, double latency_s, double dt_s)
+{
+    if (!c->primed || dt_s <= 0 || dt_s > 1.0) {
+        /* First block, or a pause: start from what is measured now. */
+        c->smooth_s = latency_s;
+        c->primed = true;
+        dt_s = 0;
+    } else {
+        double a = dt_s / (c->tau_s + dt_s);
+        c->smooth_s += a * (latency_s - c->smooth_s);
+    }
+    double err = c->smooth_s - c->target_s;
+    double next_integ = c->integ + err * dt_s;
+    double adj = c->kp * err + c->ki * next_integ;
+    /* Integrate only while the output is not pinned at a limit (no wind-up). */
+    if (adj > c->max_adj)
+        adj = c->max_adj;
+    else if (adj < -c->max_adj)
+        adj = -c->max_adj;
+    else
+        c->integ = next_integ;
+    /* Too much buffered (err > 0): make fewer output samples than input ones. */
+    c->ratio = 1.0 - adj;
+    return c->ratio;
+}
