@@ -6,10 +6,11 @@ void sg_ratectl_init(struct sg_ratectl *c, double target_s)
     *c = (struct sg_ratectl){
         .target_s = target_s,
         .max_adj = 0.01,
-        /* A 10 ms error asks for 0.5 % at once; the integral takes over the steady drift.
-         * kp^2 / ki ~ 2 keeps the loop near critically damped (no overshoot to speak of). */
-        .kp = 0.5,
-        .ki = 0.1,
+        /* A 5 ms error asks for 0.5 % at once, so +-0.5 % of drift never takes the latency
+         * further than that while the integral catches up with it; kp / (2 sqrt(ki)) ~ 0.7
+         * keeps the loop well damped. */
+        .kp = 1.0,
+        .ki = 0.5,
         .tau_s = 0.25,
         .ratio = 1.0,
     };

@@ -5,8 +5,10 @@
 #include <speex/speex_resampler.h>
 #include <stdlib.h>
 
-/* ratio = DEN / num: a denominator fine enough for steps of 1e-6. */
-#define DEN 1000000u
+/* ratio = DEN / num: steps of 2e-5, fine enough for drift. Not finer: when the fraction
+ * changes, speex rescales its phase as phase x new_den / old_den in 32 bits, which must not
+ * overflow (with a denominator of 1e6 it did, and the output broke up). */
+#define DEN 48000u
 
 struct sg_resample {
     SpeexResamplerState *st;

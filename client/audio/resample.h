@@ -8,7 +8,7 @@ struct sg_resample;
 
 struct sg_resample *sg_resample_create(unsigned channels, unsigned rate);
 void sg_resample_destroy(struct sg_resample *r);
-/* Output samples per input sample from now on; changes of less than 1e-6 are ignored. */
+/* Output samples per input sample from now on (in steps of about 2e-5). */
 void sg_resample_set_ratio(struct sg_resample *r, double ratio);
 /* Resamples in_frames frames into out (room for out_cap frames); returns the frames written.
  * All input is consumed when out_cap >= sg_resample_out_max(in_frames). */

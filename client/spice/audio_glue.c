@@ -2,9 +2,11 @@
 #include "audio_glue.h"
 
 #include <spice-client.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "audio/audio.h"
+#include "spice/thread_prio.h"
 
 /* Captured audio waiting for the SPICE thread; bounded so a stalled connection cannot make
  * it grow: 200 ms at 48 kHz stereo, then the oldest is dropped (and counted). */
@@ -16,6 +18,9 @@ struct sg_spice_audio {
     SpicePlaybackChannel *playback;
     SpiceRecordChannel *record;
     bool playing;
+    bool prio_tried;
+    bool debug;                /* SPYGLASS_AUDIO_DEBUG=1: blocks that come late */
+    gint64 last_data_us;
 
     GMutex mu;                 /* guards pending, idle_queued */
     GByteArray *pending;
@@ -27,6 +32,7 @@ struct sg_spice_audio *sg_spice_audio_create(struct sg_audio *audio)
 {
     struct sg_spice_audio *sa = g_new0(struct sg_spice_audio, 1);
     sa->audio = audio;
+    sa->debug = g_strcmp0(g_getenv("SPYGLASS_AUDIO_DEBUG"), "1") == 0;
     g_mutex_init(&sa->mu);
     sa->pending = g_byte_array_new();
     return sa;
@@ -46,6 +52,17 @@ void sg_spice_audio_destroy(struct sg_spice_audio *sa)
 static void on_pb_start(SpicePlaybackChannel *ch, gint format, gint channels, gint rate, gpointer data)
 {
     struct sg_spice_audio *sa = data;
+    if (!sa->prio_tried) {
+        /* Blocks reach the sound server from this thread: on a busy machine a late wake-up
+         * of it is a gap in the sound, as with any desktop sound client. */
+        char why[300];
+        sa->prio_tried = true;
+        if (sg_thread_raise_priority(-10, why, sizeof(why)))
+            fprintf(stderr, "audio: the SPICE thread runs at nice -10 (sound blocks are never late for the CPU)\n");
+        else
+            fprintf(stderr, "audio: the SPICE thread keeps its priority (%s); on a busy machine raise "
+                            "audio:latencyMs if the sound breaks up\n", why);
+    }
     sa->playing = sg_audio_playback_start(sa->audio, format, channels, rate);
 }
 
@@ -54,6 +71,13 @@ static void on_pb_data(SpicePlaybackChannel *ch, gpointer bytes, gint size, gpoi
     struct sg_spice_audio *sa = data;
     if (!sa->playing || size <= 0)
         return;
+    if (sa->debug) {
+        gint64 now = g_get_monotonic_time();
+        if (sa->last_data_us && now - sa->last_data_us > 15000)
+            fprintf(stderr, "audio: debug: %.1f ms since the previous block (%d bytes)\n",
+                    (double)(now - sa->last_data_us) / 1000.0, size);
+        sa->last_data_us = now;
+    }
     sg_audio_playback_data(sa->audio, bytes, (size_t)size);
     /* The guest delays its video by this much to keep lips in sync. */
     struct sg_audio_stats st;
