@@ -32,6 +32,7 @@ struct sg_playback {
     uint64_t last_ns;
     float gain[SG_AUDIO_MAX_CHANNELS];
     bool mute;
+    bool backlog_said;
     int16_t *tmp, *out;
     size_t tmp_cap, out_cap;
 
@@ -324,6 +325,19 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
 
     uint64_t now = mono_ns();
     double ratio = 1.0;
+    /* A backlog far over the target only comes from a stall (the guest's, or this thread's)
+     * that has already broken the sound, followed by a burst: drop blocks until the latency
+     * is back near the target, rather than keep the sound late for the many seconds the
+     * resampler would take. A steady stream, however it drifts, never comes near this. */
+    double cap_us = pb->latency_ms * 1000.0 + (double)dev + (pb->latency_ms > 40 ? pb->latency_ms : 40) * 1000.0;
+    if (have && (double)lat > cap_us) {
+        if (!pb->backlog_said)
+            sg_audio_log("playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
+                         (double)lat / 1000.0, (pb->latency_ms * 1000.0 + (double)dev) / 1000.0);
+        pb->backlog_said = true;
+        STATS(pb, { pb->st.frames_in += n_frames; pb->st.overruns++; });
+        return;
+    }
     if (have) {
         pb->ctl.target_s = (pb->latency_ms * 1000.0 + (double)dev) / 1e6;
         ratio = sg_ratectl_update(&pb->ctl, (double)lat / 1e6, pb->last_ns ? (double)(now - pb->last_ns) / 1e9 : 0);

@@ -24,7 +24,8 @@ struct sg_playback_stats {
     double target_ms;    /* device latency + audio:latencyMs */
     double device_ms;    /* the sink's own latency */
     double ratio;        /* output / input samples */
-    uint64_t underruns, overruns;
+    uint64_t underruns;  /* the server ran out of data */
+    uint64_t overruns;   /* blocks dropped: the server's buffer was full, or a backlog after a stall */
     uint64_t frames_in;  /* guest frames received */
 };
 

@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -26,6 +27,14 @@
 #define BIT_SPACING 96u      /* samples between the marker and each id slot */
 #define ID_BITS 10u
 #define AMPLITUDE 16000
+/* libspice-server (0.15.1 here) keeps received microphone frames in a ring of 8192 frames;
+ * when a packet wraps around its end, the part written at the ring's start is copied from a
+ * byte offset where a frame offset was meant, so those frames repeat earlier ones and the
+ * packet's tail is lost. The client's data was checked in order at its send call; the check
+ * below counts these wrap moves apart (a break exactly where the ring wraps, and the jump
+ * back within that packet) and treats every other break as a gap. */
+#define SERVER_RING 8192u
+#define SERVER_PACKET 480u
 
 struct fvm_sound {
     struct fvm_sound_opts o;
@@ -44,7 +53,7 @@ struct fvm_sound {
     bool half_volume, muted;
 
     /* record check */
-    uint64_t rec_frames, rec_in_order, rec_gaps, rec_zeros;
+    uint64_t rec_frames, rec_in_order, rec_gaps, rec_zeros, rec_wrap_moves, rec_wrap_end;
     uint32_t rec_first, rec_expect, rec_last;
     bool rec_in_seq;
 };
@@ -186,7 +195,7 @@ void fvm_sound_toggle_mute(struct fvm_sound *s)
 
 static void check_frame(struct fvm_sound *s, uint32_t f, uint64_t t)
 {
-    s->rec_frames++;
+    uint64_t pos = s->rec_frames++; /* the server's read position: it starts at 0 */
     uint32_t c = f; /* left = low 16 bits, right = high 16 bits */
     if (c == 0) {
         s->rec_zeros++;
@@ -197,9 +206,13 @@ static void check_frame(struct fvm_sound *s, uint32_t f, uint64_t t)
     if (s->rec_first == 0) {
         s->rec_first = c;
         fvm_log(0, "sound: record: the counter starts at %u", c);
+    } else if (c != s->rec_expect && (pos % SERVER_RING == 0 || pos < s->rec_wrap_end)) {
+        s->rec_wrap_moves++; /* see SERVER_RING */
+        if (pos % SERVER_RING == 0)
+            s->rec_wrap_end = pos + SERVER_PACKET;
     } else if (c != s->rec_expect) {
         s->rec_gaps++;
-        if (s->rec_gaps <= 5)
+        if (s->rec_gaps <= 5 || getenv("FVM_DEBUG"))
             fvm_log(0, "sound: record: GAP: expected %u, got %u (after %" PRIu64 " in order)", s->rec_expect, c,
                     s->rec_in_order);
     }
@@ -286,8 +299,8 @@ void fvm_sound_destroy(struct fvm_sound *s)
         return;
     if (s->o.record)
         fvm_log(0, "sound: record: %" PRIu64 " frames received, %" PRIu64 " of the counter in order (%u..%u), %" PRIu64
-                   " gaps",
-                s->rec_frames, s->rec_in_order, s->rec_first, s->rec_last, s->rec_gaps);
+                   " gaps (and %" PRIu64 " moves where the server's ring wraps)",
+                s->rec_frames, s->rec_in_order, s->rec_first, s->rec_last, s->rec_gaps, s->rec_wrap_moves);
     if (s->play_watch)
         g_source_remove(s->play_watch);
     if (s->rec_watch)
