@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "thread_prio.h"
 
 struct sg_pulse {
     pa_threaded_mainloop *ml;
@@ -18,6 +19,7 @@ struct sg_pulse {
     bool ready;
     bool ever_ready;
     bool warned;       /* the current outage was reported */
+    bool prio_tried;
     char server[256];
 };
 
@@ -81,6 +83,13 @@ static void on_state(pa_context *c, void *data)
     switch (pa_context_get_state(c)) {
     case PA_CONTEXT_READY:
         p->ready = true;
+        if (!p->prio_tried) {
+            /* Written blocks leave for the server from this thread. */
+            char why[300];
+            p->prio_tried = true;
+            if (sg_thread_raise_priority(5, -10, why, sizeof(why)) == SG_PRIO_NONE)
+                sg_audio_log("the sound server thread keeps its priority (%s)", why);
+        }
         snprintf(p->server, sizeof(p->server), "%s %s", pa_context_get_server(c) ? pa_context_get_server(c) : "?",
                  pa_context_is_local(c) ? "(local)" : "");
         sg_audio_log("%s the sound server at %s (protocol %u)", p->ever_ready ? "back on" : "connected to",

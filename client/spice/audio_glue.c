@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
-#include "spice/thread_prio.h"
+#include "audio/thread_prio.h"
 
 /* Captured audio waiting for the SPICE thread; bounded so a stalled connection cannot make
  * it grow: 200 ms at 48 kHz stereo, then the oldest is dropped (and counted). */
@@ -57,11 +57,14 @@ static void on_pb_start(SpicePlaybackChannel *ch, gint format, gint channels, gi
          * of it is a gap in the sound, as with any desktop sound client. */
         char why[300];
         sa->prio_tried = true;
-        if (sg_thread_raise_priority(-10, why, sizeof(why)))
-            fprintf(stderr, "audio: the SPICE thread runs at nice -10 (sound blocks are never late for the CPU)\n");
-        else
+        switch (sg_thread_raise_priority(5, -10, why, sizeof(why))) {
+        case SG_PRIO_REALTIME: fprintf(stderr, "audio: the SPICE thread runs real-time (SCHED_RR 5)\n"); break;
+        case SG_PRIO_NICE: fprintf(stderr, "audio: the SPICE thread runs at nice -10 (real-time refused)\n"); break;
+        case SG_PRIO_NONE:
             fprintf(stderr, "audio: the SPICE thread keeps its priority (%s); on a busy machine raise "
                             "audio:latencyMs if the sound breaks up\n", why);
+            break;
+        }
     }
     sa->playing = sg_audio_playback_start(sa->audio, format, channels, rate);
 }

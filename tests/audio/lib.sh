@@ -1,5 +1,8 @@
 # Shared by the sound test scripts and bench/audio: the SPICE test helpers (temp dir, Xvfb,
 # fake VM, cleanup) plus a private PulseAudio daemon with null sinks.
+# The temp folder in memory: on a disk busy with other work a write (the fake VM's log, the
+# daemon's files) can block for 100 ms and more, which the sound tests would see as stalls.
+[ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
 # shellcheck source=../spice/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../spice/lib.sh"
 
@@ -42,11 +45,19 @@ sg_pulse_stop() {
     wait "$SG_PULSE_PID" 2>/dev/null
 }
 
+# sg_streams sink-inputs|source-outputs OP N -> the number of the server's playback / capture streams
+# compare to N (for sg_wait_for, which runs it again each time); none of the probe's may run
+sg_streams() {
+    local n
+    n=$(pactl list short "$1" 2>/dev/null | wc -l)
+    [ "$n" "$2" "$3" ]
+}
+
 # sg_sink_inputs -> the number of playback streams on the server
 sg_sink_inputs() { pactl list short sink-inputs 2>/dev/null | wc -l; }
-sg_source_outputs() { pactl list short source-outputs 2>/dev/null | grep -vc sndprobe; }
+sg_source_outputs() { pactl list short source-outputs 2>/dev/null | wc -l; }
 
-# sg_boost PID -> as root, the fake VM (the test's guest) gets the scheduling a VM's audio
-# timer would: nice -10. Its stalls on a machine loaded by other work would otherwise show up
-# as the client's underruns. The client keeps its normal priority: it is what is measured.
-sg_boost() { [ "$(id -u)" = 0 ] && renice -n -10 -p "$1" >/dev/null 2>&1; true; }
+# sg_boost PID -> as root, the fake VM (the test's guest) runs real-time, as a VM's audio
+# thread is commonly set up to: its stalls on a machine loaded by other work would otherwise
+# show up as the client's underruns. The client asks for its own priority (doc/audio.md).
+sg_boost() { [ "$(id -u)" = 0 ] && chrt -a -r -p 5 "$1" >/dev/null 2>&1; true; }

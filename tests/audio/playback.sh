@@ -67,7 +67,7 @@ sg_pulse_stop
 sg_wait_for 10 grep -q 'lost the sound server' "$CLOG" || fail "the client did not notice the sound server going"
 sg_pulse_start
 sg_wait_for 20 grep -q 'back on the sound server' "$CLOG" || fail "the client did not reconnect: $(grep audio "$CLOG")"
-sg_wait_for 10 test "$(sg_sink_inputs)" -ge 1 || fail "no playback stream after the sound server came back"
+sg_wait_for 10 sg_streams sink-inputs -ge 1 || fail "no playback stream after the sound server came back"
 "$PROBE" listen nul.monitor 3 >"$SG_TMP/probe4"
 $AN clicks "$FLOG" "$SG_TMP/probe4" >"$SG_TMP/a4"
 back=$(val matched "$SG_TMP/a4")
@@ -79,7 +79,7 @@ ok "sound server restarted: the client reconnected by itself, $back clicks in 3 
 # --- the SPICE server goes: the stream is closed cleanly, the client stays
 kill "$SG_FAKEVM_PID"
 wait "$SG_FAKEVM_PID" 2>/dev/null
-sg_wait_for 10 test "$(sg_sink_inputs)" = 0 || fail "the playback stream stayed open after the SPICE server left: $(pactl list sink-inputs | grep -E "application.name|media.name") $(tail -3 "$CLOG")"
+sg_wait_for 10 sg_streams sink-inputs -eq 0 || fail "the playback stream stayed open after the SPICE server left: $(pactl list sink-inputs | grep -E "application.name|media.name") $(tail -3 "$CLOG")"
 sleep 1
 kill -0 "$CLIENT_PID" 2>/dev/null || fail "the client exited when the SPICE server left: $(tail -5 "$CLOG")"
 ok "SPICE server gone: the playback stream closed, the client still runs"

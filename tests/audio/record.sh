@@ -41,7 +41,7 @@ stop_vm_client() {
 
 # --- allow: the counter arrives in order, without gaps
 start_vm_client allow
-sg_wait_for 10 test "$(sg_source_outputs)" -ge 1 || fail "no capture stream on the sound server"
+sg_wait_for 10 sg_streams source-outputs -ge 1 || fail "no capture stream on the sound server"
 sg_wait_for 5 grep -q '^mic=open' "$STATS" || fail "stats file: mic=$(stat_of mic), expected open"
 "$PROBE" counter mic 44100 5 >"$SG_TMP/counter" || fail "sndprobe counter failed"
 played=$(awk '$1 == "played" { print $2 }' "$SG_TMP/counter")
@@ -71,14 +71,14 @@ sleep 1
 grep -q '^mic=asking' "$STATS" || fail "stats file: mic=$(stat_of mic), expected asking"
 wid=$(DISPLAY=$SG_DISPLAY xdotool search --sync --name Spyglass | head -1)
 DISPLAY=$SG_DISPLAY xdotool windowfocus --sync "$wid" keydown Scroll_Lock key m keyup Scroll_Lock
-sg_wait_for 10 test "$(sg_source_outputs)" -ge 1 || fail "escape+M did not open the microphone: $(tail -3 "$CLOG")"
+sg_wait_for 10 sg_streams source-outputs -ge 1 || fail "escape+M did not open the microphone: $(tail -3 "$CLOG")"
 sg_wait_for 5 grep -q '^mic=open' "$STATS" || fail "stats file: mic=$(stat_of mic) after escape+M"
 DISPLAY=$SG_DISPLAY import -window root "$SG_TMP/mic-on.png"
 # The indicator: a box of white text at the top right of the window (nothing there otherwise).
 lit=$(convert "$SG_TMP/mic-on.png" -crop 120x40+200+10 +repage -threshold 90% -format '%[fx:round(mean*w*h)]' info:)
 [ "$lit" -ge 20 ] || fail "no MIC indicator in the window's top right corner ($lit bright pixels)"
 DISPLAY=$SG_DISPLAY xdotool keydown Scroll_Lock key m keyup Scroll_Lock
-sg_wait_for 10 test "$(sg_source_outputs)" = 0 || fail "escape+M again did not close the microphone"
+sg_wait_for 10 sg_streams source-outputs -eq 0 || fail "escape+M again did not close the microphone"
 DISPLAY=$SG_DISPLAY import -window root "$SG_TMP/mic-off.png"
 lit_off=$(convert "$SG_TMP/mic-off.png" -crop 120x40+200+10 +repage -threshold 90% -format '%[fx:round(mean*w*h)]' info:)
 [ "$lit_off" -lt 5 ] || fail "the MIC indicator stayed after the microphone closed ($lit_off bright pixels)"
