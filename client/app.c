@@ -21,6 +21,8 @@
 #include "session.h"
 #include "view.h"
 #include "window.h"
+#include "sg_log.h"
+#include "sg_time.h"
 
 #define NOTICE_MS 3000
 #define FB_POLLS 2000
@@ -85,18 +87,6 @@ struct sg_app {
     struct sg_view view;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ms(void)
-{
-    return mono_ns() / 1000000u;
-}
-
 /* ------------------------------------------------------ hooks' API */
 
 SDL_Window *sg_app_window(struct sg_app *app) { return app->win.win; }
@@ -129,8 +119,8 @@ void sg_app_wake(struct sg_app *app)
 void sg_app_notice(struct sg_app *app, const char *text)
 {
     snprintf(app->notice, sizeof(app->notice), "%s", text);
-    app->notice_until = mono_ms() + NOTICE_MS;
-    fprintf(stderr, "spyglass-client: %s\n", text);
+    app->notice_until = sg_time_ms() + NOTICE_MS;
+    LOG_I("%s", text);
     app->dirty = true;
 }
 
@@ -195,7 +185,7 @@ static void build_help(struct sg_app *app)
 static void update_status_text(struct sg_app *app)
 {
     char text[512] = "";
-    if (app->notice_until > mono_ms())
+    if (app->notice_until > sg_time_ms())
         snprintf(text, sizeof(text), "%s", app->notice);
     else if (app->frame_error)
         snprintf(text, sizeof(text), "%s", app->frame_msg);
@@ -332,7 +322,7 @@ static void frame_fail(struct sg_app *app, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (!app->frame_error || strcmp(msg, app->frame_msg))
-        fprintf(stderr, "spyglass-client: %s\n", msg);
+        LOG_W("%s", msg);
     app->frame_error = true;
     snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
     app->dirty = true;
@@ -361,7 +351,7 @@ static void handle_frame(struct sg_app *app)
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
         full = false; /* the texture holds the previous frame: damage is enough */
 
-    uint64_t t_upload = mono_ns();
+    uint64_t t_upload = sg_time_ns();
     size_t pitch;
     void *dst = app->ri->frame_map(app->r, &pitch);
     if (!dst) {
@@ -386,13 +376,13 @@ static void handle_frame(struct sg_app *app)
     app->ri->frame_unmap(app->r, rects, n);
     if (n)
         app->damage_frames++;
-    app->upload_sum_ns += mono_ns() - t_upload;
+    app->upload_sum_ns += sg_time_ns() - t_upload;
     app->upload_n++;
     sg_session_frame_done(app->session, sf.generation);
 
     app->last_incomplete = ks != SG_KVMFR_OK;
     if (ks != SG_KVMFR_OK)
-        fprintf(stderr, "spyglass-client: frame %u incomplete (%u of %u rows): %s\n", h->frame_serial, rows,
+        LOG_W("frame %u incomplete (%u of %u rows): %s", h->frame_serial, rows,
                 h->data_height, sg_kvmfr_status_str(ks));
     app->frame_error = false;
     app->serial = h->frame_serial;
@@ -487,7 +477,7 @@ static void poll_session(struct sg_app *app)
 
 static void draw(struct sg_app *app)
 {
-    uint64_t t_draw = mono_ns();
+    uint64_t t_draw = sg_time_ns();
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
@@ -527,10 +517,10 @@ static void draw(struct sg_app *app)
     SDL_GL_SwapWindow(app->win.win);
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        app->age_sum_ns += mono_ns() - app->pending_age_ns;
+        app->age_sum_ns += sg_time_ns() - app->pending_age_ns;
         app->age_n++;
         app->pending_age_ns = 0;
-        app->draw_sum_ns += mono_ns() - t_draw;
+        app->draw_sum_ns += sg_time_ns() - t_draw;
         app->draw_n++;
     }
     app->draws++;
@@ -673,14 +663,14 @@ int sg_app_run(struct sg_options *opts)
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {
-        fprintf(stderr, "spyglass-client: input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)\n",
+        LOG_E("input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)",
                 sg_options_str(opts, "input", "escapeKey"));
         free(app);
         return 2;
     }
 
     if (SDL_Init(SDL_INIT_EVENTS) != 0) {
-        fprintf(stderr, "spyglass-client: SDL: %s\n", SDL_GetError());
+        LOG_E("SDL: %s", SDL_GetError());
         free(app);
         return 1;
     }
@@ -697,21 +687,21 @@ int sg_app_run(struct sg_options *opts)
         .gles = sg_options_bool(opts, "win", "gles"),
     };
     if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s\n", err);
+        LOG_E("%s", err);
         goto out_sdl;
     }
     SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
     app->ri = &sg_render_gl;
     app->r = app->ri->create(app->win.gles, err, sizeof(err));
     if (!app->r) {
-        fprintf(stderr, "spyglass-client: renderer: %s\n", err);
+        LOG_E("renderer: %s", err);
         goto out_win;
     }
-    fprintf(stderr, "spyglass-client: renderer %s: %s\n", app->ri->name, app->ri->describe(app->r));
+    LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
                                 sizeof(err));
     if (!app->ov)
-        fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
+        LOG_W("no overlay text: %s", err);
     build_help(app);
 
     /* like B7: the kvmfr device when present, unless a path was given */
@@ -727,7 +717,7 @@ int sg_app_run(struct sg_options *opts)
     };
     app->session = sg_session_create(&so);
     if (!app->session) {
-        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
+        LOG_E("cannot start the session thread");
         goto out_render;
     }
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
@@ -736,7 +726,7 @@ int sg_app_run(struct sg_options *opts)
     app->dirty = true;
     update_view(app);
     while (app->running) {
-        uint64_t now = mono_ms();
+        uint64_t now = sg_time_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
         if (app->hooks->wake_ms && timeout > (long)app->hooks->wake_ms)
             timeout = (long)app->hooks->wake_ms;
@@ -751,7 +741,7 @@ int sg_app_run(struct sg_options *opts)
         update_status_text(app);
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
-        tick(app, mono_ms());
+        tick(app, sg_time_ms());
         if (app->dirty && app->running)
             draw(app);
     }

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "sg_log.h"
+
 static bool try_context(struct sg_window *w, const struct sg_window_opts *o, bool gles, Uint32 flags)
 {
     SDL_GL_ResetAttributes();
@@ -53,7 +55,7 @@ bool sg_window_init(struct sg_window *w, const struct sg_window_opts *o, char *e
     }
     w->fullscreen = o->fullscreen;
     if (SDL_GL_SetSwapInterval(o->vsync ? 1 : 0) != 0 && o->vsync)
-        fprintf(stderr, "spyglass-client: vsync not available: %s\n", SDL_GetError());
+        LOG_W("vsync not available: %s", SDL_GetError());
     return true;
 }
 

@@ -54,7 +54,7 @@ static void changed(struct sg_audio *a)
 
 static void fault(struct sg_audio *a, const char *msg)
 {
-    sg_audio_log("%s", msg);
+    sg_audio_warn("%s", msg);
     pthread_mutex_lock(&a->mu);
     snprintf(a->fault, sizeof(a->fault), "%s", msg);
     a->fault_new = true;
@@ -115,7 +115,7 @@ struct sg_audio *sg_audio_create(const struct sg_audio_config *cfg, const struct
     }
     if (!a->pa || !a->pb || !a->rec) {
         sg_pulse_destroy(a->pa);
-        sg_audio_log("cannot start the sound server connection: no sound");
+        sg_audio_warn("cannot start the sound server connection: no sound");
         sg_playback_destroy(a->pb);
         sg_record_destroy(a->rec);
         pthread_mutex_destroy(&a->mu);

@@ -4,12 +4,27 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void sg_audio_log(const char *fmt, ...)
+#include "sg_log.h"
+
+static void say(enum sg_log_level level, const char *fmt, va_list ap)
 {
     char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    sg_log(SG_LOG_DOMAIN, level, "audio: %s", line);
+}
+
+void sg_audio_log(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof(line), fmt, ap);
+    say(SG_LOG_INFO, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "audio: %s\n", line);
+}
+
+void sg_audio_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(SG_LOG_WARN, fmt, ap);
+    va_end(ap);
 }

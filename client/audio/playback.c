@@ -5,12 +5,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "format.h"
 #include "log.h"
 #include "ratectl.h"
 #include "resample.h"
+#include "sg_time.h"
 
 struct sg_playback {
     struct sg_pulse *pa;
@@ -39,13 +39,6 @@ struct sg_playback {
     pthread_mutex_t stats_mu;
     struct sg_playback_stats st;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 #define STATS(pb, stmt)                        \
     do {                                       \
@@ -115,7 +108,7 @@ static void on_stream_state(pa_stream *s, void *data)
         pb->failed_said = false;
     } else if (st == PA_STREAM_FAILED) {
         if (!pb->failed_said)
-            sg_audio_log("the sound server refused the playback stream (%s%s%s)",
+            sg_audio_warn("the sound server refused the playback stream (%s%s%s)",
                          pa_strerror(pa_context_errno(pa_stream_get_context(s))), pb->device ? ", audio:device=" : "",
                          pb->device ? pb->device : "");
         pb->failed_said = true;
@@ -141,7 +134,7 @@ static void make_stream(struct sg_playback *pb)
     pa_stream *s = pa_stream_new_with_proplist(pb->ctx, "guest sound", &ss, &map, pl);
     pa_proplist_free(pl);
     if (!s) {
-        sg_audio_log("cannot create a playback stream: %s", pa_strerror(pa_context_errno(pb->ctx)));
+        sg_audio_warn("cannot create a playback stream: %s", pa_strerror(pa_context_errno(pb->ctx)));
         return;
     }
     pa_stream_set_state_callback(s, on_stream_state, pb);
@@ -155,7 +148,7 @@ static void make_stream(struct sg_playback *pb)
                             .fragsize = (uint32_t)-1 };
     pa_stream_flags_t fl = PA_STREAM_INTERPOLATE_TIMING | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_ADJUST_LATENCY;
     if (pa_stream_connect_playback(s, pb->device, &attr, fl, NULL, NULL) < 0) {
-        sg_audio_log("cannot connect the playback stream%s%s: %s", pb->device ? " to " : "",
+        sg_audio_warn("cannot connect the playback stream%s%s: %s", pb->device ? " to " : "",
                      pb->device ? pb->device : "", pa_strerror(pa_context_errno(pb->ctx)));
         pa_stream_unref(s);
         return;
@@ -224,7 +217,7 @@ void sg_playback_start(struct sg_playback *pb, unsigned channels, unsigned rate)
     sg_resample_destroy(pb->rs);
     pb->rs = sg_resample_create(channels, rate);
     if (!pb->rs) {
-        sg_audio_log("cannot create a resampler for %u Hz, %u channel(s): the guest stays silent", rate, channels);
+        sg_audio_warn("cannot create a resampler for %u Hz, %u channel(s): the guest stays silent", rate, channels);
         return;
     }
     pb->active = true;
@@ -323,7 +316,7 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         return;
     }
 
-    uint64_t now = mono_ns();
+    uint64_t now = sg_time_ns();
     double ratio = 1.0;
     /* A backlog far over the target only comes from a stall (the guest's, or this thread's)
      * that has already broken the sound, followed by a burst: drop blocks until the latency
@@ -332,7 +325,7 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
     double cap_us = pb->latency_ms * 1000.0 + (double)dev + (pb->latency_ms > 40 ? pb->latency_ms : 40) * 1000.0;
     if (have && (double)lat > cap_us) {
         if (!pb->backlog_said)
-            sg_audio_log("playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
+            sg_audio_warn("playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
                          (double)lat / 1000.0, (pb->latency_ms * 1000.0 + (double)dev) / 1000.0);
         pb->backlog_said = true;
         STATS(pb, { pb->st.frames_in += n_frames; pb->st.overruns++; });

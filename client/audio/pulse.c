@@ -67,9 +67,9 @@ static void lost(struct sg_pulse *p, int err)
         p->cb.on_lost(p->cb.opaque);
     if (!p->warned) {
         if (was_ready)
-            sg_audio_log("lost the sound server (%s); no sound until it is back, reconnecting", pa_strerror(err));
+            sg_audio_warn("lost the sound server (%s); no sound until it is back, reconnecting", pa_strerror(err));
         else
-            sg_audio_log("no sound server at %s (%s): no sound; retrying every %u ms without further messages",
+            sg_audio_warn("no sound server at %s (%s): no sound; retrying every %u ms without further messages",
                          server_hint(), pa_strerror(err), p->retry_ms);
         p->warned = true;
     }
@@ -88,7 +88,7 @@ static void on_state(pa_context *c, void *data)
             char why[300];
             p->prio_tried = true;
             if (sg_thread_raise_priority(5, -10, why, sizeof(why)) == SG_PRIO_NONE)
-                sg_audio_log("the sound server thread keeps its priority (%s)", why);
+                sg_audio_warn("the sound server thread keeps its priority (%s)", why);
         }
         snprintf(p->server, sizeof(p->server), "%s %s", pa_context_get_server(c) ? pa_context_get_server(c) : "?",
                  pa_context_is_local(c) ? "(local)" : "");

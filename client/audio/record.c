@@ -78,7 +78,7 @@ static void on_state(pa_stream *s, void *data)
         break;
     case PA_STREAM_FAILED:
         if (!r->failed_said)
-            sg_audio_log("the sound server refused the capture stream (%s%s%s)",
+            sg_audio_warn("the sound server refused the capture stream (%s%s%s)",
                          pa_strerror(pa_context_errno(pa_stream_get_context(s))), r->device ? ", audio:micDevice=" : "",
                          r->device ? r->device : "");
         r->failed_said = true;
@@ -102,7 +102,7 @@ static void make_stream(struct sg_record *r)
     pa_stream *s = pa_stream_new_with_proplist(r->ctx, "guest microphone", &ss, &map, pl);
     pa_proplist_free(pl);
     if (!s) {
-        sg_audio_log("cannot create a capture stream: %s", pa_strerror(pa_context_errno(r->ctx)));
+        sg_audio_warn("cannot create a capture stream: %s", pa_strerror(pa_context_errno(r->ctx)));
         return;
     }
     pa_stream_set_state_callback(s, on_state, r);
@@ -110,7 +110,7 @@ static void make_stream(struct sg_record *r)
     pa_buffer_attr attr = { .maxlength = (uint32_t)-1, .fragsize = (uint32_t)pa_usec_to_bytes(FRAGMENT_MS * 1000, &ss),
                             .tlength = (uint32_t)-1, .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1 };
     if (pa_stream_connect_record(s, r->device, &attr, PA_STREAM_ADJUST_LATENCY) < 0) {
-        sg_audio_log("cannot connect the capture stream%s%s: %s", r->device ? " to " : "", r->device ? r->device : "",
+        sg_audio_warn("cannot connect the capture stream%s%s: %s", r->device ? " to " : "", r->device ? r->device : "",
                      pa_strerror(pa_context_errno(r->ctx)));
         pa_stream_unref(s);
         return;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "audio/audio.h"
+#include "audio/log.h"
 #include "audio/thread_prio.h"
 
 /* Captured audio waiting for the SPICE thread; bounded so a stalled connection cannot make
@@ -58,11 +59,11 @@ static void on_pb_start(SpicePlaybackChannel *ch, gint format, gint channels, gi
         char why[300];
         sa->prio_tried = true;
         switch (sg_thread_raise_priority(5, -10, why, sizeof(why))) {
-        case SG_PRIO_REALTIME: fprintf(stderr, "audio: the SPICE thread runs real-time (SCHED_RR 5)\n"); break;
-        case SG_PRIO_NICE: fprintf(stderr, "audio: the SPICE thread runs at nice -10 (real-time refused)\n"); break;
+        case SG_PRIO_REALTIME: sg_audio_log("the SPICE thread runs real-time (SCHED_RR 5)"); break;
+        case SG_PRIO_NICE: sg_audio_log("the SPICE thread runs at nice -10 (real-time refused)"); break;
         case SG_PRIO_NONE:
-            fprintf(stderr, "audio: the SPICE thread keeps its priority (%s); on a busy machine raise "
-                            "audio:latencyMs if the sound breaks up\n", why);
+            sg_audio_warn("the SPICE thread keeps its priority (%s); on a busy machine raise audio:latencyMs if the "
+                          "sound breaks up", why);
             break;
         }
     }
@@ -77,8 +78,8 @@ static void on_pb_data(SpicePlaybackChannel *ch, gpointer bytes, gint size, gpoi
     if (sa->debug) {
         gint64 now = g_get_monotonic_time();
         if (sa->last_data_us && now - sa->last_data_us > 15000)
-            fprintf(stderr, "audio: debug: %.1f ms since the previous block (%d bytes)\n",
-                    (double)(now - sa->last_data_us) / 1000.0, size);
+            sg_audio_log("debug: %.1f ms since the previous block (%d bytes)", (double)(now - sa->last_data_us) / 1000.0,
+                         size);
         sa->last_data_us = now;
     }
     sg_audio_playback_data(sa->audio, bytes, (size_t)size);

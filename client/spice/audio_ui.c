@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "audio/audio.h"
+#include "sg_log.h"
 #include "spice/audio_glue.h"
 
 struct sg_audio_ui {
@@ -38,14 +39,14 @@ static bool opt_yes(struct sg_app *app, const char *key, bool def)
         return true;
     if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcmp(v, "0"))
         return false;
-    fprintf(stderr, "spyglass-client: audio:%s=%s is not yes/no; using %s\n", key, v, def ? "yes" : "no");
+    LOG_W("audio:%s=%s is not yes/no; using %s", key, v, def ? "yes" : "no");
     return def;
 }
 
 struct sg_audio_ui *sg_audio_ui_create(struct sg_app *app, struct sg_spice_config *cfg, struct sg_spice_callbacks *cb)
 {
     if (!opt_yes(app, "enable", true)) {
-        fprintf(stderr, "spyglass-client: audio:enable=no: no guest sound, no microphone\n");
+        LOG_I("audio:enable=no: no guest sound, no microphone");
         return NULL;
     }
     struct sg_audio_config ac = {
@@ -58,14 +59,13 @@ struct sg_audio_ui *sg_audio_ui_create(struct sg_app *app, struct sg_spice_confi
         char *end;
         long v = strtol(lat, &end, 10);
         if (*end || v < 2 || v > 1000)
-            fprintf(stderr, "spyglass-client: audio:latencyMs=%s is not a number of milliseconds in 2..1000; using 20\n",
-                    lat);
+            LOG_W("audio:latencyMs=%s is not a number of milliseconds in 2..1000; using 20", lat);
         else
             ac.latency_ms = (unsigned)v;
     }
     const char *mic = sg_app_option(app, "audio", "micDefault");
     if (mic && *mic && !sg_mic_policy_parse(mic, &ac.mic))
-        fprintf(stderr, "spyglass-client: audio:micDefault=%s is not prompt, allow or deny; using prompt\n", mic);
+        LOG_W("audio:micDefault=%s is not prompt, allow or deny; using prompt", mic);
 
     struct sg_audio_ui *ui = calloc(1, sizeof(*ui));
     if (!ui)

@@ -57,7 +57,7 @@ sg_wait_for 10 grep -q "the guest's sound cannot be played: 1000000 Hz (8000..19
 picture_goes_on || fail "frames stopped with an unplayable guest sound ($(frames); $(tail -3 "$SG_TMP/host.log"); $(grep -v audio "$CLOG" | tail -3))"
 input_goes_on || fail "a key held in the client did not reach the guest with an unplayable guest sound"
 [ "$(sg_sink_inputs)" = 0 ] || fail "a playback stream was opened for a format the client refused"
-n=$(grep -c '^audio: the guest.s sound cannot be played' "$CLOG")
+n=$(grep -c 'audio: the guest.s sound cannot be played' "$CLOG")
 [ "$n" = 1 ] || fail "the message came $n times"
 kill -0 "$CLIENT_PID" || fail "the client died"
 ok "1 MHz guest sound: '$(grep -o "the guest's sound cannot be played.*" "$CLOG" | head -1)'; picture and input go on"
