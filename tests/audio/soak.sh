@@ -28,7 +28,7 @@ for ppm in 5000 -5000; do
     rm -f "$STATS"
     DISPLAY=$SG_DISPLAY LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "/dev/shm/spyglass-none-$$" \
         "spice:unix=$SOCK" win:vsync=no win:autoResize=no win:width=320 win:height=240 "app:statsFile=$STATS" \
-        >"$CLOG" 2>&1 &
+        ${SOAK_CLIENT_ARGS:-} >"$CLOG" 2>&1 &
     CLIENT_PID=$!
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"

@@ -150,6 +150,8 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
         }
         spice_server_playback_put_samples(&s->play, buf);
         uint64_t t = mono_ns();
+        if (s->log && getenv("FVM_DEBUG"))
+            fprintf(s->log, "put %" PRIu64 " %" PRIu64 "\n", first, t);
         s->produced += n;
         s->sent += n;
         /* Log each click whose marker went out in this frame, with its offset. */
