@@ -336,7 +336,8 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         ratio = sg_ratectl_update(&pb->ctl, (double)lat / 1e6, pb->last_ns ? (double)(now - pb->last_ns) / 1e9 : 0);
         pb->last_ns = now;
     } else {
-        sg_ratectl_reset(&pb->ctl); /* prebuffering: nothing to control yet */
+        sg_ratectl_reset(&pb->ctl); /* prebuffering: nothing to measure, the drift still applies */
+        ratio = pb->ctl.ratio;
         pb->last_ns = 0;
     }
     sg_resample_set_ratio(pb->rs, ratio);

@@ -16,11 +16,16 @@ void sg_ratectl_init(struct sg_ratectl *c, double target_s)
     };
 }
 
+static double clamp(const struct sg_ratectl *c, double adj)
+{
+    return adj > c->max_adj ? c->max_adj : adj < -c->max_adj ? -c->max_adj : adj;
+}
+
 void sg_ratectl_reset(struct sg_ratectl *c)
 {
+    /* The integral is the clocks' drift, which an underrun does not change: kept. */
     c->primed = false;
-    c->integ = 0;
-    c->ratio = 1.0;
+    c->ratio = 1.0 - clamp(c, c->ki * c->integ);
 }
 
 double sg_ratectl_update(struct sg_ratectl *c, double latency_s, double dt_s)

@@ -27,5 +27,7 @@ void sg_ratectl_init(struct sg_ratectl *c, double target_s);
  * will see, dt_s seconds after the previous one. Returns the ratio (output samples per input
  * sample) to resample that block with. */
 double sg_ratectl_update(struct sg_ratectl *c, double latency_s, double dt_s);
-/* Forget the history (a new stream, or after an underrun refilled the buffer). */
+/* Start measuring afresh (the buffer was refilled after an underrun), keeping what was learnt
+ * of the drift; until the next update the ratio is that drift's alone. A new stream calls
+ * sg_ratectl_init instead. */
 void sg_ratectl_reset(struct sg_ratectl *c);

@@ -62,9 +62,12 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63):
         amps.append(amp)
         ks.append((k, idx))
     disc = 0
+    spacing = []
     for (k0, i0), (k1, i1) in zip(ks, ks[1:]):
         if k1 == k0 + 1 and not (PERIOD * 0.985 <= i1 - i0 <= PERIOD * 1.015):
             disc += 1
+        elif k1 == k0 + 1:
+            spacing.append((i1 - i0) / PERIOD)
     missing = 0
     if ks:
         got = {k for k, _ in ks}
@@ -78,6 +81,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63):
         'p50_ms': pct(lat, 50), 'p99_ms': pct(lat, 99),
         'min_ms': min(lat) if lat else float('nan'), 'max_ms': max(lat) if lat else float('nan'),
         'amp_median': pct(amps, 50), 'discontinuities': disc,
+        'ratio_heard': sum(spacing) / len(spacing) if spacing else float('nan'),
         'guest_stalls': len(stalls), 'guest_worst_stall_ms': max(stalls) if stalls else 0,
         'excluded_after_guest_stalls': excluded,
     }
@@ -101,7 +105,7 @@ def record(fvm, probe):
 
 def show(d):
     for k, v in d.items():
-        print('%s=%s' % (k, ('%.2f' % v) if isinstance(v, float) else v))
+        print('%s=%s' % (k, ('%.6f' % v if k.startswith('ratio') else '%.2f' % v) if isinstance(v, float) else v))
 
 
 if __name__ == '__main__':
