@@ -46,11 +46,11 @@ struct sg_app {
 
     /* frame */
     bool have_frame, configured, resized_once, frame_error;
-    uint32_t type, data_w, data_h, serial;
+    uint32_t type, width, data_w, data_h, serial;
     bool have_serial, last_incomplete;
     int guest_w, guest_h, rotation;
     uint32_t flags;
-    bool truncated_warned, shot_done, blocking_screensaver;
+    bool truncated_warned, shot_done, blocking_screensaver, first_drawn;
     uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
     char frame_msg[256];
 
@@ -104,7 +104,6 @@ const char *sg_app_option(struct sg_app *app, const char *section, const char *k
 {
     return sg_options_str(app->opts, section, key);
 }
-void sg_app_redraw(struct sg_app *app) { app->dirty = true; }
 
 void sg_app_wake(struct sg_app *app)
 {
@@ -255,7 +254,7 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\nattach_attempts=%u\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -263,7 +262,7 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms, app->st.attach_attempts);
     fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);
@@ -336,16 +335,20 @@ static void handle_frame(struct sg_app *app)
     const struct sg_kvmfr_frame *f = &sf.frame;
     const struct sg_kvmfr_wire_frame *h = &f->hdr;
     bool full = true;
-    if (!app->configured || h->type != app->type || h->data_width != app->data_w || h->data_height != app->data_h) {
+    /* packed 24-bit rows hold frame_width pixels in data_width texels; otherwise one pixel per texel */
+    uint32_t width = h->type == SG_FRAME_BGR_32 ? h->frame_width : h->data_width;
+    if (!app->configured || h->type != app->type || width != app->width || h->data_width != app->data_w ||
+        h->data_height != app->data_h) {
         char err[256];
         app->configured = false;
-        if (!app->ri->frame_configure(app->r, h->type, h->data_width, h->data_height, err, sizeof(err))) {
+        if (!app->ri->frame_configure(app->r, h->type, width, h->data_height, h->data_width, err, sizeof(err))) {
             frame_fail(app, "%s", err);
             sg_session_frame_done(app->session, sf.generation);
             return;
         }
         app->configured = true;
         app->type = h->type;
+        app->width = width;
         app->data_w = h->data_width;
         app->data_h = h->data_height;
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
@@ -515,6 +518,11 @@ static void draw(struct sg_app *app)
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);
     SDL_GL_SwapWindow(app->win.win);
+    if (s.have_frame && !app->first_drawn) {
+        /* how long a start takes to show the guest is measured on this line (bench/client/attach_time.py) */
+        app->first_drawn = true;
+        LOG_I("first frame drawn (%dx%d %s)", app->guest_w, app->guest_h, sg_kvmfr_frame_type_str(app->type));
+    }
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
         app->age_sum_ns += sg_time_ns() - app->pending_age_ns;
@@ -675,6 +683,26 @@ int sg_app_run(struct sg_options *opts)
         return 1;
     }
     app->wake_event = SDL_RegisterEvents(1);
+    /* The session attaches on its own thread while the window and its OpenGL
+     * context come up (a few hundred ms with a software renderer): the first
+     * frame is then waiting when the loop starts. It only needs SDL's event
+     * queue to wake the loop. Like B7: the kvmfr device when present, unless
+     * a path was given. */
+    const char *path = sg_options_str(opts, "app", "shmFile");
+    if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
+        path = "/dev/kvmfr0";
+    struct sg_session_opts so = {
+        .path = path,
+        .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
+        .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
+        .notify = session_notify,
+        .ctx = app,
+    };
+    app->session = sg_session_create(&so);
+    if (!app->session) {
+        LOG_E("cannot start the session thread");
+        goto out_sdl;
+    }
     struct sg_window_opts wo = {
         .title = sg_options_str(opts, "win", "title"),
         .width = sg_options_int(opts, "win", "width"),
@@ -688,7 +716,7 @@ int sg_app_run(struct sg_options *opts)
     };
     if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
         LOG_E("%s", err);
-        goto out_sdl;
+        goto out_session;
     }
     SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
     app->ri = &sg_render_gl;
@@ -704,22 +732,6 @@ int sg_app_run(struct sg_options *opts)
         LOG_W("no overlay text: %s", err);
     build_help(app);
 
-    /* like B7: the kvmfr device when present, unless a path was given */
-    const char *path = sg_options_str(opts, "app", "shmFile");
-    if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
-        path = "/dev/kvmfr0";
-    struct sg_session_opts so = {
-        .path = path,
-        .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
-        .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
-        .notify = session_notify,
-        .ctx = app,
-    };
-    app->session = sg_session_create(&so);
-    if (!app->session) {
-        LOG_E("cannot start the session thread");
-        goto out_render;
-    }
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
 
     app->running = true;
@@ -748,12 +760,12 @@ int sg_app_run(struct sg_options *opts)
     rc = 0;
     if (app->hooks->finish)
         app->hooks->finish(app->hook_state);
-    sg_session_destroy(app->session);
-out_render:
     sg_overlay_destroy(app->ov);
     app->ri->destroy(app->r);
 out_win:
     sg_window_finish(&app->win);
+out_session:
+    sg_session_destroy(app->session);
 out_sdl:
     SDL_Quit();
     free(app);

@@ -18,6 +18,11 @@
 #define MAX_POS_REQS 16
 #define VALIDITY_CHECK_MS 100
 #define CURSOR_BURST 32 /* cursor messages handled per pass before looking at frames */
+/* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
+ * a live host ticks every 10 ms, and one that has not ticked for a second is
+ * gone by the validity rule (§10.3). */
+#define HEARTBEAT_WAIT_MS 1000
+#define HEARTBEAT_POLL_US 2000
 
 struct pos_req {
     uint32_t id;
@@ -133,6 +138,15 @@ static void drop_frame(struct sg_session *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* SET_CURSOR_POS is possible while subscribed to a host that offers it. */
+static void allow_pos_reqs(struct sg_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->can_set_pos = s->st.have_info && (s->st.info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Unsubscribed: what is queued cannot be sent, and nothing more is taken until subscribed again. */
 static void fail_pos_reqs(struct sg_session *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -434,6 +448,9 @@ static void wait_frame_returned(struct sg_session *s)
 /* One attempt to start a session. True when subscribed. */
 static bool attach(struct sg_session *s)
 {
+    pthread_mutex_lock(&s->lock);
+    s->st.attach_attempts++;
+    pthread_mutex_unlock(&s->lock);
     if (!s->mapped) {
         char err[256];
         struct sg_shm_open_opts o = { .path = s->path };
@@ -456,7 +473,14 @@ static bool attach(struct sg_session *s)
     }
     const uint8_t *ad;
     uint32_t ad_size;
-    enum sg_lgmp_status ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size);
+    /* The session start needs the heartbeat to have moved since the client
+     * saw it first: right after creating the client it cannot have. Wait for
+     * a tick instead of failing and sleeping a whole retry period. */
+    uint64_t beat_deadline = sg_time_ns() + HEARTBEAT_WAIT_MS * 1000000ull;
+    enum sg_lgmp_status ls;
+    while ((ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size)) == SG_LGMP_INVALID_SESSION &&
+           sg_time_ns() < beat_deadline && !atomic_load(&s->stop))
+        sg_sleep_us(HEARTBEAT_POLL_US);
     if (ls != SG_LGMP_OK && region_replaced(s)) {
         LOG_I("%s was replaced; mapping it again", s->path);
         wait_frame_returned(s);
@@ -506,12 +530,12 @@ static bool attach(struct sg_session *s)
     s->st.info = info;
     s->st.have_info = true;
     s->st.session_id = sg_lgmp_client_session_id(s->lc);
-    s->can_set_pos = (info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
     /* a new session: the cursor state of the old one is meaningless */
     sg_cursor_image_finish(&s->cur.shape);
     s->cur = (struct sg_session_cursor){ 0 };
     s->cur_dirty = true;
     pthread_mutex_unlock(&s->lock);
+    allow_pos_reqs(s);
     s->had_host = true;
     s->have_serial = false;
     s->stuck_ms = 0;
@@ -554,6 +578,7 @@ static void *thread_main(void *arg)
                     nap_ms(s, s->retry_ms < 200 ? s->retry_ms : 200);
                 if (subscribe(s) == SG_LGMP_OK) {
                     s->have_serial = false;
+                    allow_pos_reqs(s);
                     continue;
                 }
             }

@@ -50,17 +50,19 @@ struct sg_render_impl {
      * Context: main thread, any time after create. */
     const char *(*describe)(struct sg_renderer *r);
 
-    /* (Re)create the frame texture for a KVMFR frame type and its data size in
-     * texels. False (message in err naming the type) for unsupported types.
+    /* (Re)create the frame texture for a KVMFR frame type: width x height
+     * pixels, rows of data_width texels (the same number except for the
+     * packed BGR_32, whose texels hold 4/3 of a pixel each). False (message in
+     * err naming the type) for unsupported types.
      * Context: main thread, when a frame of a new type or size arrives. */
-    bool (*frame_configure)(struct sg_renderer *r, uint32_t type, uint32_t width, uint32_t height, char *err,
-                            size_t err_size);
+    bool (*frame_configure)(struct sg_renderer *r, uint32_t type, uint32_t width, uint32_t height,
+                            uint32_t data_width, char *err, size_t err_size);
     /* A CPU-writable staging buffer (a mapped pixel-buffer object) for the
-     * whole frame, rows of *pitch bytes. NULL on failure.
+     * whole frame's data, rows of *pitch bytes. NULL on failure.
      * Context: main thread, after frame_configure; paired with frame_unmap. */
     void *(*frame_map)(struct sg_renderer *r, size_t *pitch);
-    /* Unmap and upload the given texel rectangles from the staging buffer
-     * (n == 0: everything).
+    /* Unmap and upload the given rectangles (in pixels) from the staging
+     * buffer (n == 0: everything).
      * Context: main thread, after frame_map. */
     void (*frame_unmap)(struct sg_renderer *r, const struct sg_render_rect *rects, unsigned n);
 
