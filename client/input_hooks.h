@@ -69,6 +69,9 @@ struct sg_input_hooks {
      * every wake_ms milliseconds when wake_ms > 0 (0 = only on events). */
     void (*on_tick)(void *state);
     unsigned wake_ms;
+    /* Optional: wake_ms for the state now (0 = only on events), e.g. nothing
+     * to poll while the input side is off; NULL = wake_ms always. */
+    unsigned (*wake_ms_now)(void *state);
 
     /* Once a second: lines to add to the statistics overlay (text) and key=value lines for
      * app:statsFile (kv), each NUL-terminated. May be NULL. */

@@ -199,6 +199,16 @@ static void h_session(void *state, bool connected)
     }
 }
 
+/* How soon h_tick needs to run again without an event. State changes and
+ * clipboard data wake the loop themselves (sg_app_wake); what is left is the
+ * mouse's timing (sg_hooks_mouse_wake_ms). A still guest with the cursor where
+ * it should be (and view only) needs no ticks: the loop sleeps until an event. */
+static unsigned h_wake_ms_now(void *state)
+{
+    struct hooks *h = state;
+    return h && h->spice ? sg_hooks_mouse_wake_ms(h) : 0;
+}
+
 static void h_tick(void *state)
 {
     struct hooks *h = state;
@@ -278,6 +288,7 @@ const struct sg_input_hooks sg_input_hooks = {
     .on_cursor_pos_done = sg_hooks_on_cursor_pos_done,
     .on_tick = h_tick,
     .wake_ms = 10,
+    .wake_ms_now = h_wake_ms_now,
     .stats = h_stats,
 };
 
