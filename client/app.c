@@ -87,6 +87,9 @@ struct sg_app {
     struct sg_graphs *graphs;
     uint64_t next_graphs_ns, last_frame_recv_ns;
     uint32_t graphs_w;
+    bool show_indicator;
+    int indicator_w;
+    char hook_stats[256], hook_kv[1024]; /* the hooks' lines (sound), refreshed every second */
     struct sg_keys keys;
     int layer_h[SG_LAYER_COUNT];
     int status_cols; /* status text wrapped for this many columns */
@@ -98,7 +101,7 @@ struct sg_app {
     uint64_t age_sum_ns, age_n;
     uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
     double upload_ms, draw_ms;
-    char stats_text[512];
+    char stats_text[1024];
 
     /* hooks */
     const struct sg_input_hooks *hooks;
@@ -139,6 +142,21 @@ void sg_app_notice(struct sg_app *app, const char *text)
     snprintf(app->notice, sizeof(app->notice), "%s", text);
     app->notice_until = sg_time_ms() + NOTICE_MS;
     LOG_I("%s", text);
+    app->dirty = true;
+}
+
+void sg_app_set_indicator(struct sg_app *app, const char *text)
+{
+    app->show_indicator = text && *text;
+    if (app->show_indicator && app->ov) {
+        uint8_t *px;
+        uint32_t w, h;
+        if (sg_overlay_render(app->ov, text, &px, &w, &h)) {
+            app->ri->layer_image(app->r, SG_LAYER_INDICATOR, w, h, px);
+            app->indicator_w = (int)w;
+            free(px);
+        }
+    }
     app->dirty = true;
 }
 
@@ -216,7 +234,7 @@ static void update_status_text(struct sg_app *app)
 
 static void update_stats_text(struct sg_app *app)
 {
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof(text),
              "UPS %6.1f   FPS %6.1f\n"
              "guest %dx%d %s rot %d\n"
@@ -226,6 +244,13 @@ static void update_stats_text(struct sg_app *app)
              app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
              app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
              app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
+    if (*app->hook_stats) {
+        size_t len = strlen(text);
+        if (len + 1 + strlen(app->hook_stats) < sizeof(text)) {
+            text[len] = '\n';
+            strcpy(text + len + 1, app->hook_stats);
+        }
+    }
     if (strcmp(text, app->stats_text)) {
         snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
         set_layer_text(app, SG_LAYER_STATS, text);
@@ -261,6 +286,7 @@ static void write_stats(struct sg_app *app)
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
             (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
             (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts);
+    fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -283,6 +309,9 @@ static void tick(struct sg_app *app, uint64_t now)
         app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
     app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
+    if (app->hooks->stats)
+        app->hooks->stats(app->hook_state, app->hook_stats, sizeof(app->hook_stats), app->hook_kv,
+                          sizeof(app->hook_kv));
     update_stats_text(app);
     write_stats(app);
 }
@@ -560,6 +589,11 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
     s.layer[SG_LAYER_GRAPHS] = (typeof(s.layer[0])){ app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16 };
+    if (app->show_indicator) {
+        /* top right, under the graphs when they are shown there */
+        int y = s.layer[SG_LAYER_GRAPHS].visible ? 24 + app->layer_h[SG_LAYER_GRAPHS] : 16;
+        s.layer[SG_LAYER_INDICATOR] = (typeof(s.layer[0])){ true, fw - 16 - app->indicator_w, y };
+    }
     s.layer[SG_LAYER_HELP] =
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     *out = s;
