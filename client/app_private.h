@@ -82,6 +82,9 @@ struct sg_app {
     struct sg_graphs *graphs;
     uint64_t next_graphs_ns, last_frame_recv_ns;
     uint32_t graphs_w;
+    bool show_indicator;
+    int indicator_w;
+    char hook_stats[256], hook_kv[1024]; /* the hooks' lines (sound), refreshed every second */
     struct sg_keys keys;
     int layer_h[SG_LAYER_COUNT];
     int status_cols; /* status text wrapped for this many columns */
@@ -93,7 +96,7 @@ struct sg_app {
     uint64_t age_sum_ns, age_n;
     uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
     double upload_ms, draw_ms;
-    char stats_text[512];
+    char stats_text[1024];
 
     /* hooks */
     const struct sg_input_hooks *hooks;

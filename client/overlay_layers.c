@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What the overlay's layers show: the status line (a notice, a frame error,
- * the session's state), the statistics and help boxes as text rendered by
- * overlay.c, and the latency graphs' image (graphs.c), refreshed a few times
- * a second while shown.
+ * the session's state), the statistics and help boxes and the hooks'
+ * indicator (sg_app_set_indicator) as text rendered by overlay.c, and the
+ * latency graphs' image (graphs.c), refreshed a few times a second while shown.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,21 @@ static void set_layer_text(struct sg_app *app, enum sg_render_layer layer, const
         app->layer_h[layer] = (int)h;
         free(px);
     }
+}
+
+void sg_app_set_indicator(struct sg_app *app, const char *text)
+{
+    app->show_indicator = text && *text;
+    if (app->show_indicator && app->ov) {
+        uint8_t *px;
+        uint32_t w, h;
+        if (sg_overlay_render(app->ov, text, &px, &w, &h)) {
+            app->ri->layer_image(app->r, SG_LAYER_INDICATOR, w, h, px);
+            app->indicator_w = (int)w;
+            free(px);
+        }
+    }
+    app->dirty = true;
 }
 
 void sg_app_build_help(struct sg_app *app)
@@ -61,7 +76,7 @@ void sg_app_update_status_text(struct sg_app *app)
 
 void sg_app_update_stats_text(struct sg_app *app)
 {
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof(text),
              "UPS %6.1f   FPS %6.1f\n"
              "guest %dx%d %s rot %d\n"
@@ -71,6 +86,13 @@ void sg_app_update_stats_text(struct sg_app *app)
              app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
              app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
              app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
+    if (*app->hook_stats) {
+        size_t len = strlen(text);
+        if (len + 1 + strlen(app->hook_stats) < sizeof(text)) {
+            text[len] = '\n';
+            strcpy(text + len + 1, app->hook_stats);
+        }
+    }
     if (strcmp(text, app->stats_text)) {
         snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
         set_layer_text(app, SG_LAYER_STATS, text);

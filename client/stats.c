@@ -34,6 +34,7 @@ static void write_stats(struct sg_app *app)
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
             (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
             (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts);
+    fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -56,6 +57,9 @@ void sg_app_tick(struct sg_app *app, uint64_t now)
         app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
     app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
+    if (app->hooks->stats)
+        app->hooks->stats(app->hook_state, app->hook_stats, sizeof(app->hook_stats), app->hook_kv,
+                          sizeof(app->hook_kv));
     sg_app_update_stats_text(app);
     write_stats(app);
 }
