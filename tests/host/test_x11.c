@@ -6,9 +6,6 @@
  * X pointer, and a display restarted with another size followed without a
  * host restart. (Xvfb's RandR cannot resize the screen, hence the restart.)
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +15,7 @@
 #include <xcb/xcb.h>
 #include <xcb/xfixes.h>
 
-#include <cmocka.h>
+#include "sg_cmocka.h"
 
 #include "harness.h"
 #include "reader.h"
@@ -291,8 +288,10 @@ static void test_x11_display_restart(void **state)
 static void test_x11_xrandr(void **state)
 {
     const char *xephyr = getenv("SPYGLASS_XEPHYR");
-    if (!xephyr || !*xephyr)
+    if (!xephyr || !*xephyr) {
+        print_message("Xephyr not found (SPYGLASS_XEPHYR): the RandR resize did not run\n");
         skip();
+    }
     pid_t outer_pid, xe;
     int outer = harness_xvfb(1280, 1024, -1, &outer_pid);
     assert_true(outer >= 0);
@@ -355,7 +354,7 @@ static int teardown(void **state)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_x11_content_damage_cursor, setup, teardown),
@@ -363,5 +362,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_x11_xrandr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_no_display, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return sg_run_tests(argc, argv, tests, NULL, NULL);
 }
