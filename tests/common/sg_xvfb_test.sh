@@ -34,6 +34,10 @@ wait_for() {
 gone() { ! kill -0 "$1" 2>/dev/null; }
 # the launcher's child, its X server
 server_pid() { tr -d ' \n' <"/proc/$1/task/$1/children" 2>/dev/null; }
+# the inode and change time of display N's socket; socket_gone N ID: that socket is gone (the lowest free
+# number may well belong to another test's new server by then)
+socket_inode() { stat -c '%i %z' "/tmp/.X11-unix/X$1" 2>/dev/null; }
+socket_gone() { [ "$(socket_inode "$1")" != "$2" ]; }
 screen_is() { xrandr -display ":$1" 2>/dev/null | grep -q "current $2 x $3,"; }
 
 # start_under_parent NAME ARGS...: the launcher as the child of a shell of its own, so the test
@@ -47,6 +51,7 @@ start_under_parent() {
     # beyond the launcher's own bound
     wait_for 60 grep -q '^[0-9]' "$tmp/$name.out" || { fail "$name: no display number; $(cat "$tmp/$name.err")"; return 1; }
     D=$(head -1 "$tmp/$name.out"); L=$(awk '/^launcher/{print $2}' "$tmp/$name.err"); X=$(server_pid "$L")
+    I=$(socket_inode "$D")
     [ -n "$L" ] && grand+=("$L")
     [ -n "$L" ] && [ -n "$X" ] || { fail "$name: no launcher ($L) or Xvfb ($X) pid"; return 1; }
 }
@@ -60,7 +65,7 @@ screen_is "$D" 320 240 && ok "display :$D answers, 320x240" || fail "display :$D
 kill -KILL "$P"
 if wait_for 20 gone "$X" && wait_for 20 gone "$L"; then ok "parent SIGKILLed: launcher and Xvfb ended"
 else fail "parent SIGKILLed: launcher ($L) or Xvfb ($X) still running"; fi
-wait_for 5 test ! -e "/tmp/.X11-unix/X$D" || fail "socket of :$D left behind (Xvfb not stopped by SIGTERM)"
+wait_for 5 socket_gone "$D" "$I" || fail "socket of :$D left behind (Xvfb not stopped by SIGTERM)"
 
 # 3. the launcher itself is SIGKILLed: its Xvfb ends
 start_under_parent killed 320x240 || exit 1
@@ -102,11 +107,11 @@ read -r D2 <"$tmp/fifo"
     || fail "restart on :$D gave '$D2'; $(cat "$tmp/again.err")"
 
 # 7. the server dies while in use: the launcher says so and exits 1
-X=$(server_pid "$L")
+X=$(server_pid "$L") I=$(socket_inode "$D")
 kill -KILL "$X"; wait "$L"; st=$?
 [ $st -eq 1 ] && grep -q "killed by signal 9.*while in use" "$tmp/again.err" && ok "server death reported" \
     || fail "server SIGKILLed: status $st, err: $(cat "$tmp/again.err")"
-rm -f "/tmp/.X11-unix/X$D" # what a SIGKILLed server leaves
+socket_gone "$D" "$I" || rm -f "/tmp/.X11-unix/X$D" # what a SIGKILLed server leaves
 
 # 8. a server that cannot start: status 1 with its own words, no number
 "$launcher" --xephyr /nonexistent/Xephyr 320x240 >"$tmp/bad.out" 2>"$tmp/bad.err"; st=$?
