@@ -269,6 +269,18 @@ int harness_xvfb_reusable(uint32_t w, uint32_t h, pid_t *pid)
     return launch_x(args, 4, pid);
 }
 
+pid_t harness_xserver_pid(pid_t launcher)
+{
+    char path[64], buf[32] = "";
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)launcher, (int)launcher);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    bool ok = fgets(buf, sizeof(buf), f) != NULL;
+    fclose(f);
+    return ok && atoi(buf) > 0 ? (pid_t)atoi(buf) : -1;
+}
+
 const char *harness_host_path(void)
 {
     const char *p = getenv("SPYGLASS_HOST");

@@ -23,6 +23,8 @@ void harness_remove_on_signal(const char *path);
  * Xvfb with -displayfd (display < 0) or on a given number; returns the number once the server
  * listens, -1 if it did not start (or another server has that number; sg-xvfb says why on stderr). */
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid);
+/* The X server under a launcher pid from harness_xvfb/harness_xephyr (for its CPU time), -1 if none. */
+pid_t harness_xserver_pid(pid_t launcher);
 /* Xvfb on a free number far above those -displayfd picks, for a test that stops the server and
  * starts another on the same number; returns the number or -1. */
 int harness_xvfb_reusable(uint32_t w, uint32_t h, pid_t *pid);
