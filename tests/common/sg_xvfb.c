@@ -167,21 +167,31 @@ static void describe(int st, char *out, size_t size)
         snprintf(out, size, "was killed by signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
 }
 
+/* Reaps the server if it exits within ms; *st gets its status. */
+static bool reap_within(long long ms, int *st)
+{
+    long long end = now_ms() + (ms > 0 ? ms : 0);
+    for (;;) {
+        if (waitpid(server_pid, st, WNOHANG) == server_pid) {
+            server_pid = 0;
+            return true;
+        }
+        if (now_ms() >= end)
+            return false;
+        struct timespec ts = {0, 10 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* SIGTERM, SIGKILL after the grace time; reaps the server. */
 static void stop_server(void)
 {
     if (server_pid <= 0)
         return;
     kill(server_pid, SIGTERM);
-    long long end = now_ms() + STOP_GRACE_MS;
-    while (now_ms() < end) {
-        if (waitpid(server_pid, NULL, WNOHANG) == server_pid) {
-            server_pid = 0;
-            return;
-        }
-        struct timespec ts = {0, 10 * 1000000};
-        nanosleep(&ts, NULL);
-    }
+    int st;
+    if (reap_within(STOP_GRACE_MS, &st))
+        return;
     kill(server_pid, SIGKILL);
     waitpid(server_pid, NULL, 0);
     server_pid = 0;
@@ -295,10 +305,15 @@ static enum start_result start(const struct opts *o, int display, int sfd, int *
             }
             break;
         }
-        /* end of file: the server is gone before it was ready */
+        /* end of file: the server is gone before it was ready (or closed the pipe and lingers) */
         int st;
-        waitpid(server_pid, &st, 0);
-        server_pid = 0;
+        if (n < 0 || !reap_within(STOP_GRACE_MS, &st)) {
+            fprintf(stderr, "%s: %s closed -displayfd without a number (%s)\n", prog, o->server,
+                    n < 0 ? strerror(errno) : "still running");
+            stop_server();
+            show_log();
+            break;
+        }
         char why[96];
         describe(st, why, sizeof(why));
         char sock[64];
@@ -360,6 +375,7 @@ int main(int argc, char **argv)
     int display = -1;
     enum start_result res = FAILED;
     if (o.reusable) {
+        res = NUMBER_TAKEN;
         for (int i = 0; i < REUSABLE_TRIES && res != STARTED; i++) {
             int d = REUSABLE_BASE + (int)(((unsigned)getpid() * 31u + (unsigned)i * 7919u) % REUSABLE_SPAN);
             char sock[64];
