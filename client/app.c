@@ -21,6 +21,8 @@
 #include "session.h"
 #include "view.h"
 #include "window.h"
+#include "sg_log.h"
+#include "sg_time.h"
 
 #define NOTICE_MS 3000
 #define FB_POLLS 2000
@@ -44,11 +46,11 @@ struct sg_app {
 
     /* frame */
     bool have_frame, configured, resized_once, frame_error;
-    uint32_t type, data_w, data_h, serial;
+    uint32_t type, width, data_w, data_h, serial;
     bool have_serial, last_incomplete;
     int guest_w, guest_h, rotation;
     uint32_t flags;
-    bool truncated_warned, shot_done, blocking_screensaver;
+    bool truncated_warned, shot_done, blocking_screensaver, first_drawn;
     uint64_t pending_age_ns; /* recv time of an uploaded frame not drawn yet */
     char frame_msg[256];
 
@@ -82,18 +84,6 @@ struct sg_app {
     struct sg_view view;
 };
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t mono_ms(void)
-{
-    return mono_ns() / 1000000u;
-}
-
 /* ------------------------------------------------------ hooks' API */
 
 SDL_Window *sg_app_window(struct sg_app *app) { return app->win.win; }
@@ -111,7 +101,6 @@ const char *sg_app_option(struct sg_app *app, const char *section, const char *k
 {
     return sg_options_str(app->opts, section, key);
 }
-void sg_app_redraw(struct sg_app *app) { app->dirty = true; }
 
 void sg_app_wake(struct sg_app *app)
 {
@@ -126,8 +115,8 @@ void sg_app_wake(struct sg_app *app)
 void sg_app_notice(struct sg_app *app, const char *text)
 {
     snprintf(app->notice, sizeof(app->notice), "%s", text);
-    app->notice_until = mono_ms() + NOTICE_MS;
-    fprintf(stderr, "spyglass-client: %s\n", text);
+    app->notice_until = sg_time_ms() + NOTICE_MS;
+    LOG_I("%s", text);
     app->dirty = true;
 }
 
@@ -177,7 +166,7 @@ static void build_help(struct sg_app *app)
 static void update_status_text(struct sg_app *app)
 {
     char text[512] = "";
-    if (app->notice_until > mono_ms())
+    if (app->notice_until > sg_time_ms())
         snprintf(text, sizeof(text), "%s", app->notice);
     else if (app->frame_error)
         snprintf(text, sizeof(text), "%s", app->frame_msg);
@@ -240,7 +229,7 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\nattach_attempts=%u\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -248,7 +237,7 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms, app->st.attach_attempts);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -303,7 +292,7 @@ static void frame_fail(struct sg_app *app, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (!app->frame_error || strcmp(msg, app->frame_msg))
-        fprintf(stderr, "spyglass-client: %s\n", msg);
+        LOG_W("%s", msg);
     app->frame_error = true;
     snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
     app->dirty = true;
@@ -317,22 +306,26 @@ static void handle_frame(struct sg_app *app)
     const struct sg_kvmfr_frame *f = &sf.frame;
     const struct sg_kvmfr_wire_frame *h = &f->hdr;
     bool full = true;
-    if (!app->configured || h->type != app->type || h->data_width != app->data_w || h->data_height != app->data_h) {
+    /* packed 24-bit rows hold frame_width pixels in data_width texels; otherwise one pixel per texel */
+    uint32_t width = h->type == SG_FRAME_BGR_32 ? h->frame_width : h->data_width;
+    if (!app->configured || h->type != app->type || width != app->width || h->data_width != app->data_w ||
+        h->data_height != app->data_h) {
         char err[256];
         app->configured = false;
-        if (!app->ri->frame_configure(app->r, h->type, h->data_width, h->data_height, err, sizeof(err))) {
+        if (!app->ri->frame_configure(app->r, h->type, width, h->data_height, h->data_width, err, sizeof(err))) {
             frame_fail(app, "%s", err);
             sg_session_frame_done(app->session, sf.generation);
             return;
         }
         app->configured = true;
         app->type = h->type;
+        app->width = width;
         app->data_w = h->data_width;
         app->data_h = h->data_height;
     } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
         full = false; /* the texture holds the previous frame: damage is enough */
 
-    uint64_t t_upload = mono_ns();
+    uint64_t t_upload = sg_time_ns();
     size_t pitch;
     void *dst = app->ri->frame_map(app->r, &pitch);
     if (!dst) {
@@ -357,13 +350,13 @@ static void handle_frame(struct sg_app *app)
     app->ri->frame_unmap(app->r, rects, n);
     if (n)
         app->damage_frames++;
-    app->upload_sum_ns += mono_ns() - t_upload;
+    app->upload_sum_ns += sg_time_ns() - t_upload;
     app->upload_n++;
     sg_session_frame_done(app->session, sf.generation);
 
     app->last_incomplete = ks != SG_KVMFR_OK;
     if (ks != SG_KVMFR_OK)
-        fprintf(stderr, "spyglass-client: frame %u incomplete (%u of %u rows): %s\n", h->frame_serial, rows,
+        LOG_W("frame %u incomplete (%u of %u rows): %s", h->frame_serial, rows,
                 h->data_height, sg_kvmfr_status_str(ks));
     app->frame_error = false;
     app->serial = h->frame_serial;
@@ -458,7 +451,7 @@ static void poll_session(struct sg_app *app)
 
 static void draw(struct sg_app *app)
 {
-    uint64_t t_draw = mono_ns();
+    uint64_t t_draw = sg_time_ns();
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
@@ -493,12 +486,17 @@ static void draw(struct sg_app *app)
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
     app->ri->draw(app->r, &s);
     SDL_GL_SwapWindow(app->win.win);
+    if (s.have_frame && !app->first_drawn) {
+        /* how long a start takes to show the guest is measured on this line (bench/client/attach_time.py) */
+        app->first_drawn = true;
+        LOG_I("first frame drawn (%dx%d %s)", app->guest_w, app->guest_h, sg_kvmfr_frame_type_str(app->type));
+    }
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        app->age_sum_ns += mono_ns() - app->pending_age_ns;
+        app->age_sum_ns += sg_time_ns() - app->pending_age_ns;
         app->age_n++;
         app->pending_age_ns = 0;
-        app->draw_sum_ns += mono_ns() - t_draw;
+        app->draw_sum_ns += sg_time_ns() - t_draw;
         app->draw_n++;
     }
     app->draws++;
@@ -641,48 +639,23 @@ int sg_app_run(struct sg_options *opts)
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {
-        fprintf(stderr, "spyglass-client: input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)\n",
+        LOG_E("input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)",
                 sg_options_str(opts, "input", "escapeKey"));
         free(app);
         return 2;
     }
 
     if (SDL_Init(SDL_INIT_EVENTS) != 0) {
-        fprintf(stderr, "spyglass-client: SDL: %s\n", SDL_GetError());
+        LOG_E("SDL: %s", SDL_GetError());
         free(app);
         return 1;
     }
     app->wake_event = SDL_RegisterEvents(1);
-    struct sg_window_opts wo = {
-        .title = sg_options_str(opts, "win", "title"),
-        .width = sg_options_int(opts, "win", "width"),
-        .height = sg_options_int(opts, "win", "height"),
-        .x = sg_options_int(opts, "win", "x"),
-        .y = sg_options_int(opts, "win", "y"),
-        .borderless = sg_options_bool(opts, "win", "borderless"),
-        .fullscreen = sg_options_bool(opts, "win", "fullScreen"),
-        .vsync = sg_options_bool(opts, "win", "vsync"),
-        .gles = sg_options_bool(opts, "win", "gles"),
-    };
-    if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s\n", err);
-        goto out_sdl;
-    }
-    SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
-    app->ri = &sg_render_gl;
-    app->r = app->ri->create(app->win.gles, err, sizeof(err));
-    if (!app->r) {
-        fprintf(stderr, "spyglass-client: renderer: %s\n", err);
-        goto out_win;
-    }
-    fprintf(stderr, "spyglass-client: renderer %s: %s\n", app->ri->name, app->ri->describe(app->r));
-    app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
-                                sizeof(err));
-    if (!app->ov)
-        fprintf(stderr, "spyglass-client: no overlay text: %s\n", err);
-    build_help(app);
-
-    /* like B7: the kvmfr device when present, unless a path was given */
+    /* The session attaches on its own thread while the window and its OpenGL
+     * context come up (a few hundred ms with a software renderer): the first
+     * frame is then waiting when the loop starts. It only needs SDL's event
+     * queue to wake the loop. Like B7: the kvmfr device when present, unless
+     * a path was given. */
     const char *path = sg_options_str(opts, "app", "shmFile");
     if (!sg_options_is_set(opts, "app", "shmFile") && access("/dev/kvmfr0", R_OK | W_OK) == 0)
         path = "/dev/kvmfr0";
@@ -695,16 +668,45 @@ int sg_app_run(struct sg_options *opts)
     };
     app->session = sg_session_create(&so);
     if (!app->session) {
-        fprintf(stderr, "spyglass-client: cannot start the session thread\n");
-        goto out_render;
+        LOG_E("cannot start the session thread");
+        goto out_sdl;
     }
+    struct sg_window_opts wo = {
+        .title = sg_options_str(opts, "win", "title"),
+        .width = sg_options_int(opts, "win", "width"),
+        .height = sg_options_int(opts, "win", "height"),
+        .x = sg_options_int(opts, "win", "x"),
+        .y = sg_options_int(opts, "win", "y"),
+        .borderless = sg_options_bool(opts, "win", "borderless"),
+        .fullscreen = sg_options_bool(opts, "win", "fullScreen"),
+        .vsync = sg_options_bool(opts, "win", "vsync"),
+        .gles = sg_options_bool(opts, "win", "gles"),
+    };
+    if (!sg_window_init(&app->win, &wo, err, sizeof(err))) {
+        LOG_E("%s", err);
+        goto out_session;
+    }
+    SDL_EnableScreenSaver(); /* SDL blocks it by default; the guest decides (BLOCK_SCREENSAVER) */
+    app->ri = &sg_render_gl;
+    app->r = app->ri->create(app->win.gles, err, sizeof(err));
+    if (!app->r) {
+        LOG_E("renderer: %s", err);
+        goto out_win;
+    }
+    LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
+    app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
+                                sizeof(err));
+    if (!app->ov)
+        LOG_W("no overlay text: %s", err);
+    build_help(app);
+
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
 
     app->running = true;
     app->dirty = true;
     update_view(app);
     while (app->running) {
-        uint64_t now = mono_ms();
+        uint64_t now = sg_time_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
         if (app->hooks->wake_ms && timeout > (long)app->hooks->wake_ms)
             timeout = (long)app->hooks->wake_ms;
@@ -719,19 +721,19 @@ int sg_app_run(struct sg_options *opts)
         update_status_text(app);
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
-        tick(app, mono_ms());
+        tick(app, sg_time_ms());
         if (app->dirty && app->running)
             draw(app);
     }
     rc = 0;
     if (app->hooks->finish)
         app->hooks->finish(app->hook_state);
-    sg_session_destroy(app->session);
-out_render:
     sg_overlay_destroy(app->ov);
     app->ri->destroy(app->r);
 out_win:
     sg_window_finish(&app->win);
+out_session:
+    sg_session_destroy(app->session);
 out_sdl:
     SDL_Quit();
     free(app);

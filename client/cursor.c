@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SIDE SG_KVMFR_CURSOR_MAX_DIM
-
 const char *sg_cursor_status_str(enum sg_cursor_status s)
 {
     switch (s) {
@@ -28,16 +26,13 @@ void sg_cursor_image_finish(struct sg_cursor_image *img)
 enum sg_cursor_status sg_cursor_decode(struct sg_cursor_image *img, uint32_t type, uint32_t width, uint32_t rows,
                                        uint32_t pitch, const uint8_t *data, size_t data_size)
 {
-    if (type > SG_CURSOR_MASKED_COLOR)
-        return SG_CURSOR_BAD_TYPE;
-    if (type == SG_CURSOR_MONOCHROME && rows % 2)
-        return SG_CURSOR_BAD_SIZE;
+    switch (sg_kvmfr_cursor_shape_check(type, width, rows, pitch, data_size)) {
+    case SG_KVMFR_OK: break;
+    case SG_KVMFR_BAD_CURSOR_TYPE: return SG_CURSOR_BAD_TYPE;
+    case SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD: return SG_CURSOR_SHORT_DATA;
+    default: return SG_CURSOR_BAD_SIZE;
+    }
     uint32_t h = type == SG_CURSOR_MONOCHROME ? rows / 2 : rows;
-    uint64_t row_bytes = type == SG_CURSOR_MONOCHROME ? ((uint64_t)width + 7) / 8 : (uint64_t)width * 4;
-    if (width == 0 || h == 0 || width > MAX_SIDE || h > MAX_SIDE || pitch < row_bytes)
-        return SG_CURSOR_BAD_SIZE;
-    if ((uint64_t)rows * pitch > data_size)
-        return SG_CURSOR_SHORT_DATA;
 
     size_t n = (size_t)width * h;
     uint8_t *over = calloc(n, 4), *xr = calloc(n, 4);
@@ -52,7 +47,7 @@ enum sg_cursor_status sg_cursor_decode(struct sg_cursor_image *img, uint32_t typ
     };
     bool has_xor = false;
     if (sg_kvmfr_cursor_decode_xor(&c, over, xr, n, &has_xor) != SG_KVMFR_OK) {
-        /* unreachable after the checks above; kept so a future mismatch is not a crash */
+        /* unreachable: the same check passed above; kept so a future mismatch is not a crash */
         free(over);
         free(xr);
         return SG_CURSOR_BAD_SIZE;

@@ -16,7 +16,7 @@
 enum sg_cursor_status {
     SG_CURSOR_OK = 0,
     SG_CURSOR_BAD_TYPE,
-    SG_CURSOR_BAD_SIZE,   /* zero/odd height for monochrome, pitch too small, > 512x512 */
+    SG_CURSOR_BAD_SIZE,   /* see sg_kvmfr_cursor_shape_check: zero or too large, odd monochrome rows, short pitch */
     SG_CURSOR_SHORT_DATA, /* height x pitch more than the bytes given */
     SG_CURSOR_NO_MEM,
 };

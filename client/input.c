@@ -203,15 +203,6 @@ void sg_cursor_sync_leave(struct sg_cursor_sync *s)
     s->step_pending = false;
 }
 
-void sg_cursor_sync_resume(struct sg_cursor_sync *s, int gx, int gy, uint64_t now)
-{
-    s->phase = SG_SYNC_TRACKING;
-    s->tx = s->sx = gx;
-    s->ty = s->sy = gy;
-    s->send_ms = s->motion_ms = now;
-    s->step_pending = false;
-}
-
 void sg_cursor_sync_motion(struct sg_cursor_sync *s, double gx, double gy, uint64_t now, struct sg_sync_action *out)
 {
     none(out);

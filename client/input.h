@@ -80,5 +80,3 @@ void sg_cursor_sync_report(struct sg_cursor_sync *s, int x, int y, uint64_t now,
 void sg_cursor_sync_set_pos_done(struct sg_cursor_sync *s, bool ok, uint64_t now, struct sg_sync_action *out);
 /* Periodic check for corrections. */
 void sg_cursor_sync_tick(struct sg_cursor_sync *s, bool can_set_pos, uint64_t now, struct sg_sync_action *out);
-/* Start tracking from a known guest position without moving anything (e.g. after capture mode). */
-void sg_cursor_sync_resume(struct sg_cursor_sync *s, int gx, int gy, uint64_t now);

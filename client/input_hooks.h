@@ -126,8 +126,6 @@ uint32_t sg_app_set_cursor_pos(struct sg_app *app, int32_t x, int32_t y);
 /* Value of an option the hooks registered, e.g. ("spice", "host"); NULL if
  * unknown. Options are declared in the hooks' `options` table below. */
 const char *sg_app_option(struct sg_app *app, const char *section, const char *key);
-/* Ask for a redraw (e.g. the hooks changed something they show). */
-void sg_app_redraw(struct sg_app *app);
 /* Wake the event loop from any thread (on_tick runs soon after). */
 void sg_app_wake(struct sg_app *app);
 /* Show a short notice in the window for a few seconds (e.g. "input captured"). */

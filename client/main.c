@@ -3,12 +3,13 @@
 #include <stdio.h>
 
 #include "app.h"
+#include "sg_log.h"
 
 int main(int argc, char **argv)
 {
     struct sg_options opts;
     if (sg_options_init(&opts) != 0) {
-        fprintf(stderr, "spyglass-client: out of memory\n");
+        LOG_E("out of memory");
         return 1;
     }
     int rc;
@@ -20,6 +21,7 @@ int main(int argc, char **argv)
         rc = 2;
         break;
     default:
+        sg_log_set_level((enum sg_log_level)sg_options_enum(&opts, "app", "logLevel"));
         rc = sg_app_run(&opts);
         break;
     }

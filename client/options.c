@@ -9,9 +9,12 @@
 #include <strings.h>
 
 #include "input_hooks.h"
+#include "sg_log.h"
 
 static const char *const scale_choices[] = { "keep", "stretch", "integer", NULL };
 static const char *const filter_choices[] = { "linear", "nearest", NULL };
+/* in enum sg_log_level order */
+static const char *const log_level_choices[] = { "error", "warn", "info", "debug", NULL };
 
 /* The viewer's options. Names follow Looking Glass's where one exists. */
 static const struct sg_option base_options[] = {
@@ -24,6 +27,8 @@ static const struct sg_option base_options[] = {
     { "app", "screenshot", SG_OPT_STR, "", "save the first complete guest frame to this PNG file", NULL, 0, 0, 0, NULL },
     { "app", "statsFile", SG_OPT_STR, "",
       "rewrite this file every second with counters and state (key=value lines)", NULL, 0, 0, 0, NULL },
+    { "app", "logLevel", SG_OPT_ENUM, "info", "log level: error, warn, info or debug", log_level_choices, 'l', 0, 0,
+      NULL },
     { "win", "title", SG_OPT_STR, "Spyglass", "window title", NULL, 0, 0, 0, NULL },
     { "win", "width", SG_OPT_INT, "1024", "initial window width (before the first frame)", NULL, 0, 64, 16384, NULL },
     { "win", "height", SG_OPT_INT, "768", "initial window height (before the first frame)", NULL, 0, 64, 16384, NULL },
@@ -165,7 +170,7 @@ static int on_ini_line(void *user, const char *section, const char *name, const 
     struct ini_ctx *ctx = user;
     char err[256];
     if (!sg_options_set(ctx->o, section, name, value, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s: [%s] %s: %s\n", ctx->path, section, name, err);
+        LOG_E("%s: [%s] %s: %s", ctx->path, section, name, err);
         ctx->ok = false;
     }
     return 1; /* keep reading: report every bad line at once */
@@ -177,14 +182,14 @@ bool sg_options_load_ini(struct sg_options *o, const char *path, bool optional)
     if (!f) {
         if (optional && errno == ENOENT)
             return true;
-        fprintf(stderr, "spyglass-client: cannot read %s: %s\n", path, strerror(errno));
+        LOG_E("cannot read %s: %s", path, strerror(errno));
         return false;
     }
     struct ini_ctx ctx = { o, path, true };
     int rc = ini_parse_file(f, on_ini_line, &ctx);
     fclose(f);
     if (rc > 0) {
-        fprintf(stderr, "spyglass-client: %s:%d: not INI syntax\n", path, rc);
+        LOG_E("%s:%d: not INI syntax", path, rc);
         return false;
     }
     return ctx.ok;
@@ -218,12 +223,12 @@ static bool set_spec(struct sg_options *o, const char *spec)
 {
     const char *colon = strchr(spec, ':'), *eq = strchr(spec, '=');
     if (!colon || !eq || colon > eq || colon == spec || eq == colon + 1) {
-        fprintf(stderr, "spyglass-client: '%s': expected section:key=value (see --help)\n", spec);
+        LOG_E("'%s': expected section:key=value (see --help)", spec);
         return false;
     }
     char section[64], key[64], err[256];
     if ((size_t)(colon - spec) >= sizeof(section) || (size_t)(eq - colon - 1) >= sizeof(key)) {
-        fprintf(stderr, "spyglass-client: '%s': name too long\n", spec);
+        LOG_E("'%s': name too long", spec);
         return false;
     }
     memcpy(section, spec, (size_t)(colon - spec));
@@ -231,7 +236,7 @@ static bool set_spec(struct sg_options *o, const char *spec)
     memcpy(key, colon + 1, (size_t)(eq - colon - 1));
     key[eq - colon - 1] = 0;
     if (!sg_options_set(o, section, key, eq + 1, err, sizeof(err))) {
-        fprintf(stderr, "spyglass-client: %s\n", err);
+        LOG_E("%s", err);
         return false;
     }
     return true;
@@ -259,7 +264,7 @@ enum sg_options_result sg_options_load(struct sg_options *o, int argc, char **ar
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-C")) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "spyglass-client: -C needs a file\n");
+                LOG_E("-C needs a file");
                 return SG_OPTIONS_ERROR;
             }
             ok &= sg_options_load_ini(o, argv[++i], false);
@@ -276,7 +281,7 @@ enum sg_options_result sg_options_load(struct sg_options *o, int argc, char **ar
         }
         if (!strcmp(a, "--stats-file")) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "spyglass-client: --stats-file needs a file\n");
+                LOG_E("--stats-file needs a file");
                 return SG_OPTIONS_ERROR;
             }
             if (!sg_options_set(o, "app", "statsFile", argv[++i], err, sizeof(err)))
@@ -289,13 +294,13 @@ enum sg_options_result sg_options_load(struct sg_options *o, int argc, char **ar
                 if (o->opts[k].short_opt == a[1])
                     opt = &o->opts[k];
             if (!opt) {
-                fprintf(stderr, "spyglass-client: unknown option %s (see --help)\n", a);
+                LOG_E("unknown option %s (see --help)", a);
                 return SG_OPTIONS_ERROR;
             }
             const char *v = "yes";
             if (opt->type != SG_OPT_BOOL) {
                 if (i + 1 >= argc) {
-                    fprintf(stderr, "spyglass-client: %s needs a value (%s:%s)\n", a, opt->section, opt->key);
+                    LOG_E("%s needs a value (%s:%s)", a, opt->section, opt->key);
                     return SG_OPTIONS_ERROR;
                 }
                 v = argv[++i];
@@ -305,7 +310,7 @@ enum sg_options_result sg_options_load(struct sg_options *o, int argc, char **ar
             continue;
         }
         if (a[0] == '-') {
-            fprintf(stderr, "spyglass-client: unknown option %s (see --help)\n", a);
+            LOG_E("unknown option %s (see --help)", a);
             return SG_OPTIONS_ERROR;
         }
         if (!set_spec(o, a))
@@ -313,7 +318,7 @@ enum sg_options_result sg_options_load(struct sg_options *o, int argc, char **ar
     }
     return SG_OPTIONS_OK;
 bad:
-    fprintf(stderr, "spyglass-client: %s\n", err);
+    LOG_E("%s", err);
     return SG_OPTIONS_ERROR;
 }
 
@@ -321,7 +326,7 @@ static const struct sg_option *get(const struct sg_options *o, const char *secti
 {
     const struct sg_option *opt = find(o, section, key);
     if (!opt) {
-        fprintf(stderr, "spyglass-client: internal: no option %s:%s\n", section, key);
+        LOG_E("internal: no option %s:%s", section, key);
         abort();
     }
     return opt;

@@ -73,11 +73,6 @@ void sg_overlay_destroy(struct sg_overlay *o)
     free(o);
 }
 
-const char *sg_overlay_font_path(const struct sg_overlay *o)
-{
-    return o->path;
-}
-
 int sg_overlay_char_width(struct sg_overlay *o)
 {
     int w = 0, h = 0;

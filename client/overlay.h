@@ -11,7 +11,6 @@ struct sg_overlay;
 /* pattern: fontconfig pattern ("DejaVu Sans Mono"); pt: size in points. */
 struct sg_overlay *sg_overlay_create(const char *pattern, int pt, char *err, size_t err_size);
 void sg_overlay_destroy(struct sg_overlay *o);
-const char *sg_overlay_font_path(const struct sg_overlay *o);
 /* Advance of one character (the font is monospaced) and the box padding, in pixels. */
 int sg_overlay_char_width(struct sg_overlay *o);
 int sg_overlay_padding(void);

@@ -11,11 +11,18 @@
 #include <time.h>
 
 #include "lgmp.h"
+#include "sg_log.h"
+#include "sg_time.h"
 #include "shm.h"
 
 #define MAX_POS_REQS 16
 #define VALIDITY_CHECK_MS 100
 #define CURSOR_BURST 32 /* cursor messages handled per pass before looking at frames */
+/* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
+ * a live host ticks every 10 ms, and one that has not ticked for a second is
+ * gone by the validity rule (§10.3). */
+#define HEARTBEAT_WAIT_MS 1000
+#define HEARTBEAT_POLL_US 2000
 
 struct pos_req {
     uint32_t id;
@@ -28,10 +35,6 @@ struct pos_req {
  * can post thousands of bad messages a second. The next line logged says how
  * many were left out. */
 #define LOG_BURST 5
-struct log_limit {
-    uint64_t window_ns;
-    unsigned in_window, skipped;
-};
 
 struct sg_session {
     char path[256];
@@ -72,7 +75,7 @@ struct sg_session {
     bool have_serial;
     uint64_t last_evict_ns, last_evict_log_ns;
     unsigned evictions_unlogged;
-    struct log_limit frame_log, cursor_log;
+    struct sg_log_limit frame_log, cursor_log;
     unsigned stuck_ms; /* back-off after a queue lock stayed held (each try spins 1 s) */
 };
 
@@ -88,25 +91,12 @@ const char *sg_session_state_str(enum sg_session_state s)
     return "unknown";
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void sleep_us(unsigned us)
-{
-    struct timespec ts = { us / 1000000u, (long)(us % 1000000u) * 1000 };
-    nanosleep(&ts, NULL);
-}
-
 /* Sleep up to ms, waking early when asked to stop. */
 static void nap_ms(struct sg_session *s, unsigned ms)
 {
     while (ms && !atomic_load(&s->stop)) {
         unsigned step = ms < 20 ? ms : 20;
-        sleep_us(step * 1000u);
+        sg_sleep_us(step * 1000u);
         ms -= step;
     }
 }
@@ -133,7 +123,7 @@ static void set_state(struct sg_session *s, enum sg_session_state state, const c
     snprintf(s->st.message, sizeof(s->st.message), "%s", msg);
     pthread_mutex_unlock(&s->lock);
     if (changed) {
-        fprintf(stderr, "spyglass-client: %s\n", msg);
+        LOG_I("%s", msg);
         notify(s);
     }
 }
@@ -148,6 +138,15 @@ static void drop_frame(struct sg_session *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* SET_CURSOR_POS is possible while subscribed to a host that offers it. */
+static void allow_pos_reqs(struct sg_session *s)
+{
+    pthread_mutex_lock(&s->lock);
+    s->can_set_pos = s->st.have_info && (s->st.info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Unsubscribed: what is queued cannot be sent, and nothing more is taken until subscribed again. */
 static void fail_pos_reqs(struct sg_session *s)
 {
     pthread_mutex_lock(&s->lock);
@@ -162,21 +161,9 @@ static void fail_pos_reqs(struct sg_session *s)
 }
 
 /* True if a line may be logged now; *skipped gets how many were not since the last one. */
-static bool log_allowed(struct log_limit *l, unsigned *skipped)
+static bool log_allowed(struct sg_log_limit *l, unsigned *skipped)
 {
-    uint64_t t = now_ns();
-    if (t - l->window_ns >= 1000000000ull) {
-        l->window_ns = t;
-        l->in_window = 0;
-    }
-    if (l->in_window >= LOG_BURST) {
-        l->skipped++;
-        return false;
-    }
-    l->in_window++;
-    *skipped = l->skipped;
-    l->skipped = 0;
-    return true;
+    return sg_log_limit_allow(l, LOG_BURST, sg_time_ms(), skipped);
 }
 
 /* " (N similar rejections not logged)" or "" */
@@ -197,7 +184,7 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
     char note[64];
     if (ks != SG_KVMFR_OK) {
         if (log_allowed(&s->cursor_log, &skipped))
-            fprintf(stderr, "spyglass-client: cursor message at offset %u (flags 0x%x) rejected: %s%s\n",
+            LOG_W("cursor message at offset %u (flags 0x%x) rejected: %s%s",
                     msg->offset, msg->app_value, sg_kvmfr_status_str(ks), skipped_note(note, sizeof(note), skipped));
         pthread_mutex_lock(&s->lock);
         s->st.rejected++;
@@ -211,7 +198,7 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
             sg_cursor_decode(&img, c.shape_type, c.width, c.data_rows, c.pitch, c.shape, c.shape_size);
         if (cs != SG_CURSOR_OK) {
             if (log_allowed(&s->cursor_log, &skipped))
-                fprintf(stderr, "spyglass-client: cursor shape type %u %ux%u pitch %u rejected: %s%s\n",
+                LOG_W("cursor shape type %u %ux%u pitch %u rejected: %s%s",
                         c.shape_type, c.width, c.data_rows, c.pitch, sg_cursor_status_str(cs),
                         skipped_note(note, sizeof(note), skipped));
             pthread_mutex_lock(&s->lock);
@@ -250,7 +237,7 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
         unsigned skipped;
         char note[64];
         if (log_allowed(&s->frame_log, &skipped))
-            fprintf(stderr, "spyglass-client: frame message at offset %u size %u rejected: %s%s\n", msg->offset,
+            LOG_W("frame message at offset %u size %u rejected: %s%s", msg->offset,
                     msg->size, sg_kvmfr_status_str(ks), skipped_note(note, sizeof(note), skipped));
         pthread_mutex_lock(&s->lock);
         s->st.rejected++;
@@ -263,7 +250,7 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
     s->last_serial = f.hdr.frame_serial;
     pthread_mutex_lock(&s->lock);
     s->frame = (struct sg_session_frame){ .generation = ++s->generation, .payload = msg->mem,
-                                          .payload_size = msg->size, .frame = f, .recv_ns = now_ns() };
+                                          .payload_size = msg->size, .frame = f, .recv_ns = sg_time_ns() };
     s->frame_pending = true;
     s->frame_busy = true;
     s->frame_released = false;
@@ -330,13 +317,13 @@ enum run_end { RUN_STOP, RUN_LOST, RUN_EVICTED, RUN_ERROR };
 
 static enum run_end run(struct sg_session *s)
 {
-    uint64_t next_check = now_ns() + VALIDITY_CHECK_MS * 1000000ull;
+    uint64_t next_check = sg_time_ns() + VALIDITY_CHECK_MS * 1000000ull;
     bool holding = false;
     for (;;) {
         if (atomic_load(&s->stop))
             return RUN_STOP;
         bool busy = false;
-        uint64_t t = now_ns();
+        uint64_t t = sg_time_ns();
         if (t >= next_check) {
             next_check = t + VALIDITY_CHECK_MS * 1000000ull;
             if (!sg_lgmp_client_session_valid(s->lc))
@@ -384,14 +371,14 @@ static enum run_end run(struct sg_session *s)
 
         pump_pos_reqs(s);
         if (!busy)
-            sleep_us(s->poll_us);
+            sg_sleep_us(s->poll_us);
         continue;
     queue_error:
         if (ls == SG_LGMP_QUEUE_TIMEOUT)
             return RUN_EVICTED;
         if (ls == SG_LGMP_INVALID_SESSION)
             return RUN_LOST;
-        fprintf(stderr, "spyglass-client: queue error: %s\n", sg_lgmp_status_str(ls));
+        LOG_W("queue error: %s", sg_lgmp_status_str(ls));
         return RUN_ERROR;
     }
 }
@@ -408,16 +395,16 @@ static void unsubscribe(struct sg_session *s)
 
 static enum sg_lgmp_status subscribe(struct sg_session *s)
 {
-    uint64_t deadline = now_ns() + (uint64_t)s->retry_ms * 1000000ull;
+    uint64_t deadline = sg_time_ns() + (uint64_t)s->retry_ms * 1000000ull;
     enum sg_lgmp_status ls;
     while ((ls = sg_lgmp_client_subscribe(s->lc, SG_KVMFR_CURSOR_QUEUE_ID, &s->cq)) == SG_LGMP_NO_SUCH_QUEUE &&
-           now_ns() < deadline && !atomic_load(&s->stop))
-        sleep_us(1000);
+           sg_time_ns() < deadline && !atomic_load(&s->stop))
+        sg_sleep_us(1000);
     if (ls != SG_LGMP_OK)
         return ls;
     while ((ls = sg_lgmp_client_subscribe(s->lc, SG_KVMFR_FRAME_QUEUE_ID, &s->fq)) == SG_LGMP_NO_SUCH_QUEUE &&
-           now_ns() < deadline && !atomic_load(&s->stop))
-        sleep_us(1000);
+           sg_time_ns() < deadline && !atomic_load(&s->stop))
+        sg_sleep_us(1000);
     if (ls != SG_LGMP_OK)
         sg_lgmp_client_unsubscribe(&s->cq);
     return ls;
@@ -454,13 +441,16 @@ static void wait_frame_returned(struct sg_session *s)
         pthread_mutex_unlock(&s->lock);
         if (!in_use || atomic_load(&s->stop))
             return;
-        sleep_us(1000);
+        sg_sleep_us(1000);
     }
 }
 
 /* One attempt to start a session. True when subscribed. */
 static bool attach(struct sg_session *s)
 {
+    pthread_mutex_lock(&s->lock);
+    s->st.attach_attempts++;
+    pthread_mutex_unlock(&s->lock);
     if (!s->mapped) {
         char err[256];
         struct sg_shm_open_opts o = { .path = s->path };
@@ -483,9 +473,16 @@ static bool attach(struct sg_session *s)
     }
     const uint8_t *ad;
     uint32_t ad_size;
-    enum sg_lgmp_status ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size);
+    /* The session start needs the heartbeat to have moved since the client
+     * saw it first: right after creating the client it cannot have. Wait for
+     * a tick instead of failing and sleeping a whole retry period. */
+    uint64_t beat_deadline = sg_time_ns() + HEARTBEAT_WAIT_MS * 1000000ull;
+    enum sg_lgmp_status ls;
+    while ((ls = sg_lgmp_client_session_init(s->lc, &ad, &ad_size)) == SG_LGMP_INVALID_SESSION &&
+           sg_time_ns() < beat_deadline && !atomic_load(&s->stop))
+        sg_sleep_us(HEARTBEAT_POLL_US);
     if (ls != SG_LGMP_OK && region_replaced(s)) {
-        fprintf(stderr, "spyglass-client: %s was replaced; mapping it again\n", s->path);
+        LOG_I("%s was replaced; mapping it again", s->path);
         wait_frame_returned(s);
         unmap(s);
         return false;
@@ -533,12 +530,12 @@ static bool attach(struct sg_session *s)
     s->st.info = info;
     s->st.have_info = true;
     s->st.session_id = sg_lgmp_client_session_id(s->lc);
-    s->can_set_pos = (info.features & SG_KVMFR_FEATURE_SET_CURSOR_POS) != 0;
     /* a new session: the cursor state of the old one is meaningless */
     sg_cursor_image_finish(&s->cur.shape);
     s->cur = (struct sg_session_cursor){ 0 };
     s->cur_dirty = true;
     pthread_mutex_unlock(&s->lock);
+    allow_pos_reqs(s);
     s->had_host = true;
     s->have_serial = false;
     s->stuck_ms = 0;
@@ -564,16 +561,16 @@ static void *thread_main(void *arg)
                 pthread_mutex_unlock(&s->lock);
                 /* A guest can evict every subscriber at once, forever: then wait a
                  * little before the next try and log once in a while, not each time. */
-                uint64_t t = now_ns();
+                uint64_t t = sg_time_ns();
                 bool storm = s->last_evict_ns && t - s->last_evict_ns < 1000000000ull;
                 s->last_evict_ns = t;
                 s->evictions_unlogged++;
                 if (!storm || t - s->last_evict_log_ns >= 10000000000ull) {
                     if (s->evictions_unlogged > 1)
-                        fprintf(stderr, "spyglass-client: evicted by the host again (%u times since the last "
-                                "message); subscribing again\n", s->evictions_unlogged);
+                        LOG_W("evicted by the host again (%u times since the last "
+                                "message); subscribing again", s->evictions_unlogged);
                     else
-                        fprintf(stderr, "spyglass-client: evicted by the host (too slow); subscribing again\n");
+                        LOG_W("evicted by the host (too slow); subscribing again");
                     s->evictions_unlogged = 0;
                     s->last_evict_log_ns = t;
                 }
@@ -581,6 +578,7 @@ static void *thread_main(void *arg)
                     nap_ms(s, s->retry_ms < 200 ? s->retry_ms : 200);
                 if (subscribe(s) == SG_LGMP_OK) {
                     s->have_serial = false;
+                    allow_pos_reqs(s);
                     continue;
                 }
             }

@@ -35,6 +35,7 @@ struct sg_session_status {
     uint64_t frames_received; /* distinct frames (duplicate re-posts excluded) */
     uint64_t cursor_updates;
     uint32_t evictions, restarts, rejected; /* rejected: messages dropped as invalid */
+    uint32_t attach_attempts; /* tries to start a session, successful or not */
 };
 
 struct sg_session_frame {

@@ -3,6 +3,8 @@
 
 #include <stdio.h>
 
+#include "sg_log.h"
+
 static bool try_context(struct sg_window *w, const struct sg_window_opts *o, bool gles, Uint32 flags)
 {
     SDL_GL_ResetAttributes();
@@ -52,8 +54,10 @@ bool sg_window_init(struct sg_window *w, const struct sg_window_opts *o, char *e
         }
     }
     w->fullscreen = o->fullscreen;
+    w->center_x = o->x < 0;
+    w->center_y = o->y < 0;
     if (SDL_GL_SetSwapInterval(o->vsync ? 1 : 0) != 0 && o->vsync)
-        fprintf(stderr, "spyglass-client: vsync not available: %s\n", SDL_GetError());
+        LOG_W("vsync not available: %s", SDL_GetError());
     return true;
 }
 
@@ -80,8 +84,9 @@ void sg_window_fit(struct sg_window *w, int guest_w, int guest_h)
     SDL_Rect r;
     int disp = SDL_GetWindowDisplayIndex(w->win);
     int bw = guest_w, bh = guest_h;
-    if (disp >= 0 && SDL_GetDisplayUsableBounds(disp, &r) == 0 && r.w > 0 && r.h > 0) {
-        int top = 0, left = 0, bottom = 0, right = 0;
+    int top = 0, left = 0, bottom = 0, right = 0;
+    bool have_bounds = disp >= 0 && SDL_GetDisplayUsableBounds(disp, &r) == 0 && r.w > 0 && r.h > 0;
+    if (have_bounds) {
         SDL_GetWindowBordersSize(w->win, &top, &left, &bottom, &right);
         int aw = r.w - left - right, ah = r.h - top - bottom;
         if (aw > 0 && ah > 0 && (bw > aw || bh > ah)) {
@@ -91,4 +96,23 @@ void sg_window_fit(struct sg_window *w, int guest_w, int guest_h)
         }
     }
     SDL_SetWindowSize(w->win, bw, bh);
+    if (!w->center_x && !w->center_y)
+        return;
+    /* Centred when created at its first size; after resizing it would keep that
+     * top-left corner (a 1024x768 window shrunk to 800x600 on an 800x600 screen
+     * would sit at -112,-84). The position is that of the inside, borders outside. */
+    int x, y;
+    SDL_GetWindowPosition(w->win, &x, &y);
+    if (have_bounds) {
+        if (w->center_x)
+            x = r.x + (r.w - (bw + left + right)) / 2 + left;
+        if (w->center_y)
+            y = r.y + (r.h - (bh + top + bottom)) / 2 + top;
+    } else {
+        if (w->center_x)
+            x = (int)SDL_WINDOWPOS_CENTERED_DISPLAY(disp < 0 ? 0 : disp);
+        if (w->center_y)
+            y = (int)SDL_WINDOWPOS_CENTERED_DISPLAY(disp < 0 ? 0 : disp);
+    }
+    SDL_SetWindowPosition(w->win, x, y);
 }

@@ -16,11 +16,13 @@ struct sg_window {
     SDL_GLContext ctx;
     bool gles;       /* the context is OpenGL ES */
     bool fullscreen;
+    bool center_x, center_y; /* no position given: keep the window centred when it is resized */
 };
 
 /* Tries OpenGL 3.3 core, then OpenGL ES 3.0 (or only ES with opts->gles). */
 bool sg_window_init(struct sg_window *w, const struct sg_window_opts *opts, char *err, size_t err_size);
 void sg_window_finish(struct sg_window *w);
 void sg_window_set_fullscreen(struct sg_window *w, bool on);
-/* Resize to the guest size, shrunk (keeping the aspect) to fit the usable screen. */
+/* Resize to the guest size, shrunk (keeping the aspect) to fit the usable screen,
+ * and centred on it along each axis no position was given for. */
 void sg_window_fit(struct sg_window *w, int guest_w, int guest_h);

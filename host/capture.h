@@ -10,9 +10,17 @@
  * rectangles its buffer is missing, band by band, raising the progress word
  * as rows land. The backend keeps the current image; copy_rect never blocks.
  *
- * Threads: next_frame/copy_rect are called from the frame thread,
- * next_cursor/set_cursor_pos from the tick thread, possibly at the same time.
- * create/start/stop/destroy are never called concurrently with anything.
+ * Threads: each member says its Context. In short: next_frame and copy_rect
+ * run on the publisher's frame thread, next_cursor and set_cursor_pos on its
+ * tick thread, and the two pairs may run at the same time, so a backend guards
+ * whatever state both pairs touch. start and stop run on the frame thread
+ * while the caller holds its capture lock, which the tick thread also holds
+ * around next_cursor and set_cursor_pos. create and destroy run with no other
+ * call in flight.
+ *
+ * Every member is required (none may be NULL) except options; a backend
+ * without a cursor (fbdev) implements next_cursor to return SG_CAPTURE_NONE
+ * and set_cursor_pos as a no-op.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,29 +79,41 @@ struct sg_capture_impl {
     const char *name;  /* what -c selects: "testpattern" */
     const char *label; /* the VM-info capture name (kvmfr.md §3.2): "X11" */
     const char *help;  /* one line for --help */
-    const struct sg_capture_option *options; /* terminated by a NULL key */
+    const struct sg_capture_option *options; /* terminated by a NULL key; NULL: no options */
 
     /* Check the backend can run (display reachable, device readable, ...).
      * values[i] is the value of options[i] (never NULL). On failure return
-     * -1 with one line in err: "no X display at :0: ...". */
+     * -1 with one line in err: "no X display at :0: ...".
+     * Context: main thread, before the publisher's threads start. */
     int (*create)(struct sg_capture **out, const char *const *values, char *err, size_t err_size);
     /* Begin capturing (a client subscribed). The first next_frame after start
-     * reports the whole frame, with damage_count 0. */
+     * reports the whole frame, with damage_count 0.
+     * Context: frame thread, under the caller's capture lock. */
     int (*start)(struct sg_capture *cap);
-    /* Wait up to timeout_ms for a new image. */
+    /* Wait up to timeout_ms for a new image.
+     * Context: frame thread; may run beside next_cursor/set_cursor_pos. */
     enum sg_capture_status (*next_frame)(struct sg_capture *cap, uint32_t timeout_ms,
                                          struct sg_capture_frame *out);
     /* Copy rectangle r of the current image into dst, an image of the same
-     * size whose row 0 starts at dst with dst_pitch bytes per row. */
+     * size whose row 0 starts at dst with dst_pitch bytes per row.
+     * Context: frame thread, after next_frame returned OK; may run beside
+     * next_cursor/set_cursor_pos. */
     void (*copy_rect)(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
     /* Non-blocking: the next cursor event, the shape (if any) written to
-     * shape (shape_cap bytes, at least 512*512*4). */
+     * shape (shape_cap bytes, at least 512*512*4).
+     * Context: tick thread, under the caller's capture lock, only between
+     * start and stop; may run beside next_frame/copy_rect. */
     enum sg_capture_status (*next_cursor)(struct sg_capture *cap, struct sg_capture_cursor *out,
                                           uint8_t *shape, size_t shape_cap);
-    /* Put the hotspot at (x, y). */
+    /* Put the hotspot at (x, y); 0 on success, -1 on failure (logged by the caller).
+     * Context: tick thread, under the caller's capture lock; may run beside
+     * next_frame/copy_rect. */
     int (*set_cursor_pos)(struct sg_capture *cap, int32_t x, int32_t y);
-    /* No client left: stop spending anything on capture. */
+    /* No client left: stop spending anything on capture.
+     * Context: frame thread, under the caller's capture lock; or the main
+     * thread once the publisher's other threads have ended. */
     void (*stop)(struct sg_capture *cap);
+    /* Context: main thread, with no other call in flight. */
     void (*destroy)(struct sg_capture *cap);
 };
 

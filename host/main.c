@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "capture.h"
-#include "log.h"
+#include "sg_log.h"
 #include "options.h"
 #include "publisher.h"
 #include "shm.h"
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     bool shm_open_ok = false;
 
     if (sg_host_options_parse(&o, argc, argv, err, sizeof(err)) != 0) {
-        fprintf(stderr, "spyglass-host: %s\n", err);
+        LOG_E("%s", err);
         sg_host_options_finish(&o);
         return 2;
     }
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
         sg_host_options_finish(&o);
         return 0;
     }
-    sg_host_log_set_level(o.log_level);
+    sg_log_set_level(o.log_level);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);

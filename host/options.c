@@ -58,7 +58,7 @@ int sg_host_options_set(struct sg_host_options *o, const char *section, const ch
         if (!strcasecmp(key, "size"))
             return set_uint("host:size", value, 1u << 16, &o->size_mib, err, err_size);
         if (!strcasecmp(key, "log-level") || !strcasecmp(key, "logLevel")) {
-            if (!sg_host_log_parse_level(value, &o->log_level)) {
+            if (!sg_log_parse_level(value, &o->log_level)) {
                 snprintf(err, err_size, "log level '%s' is not one of error, warn, info, debug", value);
                 return -1;
             }

@@ -11,7 +11,7 @@
 #include <stdio.h>
 
 #include "capture.h"
-#include "log.h"
+#include "sg_log.h"
 
 #define SG_HOST_MAX_BACKENDS 8
 #define SG_HOST_MAX_BACKEND_OPTS 8
@@ -21,7 +21,7 @@ struct sg_host_options {
     char capture[32];
     uint32_t fps;       /* frame-rate cap, 0 = none */
     uint32_t size_mib;  /* size of a region file created because it is missing */
-    enum sg_host_log_level log_level;
+    enum sg_log_level log_level;
     bool help, version;
     /* values of every backend option, in sg_capture_backends[] order */
     char *values[SG_HOST_MAX_BACKENDS][SG_HOST_MAX_BACKEND_OPTS];

@@ -11,6 +11,7 @@
 
 #include "lgmp.h"
 #include "log.h"
+#include "sg_time.h"
 
 /* Bytes per progress-word publication: small enough that a client copying
  * behind us rarely waits, large enough that the stores cost nothing. */
@@ -57,7 +58,7 @@ struct sg_publisher {
     bool prev_full;
     uint32_t prev_count;
     struct sg_capture_rect prev_damage[SG_CAPTURE_MAX_DAMAGE];
-    struct timespec last_frame;
+    uint64_t last_frame_ns;
     bool error_logged;
 
     /* tick */
@@ -72,13 +73,6 @@ struct sg_publisher {
 static void stat_add(uint64_t *v, uint64_t n)
 {
     __atomic_fetch_add(v, n, __ATOMIC_RELAXED);
-}
-
-static void sleep_us(uint64_t us)
-{
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
 }
 
 /* ------------------------------------------------------------ region setup */
@@ -257,7 +251,7 @@ static void post_frame_block(struct sg_publisher *p, int i)
                 LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
             return;
         }
-        sleep_us(100);
+        sg_sleep_us(100);
     }
 }
 
@@ -359,13 +353,6 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
         stat_add(&p->stats.truncated, 1);
 }
 
-static uint64_t since_ns(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)((int64_t)(now.tv_sec - t->tv_sec) * 1000000000 + (now.tv_nsec - t->tv_nsec));
-}
-
 static void capture_stop(struct sg_publisher *p)
 {
     pthread_mutex_lock(&p->cap_lock);
@@ -380,7 +367,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     if (!any_subscriber(p)) {
         if (atomic_load(&p->capturing))
             capture_stop(p);
-        sleep_us((uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
+        sg_sleep_us((uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
         return;
     }
     if (!atomic_load(&p->capturing)) {
@@ -393,7 +380,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         pthread_mutex_unlock(&p->cap_lock);
         if (rc != 0) {
             LOG_W("capture %s cannot start: %s", p->cap->impl->name, p->cap->err);
-            sleep_us(1000000);
+            sg_sleep_us(1000000);
             return;
         }
         LOG_I("client subscribed: capture started (%s)", p->cap->impl->name);
@@ -404,25 +391,25 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     while (sg_lgmp_host_queue_pending(p->fq) >= SG_KVMFR_FRAME_QUEUE_LEN) {
         if (waited >= (uint64_t)timeout_ms * 1000)
             return;
-        sleep_us(100);
+        sg_sleep_us(100);
         waited += 100;
     }
     if (p->fps_cap && p->serial) {
-        uint64_t period = 1000000000ull / p->fps_cap, el = since_ns(&p->last_frame);
+        uint64_t period = 1000000000ull / p->fps_cap, el = sg_time_ns() - p->last_frame_ns;
         if (el < period) {
             uint64_t wait_us = (period - el) / 1000;
             if (wait_us > (uint64_t)timeout_ms * 1000) {
-                sleep_us((uint64_t)timeout_ms * 1000);
+                sg_sleep_us((uint64_t)timeout_ms * 1000);
                 return;
             }
-            sleep_us(wait_us);
+            sg_sleep_us(wait_us);
         }
     }
 
     enum sg_capture_status st = sg_capture_next_frame(p->cap, timeout_ms, &p->frame);
     if (st == SG_CAPTURE_OK) {
         p->error_logged = false;
-        clock_gettime(CLOCK_MONOTONIC, &p->last_frame);
+        p->last_frame_ns = sg_time_ns();
         publish_frame(p, &p->frame);
         return;
     }
@@ -430,7 +417,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         if (!p->error_logged)
             LOG_W("capture %s: %s", p->cap->impl->name, p->cap->err);
         p->error_logged = true;
-        sleep_us(100000);
+        sg_sleep_us(100000);
         return;
     }
     /* §5.7 step 8: a still screen; give a new client the last frame */
@@ -461,7 +448,7 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
             LOG_W("cursor queue stayed full for %u ms: update dropped", CURSOR_FULL_GIVE_UP_MS);
             return;
         }
-        sleep_us(1000);
+        sg_sleep_us(1000);
         sg_lgmp_host_process(p->lgmp);
     }
 }

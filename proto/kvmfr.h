@@ -213,10 +213,6 @@ static inline uint32_t *sg_kvmfr_frame_progress_word(void *payload, const struct
 void sg_kvmfr_progress_store(uint32_t *word, uint32_t bytes);
 /* Reader: acquire load. */
 uint32_t sg_kvmfr_progress_load(const uint32_t *word);
-/* Reader: wait until the word is >= needed; polls up to max_polls times,
- * sleeping poll_ns between polls (B7: 10000 x ~1 us). */
-enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t needed, uint32_t max_polls,
-                                            uint32_t poll_ns);
 
 /* Copy rows of a checked frame out as they land: rows [0, data_height) of
  * data_width*bytes_per_texel bytes each, into dst with dst_pitch. When
@@ -226,14 +222,11 @@ enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t neede
 enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
                                          size_t dst_pitch, bool only_damage, uint32_t *rows_done);
 
-/* The same with the wait bounds chosen by the caller (tests, fuzzer; poll_ns 0 = spin). */
-enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
-                                            uint32_t *rows_done);
-
-/* The same with a bound on the polls of all the waits together: a host that
- * publishes each row just before the per-wait bound runs out would otherwise
- * hold the reader for rows x max_polls polls (budget_polls UINT32_MAX = none). */
+/* The same with the wait bounds chosen by the caller (max_polls per wait,
+ * poll_ns between polls, 0 = spin) and a bound on the polls of all the waits
+ * together: a host that publishes each row just before the per-wait bound runs
+ * out would otherwise hold the reader for rows x max_polls polls
+ * (budget_polls UINT32_MAX = none). */
 enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
                                                 size_t dst_pitch, bool only_damage, uint32_t max_polls,
                                                 uint32_t poll_ns, uint32_t budget_polls, uint32_t *rows_done);
@@ -259,6 +252,15 @@ struct sg_kvmfr_cursor {
     uint8_t *shape;     /* points into the caller's copy buffer */
     uint32_t shape_size;
 };
+
+/* The one check of a shape's geometry (kvmfr.md §6.3), used by every reader:
+ * a known type; width and visible height in 1..SG_KVMFR_CURSOR_MAX_DIM (a
+ * monochrome shape has an even number of rows, AND then XOR); pitch at least
+ * one row's bytes; rows x pitch at most SG_KVMFR_CURSOR_MAX_SHAPE_BYTES
+ * (BAD_CURSOR_TYPE, BAD_CURSOR_SIZE) and at most data_size bytes
+ * (CURSOR_OUTSIDE_PAYLOAD). */
+enum sg_kvmfr_status sg_kvmfr_cursor_shape_check(uint32_t type, uint32_t width, uint32_t rows, uint32_t pitch,
+                                                 uint64_t data_size);
 
 /* Copy a cursor message (header + shape when SHAPE is set) out of the payload
  * into copy_buf (at least 24 + 1 MiB), then check it. */

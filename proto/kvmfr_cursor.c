@@ -13,6 +13,22 @@ static uint64_t min_pitch(uint32_t type, uint32_t width)
     return type == SG_CURSOR_MONOCHROME ? ((uint64_t)width + 7) / 8 : (uint64_t)width * 4;
 }
 
+enum sg_kvmfr_status sg_kvmfr_cursor_shape_check(uint32_t type, uint32_t width, uint32_t rows, uint32_t pitch,
+                                                 uint64_t data_size)
+{
+    if (type > SG_CURSOR_MASKED_COLOR)
+        return SG_KVMFR_BAD_CURSOR_TYPE;
+    bool mono = type == SG_CURSOR_MONOCHROME;
+    uint64_t size = (uint64_t)rows * pitch;
+    if (width == 0 || rows == 0 || width > SG_KVMFR_CURSOR_MAX_DIM ||
+        rows > (mono ? 2u : 1u) * SG_KVMFR_CURSOR_MAX_DIM || (mono && rows % 2 != 0) ||
+        pitch < min_pitch(type, width) || size > SG_KVMFR_CURSOR_MAX_SHAPE_BYTES)
+        return SG_KVMFR_BAD_CURSOR_SIZE;
+    if (size > data_size)
+        return SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD;
+    return SG_KVMFR_OK;
+}
+
 enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_size, uint32_t flags,
                                           uint8_t *copy_buf, size_t copy_buf_size, struct sg_kvmfr_cursor *out)
 {
@@ -31,16 +47,11 @@ enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_
     if (!(flags & SG_CURSOR_FLAG_SHAPE))
         return SG_KVMFR_OK;
 
-    if (h.shape_type > SG_CURSOR_MASKED_COLOR)
-        return SG_KVMFR_BAD_CURSOR_TYPE;
+    enum sg_kvmfr_status st = sg_kvmfr_cursor_shape_check(h.shape_type, h.width, h.height, h.pitch,
+                                                          payload_size - SG_KVMFR_CURSOR_HEADER_SIZE);
+    if (st != SG_KVMFR_OK)
+        return st;
     uint64_t size = (uint64_t)h.height * h.pitch;
-    if (h.width == 0 || h.height == 0 || h.pitch == 0 || h.width > SG_KVMFR_CURSOR_MAX_DIM ||
-        h.height > (h.shape_type == SG_CURSOR_MONOCHROME ? 2 : 1) * SG_KVMFR_CURSOR_MAX_DIM ||
-        h.pitch < min_pitch(h.shape_type, h.width) || size > SG_KVMFR_CURSOR_MAX_SHAPE_BYTES ||
-        (h.shape_type == SG_CURSOR_MONOCHROME && h.height % 2 != 0))
-        return SG_KVMFR_BAD_CURSOR_SIZE;
-    if (!sg_range_ok(SG_KVMFR_CURSOR_HEADER_SIZE, size, payload_size))
-        return SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD;
     if (copy_buf_size - SG_KVMFR_CURSOR_HEADER_SIZE < size)
         return SG_KVMFR_BUFFER_TOO_SMALL;
     sg_copy_from_shared(copy_buf + SG_KVMFR_CURSOR_HEADER_SIZE,
@@ -73,11 +84,14 @@ static void put(uint8_t *px, uint8_t r, uint8_t g, uint8_t b, uint8_t a)
 static enum sg_kvmfr_status decode_pixels(const struct sg_kvmfr_cursor *c, uint8_t *over, uint8_t *xor_px,
                                           uint8_t *invert, size_t pixels_cap, bool *has_xor)
 {
-    if (!c->shape || c->shape_type > SG_CURSOR_MASKED_COLOR)
+    if (!c->shape)
         return SG_KVMFR_BAD_CURSOR_TYPE;
-    uint64_t rows_needed = c->shape_type == SG_CURSOR_MONOCHROME ? 2ull * c->height : c->height;
-    if (c->width == 0 || c->height == 0 || c->pitch < min_pitch(c->shape_type, c->width) ||
-        rows_needed > c->data_rows || (uint64_t)c->data_rows * c->pitch > c->shape_size)
+    /* c may be built by hand rather than by sg_kvmfr_cursor_read: check it the same way */
+    enum sg_kvmfr_status st = sg_kvmfr_cursor_shape_check(c->shape_type, c->width, c->data_rows, c->pitch,
+                                                          c->shape_size);
+    if (st != SG_KVMFR_OK)
+        return st == SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD ? SG_KVMFR_BAD_CURSOR_SIZE : st;
+    if (c->height != (c->shape_type == SG_CURSOR_MONOCHROME ? c->data_rows / 2 : c->data_rows))
         return SG_KVMFR_BAD_CURSOR_SIZE;
     if ((uint64_t)c->width * c->height > pixels_cap)
         return SG_KVMFR_BUFFER_TOO_SMALL;

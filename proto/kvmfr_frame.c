@@ -3,7 +3,6 @@
  * Frame messages (kvmfr.md §5): header checks, the progress word and copying
  * pixel rows out as the host publishes them.
  */
-#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -89,12 +88,12 @@ enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_s
 
 void sg_kvmfr_progress_store(uint32_t *word, uint32_t bytes)
 {
-    atomic_store_explicit((_Atomic uint32_t *)word, bytes, memory_order_release);
+    __atomic_store_n(word, bytes, __ATOMIC_RELEASE);
 }
 
 uint32_t sg_kvmfr_progress_load(const uint32_t *word)
 {
-    return atomic_load_explicit((const _Atomic uint32_t *)word, memory_order_acquire);
+    return __atomic_load_n(word, __ATOMIC_ACQUIRE);
 }
 
 static void poll_pause(uint32_t poll_ns)
@@ -121,13 +120,6 @@ static enum sg_kvmfr_status wait_seen(const uint32_t *word, uint32_t needed, uin
     }
     *seen = v;
     return v >= needed ? SG_KVMFR_OK : SG_KVMFR_FB_TIMEOUT;
-}
-
-enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t needed, uint32_t max_polls,
-                                            uint32_t poll_ns)
-{
-    uint32_t seen;
-    return wait_seen(word, needed, max_polls, poll_ns, NULL, &seen);
 }
 
 /* Damage rectangle [x, x+w) in frame pixels -> texel columns of the data. */
@@ -215,18 +207,11 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struc
     return st;
 }
 
-enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                            size_t dst_pitch, bool only_damage, uint32_t max_polls, uint32_t poll_ns,
-                                            uint32_t *rows_done)
-{
-    return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, max_polls, poll_ns, UINT32_MAX,
-                                      rows_done);
-}
-
 enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
                                          size_t dst_pitch, bool only_damage, uint32_t *rows_done)
 {
-    return sg_kvmfr_frame_copy_ex(payload, f, dst, dst_pitch, only_damage, SG_KVMFR_FB_POLL_LIMIT, 1000, rows_done);
+    return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, SG_KVMFR_FB_POLL_LIMIT, 1000,
+                                      UINT32_MAX, rows_done);
 }
 
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr)

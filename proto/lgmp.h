@@ -74,6 +74,24 @@ struct sg_lgmp_mem {
 
 /* ------------------------------------------------------------------ host */
 
+/*
+ * Threads (host). Set-up and tear-down -- sg_lgmp_host_create, _destroy,
+ * _queue_create, _alloc, _alloc_aligned -- run with no other call on the same
+ * host in flight. After set-up:
+ *
+ *  - each queue is used by one thread at a time (post, has_subs, new_subs,
+ *    pending, read_cmsg, ack_cmsg on that queue);
+ *  - different queues may be used from different threads at once, and
+ *    sg_lgmp_host_process may run beside all of them: whatever a queue shares
+ *    with process() is under that queue's spin locks in the region.
+ *
+ * spyglass-host relies on this: its frame thread posts to the frame queue
+ * while its tick thread runs process() and the cursor queue (post, cmsgs).
+ * sg_lgmp_host_faults is a counter for diagnostics: read it from the thread
+ * that calls process(); another thread's faults may show late.
+ * The other getters (mem_avail, session_id) read set-up state: any thread.
+ */
+
 struct sg_lgmp_host;
 struct sg_lgmp_host_queue;
 
@@ -116,10 +134,6 @@ uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_statu
 bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */
 uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);  /* outstanding */
-/* §9.7 client list: the tags of subscribed clients (ACTIVE slots, minus BAD
- * ones whose bad_until has passed) in slot order; returns how many (0 also if
- * the lock was stuck). */
-uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[SG_LGMP_MAX_SUBSCRIBERS]);
 
 /* §9.6: copies one client message (<= 64 bytes) into buf; QUEUE_EMPTY when none.
  * A length field > 64 is rejected with BAD_CMSG (and the slot consumed). */
@@ -127,6 +141,15 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
 void sg_lgmp_host_ack_cmsg(struct sg_lgmp_host_queue *q);
 
 /* ---------------------------------------------------------------- client */
+
+/*
+ * Threads (client). One client may serve several queues from different
+ * threads at once (frames on one, cursor on another, for example), each queue
+ * used by one thread at a time: the queue subscribe returns belongs to one
+ * thread until unsubscribe. sg_lgmp_client_session_valid may be called from
+ * any of those threads. sg_lgmp_client_create, _session_init and _destroy run
+ * with no other call on the same client in flight.
+ */
 
 struct sg_lgmp_client;
 struct sg_lgmp_client_queue;

@@ -8,11 +8,11 @@
  * sub_timeout_ms) is copied and checked once at subscribe time; indexes and
  * payload ranges are checked on every use.
  *
- * Threads: one client may serve several queues from different threads (as
- * the viewer does for frames and cursor), each queue used by one thread at a
- * time; session_init and destroy must not run concurrently with other calls.
+ * Threads: the contract is in lgmp.h. The heartbeat fields below are atomics
+ * because any queue's thread updates them; the queue list has its own lock.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,8 +41,8 @@ struct sg_lgmp_client {
     bool have_session;
     uint32_t tag;
     uint32_t session;
-    uint64_t seen_clock; /* atomic (relaxed): any queue's thread updates them */
-    uint64_t last_beat;
+    _Atomic uint64_t seen_clock; /* relaxed: any queue's thread updates them */
+    _Atomic uint64_t last_beat;
     uint8_t *app_data;
     uint32_t app_data_size;
     pthread_mutex_t list_lock; /* guards queues */
@@ -113,7 +113,7 @@ enum sg_lgmp_status sg_lgmp_client_session_init(struct sg_lgmp_client *c, const 
     if (SG_READ_ONCE(hdr->version) != SG_LGMP_VERSION)
         return SG_LGMP_INVALID_VERSION;
     uint64_t beat = sg_lgmp_aload64(&hdr->host_clock_ms);
-    if (beat == __atomic_load_n(&c->seen_clock, __ATOMIC_RELAXED))
+    if (beat == atomic_load_explicit(&c->seen_clock, memory_order_relaxed))
         return SG_LGMP_INVALID_SESSION; /* host not ticking (§10.2 step 3) */
 
     uint32_t session = SG_READ_ONCE(hdr->session_id);
@@ -133,8 +133,8 @@ enum sg_lgmp_status sg_lgmp_client_session_init(struct sg_lgmp_client *c, const 
     c->app_data_size = u;
     c->tag = sg_lgmp_random31();
     c->session = session;
-    __atomic_store_n(&c->seen_clock, beat, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->last_beat, client_now(c), __ATOMIC_RELAXED);
+    atomic_store_explicit(&c->seen_clock, beat, memory_order_relaxed);
+    atomic_store_explicit(&c->last_beat, client_now(c), memory_order_relaxed);
     c->have_session = true;
     /* Queues of an earlier session stay allocated (the caller owns them) but
      * their `session` no longer matches, so they only report INVALID_SESSION
@@ -154,12 +154,12 @@ bool sg_lgmp_client_session_valid(struct sg_lgmp_client *c)
         return false;
     uint64_t beat = sg_lgmp_aload64(&c->hdr->host_clock_ms);
     uint64_t now = client_now(c);
-    if (beat != __atomic_load_n(&c->seen_clock, __ATOMIC_RELAXED)) {
-        __atomic_store_n(&c->seen_clock, beat, __ATOMIC_RELAXED);
-        __atomic_store_n(&c->last_beat, now, __ATOMIC_RELAXED);
+    if (beat != atomic_load_explicit(&c->seen_clock, memory_order_relaxed)) {
+        atomic_store_explicit(&c->seen_clock, beat, memory_order_relaxed);
+        atomic_store_explicit(&c->last_beat, now, memory_order_relaxed);
         return true;
     }
-    return !(now - __atomic_load_n(&c->last_beat, __ATOMIC_RELAXED) > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
+    return !(now - atomic_load_explicit(&c->last_beat, memory_order_relaxed) > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
 }
 
 uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c) { return c->session; }

@@ -359,28 +359,6 @@ uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q)
     return o < q->slot_count ? o : q->slot_count - 1;
 }
 
-uint32_t sg_lgmp_host_queue_clients(struct sg_lgmp_host_queue *q, uint32_t tags[SG_LGMP_MAX_SUBSCRIBERS])
-{
-    struct sg_lgmp_wire_queue *qh = q->hdr;
-    uint64_t now = host_now(q->host);
-    if (!sg_lgmp_lock(&qh->queue_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
-        return 0;
-    }
-    uint64_t subs = sg_lgmp_aload64(&qh->subs);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < SG_LGMP_MAX_SUBSCRIBERS; ++i) {
-        uint32_t b = 1u << i;
-        if (!(SG_LGMP_ACTIVE(subs) & b))
-            continue;
-        if ((SG_LGMP_BAD(subs) & b) && now > SG_READ_ONCE(qh->bad_until[i]))
-            continue;
-        tags[n++] = __atomic_load_n(&qh->client_tag[i], __ATOMIC_RELAXED);
-    }
-    sg_lgmp_unlock(&qh->queue_lock);
-    return n;
-}
-
 enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *buf, uint32_t *len)
 {
     if (!q || !buf || !len)

@@ -4,6 +4,7 @@
  * saved. Read-only; never subscribes and never writes to the region.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include "dump_image.h"
 #include "kvmfr.h"
 #include "lgmp.h"
+#include "sg_log.h"
+#include "sg_time.h"
 #include "shm.h"
 
 #define MAX_LISTED_MESSAGES 64u
@@ -51,17 +54,12 @@ static void usage(FILE *fp)
             "                          (pixels that invert the screen are drawn magenta)\n"
             "  -w, --watch             print the report every second until interrupted\n"
             "  -n, --no-wait           do not sample the heartbeat a second time (100 ms later)\n"
+            "  -l, --log-level LEVEL   error, warn, info (default) or debug\n"
             "  -h, --help              show this help\n"
             "\n"
             "Exit status: 0 when the region is valid, 1 when something in it is invalid or an\n"
             "output could not be written, 2 on bad usage.\n",
             SG_SHM_DEFAULT_PATH);
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 static uint64_t load_clock(const void *base)
@@ -98,36 +96,49 @@ static void print_flags(uint32_t flags)
     printf("%s)", any ? "" : "hidden");
 }
 
+/* Appends to a message being built in buf. */
+static void appendf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void appendf(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t len = strlen(buf);
+    if (len + 1 >= size)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + len, size - len, fmt, ap);
+    va_end(ap);
+}
+
 static void print_lgmp_problem(const struct sg_lgmp_info *info, size_t size, const char *path)
 {
-    fprintf(stderr, "spyglass-dump: %s: invalid LGMP region: %s", path, sg_lgmp_status_str(info->problem));
+    char why[512] = "";
     switch (info->problem) {
     case SG_LGMP_INVALID_SIZE:
-        fprintf(stderr, ": the region is %zu bytes, smaller than the %u-byte LGMP header", size,
+        appendf(why, sizeof(why), ": the region is %zu bytes, smaller than the %u-byte LGMP header", size,
                 SG_LGMP_GLOBAL_HEADER_SIZE);
         break;
     case SG_LGMP_INVALID_MAGIC:
-        fprintf(stderr, ": magic is 0x%08x, expected 0x%08x (\"LGMP\"); no host has written this region", info->magic,
+        appendf(why, sizeof(why), ": magic is 0x%08x, expected 0x%08x (\"LGMP\"); no host has written this region", info->magic,
                 SG_LGMP_MAGIC);
         break;
     case SG_LGMP_INVALID_VERSION:
-        fprintf(stderr, ": version is %u, expected %u", info->version, SG_LGMP_VERSION);
+        appendf(why, sizeof(why), ": version is %u, expected %u", info->version, SG_LGMP_VERSION);
         break;
     case SG_LGMP_BAD_APP_DATA_SIZE:
-        fprintf(stderr, ": app_data_size %u runs past the %zu-byte region", info->app_data_size, size);
+        appendf(why, sizeof(why), ": app_data_size %u runs past the %zu-byte region", info->app_data_size, size);
         break;
     case SG_LGMP_BAD_QUEUE_COUNT:
-        fprintf(stderr, ": queue_count is %u, at most %u allowed", info->queue_count, SG_LGMP_MAX_QUEUES);
+        appendf(why, sizeof(why), ": queue_count is %u, at most %u allowed", info->queue_count, SG_LGMP_MAX_QUEUES);
         break;
     default:
         for (uint32_t i = 0; i < info->queues_valid; i++) {
             const struct sg_lgmp_queue_info *q = &info->queues[i];
             if (!q->ring_ok)
-                fprintf(stderr, ": queue %u: slot_count %u, ring_offset %u, write_index %u, read_index %u", i,
+                appendf(why, sizeof(why), ": queue %u: slot_count %u, ring_offset %u, write_index %u, read_index %u", i,
                         q->slot_count, q->ring_offset, q->write_index, q->read_index);
         }
     }
-    fprintf(stderr, "\n");
+    LOG_E("%s: invalid LGMP region: %s%s", path, sg_lgmp_status_str(info->problem), why);
 }
 
 /* Newest cursor shape seen while listing messages, for --cursor-png. */
@@ -177,13 +188,13 @@ static int write_cursor_png(const char *out, const struct cursor_state *cs, uint
     char err[512];
     struct sg_kvmfr_cursor c;
     if (!cs->have_shape) {
-        fprintf(stderr, "spyglass-dump: --cursor-png: no cursor message with a shape is in the queue\n");
+        LOG_E("--cursor-png: no cursor message with a shape is in the queue");
         return 1;
     }
     const struct sg_lgmp_message *m = &cs->shape_msg_data;
     enum sg_kvmfr_status st = sg_kvmfr_cursor_read(m->mem, m->size, m->app_value, copy, copy_size, &c);
     if (st != SG_KVMFR_OK) {
-        fprintf(stderr, "spyglass-dump: --cursor-png: cursor shape changed and is now invalid: %s\n",
+        LOG_E("--cursor-png: cursor shape changed and is now invalid: %s",
                 sg_kvmfr_status_str(st));
         return 1;
     }
@@ -206,7 +217,7 @@ static int write_cursor_png(const char *out, const struct cursor_state *cs, uint
             printf("cursor: wrote message %u's %ux%u shape to %s\n", cs->shape_msg, c.width, c.height, out);
             rc = 0;
         } else {
-            fprintf(stderr, "spyglass-dump: %s\n", err);
+            LOG_E("%s", err);
         }
     }
     free(rgba);
@@ -257,13 +268,13 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
 
     uint8_t *rows = calloc(h->data_height, h->pitch);
     if (!rows) {
-        fprintf(stderr, "spyglass-dump: --frame: out of memory for %llu bytes\n", (unsigned long long)f.data_size);
+        LOG_E("--frame: out of memory for %llu bytes", (unsigned long long)f.data_size);
         return 1;
     }
     uint32_t rows_done = 0;
     st = sg_kvmfr_frame_copy(m->mem, &f, rows, h->pitch, false, &rows_done);
     if (st != SG_KVMFR_OK)
-        fprintf(stderr, "spyglass-dump: --frame: only %u of %u rows arrived (%s); the rest is black\n", rows_done,
+        LOG_W("--frame: only %u of %u rows arrived (%s); the rest is black", rows_done,
                 h->data_height, sg_kvmfr_status_str(st));
     uint32_t w, hgt;
     uint8_t *rgb = sg_dump_frame_to_rgb8(&f, rows, &w, &hgt);
@@ -271,9 +282,9 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
     char err[512];
     int rc = 1;
     if (!rgb)
-        fprintf(stderr, "spyglass-dump: --frame: out of memory\n");
+        LOG_E("--frame: out of memory");
     else if (sg_dump_write_png(png, rgb, w, hgt, 3, err, sizeof err) != 0)
-        fprintf(stderr, "spyglass-dump: %s\n", err);
+        LOG_E("%s", err);
     else {
         printf("frame: wrote %ux%u RGB to %s\n", w, hgt, png);
         rc = 0;
@@ -303,7 +314,7 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
     if (o->no_wait) {
         printf("heartbeat: %llu ms\n", (unsigned long long)c1);
     } else {
-        sleep_ms(100);
+        sg_sleep_us(100000);
         uint64_t c2 = load_clock(base);
         if (c2 != c1)
             printf("heartbeat: %llu ms, ticking (+%lld ms in 100 ms)\n", (unsigned long long)c2,
@@ -318,7 +329,7 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
         uint8_t *app = malloc(info.app_data_size + 1);
         struct sg_kvmfr_info ki;
         if (!app) {
-            fprintf(stderr, "spyglass-dump: out of memory for %u bytes of app data\n", info.app_data_size);
+            LOG_E("out of memory for %u bytes of app data", info.app_data_size);
             return 1;
         }
         memcpy(app, base + SG_LGMP_APP_DATA_OFFSET, info.app_data_size);
@@ -327,20 +338,19 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
             printf("kvmfr: magic KVMFR---, version %u, host version \"%s\", features 0x%x%s\n", ki.version,
                    ki.host_version, ki.features, ki.features & SG_KVMFR_FEATURE_SET_CURSOR_POS ? " (set-cursor-pos)" : "");
         if (st != SG_KVMFR_OK) {
-            fprintf(stderr, "spyglass-dump: %s: invalid KVMFR application data: %s", shm->path,
-                    sg_kvmfr_status_str(st));
+            char why[256] = "";
             if (st == SG_KVMFR_APPDATA_TOO_SMALL)
-                fprintf(stderr, ": %u bytes", info.app_data_size);
+                appendf(why, sizeof(why), ": %u bytes", info.app_data_size);
             else if (st == SG_KVMFR_BAD_MAGIC) {
                 /* the guest's bytes, without the control ones a terminal would act on */
                 char magic[9] = "";
                 for (uint32_t k = 0; k < 8 && info.app_data_size >= 8; k++)
                     magic[k] = app[k] >= 0x20 && app[k] < 0x7f ? (char)app[k] : '?';
-                fprintf(stderr, ": starts with \"%s\"", magic);
+                appendf(why, sizeof(why), ": starts with \"%s\"", magic);
             }
             else if (st == SG_KVMFR_BAD_VERSION)
-                fprintf(stderr, ": version %u, host \"%s\"", ki.version, ki.host_version);
-            fprintf(stderr, "\n");
+                appendf(why, sizeof(why), ": version %u, host \"%s\"", ki.version, ki.host_version);
+            LOG_E("%s: invalid KVMFR application data: %s%s", shm->path, sg_kvmfr_status_str(st), why);
             bad = 1;
         } else {
             if (ki.has_vm_info) {
@@ -362,7 +372,7 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
     uint8_t *copy = malloc(copy_size);
     struct cursor_state cs = {0};
     if (!copy) {
-        fprintf(stderr, "spyglass-dump: out of memory\n");
+        LOG_E("out of memory");
         return 1;
     }
     bool saw_frames = false;
@@ -437,7 +447,7 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
         }
     }
     if (o->frame_png && !saw_frames) {
-        fprintf(stderr, "spyglass-dump: --frame: the region has no frame queue\n");
+        LOG_E("--frame: the region has no frame queue");
         bad = 1;
     }
     if (o->cursor_png)
@@ -452,24 +462,34 @@ int main(int argc, char **argv)
         {"file", required_argument, 0, 'f'},   {"frame", required_argument, 0, 'F'},
         {"cursor-png", required_argument, 0, 'c'}, {"watch", no_argument, 0, 'w'},
         {"no-wait", no_argument, 0, 'n'},      {"help", no_argument, 0, 'h'},
+        {"log-level", required_argument, 0, 'l'},
         {0, 0, 0, 0},
     };
     struct opts o = {0};
     int c;
-    while ((c = getopt_long(argc, argv, "f:F:c:wnh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "f:F:c:wnl:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': o.path = optarg; break;
         case 'F': o.frame_png = optarg; break;
         case 'c': o.cursor_png = optarg; break;
         case 'w': o.watch = true; break;
         case 'n': o.no_wait = true; break;
+        case 'l': {
+            enum sg_log_level level;
+            if (!sg_log_parse_level(optarg, &level)) {
+                LOG_E("log level '%s' is not one of error, warn, info, debug", optarg);
+                return 2;
+            }
+            sg_log_set_level(level);
+            break;
+        }
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
     }
     if (optind < argc) {
         if (o.path || optind + 1 < argc) {
-            fprintf(stderr, "spyglass-dump: give one region path (got extra argument \"%s\")\n", argv[argc - 1]);
+            LOG_E("give one region path (got extra argument \"%s\")", argv[argc - 1]);
             return 2;
         }
         o.path = argv[optind];
@@ -482,7 +502,7 @@ int main(int argc, char **argv)
     char err[512];
     struct sg_shm_open_opts so = {.path = o.path, .read_only = true};
     if (sg_shm_open(&shm, &so, err, sizeof err) != 0) {
-        fprintf(stderr, "spyglass-dump: %s\n", err);
+        LOG_E("%s", err);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -492,7 +512,7 @@ int main(int argc, char **argv)
     int rc = dump_once(&shm, &o);
     while (o.watch && !stop) {
         for (int i = 0; i < 10 && !stop; i++)
-            sleep_ms(100);
+            sg_sleep_us(100000);
         if (stop)
             break;
         printf("\n");

@@ -21,7 +21,7 @@
 #include "capture.h"
 #include "harness.h"
 #include "lgmp.h"
-#include "log.h"
+#include "sg_log.h"
 #include "publisher.h"
 #include "reader.h"
 #include "sysinfo.h"
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    sg_host_log_set_level(SG_LOG_WARN);
+    sg_log_set_level(SG_LOG_WARN);
     signal(SIGPIPE, SIG_IGN);
     uint8_t *dst = mmap(NULL, (size_t)W * H * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     double mc = memcpy_frame_s(dst);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "kvmfr.h"
+#include "kvmfr_test_util.h"
 #include "lgmp.h"
 
 #define REGION_SIZE (128u << 20) /* enough for 3840x2160x4 with the B7 layout (§9) */

@@ -11,7 +11,7 @@
 #include "kvmfr.h"
 #include "render/render.h"
 
-enum { PROG_FRAME, PROG_TEX, PROG_INVERT, PROG_COUNT };
+enum { PROG_FRAME, PROG_TEX, PROG_INVERT, PROG_UNPACK_BGR24, PROG_COUNT };
 
 struct sg_renderer {
     bool gles;
@@ -21,11 +21,14 @@ struct sg_renderer {
     GLuint prog[PROG_COUNT];
     GLint u_rect[PROG_COUNT], u_rot[PROG_COUNT], u_tex[PROG_COUNT], u_swap, u_dim, u_flip[PROG_COUNT];
 
-    /* frame */
-    GLuint frame_tex, pbo;
-    uint32_t type, width, height, bpt;
+    /* frame: the picture is width x height pixels in frame_tex; the data
+     * rows are data_width texels of bpt bytes (the same, except for packed
+     * 24-bit BGR: bytes uploaded as they are into packed_tex, then unpacked
+     * into frame_tex by a shader pass through unpack_fbo) */
+    GLuint frame_tex, pbo, packed_tex, unpack_fbo;
+    uint32_t type, width, height, data_width, bpt;
     size_t pitch;
-    bool frame_ok, have_data, mapped;
+    bool frame_ok, have_data, mapped, packed;
     GLenum ifmt, fmt, gltype;
 
     /* cursor */
@@ -70,6 +73,23 @@ static const char fs_tex[] =
     "out vec4 color;\n"
     "uniform sampler2D tex;\n"
     "void main() { color = texture(tex, uv); }\n";
+
+/* Packed 24-bit BGR (kvmfr.md §5.3, type 5): each row is a byte string, pixel
+ * x at bytes 3x (blue), 3x+1 (green), 3x+2 (red), read here through RGBA8
+ * texels of 4 bytes. Drawn into a texture of the picture's size, one
+ * fragment per pixel, so gl_FragCoord is the pixel. */
+static const char fs_unpack_bgr24[] =
+    "out vec4 color;\n"
+    "uniform sampler2D tex;\n"
+    "void main() {\n"
+    "  ivec2 p = ivec2(gl_FragCoord.xy);\n"
+    "  int t = p.x * 3 / 4, o = p.x * 3 - t * 4;\n"
+    "  int last = textureSize(tex, 0).x - 1;\n"
+    "  vec4 a = texelFetch(tex, ivec2(t, p.y), 0);\n"
+    "  vec4 b = texelFetch(tex, ivec2(min(t + 1, last), p.y), 0);\n"
+    "  float v[8] = float[8](a.r, a.g, a.b, a.a, b.r, b.g, b.b, b.a);\n"
+    "  color = vec4(v[o + 2], v[o + 1], v[o], 1.0);\n"
+    "}\n";
 
 /* Without logic ops: any non-zero XOR pixel inverts (blend 1-dst). */
 static const char fs_invert[] =
@@ -140,8 +160,10 @@ static void gl_destroy(struct sg_renderer *r)
     for (int i = 0; i < PROG_COUNT; i++)
         if (r->prog[i])
             glDeleteProgram(r->prog[i]);
-    GLuint tex[] = { r->frame_tex, r->cur_over, r->cur_xor };
-    glDeleteTextures(3, tex);
+    GLuint tex[] = { r->frame_tex, r->cur_over, r->cur_xor, r->packed_tex };
+    glDeleteTextures(4, tex);
+    if (r->unpack_fbo)
+        glDeleteFramebuffers(1, &r->unpack_fbo);
     glDeleteTextures(SG_LAYER_COUNT, r->layer_tex);
     if (r->pbo)
         glDeleteBuffers(1, &r->pbo);
@@ -182,7 +204,8 @@ static struct sg_renderer *gl_create(bool gles, char *err, size_t err_size)
              (const char *)glGetString(GL_RENDERER));
     glGenVertexArrays(1, &r->vao);
     if (!link_prog(r, PROG_FRAME, fs_frame, err, err_size) || !link_prog(r, PROG_TEX, fs_tex, err, err_size) ||
-        !link_prog(r, PROG_INVERT, fs_invert, err, err_size)) {
+        !link_prog(r, PROG_INVERT, fs_invert, err, err_size) ||
+        !link_prog(r, PROG_UNPACK_BGR24, fs_unpack_bgr24, err, err_size)) {
         gl_destroy(r);
         return NULL;
     }
@@ -199,16 +222,26 @@ static struct sg_renderer *gl_create(bool gles, char *err, size_t err_size)
     return r;
 }
 
+/* glGetError reports the oldest error since it was last called: drain them
+ * before an operation whose own errors are checked, so an error left by some
+ * earlier call cannot fail it. Bounded: a lost context may repeat one for ever. */
+static void drain_gl_errors(void)
+{
+    for (int i = 0; i < 32 && glGetError() != GL_NO_ERROR; i++)
+        ;
+}
+
 static const char *gl_describe(struct sg_renderer *r)
 {
     return r->desc;
 }
 
-static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t width, uint32_t height, char *err,
-                               size_t err_size)
+static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t width, uint32_t height,
+                               uint32_t data_width, char *err, size_t err_size)
 {
     r->frame_ok = false;
     r->have_data = false;
+    r->packed = false;
     switch (type) {
     case SG_FRAME_BGRA:
     case SG_FRAME_RGBA:
@@ -221,23 +254,57 @@ static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t wi
     case SG_FRAME_RGBA16F:
         r->ifmt = GL_RGBA16F; r->fmt = GL_RGBA; r->gltype = GL_HALF_FLOAT; r->bpt = 8;
         break;
+    case SG_FRAME_RGB_24:
+        r->ifmt = GL_RGB8; r->fmt = GL_RGB; r->gltype = GL_UNSIGNED_BYTE; r->bpt = 3;
+        break;
+    case SG_FRAME_BGR_32:
+        /* the texels as bytes; the picture is unpacked from them after each upload */
+        r->ifmt = GL_RGBA8; r->fmt = GL_RGBA; r->gltype = GL_UNSIGNED_BYTE; r->bpt = 4;
+        r->packed = true;
+        break;
     default:
-        snprintf(err, err_size, "frame type %u (%s) is not supported by this client (BGRA, RGBA, RGBA10, RGBA16F are)",
+        snprintf(err, err_size,
+                 "frame type %u (%s) is not supported by this client (BGRA, RGBA, RGBA10, RGBA16F, BGR_32, RGB_24 are)",
                  type, sg_kvmfr_frame_type_str(type));
         return false;
     }
+    if (!r->packed)
+        data_width = width;
+    else if ((uint64_t)width * 3 > (uint64_t)data_width * 4)
+        width = (uint32_t)((uint64_t)data_width * 4 / 3); /* never read past a row */
     GLint max = 0;
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max);
-    if (width == 0 || height == 0 || width > (uint32_t)max || height > (uint32_t)max) {
+    if (width == 0 || height == 0 || width > (uint32_t)max || height > (uint32_t)max || data_width > (uint32_t)max) {
         snprintf(err, err_size, "frame size %ux%u outside what the GPU supports (1..%d)", width, height, max);
         return false;
     }
     r->type = type;
     r->width = width;
     r->height = height;
-    r->pitch = (size_t)width * r->bpt;
+    r->data_width = data_width;
+    r->pitch = (size_t)data_width * r->bpt;
+    drain_gl_errors();
     glBindTexture(GL_TEXTURE_2D, r->frame_tex);
-    glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)width, (GLsizei)height, 0, r->fmt, r->gltype, NULL);
+    if (r->packed) {
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)width, (GLsizei)height, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+        if (!r->packed_tex)
+            r->packed_tex = new_tex();
+        if (!r->unpack_fbo)
+            glGenFramebuffers(1, &r->unpack_fbo);
+        glBindTexture(GL_TEXTURE_2D, r->packed_tex);
+        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)data_width, (GLsizei)height, 0, r->fmt, r->gltype,
+                     NULL);
+        glBindFramebuffer(GL_FRAMEBUFFER, r->unpack_fbo);
+        glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, r->frame_tex, 0);
+        bool complete = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
+        glBindFramebuffer(GL_FRAMEBUFFER, 0);
+        if (!complete) {
+            snprintf(err, err_size, "cannot unpack %ux%u BGR_32 frames: the GPU cannot draw into an RGBA8 texture",
+                     width, height);
+            return false;
+        }
+    } else
+        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)width, (GLsizei)height, 0, r->fmt, r->gltype, NULL);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, r->pbo);
     glBufferData(GL_PIXEL_UNPACK_BUFFER, (GLsizeiptr)(r->pitch * height), NULL, GL_STREAM_DRAW);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
@@ -267,6 +334,42 @@ static void *gl_frame_map(struct sg_renderer *r, size_t *pitch)
     return p;
 }
 
+/* Damage rectangle in pixels -> the data's texel columns [*x0, *x1). */
+static void data_columns(const struct sg_renderer *r, const struct sg_render_rect *d, uint32_t *x0, uint32_t *x1)
+{
+    uint64_t a = d->x, b = (uint64_t)d->x + d->w;
+    if (r->packed) {
+        a = a * 3 / 4;
+        b = (b * 3 + 3) / 4;
+    }
+    *x0 = (uint32_t)(a < r->data_width ? a : r->data_width);
+    *x1 = (uint32_t)(b < r->data_width ? b : r->data_width);
+}
+
+/* Packed BGR texels -> the picture in frame_tex, within the given pixel
+ * rectangles (n == 0: everything). */
+static void unpack_bgr24(struct sg_renderer *r, const struct sg_render_rect *rects, unsigned n)
+{
+    glBindFramebuffer(GL_FRAMEBUFFER, r->unpack_fbo);
+    glViewport(0, 0, (GLsizei)r->width, (GLsizei)r->height);
+    glDisable(GL_BLEND);
+    glBindVertexArray(r->vao);
+    glActiveTexture(GL_TEXTURE0);
+    glBindTexture(GL_TEXTURE_2D, r->packed_tex);
+    glUseProgram(r->prog[PROG_UNPACK_BGR24]);
+    glUniform4f(r->u_rect[PROG_UNPACK_BGR24], -1, -1, 1, 1);
+    glUniform1i(r->u_tex[PROG_UNPACK_BGR24], 0);
+    if (n)
+        glEnable(GL_SCISSOR_TEST);
+    for (unsigned i = 0; i < (n ? n : 1); i++) {
+        if (n)
+            glScissor((GLint)rects[i].x, (GLint)rects[i].y, (GLsizei)rects[i].w, (GLsizei)rects[i].h);
+        glDrawArrays(GL_TRIANGLE_STRIP, 0, 4);
+    }
+    glDisable(GL_SCISSOR_TEST);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+}
+
 static void gl_frame_unmap(struct sg_renderer *r, const struct sg_render_rect *rects, unsigned n)
 {
     if (!r->mapped)
@@ -274,24 +377,29 @@ static void gl_frame_unmap(struct sg_renderer *r, const struct sg_render_rect *r
     r->mapped = false;
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, r->pbo);
     glUnmapBuffer(GL_PIXEL_UNPACK_BUFFER);
-    glBindTexture(GL_TEXTURE_2D, r->frame_tex);
-    glPixelStorei(GL_UNPACK_ROW_LENGTH, (GLint)r->width);
-    if (n == 0 || !r->have_data) {
-        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)r->width, (GLsizei)r->height, r->fmt, r->gltype, NULL);
+    glBindTexture(GL_TEXTURE_2D, r->packed ? r->packed_tex : r->frame_tex);
+    glPixelStorei(GL_UNPACK_ROW_LENGTH, (GLint)r->data_width);
+    bool whole = n == 0 || !r->have_data;
+    if (whole) {
+        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, (GLsizei)r->data_width, (GLsizei)r->height, r->fmt, r->gltype,
+                        NULL);
     } else {
         for (unsigned i = 0; i < n; i++) {
             const struct sg_render_rect *d = &rects[i];
-            if (d->x >= r->width || d->y >= r->height || d->w == 0 || d->h == 0)
+            uint32_t x0, x1;
+            data_columns(r, d, &x0, &x1);
+            if (x0 >= x1 || d->y >= r->height || d->h == 0)
                 continue;
-            uint32_t w = d->w > r->width - d->x ? r->width - d->x : d->w;
             uint32_t h = d->h > r->height - d->y ? r->height - d->y : d->h;
-            size_t off = (size_t)d->y * r->pitch + (size_t)d->x * r->bpt;
-            glTexSubImage2D(GL_TEXTURE_2D, 0, (GLint)d->x, (GLint)d->y, (GLsizei)w, (GLsizei)h, r->fmt, r->gltype,
-                            (const void *)(uintptr_t)off);
+            size_t off = (size_t)d->y * r->pitch + (size_t)x0 * r->bpt;
+            glTexSubImage2D(GL_TEXTURE_2D, 0, (GLint)x0, (GLint)d->y, (GLsizei)(x1 - x0), (GLsizei)h, r->fmt,
+                            r->gltype, (const void *)(uintptr_t)off);
         }
     }
     glPixelStorei(GL_UNPACK_ROW_LENGTH, 0);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
+    if (r->packed)
+        unpack_bgr24(r, rects, whole ? 0 : n);
     r->have_data = true;
 }
 
@@ -304,6 +412,7 @@ static void upload_rgba(GLuint tex, uint32_t w, uint32_t h, const uint8_t *px)
 static bool gl_cursor_shape(struct sg_renderer *r, uint32_t w, uint32_t h, const uint8_t *over, const uint8_t *xor_px,
                             bool has_xor)
 {
+    drain_gl_errors();
     upload_rgba(r->cur_over, w, h, over);
     if (has_xor)
         upload_rgba(r->cur_xor, w, h, xor_px);
@@ -409,6 +518,7 @@ static bool gl_read_frame(struct sg_renderer *r, uint8_t **rgba, uint32_t *w, ui
     if (!px)
         return false;
     GLuint fbo, tex;
+    drain_gl_errors();
     glGenTextures(1, &tex);
     glBindTexture(GL_TEXTURE_2D, tex);
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)r->width, (GLsizei)r->height, 0, GL_RGBA, GL_UNSIGNED_BYTE,

@@ -4,13 +4,14 @@
 #include "clipboard_x11.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xcb/xcb.h>
 #include <xcb/xfixes.h>
+
+#include "sg_log.h"
 
 enum {
     A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_INCR, A_PNG, A_BMP, A_PROP0, A_PROP1, A_PROP2, A_PROP3, A_STAMP, A_WAKE,
@@ -72,17 +73,6 @@ struct sg_clipx {
     bool debug;               /* SPYGLASS_CLIPBOARD_DEBUG=1: log each transfer */
 };
 
-static void clipx_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void clipx_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("clipboard: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 const char *sg_clipx_error_str(enum sg_clipx_error e)
 {
     switch (e) {
@@ -138,12 +128,12 @@ static xcb_get_property_reply_t *take_property(struct sg_clipx *c)
 static void deliver(struct sg_clipx *c)
 {
     if (c->in_too_big)
-        clipx_log("a local program copied an image larger than %u MiB; not offered to the guest",
+        LOG_I("clipboard: a local program copied an image larger than %u MiB; not offered to the guest",
                   SG_CLIPX_MAX_BYTES >> 20);
     else if (c->in_len && c->cb.on_local_png)
         c->cb.on_local_png(c->cb.opaque, c->in_buf, c->in_len);
     if (c->debug && !c->in_too_big)
-        clipx_log("fetched a local image/png of %zu bytes (%u INCR pieces)", c->in_len, c->in_pieces);
+        LOG_I("clipboard: fetched a local image/png of %zu bytes (%u INCR pieces)", c->in_len, c->in_pieces);
     reset_incoming(c);
 }
 
@@ -276,7 +266,7 @@ static bool start_incr(struct sg_clipx *c, xcb_window_t win, xcb_atom_t prop)
         xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, win, prop, c->a[A_INCR], 32, 1, &len);
         return true;
     }
-    clipx_log("too many image pastes at once (%zu); one refused", N_OUT);
+    LOG_I("clipboard: too many image pastes at once (%zu); one refused", N_OUT);
     return false;
 }
 
@@ -301,7 +291,7 @@ static void on_request(struct sg_clipx *c, const xcb_selection_request_event_t *
                                     (uint32_t)c->owned->len, c->owned->data);
                 answer = prop;
                 if (c->debug)
-                    clipx_log("served %zu bytes to window 0x%x at once", c->owned->len, rq->requestor);
+                    LOG_I("clipboard: served %zu bytes to window 0x%x at once", c->owned->len, rq->requestor);
             } else if (start_incr(c, rq->requestor, prop)) {
                 answer = prop;
             }
@@ -326,7 +316,7 @@ static void on_requestor_deleted(struct sg_clipx *c, const xcb_property_notify_e
         o->off += n;
         if (n == 0) {
             if (c->debug)
-                clipx_log("served %zu bytes to window 0x%x in INCR pieces of up to %u", o->blob->len, o->win,
+                LOG_I("clipboard: served %zu bytes to window 0x%x in INCR pieces of up to %u", o->blob->len, o->win,
                           SG_CLIPX_CHUNK);
             drop_outgoing(c, o->win, o->prop, false);
         }
@@ -431,7 +421,7 @@ static void *thread_main(void *data)
         if (quit)
             return NULL;
     }
-    clipx_log("lost the X connection; the image clipboard stops");
+    LOG_I("clipboard: lost the X connection; the image clipboard stops");
     return NULL;
 }
 
@@ -520,7 +510,7 @@ void sg_clipx_set_image(struct sg_clipx *c, const char *mime, const uint8_t *dat
     if (!c || !len)
         return;
     if (len > SG_CLIPX_MAX_BYTES) {
-        clipx_log("the guest copied an image of %zu bytes (over %u MiB); not put in the local clipboard", len,
+        LOG_I("clipboard: the guest copied an image of %zu bytes (over %u MiB); not put in the local clipboard", len,
                   SG_CLIPX_MAX_BYTES >> 20);
         return;
     }

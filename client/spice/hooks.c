@@ -9,11 +9,15 @@
 #include "spice/clipboard_x11.h"
 #endif
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "sg_log.h"
+#include "sg_time.h"
 
 struct hooks {
     struct sg_app *app;
@@ -42,7 +46,7 @@ struct hooks {
     struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
 
     /* Mailbox from the SPICE thread. */
-    SDL_mutex *mu;
+    pthread_mutex_t mu;
     char *guest_text;
     uint8_t *guest_image;     /* with guest_image_len, guest_image_mime */
     size_t guest_image_len;
@@ -51,11 +55,6 @@ struct hooks {
     _Atomic unsigned guest_locks;
     _Atomic bool clip_changed; /* SDL_CLIPBOARDUPDATE seen */
 };
-
-static uint64_t now_ms(void)
-{
-    return SDL_GetTicks64();
-}
 
 static bool opt_bool(struct sg_app *app, const char *sec, const char *key, bool def)
 {
@@ -66,7 +65,7 @@ static bool opt_bool(struct sg_app *app, const char *sec, const char *key, bool 
         return true;
     if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcasecmp(v, "off") || !strcmp(v, "0"))
         return false;
-    fprintf(stderr, "spyglass-client: %s:%s=%s is not yes/no; using %s\n", sec, key, v, def ? "yes" : "no");
+    LOG_W("%s:%s=%s is not yes/no; using %s", sec, key, v, def ? "yes" : "no");
     return def;
 }
 
@@ -93,12 +92,12 @@ static void cb_clip_text(void *opaque, const char *text, size_t len)
         return;
     memcpy(copy, text, len);
     copy[len] = 0;
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     free(h->guest_text);
     h->guest_text = copy;
     free(h->guest_image); /* the newest guest copy wins */
     h->guest_image = NULL;
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     sg_app_wake(h->app);
 }
 
@@ -109,14 +108,14 @@ static void cb_clip_image(void *opaque, const char *mime, const uint8_t *data, s
     if (!copy)
         return;
     memcpy(copy, data, len);
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     free(h->guest_image);
     h->guest_image = copy;
     free(h->guest_text); /* the newest guest copy wins */
     h->guest_text = NULL;
     h->guest_image_len = len;
     h->guest_image_mime = mime; /* a string literal of spice.c */
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     sg_app_wake(h->app);
 }
 
@@ -140,14 +139,14 @@ static bool start_image_clipboard(struct hooks *h)
         h->clipx = sg_clipx_create(NULL, &cb, &err);
         if (h->clipx)
             return true;
-        fprintf(stderr, "spyglass-client: image clipboard unavailable (%s, DISPLAY=%s); text only\n",
+        LOG_W("image clipboard unavailable (%s, DISPLAY=%s); text only",
                 sg_clipx_error_str(err), getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)");
         return false;
     }
-    fprintf(stderr, "spyglass-client: image clipboard unavailable: the window is not on X11 (SDL video driver %s); "
-            "text only\n", driver ? driver : "none");
+    LOG_W("image clipboard unavailable: the window is not on X11 (SDL video driver %s); "
+            "text only", driver ? driver : "none");
 #else
-    fprintf(stderr, "spyglass-client: image clipboard unavailable: built without xcb; text only (video driver %s)\n",
+    LOG_W("image clipboard unavailable: built without xcb; text only (video driver %s)",
             driver ? driver : "none");
 #endif
     return false;
@@ -186,7 +185,7 @@ static bool debug_on(void)
 static void act(struct hooks *h, const struct sg_sync_action *a)
 {
     if (debug_on() && a->type != SG_SYNC_NONE)
-        fprintf(stderr, "input: %llu %s %d,%d (target %.0f,%.0f reported %d,%d)\n", (unsigned long long)now_ms(),
+        LOG_I("input: %llu %s %d,%d (target %.0f,%.0f reported %d,%d)", (unsigned long long)sg_time_ms(),
                 a->type == SG_SYNC_RELATIVE ? "relative" : a->type == SG_SYNC_SET_POS ? "set-pos" : "follow",
                 a->type == SG_SYNC_RELATIVE ? a->dx : a->x, a->type == SG_SYNC_RELATIVE ? a->dy : a->y,
                 h->sync.tx, h->sync.ty, h->sync.rx, h->sync.ry);
@@ -200,7 +199,7 @@ static void act(struct hooks *h, const struct sg_sync_action *a)
         h->set_pos_id = sg_app_set_cursor_pos(h->app, a->x, a->y);
         if (!h->set_pos_id) {
             struct sg_sync_action next;
-            sg_cursor_sync_set_pos_done(&h->sync, false, now_ms(), &next);
+            sg_cursor_sync_set_pos_done(&h->sync, false, sg_time_ms(), &next);
             if (next.type != SG_SYNC_SET_POS)
                 act(h, &next);
         }
@@ -250,7 +249,7 @@ static void enter_at(struct hooks *h, int wx, int wy)
     if (!active(h) || h->captured || !to_guest(h, wx, wy, &gx, &gy))
         return;
     struct sg_sync_action a;
-    sg_cursor_sync_enter(&h->sync, gx, gy, can_set_pos(h), now_ms(), &a);
+    sg_cursor_sync_enter(&h->sync, gx, gy, can_set_pos(h), sg_time_ms(), &a);
     act(h, &a);
 }
 
@@ -284,7 +283,7 @@ static void set_capture(struct hooks *h, bool on)
         /* SDL may report motion from leaving relative mode; once that is over, place the guest
          * cursor under the pointer like on an enter. */
         sg_cursor_sync_leave(&h->sync);
-        h->rebase_at = now_ms() + 60;
+        h->rebase_at = sg_time_ms() + 60;
         sg_app_notice(h->app, "input released");
     }
 }
@@ -298,7 +297,7 @@ static void *h_init(struct sg_app *app)
     h->input_on = true;
     h->cursor_shown = -1;
     h->last_state = -1;
-    h->mu = SDL_CreateMutex();
+    pthread_mutex_init(&h->mu, NULL);
     h->sens = 1.0;
     h->use_set_pos = opt_bool(app, "input", "setCursorPos", true);
     const char *sens = sg_app_option(app, "input", "mouseSens");
@@ -306,7 +305,7 @@ static void *h_init(struct sg_app *app)
         char *end;
         double v = strtod(sens, &end);
         if (*end || !(v > 0.01 && v <= 100))
-            fprintf(stderr, "spyglass-client: input:mouseSens=%s is not a number in (0.01, 100]; using 1\n", sens);
+            LOG_W("input:mouseSens=%s is not a number in (0.01, 100]; using 1", sens);
         else
             h->sens = v;
     }
@@ -317,7 +316,7 @@ static void *h_init(struct sg_app *app)
     sg_app_get_guest_cursor(app, &h->cur);
 
     if (!opt_bool(app, "spice", "enable", true)) {
-        fprintf(stderr, "spyglass-client: spice:enable=no: view only, no input goes to the guest\n");
+        LOG_I("spice:enable=no: view only, no input goes to the guest");
         return h;
     }
     h->clipboard = opt_bool(app, "spice", "clipboard", true);
@@ -326,7 +325,7 @@ static void *h_init(struct sg_app *app)
     const char *port = sg_app_option(app, "spice", "port");
     long p = port && *port ? strtol(port, NULL, 10) : 5900;
     if (p < 1 || p > 65535) {
-        fprintf(stderr, "spyglass-client: spice:port=%s is not a port (1..65535); using 5900\n", port);
+        LOG_W("spice:port=%s is not a port (1..65535); using 5900", port);
         p = 5900;
     }
     struct sg_spice_config cfg = {
@@ -357,7 +356,7 @@ static void *h_init(struct sg_app *app)
     if (h->clipboard)
         start_image_clipboard(h);
     if (opt_bool(app, "input", "captureOnStart", false))
-        fprintf(stderr, "spyglass-client: input:captureOnStart: capture starts once SPICE connects\n");
+        LOG_I("input:captureOnStart: capture starts once SPICE connects");
     return h;
 }
 
@@ -379,7 +378,7 @@ static void h_finish(void *state)
 #endif
     sg_spice_destroy(h->spice);
     free(h->guest_image);
-    SDL_DestroyMutex(h->mu);
+    pthread_mutex_destroy(&h->mu);
     free(h->guest_text);
     free(h->last_from_guest);
     free(h);
@@ -412,7 +411,7 @@ static bool h_motion(void *state, const SDL_MouseMotionEvent *ev)
     if (!to_guest(h, ev->x, ev->y, &gx, &gy))
         return true;
     struct sg_sync_action a;
-    sg_cursor_sync_motion(&h->sync, gx, gy, now_ms(), &a);
+    sg_cursor_sync_motion(&h->sync, gx, gy, sg_time_ms(), &a);
     act(h, &a);
     return true;
 }
@@ -551,7 +550,7 @@ static void h_guest_cursor(void *state, const struct sg_guest_cursor *cur)
     if (!cur->known || !h->spice || h->captured)
         return;
     struct sg_sync_action a;
-    sg_cursor_sync_report(&h->sync, cur->x, cur->y, now_ms(), &a);
+    sg_cursor_sync_report(&h->sync, cur->x, cur->y, sg_time_ms(), &a);
     if (active(h))
         act(h, &a);
 }
@@ -580,27 +579,27 @@ static void h_cursor_pos_done(void *state, uint32_t id, enum sg_cursor_pos_resul
 {
     struct hooks *h = state;
     if (debug_on())
-        fprintf(stderr, "input: %llu set-pos %u %s%s\n", (unsigned long long)now_ms(), id,
+        LOG_I("input: %llu set-pos %u %s%s", (unsigned long long)sg_time_ms(), id,
                 res == SG_CURSOR_POS_ACKED ? "acked" : "failed", id != h->set_pos_id ? " (stale)" : "");
     if (!h || id != h->set_pos_id)
         return;
     h->set_pos_id = 0;
     struct sg_sync_action a;
-    sg_cursor_sync_set_pos_done(&h->sync, res == SG_CURSOR_POS_ACKED, now_ms(), &a);
+    sg_cursor_sync_set_pos_done(&h->sync, res == SG_CURSOR_POS_ACKED, sg_time_ms(), &a);
     if (active(h))
         act(h, &a);
 }
 
 static void clipboard_tick(struct hooks *h)
 {
-    SDL_LockMutex(h->mu);
+    pthread_mutex_lock(&h->mu);
     char *text = h->guest_text;
     h->guest_text = NULL;
     uint8_t *image = h->guest_image;
     size_t image_len = h->guest_image_len;
     const char *mime = h->guest_image_mime;
     h->guest_image = NULL;
-    SDL_UnlockMutex(h->mu);
+    pthread_mutex_unlock(&h->mu);
     if (text) {
         free(h->last_from_guest);
         h->last_from_guest = text;
@@ -661,7 +660,7 @@ static void h_tick(void *state)
     }
     if (h->clipboard)
         clipboard_tick(h);
-    if (h->rebase_at && now_ms() >= h->rebase_at) {
+    if (h->rebase_at && sg_time_ms() >= h->rebase_at) {
         h->rebase_at = 0;
         h->warp_pending = false;
         if (SDL_GetMouseFocus() == sg_app_window(h->app)) {
@@ -672,7 +671,7 @@ static void h_tick(void *state)
     }
     if (active(h) && !h->captured) {
         struct sg_sync_action a;
-        sg_cursor_sync_tick(&h->sync, can_set_pos(h), now_ms(), &a);
+        sg_cursor_sync_tick(&h->sync, can_set_pos(h), sg_time_ms(), &a);
         act(h, &a);
     }
     /* The guest draws the cursor: hide the local one while input goes to the guest. */

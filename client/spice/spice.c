@@ -4,10 +4,11 @@
 
 #include <spice-client.h>
 #include <spice/vd_agent.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "sg_log.h"
 
 enum cmd_type { CMD_KEY, CMD_MOTION, CMD_BUTTON, CMD_WHEEL, CMD_LOCKS, CMD_RELEASE_ALL, CMD_CLIP_OFFER, CMD_FLUSH };
 
@@ -52,17 +53,6 @@ struct sg_spice {
     bool images_said;
 };
 
-static void sp_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sp_log(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fputs("spice: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
 const char *sg_spice_state_str(enum sg_spice_state st)
 {
     switch (st) {
@@ -90,12 +80,12 @@ static void set_state(struct sg_spice *s, enum sg_spice_state st, const char *de
         return;
     char w[300];
     switch (st) {
-    case SG_SPICE_CONNECTED: sp_log("connected to %s (keyboard and relative mouse)", where(s, w, sizeof(w))); break;
+    case SG_SPICE_CONNECTED: LOG_I("spice: connected to %s (keyboard and relative mouse)", where(s, w, sizeof(w))); break;
     case SG_SPICE_DOWN:
-        sp_log("SPICE server at %s is down (%s); input is not sent, retrying every %u ms", where(s, w, sizeof(w)),
+        LOG_I("spice: SPICE server at %s is down (%s); input is not sent, retrying every %u ms", where(s, w, sizeof(w)),
                detail, s->cfg.retry_ms);
         break;
-    case SG_SPICE_AUTH_FAILED: sp_log("the SPICE server at %s refused the password", where(s, w, sizeof(w))); break;
+    case SG_SPICE_AUTH_FAILED: LOG_I("spice: the SPICE server at %s refused the password", where(s, w, sizeof(w))); break;
     case SG_SPICE_CONNECTING: break;
     }
     if (s->cb.on_state)
@@ -201,7 +191,7 @@ static void on_agent_update(SpiceMainChannel *main, gpointer data)
     g_object_get(main, "agent-connected", &connected, NULL);
     bool was = atomic_exchange(&s->agent, (bool)connected);
     if (connected && !was) {
-        sp_log("the guest's SPICE agent is connected%s", s->cfg.clipboard ? ": clipboard shared" : "");
+        LOG_I("spice: the guest's SPICE agent is connected%s", s->cfg.clipboard ? ": clipboard shared" : "");
         if (s->cfg.clipboard && s->clip_data) {
             guint32 t = s->clip_type;
             spice_main_channel_clipboard_selection_grab(main, VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, &t, 1);
@@ -230,11 +220,11 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
         spice_main_channel_clipboard_selection_request(main, selection, want);
     } else if (image && s->cb.on_guest_clipboard_image) {
         if (!s->images_said)
-            sp_log("the guest copied an image as JPEG or TIFF only; this client takes PNG and BMP");
+            LOG_I("spice: the guest copied an image as JPEG or TIFF only; this client takes PNG and BMP");
         s->images_said = true;
     } else if (image) {
         if (!s->images_said)
-            sp_log("the guest copied an image; ignored: the image clipboard is unavailable here (text only)");
+            LOG_I("spice: the guest copied an image; ignored: the image clipboard is unavailable here (text only)");
         s->images_said = true;
         if (s->cb.on_guest_clipboard_other)
             s->cb.on_guest_clipboard_other(s->cb.opaque, "image");
@@ -431,7 +421,7 @@ static void run_cmd(struct sg_spice *s, struct cmd *c)
             break;
         if (!atomic_load(&s->agent)) {
             if (!s->no_agent_said)
-                sp_log("the guest has no SPICE agent (spice-vdagent): the clipboard is not shared");
+                LOG_I("spice: the guest has no SPICE agent (spice-vdagent): the clipboard is not shared");
             s->no_agent_said = true;
             break;
         }

@@ -20,6 +20,7 @@
 #include "../capture.h"
 #include "fbdev.h"
 #include "kvmfr.h"
+#include "sg_time.h"
 
 #define BAND_ROWS 32u
 #define TILE_PX 64u
@@ -83,7 +84,7 @@ struct fbdev {
     uint8_t *shadow;    /* raw copy of the visible rows, w * bpp/8 per row */
     uint32_t *img;      /* converted BGRX, w * 4 per row */
     bool started, have_image;
-    struct timespec next_poll;
+    uint64_t next_poll_ns;
 };
 
 static const struct sg_capture_option fb_options[] = {
@@ -214,33 +215,8 @@ static int fb_start(struct sg_capture *cap)
     struct fbdev *fb = (struct fbdev *)cap;
     fb->started = true;
     fb->have_image = false;
-    clock_gettime(CLOCK_MONOTONIC, &fb->next_poll);
+    fb->next_poll_ns = sg_time_ns();
     return 0;
-}
-
-static void ts_add_ns(struct timespec *t, int64_t ns)
-{
-    t->tv_nsec += ns;
-    while (t->tv_nsec >= 1000000000) {
-        t->tv_nsec -= 1000000000;
-        t->tv_sec++;
-    }
-}
-
-static int64_t ns_until(const struct timespec *t)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (int64_t)(t->tv_sec - now.tv_sec) * 1000000000 + (t->tv_nsec - now.tv_nsec);
-}
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    struct timespec ts = {ns / 1000000000, ns % 1000000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 /* Compare one band with the shadow; on a change convert the changed span and
@@ -288,15 +264,14 @@ static enum sg_capture_status fb_next_frame(struct sg_capture *cap, uint32_t tim
     struct fbdev *fb = (struct fbdev *)cap;
     int64_t budget = (int64_t)timeout_ms * 1000000;
     for (;;) {
-        int64_t wait = ns_until(&fb->next_poll);
+        int64_t wait = (int64_t)(fb->next_poll_ns - sg_time_ns());
         if (wait > budget) {
-            sleep_ns(budget);
+            sg_sleep_ns(budget);
             return SG_CAPTURE_TIMEOUT;
         }
-        sleep_ns(wait);
+        sg_sleep_ns(wait);
         budget -= wait > 0 ? wait : 0;
-        clock_gettime(CLOCK_MONOTONIC, &fb->next_poll);
-        ts_add_ns(&fb->next_poll, 1000000000 / fb->rate);
+        fb->next_poll_ns = sg_time_ns() + 1000000000u / fb->rate;
 
         char err[SG_CAPTURE_ERR_SIZE];
         int changed = fb_probe(fb, err, sizeof(err));

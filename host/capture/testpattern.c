@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "kvmfr.h"
+#include "sg_time.h"
 
 static uint32_t tri(uint32_t v, uint32_t m)
 {
@@ -28,13 +29,13 @@ struct sg_capture_rect sg_tp_box(uint32_t w, uint32_t h, uint32_t n)
     };
 }
 
-static uint32_t background(uint32_t scene, uint32_t x, uint32_t y)
+uint32_t sg_tp_background(uint32_t scene, uint32_t x, uint32_t y)
 {
     uint32_t b = (x + scene * 16) & 0xff, g = (y + scene * 8) & 0xff, r = ((x ^ y) + scene * 32) & 0xff;
     return 0xff000000u | r << 16 | g << 8 | b;
 }
 
-static uint32_t box_colour(uint32_t n)
+uint32_t sg_tp_box_colour(uint32_t n)
 {
     return 0xff000000u | (0x80u | (n & 0x7f)) << 16 | ((255 - n * 3) & 0xff) << 8 | ((n * 5) & 0xff);
 }
@@ -44,20 +45,10 @@ static bool in_rect(const struct sg_capture_rect *r, uint32_t x, uint32_t y)
     return x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h;
 }
 
-uint32_t sg_tp_pixel(uint32_t w, uint32_t h, uint32_t n, uint32_t x, uint32_t y)
-{
-    if (y < SG_TP_STRIP_H && x < SG_TP_STRIP_W)
-        return (n >> (31 - x / 4)) & 1 ? 0xffffffffu : 0xff000000u;
-    struct sg_capture_rect box = sg_tp_box(w, h, n);
-    if (in_rect(&box, x, y))
-        return box_colour(n);
-    return background(n / SG_TP_SCENE, x, y);
-}
-
 void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img, size_t pitch)
 {
     struct sg_capture_rect box = sg_tp_box(w, h, n);
-    uint32_t scene = n / SG_TP_SCENE, colour = box_colour(n);
+    uint32_t scene = n / SG_TP_SCENE, colour = sg_tp_box_colour(n);
     for (uint32_t y = r->y; y < r->y + r->h; y++) {
         uint32_t *row = (uint32_t *)(img + (size_t)y * pitch);
         for (uint32_t x = r->x; x < r->x + r->w; x++) {
@@ -66,20 +57,9 @@ void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_re
             else if (in_rect(&box, x, y))
                 row[x] = colour;
             else
-                row[x] = background(scene, x, y);
+                row[x] = sg_tp_background(scene, x, y);
         }
     }
-}
-
-uint32_t sg_tp_decode_frame(const uint8_t *img)
-{
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < 32; i++) {
-        uint32_t px;
-        memcpy(&px, img + (size_t)i * 16 + 1 * 4, 4); /* the block's second pixel */
-        n = n << 1 | ((px & 0xff) >= 0x80);
-    }
-    return n;
 }
 
 void sg_tp_damage(uint32_t w, uint32_t h, uint32_t n, struct sg_capture_rect *list, uint32_t *count)
@@ -158,7 +138,7 @@ struct tp {
     bool started;
     uint32_t n;           /* frame number of the image held in img */
     bool have_frame;      /* img holds frame n */
-    struct timespec t0;   /* when frame 0 of this run was due */
+    uint64_t t0_ns;       /* when frame 0 of this run was due */
     uint32_t run_frames;  /* frames produced since start */
 
     pthread_mutex_t lock; /* guards the cursor state below */
@@ -209,25 +189,11 @@ static int tp_start(struct sg_capture *cap)
     struct tp *tp = (struct tp *)cap;
     tp->started = true;
     tp->run_frames = 0;
-    clock_gettime(CLOCK_MONOTONIC, &tp->t0);
+    tp->t0_ns = sg_time_ns();
     pthread_mutex_lock(&tp->lock);
     tp->cur_pos_pending = tp->cur_shape_pending = true;
     pthread_mutex_unlock(&tp->lock);
     return 0;
-}
-
-static int64_t ns_between(const struct timespec *a, const struct timespec *b)
-{
-    return (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 + (b->tv_nsec - a->tv_nsec);
-}
-
-static void sleep_ns(int64_t ns)
-{
-    if (ns <= 0)
-        return;
-    struct timespec ts = {ns / 1000000000, ns % 1000000000};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
 }
 
 static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
@@ -237,20 +203,18 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
     uint32_t n = tp->have_frame ? tp->n + 1 : 0;
     if (!first && tp->frames && n >= tp->frames) {
         /* Still screen: nothing new, ever. */
-        sleep_ns((int64_t)timeout_ms * 1000000);
+        sg_sleep_ns((int64_t)timeout_ms * 1000000);
         return SG_CAPTURE_TIMEOUT;
     }
     if (first && tp->have_frame)
         n = tp->n; /* restart: show the frame we hold, no animation step */
     if (tp->rate && !first) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        int64_t due = (int64_t)tp->run_frames * 1000000000 / tp->rate - ns_between(&tp->t0, &now);
+        int64_t due = (int64_t)tp->run_frames * 1000000000 / tp->rate - (int64_t)(sg_time_ns() - tp->t0_ns);
         if (due > (int64_t)timeout_ms * 1000000) {
-            sleep_ns((int64_t)timeout_ms * 1000000);
+            sg_sleep_ns((int64_t)timeout_ms * 1000000);
             return SG_CAPTURE_TIMEOUT;
         }
-        sleep_ns(due);
+        sg_sleep_ns(due);
     }
 
     struct sg_capture_rect all = {0, 0, tp->w, tp->h};

@@ -2,7 +2,9 @@
 #pragma once
 /*
  * The testpattern backend's pictures as pure functions, so a test can compute
- * the exact image and cursor that frame n must show and compare every pixel.
+ * the exact image and cursor that frame n must show and compare every pixel
+ * (the per-pixel check and the frame-number reader are the tests':
+ * tests/host/testpattern_check.h).
  *
  * Frame n: a background that changes every SG_TP_SCENE frames (a full-frame
  * change), a box that moves every frame, and the frame number n written in
@@ -24,14 +26,14 @@
 #define SG_TP_MIN_H 120u
 #define SG_TP_CURSOR_SIZE 32u
 
-/* The pixel of frame n at (x, y), as a little-endian u32 (bytes B, G, R, X). */
-uint32_t sg_tp_pixel(uint32_t w, uint32_t h, uint32_t n, uint32_t x, uint32_t y);
+/* Pixels are little-endian u32s (bytes B, G, R, X). The background of scene
+ * n / SG_TP_SCENE at (x, y), and the colour of frame n's box. */
+uint32_t sg_tp_background(uint32_t scene, uint32_t x, uint32_t y);
+uint32_t sg_tp_box_colour(uint32_t n);
 /* Render rect r of frame n into img (pitch bytes per row, row 0 at img). */
 void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img, size_t pitch);
 /* The box of frame n. */
 struct sg_capture_rect sg_tp_box(uint32_t w, uint32_t h, uint32_t n);
-/* Read the frame number back from the strip of a rendered image. */
-uint32_t sg_tp_decode_frame(const uint8_t *img);
 /* What changed from frame n-1 to n (n > 0); count 0 = everything. */
 void sg_tp_damage(uint32_t w, uint32_t h, uint32_t n, struct sg_capture_rect *list, uint32_t *count);
 

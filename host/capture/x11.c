@@ -24,6 +24,7 @@
 
 #include "../capture.h"
 #include "kvmfr.h"
+#include "sg_time.h"
 
 #define RECONNECT_MS 500
 /* Pointer polls: every tick while it moves, then every IDLE_SKIP-th tick. */
@@ -69,13 +70,6 @@ static const struct sg_capture_option x11_options[] = {
     {"display", "", "X display (empty = $DISPLAY, else :0)"},
     {NULL, NULL, NULL},
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* Connect and check what both connections need; NULL with err on failure. */
 static xcb_connection_t *x11_connect(const char *display, xcb_window_t *root, uint32_t *w, uint32_t *h, char *err,
@@ -346,23 +340,22 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
 {
     struct x11 *x = (struct x11 *)cap;
     struct frame_conn *f = &x->f;
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = sg_time_ms() + timeout_ms;
 
     if (f->c && xcb_connection_has_error(f->c)) {
         /* said once (the publisher logs it); then quietly reconnect */
         sg_capture_set_error(cap, "X display %s: connection lost; reconnecting every %d ms", x->display,
                              RECONNECT_MS);
         frame_close(f);
-        x->f_retry_ms = now_ms() + RECONNECT_MS;
+        x->f_retry_ms = sg_time_ms() + RECONNECT_MS;
         return SG_CAPTURE_ERROR;
     }
     if (!f->c) {
         char err[SG_CAPTURE_ERR_SIZE];
-        if (now_ms() < x->f_retry_ms || frame_open(x, err, sizeof(err)) != 0) {
-            if (now_ms() >= x->f_retry_ms)
-                x->f_retry_ms = now_ms() + RECONNECT_MS;
-            struct timespec ts = {0, (long)(timeout_ms < 100 ? timeout_ms : 100) * 1000000};
-            nanosleep(&ts, NULL);
+        if (sg_time_ms() < x->f_retry_ms || frame_open(x, err, sizeof(err)) != 0) {
+            if (sg_time_ms() >= x->f_retry_ms)
+                x->f_retry_ms = sg_time_ms() + RECONNECT_MS;
+            sg_sleep_us((uint64_t)(timeout_ms < 100 ? timeout_ms : 100) * 1000);
             return SG_CAPTURE_TIMEOUT;
         }
         if (x->started)
@@ -431,7 +424,7 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
                 return SG_CAPTURE_OK;
             }
         }
-        uint64_t now = now_ms();
+        uint64_t now = sg_time_ms();
         if (now >= deadline)
             return SG_CAPTURE_TIMEOUT;
         struct pollfd pfd = {.fd = xcb_get_file_descriptor(f->c), .events = POLLIN};
@@ -485,14 +478,14 @@ static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_
         return SG_CAPTURE_NONE;
     if (x->cc && xcb_connection_has_error(x->cc)) {
         cursor_close(x);
-        x->c_retry_ms = now_ms() + RECONNECT_MS;
+        x->c_retry_ms = sg_time_ms() + RECONNECT_MS;
     }
     if (!x->cc) {
         char err[SG_CAPTURE_ERR_SIZE];
-        if (now_ms() < x->c_retry_ms)
+        if (sg_time_ms() < x->c_retry_ms)
             return SG_CAPTURE_NONE;
         if (cursor_open(x, err, sizeof(err)) != 0) {
-            x->c_retry_ms = now_ms() + RECONNECT_MS;
+            x->c_retry_ms = sg_time_ms() + RECONNECT_MS;
             return SG_CAPTURE_NONE;
         }
     }

@@ -156,6 +156,87 @@ static void set_cursor_pos(void **state)
     sg_lgmp_host_destroy(host);
 }
 
+/* Both queues' subscribers marked BAD at once, as the host's tick does to a
+ * client that stopped releasing messages; their slots free again at once. */
+static void evict_all_once(void)
+{
+    uint8_t *base = shm.base;
+    for (int k = 0; k < 2; k++) {
+        uint64_t *subs = (uint64_t *)(base + 32 + 1144 * k + 416);
+        uint64_t v = __atomic_load_n(subs, __ATOMIC_SEQ_CST);
+        memset(base + 32 + 1144 * k + 24, 0, 256); /* bad_until */
+        __atomic_store_n(subs, (v & 0xffffffff00000000ull) | (v >> 32), __ATOMIC_SEQ_CST);
+    }
+}
+
+static bool wait_can_set_pos(struct sg_session *s)
+{
+    for (int i = 0; i < 300; i++) {
+        if (sg_session_can_set_cursor_pos(s))
+            return true;
+        sleep_ms(10);
+    }
+    return false;
+}
+
+static void wait_pos_result(struct sg_session *s, uint32_t id, enum sg_cursor_pos_result want)
+{
+    uint32_t got_id = 0;
+    enum sg_cursor_pos_result res = want == SG_CURSOR_POS_ACKED ? SG_CURSOR_POS_FAILED : SG_CURSOR_POS_ACKED;
+    bool done = false;
+    for (int i = 0; i < 300 && !done; i++) {
+        done = sg_session_cursor_pos_result(s, &got_id, &res);
+        if (!done)
+            sleep_ms(5);
+    }
+    assert_true(done);
+    assert_int_equal(got_id, id);
+    assert_int_equal(res, want);
+}
+
+/* After an eviction the session subscribes again, and SET_CURSOR_POS works again:
+ * it is sent on the new subscription and acknowledged. */
+static void set_cursor_pos_after_eviction(void **state)
+{
+    atomic_store(&stop, false);
+    atomic_store(&got_count, 0);
+    start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
+    pthread_t tk;
+    assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
+    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    assert_true(wait_can_set_pos(s));
+
+    evict_all_once();
+    struct sg_session_status st;
+    for (int i = 0; i < 300; i++) {
+        sg_session_get_status(s, &st);
+        if (st.evictions >= 1)
+            break;
+        sleep_ms(10);
+    }
+    assert_int_equal(st.evictions, 1);
+    assert_int_equal(st.restarts, 0); /* the same host session, subscribed again */
+    assert_true(wait_can_set_pos(s));
+    uint32_t id = sg_session_set_cursor_pos(s, 77, 88);
+    assert_int_not_equal(id, 0);
+    wait_pos_result(s, id, SG_CURSOR_POS_ACKED);
+    assert_int_equal(atomic_load(&got_count), 1);
+    assert_int_equal(atomic_load(&got_x), 77);
+    assert_int_equal(atomic_load(&got_y), 88);
+    sg_session_get_status(s, &st);
+    assert_int_equal(st.state, SG_SESSION_RUNNING);
+    assert_int_equal(st.evictions, 1);
+
+    sg_session_destroy(s);
+    atomic_store(&stop, true);
+    pthread_join(tk, NULL);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 static void *evictor(void *arg)
 {
     uint8_t *base = shm.base;
@@ -509,6 +590,7 @@ int main(void)
     }
     const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
                                         cmocka_unit_test(frame_survives_region_replacement),
+                                        cmocka_unit_test(set_cursor_pos_after_eviction),
                                         cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood),
                                         cmocka_unit_test(stuck_cmsg_lock), cmocka_unit_test(stuck_queue_lock) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

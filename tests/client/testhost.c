@@ -6,7 +6,8 @@
  * standard input asks for, so a test knows every pixel the client must show.
  *
  * Commands (one per line; "ok" or "error ..." is printed after each):
- *   frame W H [TYPE [FLAGS [ROT]]]  post a quadrant pattern (red, green / blue, white)
+ *   frame W H [TYPE [FLAGS [ROT]]]  post a quadrant pattern (red, green / blue, white); TYPE 5
+ *                             (BGR_32) packs the pixels into rows of 64-texel multiples like B7
  *   stream FPS [FULL]         post frames continuously (a moving 16x16 marker, one damage rect,
  *                             or whole frames when FULL is 1); 0 stops
  *   stall                     post a frame like the last one whose rows never arrive (progress 0)
@@ -84,6 +85,9 @@ static void texel(uint8_t *p, uint32_t type, uint8_t r, uint8_t g, uint8_t b)
     case SG_FRAME_RGB_24:
         p[0] = r, p[1] = g, p[2] = b;
         break;
+    case SG_FRAME_BGR_32: /* one pixel: 3 bytes of the packed row */
+        p[0] = b, p[1] = g, p[2] = r;
+        break;
     default: /* BGRA and anything else with 4 bytes */
         p[0] = b, p[1] = g, p[2] = r, p[3] = 255;
         break;
@@ -111,7 +115,10 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     uint32_t bpt = sg_kvmfr_bytes_per_texel(ftype);
     if (!bpt)
         bpt = 4;
-    uint32_t pitch = (fw + pad_texels) * bpt;
+    /* BGR_32 packs 3-byte pixels into 4-byte texels, rows rounded to 64 texels like B7's hosts */
+    uint32_t pxb = ftype == SG_FRAME_BGR_32 ? 3 : bpt; /* bytes per pixel */
+    uint32_t dw = ftype == SG_FRAME_BGR_32 ? ((3 * fw + 3) / 4 + 63) / 64 * 64 : fw;
+    uint32_t pitch = (dw + pad_texels) * bpt;
     if ((uint64_t)pitch * fh + ALIGN > blocks[0].size)
         return -1;
     if (sg_lgmp_host_queue_pending(fq) >= 2)
@@ -123,9 +130,10 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     h.format_version = format_version;
     h.frame_serial = serial++;
     h.type = ftype;
-    h.screen_width = h.frame_width = h.data_width = fw;
+    h.screen_width = h.frame_width = fw;
+    h.data_width = dw;
     h.screen_height = h.frame_height = h.data_height = fh;
-    h.stride = fw + pad_texels;
+    h.stride = dw + pad_texels;
     h.pitch = pitch;
     h.flags = fflags;
     h.rotation = frot;
@@ -155,26 +163,26 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     }
     if (!pat || pat_w != fw || pat_h != fh || pat_type != ftype) {
         free(pat);
-        pat = malloc((size_t)pitch * fh);
+        pat = calloc(fh, pitch);
         if (!pat)
             return -1;
         for (uint32_t y = 0; y < fh; y++)
             for (uint32_t x = 0; x < fw; x++) {
                 uint8_t r, g, b;
                 pattern_px(x, y, &r, &g, &b);
-                texel(pat + (size_t)y * pitch + (size_t)x * bpt, ftype, r, g, b);
+                texel(pat + (size_t)y * pitch + (size_t)x * pxb, ftype, r, g, b);
             }
         pat_w = fw, pat_h = fh, pat_type = ftype;
     }
     uint8_t black[16 * 8] = { 0 };
-    for (uint32_t k = 0; k + bpt <= 16 * 8; k += bpt)
+    for (uint32_t k = 0; k + pxb <= 16 * 8; k += pxb)
         texel(black + k, ftype, 0, 0, 0);
     for (uint32_t y = 0; y < fh; y += 64) {
         uint32_t n = fh - y < 64 ? fh - y : 64;
         memcpy(data + (size_t)y * pitch, pat + (size_t)y * pitch, (size_t)n * pitch);
         for (uint32_t yy = y; yy < y + n; yy++)
             if (mx >= 0 && (int)yy >= my && (int)yy < my + 16)
-                memcpy(data + (size_t)yy * pitch + (size_t)mx * bpt, black, 16 * bpt);
+                memcpy(data + (size_t)yy * pitch + (size_t)mx * pxb, black, 16 * pxb);
         if (!trickle_next)
             sg_kvmfr_progress_store(word, (y + n) * pitch);
     }

@@ -112,11 +112,15 @@ def extra_args():
 
 
 class Client:
-    def __init__(self, *args, name="c", region=None):
+    """placed: the window at (0,0) (else where the client puts it); quick_retry: attach
+    retries every 200 ms (else the default app:retryMs)."""
+
+    def __init__(self, *args, name="c", region=None, placed=True, quick_retry=True):
         self.stats = os.path.join(TMP, name + ".stats")
         self.log = open(os.path.join(TMP, name + ".log"), "w+")
-        argv = [CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:x=0", "win:y=0",
-                "app:retryMs=200", "win:filter=nearest"] + extra_args() + list(args)
+        argv = ([CLIENT, "-f", region or REGION, "--stats-file", self.stats, "win:filter=nearest"] +
+                (["win:x=0", "win:y=0"] if placed else []) + (["app:retryMs=200"] if quick_retry else []) +
+                extra_args() + list(args))
         self.p = subprocess.Popen(argv, env=ENV, stdout=self.log, stderr=subprocess.STDOUT)
         procs.append(self.p)
 
@@ -175,12 +179,6 @@ def expect_px(shot, x, y, want, tol=2, what=""):
     check(ok, "pixel (%d,%d) %s: got %r, want %r (tolerance %d)" % (x, y, what, got, want, tol))
 
 
-def settle(client, extra=0.4):
-    """Wait until the client has drawn what it received: two stats ticks with
-    no new frames, then a little more."""
-    time.sleep(extra)
-
-
 def wait_frames(client, n=1):
     return client.wait(lambda s: int(s["frames"]) >= n and s["state"] == "running", "%d frame(s)" % n)
 
@@ -224,10 +222,17 @@ def case_frame():
     shot = shot_until(lambda sh: quadrants(sh, 0, 0, 1), "1:1 frame")
     expect_px(shot, 320, 10, BLACK, what="outside the window")
     # every other supported format shows the same picture
-    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+    for t, name in OTHER_FORMATS:
         h.cmd("frame 320 240 %d" % t)
         c.wait(lambda s: s["format"] == name, "format " + name)
         shot_until(lambda sh: quadrants(sh, 0, 0, 1, what=name), "format " + name)
+    # packed 24-bit frames updated by damage rectangles: each is unpacked where it changed
+    # (the marker's 16 pixels straddle 4-byte texels at most x positions)
+    h.cmd("stream 30")
+    c.wait(lambda s: float(s["ups"]) > 5, "BGR_32 frames flowing")
+    time.sleep(1.0)
+    h.cmd("stream 0")
+    check_last_streamed(h, [c], [0])
     c.stop()
     # a guest larger than the 1600x1200 screen: the window shrinks to fit, keeping 4:3
     h.cmd("frame 2000 1500")
@@ -237,6 +242,58 @@ def case_frame():
     ww, wh = map(int, s["window"].split("x"))
     check(ww <= 1600 and wh <= 1200 and abs(ww * 3 - wh * 4) <= 4, "window %s for a 2000x1500 guest" % s["window"])
     shot_until(lambda sh: quadrants(sh, 0, 0, ww / 2000.0, gw=2000, gh=1500, what="shrunk"), "shrunk guest")
+    c.stop()
+
+
+OTHER_FORMATS = ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F"), (6, "RGB_24"), (5, "BGR_32"))
+
+
+def check_last_streamed(h, clients, offsets):
+    """After `stream`: every client got the host's frames, some as damage rectangles, and each
+    window (at x offsets) shows exactly the last one: the black 16x16 marker where the host put
+    it last, the pattern everywhere else (checked on a 4-pixel grid)."""
+    st = h.cmd("status", expect="subs").split()
+    mx, my, posted = int(st[6]), int(st[7]), int(st[4])
+    check(posted > 20, "host posted only %d frames" % posted)
+    for c in clients:
+        s = c.wait(lambda s: int(s["frames"]) >= posted - 2, "client got the frames")
+        check(int(s["damage_frames"]) > 10, "few frames went the damage path: %s" % s["damage_frames"])
+
+    def last_frame(sh):
+        for ox in offsets:
+            for y in range(0, 240, 4):
+                for x in range(0, 320, 4):
+                    inside = mx <= x < mx + 16 and my <= y < my + 16
+                    want = BLACK if inside else (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
+                    expect_px(sh, ox + x, y, want, what="last streamed frame (marker at %d,%d)" % (mx, my))
+    shot_until(last_frame, "damage-updated picture")
+
+
+def case_place():
+    """Without win:x/win:y the window is created centred at 1024x768 and stays centred on the
+    1600x1200 screen when it takes the guest's size; a given coordinate is kept."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client(placed=False, name="centred")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot = shot_until(lambda sh: quadrants(sh, 640, 480, 1, what="centred window"), "centred 320x240 window")
+    expect_px(shot, 639, 600, BLACK, what="left of the centred window")
+    expect_px(shot, 800, 479, BLACK, what="above the centred window")
+    c.stop()
+    # only x given: x kept, y centred
+    c = Client("win:x=100", placed=False, name="xgiven")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot_until(lambda sh: quadrants(sh, 100, 480, 1, what="x given"), "window at x=100, centred vertically")
+    c.stop()
+    # a guest larger than the screen: shrunk to the whole screen, all of it on the screen
+    h.cmd("frame 2000 1500")
+    c = Client(placed=False, name="big")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "1600x1200", "window shrunk to the screen")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 0.8, gw=2000, gh=1500, what="screen-sized window"),
+               "screen-sized window at (0,0)")
     c.stop()
 
 
@@ -369,7 +426,7 @@ def case_gles():
         shot_until(lambda sh: [expect_px(sh, x, y, col, what="GLES cursor type %d" % kind)
                                for x, y, col in cursor_checks(kind)], "GLES cursor type %d" % kind)
     h.cmd("hide")
-    for t, name in ((2, "RGBA"), (3, "RGBA10"), (4, "RGBA16F")):
+    for t, name in OTHER_FORMATS:
         h.cmd("frame 320 240 %d" % t)
         c.wait(lambda s: s["format"] == name, "format " + name)
         shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="GLES " + name), "GLES format " + name)
@@ -449,23 +506,8 @@ def case_twoclients():
         c.wait(lambda s: float(s["ups"]) > 5, "both clients get frames")
     time.sleep(1.5)   # the marker bounces off the left edge after 40 frames
     h.cmd("stream 0")
-    # after ~100 frames sent as damage rectangles, both windows show exactly the last one:
-    # the black 16x16 marker where the host put it last, the pattern everywhere else
-    st = h.cmd("status", expect="subs").split()
-    mx, my, posted = int(st[6]), int(st[7]), int(st[4])
-    check(posted > 20, "host posted only %d frames" % posted)
-    for c in (a, b):
-        s = c.wait(lambda s: int(s["frames"]) >= posted - 2, "client got the frames")
-        check(int(s["damage_frames"]) > 10, "few frames went the damage path: %s" % s["damage_frames"])
-
-    def last_frame(sh):
-        for ox in (0, 400):
-            for y in range(0, 240, 4):
-                for x in range(0, 320, 4):
-                    inside = mx <= x < mx + 16 and my <= y < my + 16
-                    want = BLACK if inside else (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
-                    expect_px(sh, ox + x, y, want, what="last streamed frame (marker at %d,%d)" % (mx, my))
-    shot_until(last_frame, "damage-updated picture")
+    # after ~100 frames sent as damage rectangles, both windows show exactly the last one
+    check_last_streamed(h, (a, b), (0, 400))
     a.stop()
     b.stop()
 
@@ -484,6 +526,21 @@ def lgmp_header(version=6, app=b"", size=1 << 20, clock=None):
     hdr = bytearray(5760)
     struct.pack_into("<II", hdr, 0, 0x504D474C, version)
     return bytes(hdr)
+
+
+def case_attach():
+    """A client started while a host runs, at the default app:retryMs: it attaches on its first
+    try (it waits for the heartbeat to move instead of calling the host not running) and draws."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    c = Client(quick_retry=False)
+    s = wait_frames(c)
+    c.wait(lambda s: "first frame drawn" in c.logtext(), "the first frame drawn")
+    s = c.wait(lambda s: s["state"] == "running" and s["attach_attempts"] != "0", "the stats of the attach")
+    check(s["attach_attempts"] == "1", "attached after %s attempts; log:\n%s" % (s["attach_attempts"], c.logtext()))
+    check("host not running" not in c.logtext(), "said the host is not running:\n" + c.logtext())
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1), "the first frame")
+    c.stop()
 
 
 def case_hostile():
@@ -538,12 +595,13 @@ def case_hostile():
         finally:
             hb.stop()
         c.stop()
-    # 4. a live host whose frames are of a type this client does not draw, then TRUNCATED
+    # 4. a live host whose frames are of a type KVMFR does not define, then TRUNCATED
     h = TestHost()
     c = Client(name="type")
-    h.cmd("frame 320 240 6")
-    s = c.wait(lambda s: "frame type 6" in s["frame_error"], "unsupported type named")
-    check("RGB" in s["frame_error"], "message names the type: %r" % s["frame_error"])
+    h.cmd("frame 320 240 7")
+    c.wait(lambda s: int(s["rejected"]) >= 1 and "BAD_FRAME_TYPE" in c.logtext(), "frame type 7 rejected")
+    s = c.read_stats()
+    check(s.get("frames") == "0" and s.get("frame_error") == "", "a type 7 frame was taken: %r" % s)
     h.cmd("frame 320 240 1 4")
     c.wait(lambda s: s["frame_error"] == "" and s["format"] == "BGRA", "recovers on a good frame")
     check("TRUNCATED" in c.logtext() and "MiB" in c.logtext(), "TRUNCATED advice missing from the log")
@@ -659,7 +717,9 @@ def case_testpattern():
     shots = os.path.join(TMP, "shots")
     os.mkdir(shots)
     c = Client("app:screenshotDir=" + shots)
-    s = wait_frames(c)
+    # the host animates 2 frames, then stands still: compare only once the client has both (the
+    # stats file is rewritten once a second, so its frame count cannot tell a change in between)
+    s = wait_frames(c, 2)
     gw, gh = map(int, s["guest"].split("x"))
     check(gw <= 1600 and gh <= 1200, "test pattern larger than the test screen: %s" % s["guest"])
     c.wait(lambda s: s["window"] == "%dx%d" % (gw, gh), "window sized to the guest")

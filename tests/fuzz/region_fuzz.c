@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "kvmfr.h"
+#include "kvmfr_test_util.h"
 #include "lgmp.h"
 #include "lgmp_wire.h"
 #include "sg_shared.h"

@@ -15,6 +15,7 @@
 #include "fbdev.h"
 #include "kvmfr.h"
 #include "testpattern.h"
+#include "testpattern_check.h"
 
 static struct sg_capture *make(const char *name, const char *const *kv, char *err)
 {

@@ -20,6 +20,7 @@
 #include "reader.h"
 #include "fbdev.h"
 #include "testpattern.h"
+#include "testpattern_check.h"
 
 static char region[128], logpath[128], fbpath[128];
 

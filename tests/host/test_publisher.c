@@ -21,7 +21,7 @@
 
 #include "capture.h"
 #include "lgmp.h"
-#include "log.h"
+#include "sg_log.h"
 #include "publisher.h"
 #include "sysinfo.h"
 
@@ -122,7 +122,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-    sg_host_log_set_level(SG_LOG_ERROR);
+    sg_log_set_level(SG_LOG_ERROR);
     struct fixture *f = calloc(1, sizeof(*f));
     f->region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     f->probe = probe_new();

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "dump_image.h"
+#include "fake_clock.h"
 #include "kvmfr.h"
 #include "lgmp.h"
 

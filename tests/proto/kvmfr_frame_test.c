@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "kvmfr.h"
+#include "kvmfr_test_util.h"
 
 #define FB_OFF 4092u
 #define W 40u

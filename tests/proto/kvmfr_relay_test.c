@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "kvmfr.h"
+#include "kvmfr_test_util.h"
 #include "lgmp.h"
 #include "shm.h"
 

@@ -46,3 +46,19 @@ enum {
     LT_Q_DEADLINE = 432, LT_Q_OUTSTANDING = 440, LT_Q_CMSG_LOCK = 444, LT_Q_CMSG_FREE = 448,
     LT_Q_CMSG_WRITE = 452, LT_Q_CMSG_SENT = 456, LT_Q_CMSG_DONE = 460, LT_Q_CMSG = 464,
 };
+
+/* The §9.7 client list of queue qi, read from the region as the host would
+ * at host time now: the tags of ACTIVE slots, minus BAD ones whose bad_until
+ * has passed, in slot order; returns how many. */
+static inline uint32_t lt_queue_clients(const uint8_t *r, unsigned qi, uint64_t now, uint32_t tags[32])
+{
+    uint64_t subs = lt_u64(r, lt_q(qi, LT_Q_SUBS));
+    uint32_t active = (uint32_t)(subs >> 32), bad = (uint32_t)subs, n = 0;
+    for (unsigned i = 0; i < 32; i++) {
+        uint32_t b = 1u << i;
+        if (!(active & b) || ((bad & b) && now > lt_u64(r, lt_q(qi, LT_Q_BAD_UNTIL + 8 * (size_t)i))))
+            continue;
+        tags[n++] = lt_u32(r, lt_q(qi, LT_Q_TAG + 4 * (size_t)i));
+    }
+    return n;
+}

@@ -9,6 +9,7 @@
 
 #include "sg_cmocka.h"
 
+#include "fake_clock.h"
 #include "lgmp.h"
 #include "lgmp_test_util.h"
 #include "sg_clock.h"
@@ -418,7 +419,7 @@ static void test_eviction_after_timeout(void **state)
     assert_int_equal(lt_u32(f->r, ring + 12), 0);
 
     uint32_t tags[32];
-    assert_int_equal(sg_lgmp_host_queue_clients(f->hq, tags), 2); /* bad, but not yet expired */
+    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 2); /* bad, but not yet expired */
     assert_int_equal(tags[0], lt_u32(f->r, lt_q(0, LT_Q_TAG)));
     assert_int_equal(tags[1], lt_u32(f->r, lt_q(0, LT_Q_TAG + 4)));
     assert_int_equal(sg_lgmp_client_process(qa, &msg), SG_LGMP_QUEUE_TIMEOUT);
@@ -449,9 +450,9 @@ static void test_eviction_after_timeout(void **state)
     assert_int_equal(sg_lgmp_client_unsubscribe(&qa), SG_LGMP_QUEUE_TIMEOUT);
     assert_null(qa);
     assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_SUBS)), (7ull << 32) | 1);
-    assert_int_equal(sg_lgmp_host_queue_clients(f->hq, tags), 3);
+    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 3);
     tick(f, 1); /* 7022: the next subscribe reaps slot 0 and takes it */
-    assert_int_equal(sg_lgmp_host_queue_clients(f->hq, tags), 2); /* expired bad slot left out */
+    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 2); /* expired bad slot left out */
     assert_int_equal(tags[0], lt_u32(f->r, lt_q(0, LT_Q_TAG + 4)));
     assert_int_equal(sg_lgmp_client_subscribe(cc, 7, &qd), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_client_queue_slot(qd), 0);

@@ -46,7 +46,7 @@ near() { # near "X Y" EX EY TOL
 expect_guest() { # EX EY what [TOLERANCE]
     sg_wait_for 3 sh -c "p=\$(DISPLAY=$G $P pointer); x=\${p%% *}; r=\${p#* }; y=\${r%% *};
         [ \$((x-$1)) -le ${4:-1} ] && [ \$(($1-x)) -le ${4:-1} ] && [ \$((y-$2)) -le ${4:-1} ] && [ \$(($2-y)) -le ${4:-1} ]" ||
-        { grep '^input:' "$CLOG" | tail -20 >&2; fail "$3: guest cursor at $(px "$G"), expected $1,$2 (+-${4:-1})"; }
+        { grep 'spyglass-client: input: [0-9]' "$CLOG" | tail -20 >&2; fail "$3: guest cursor at $(px "$G"), expected $1,$2 (+-${4:-1})"; }
 }
 
 # --- uncaptured: entering at window P puts the guest cursor at the guest point of P
