@@ -729,9 +729,9 @@ def case_testpattern():
         f0 = c.read_stats()["frames"]
         press("s")
         deadline = time.time() + 10
+        # the client renames the PNG into place once it is whole (client/screenshot.c)
         while not glob.glob(os.path.join(shots, "*.png")) and time.time() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)
         shot = screenshot()
         if c.read_stats()["frames"] != f0:
             time.sleep(0.5)
