@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "cursor.h"
-#include "input_hooks.h"
+#include "guest_cursor.h"
 #include "kvmfr.h"
 
 enum sg_session_state {

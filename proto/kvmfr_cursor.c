@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Cursor messages (kvmfr.md §6) and the one client-to-host message (§7).
+ * Cursor messages (kvmfr.md §6).
  */
 #include <string.h>
 
-#include "kvmfr.h"
+#include "kvmfr_cursor.h"
 #include "sg_shared.h"
 
 /* Bytes a row needs at least, for a shape type and width. */
@@ -156,24 +156,4 @@ enum sg_kvmfr_status sg_kvmfr_cursor_decode_xor(const struct sg_kvmfr_cursor *c,
 void sg_kvmfr_cursor_write(void *payload, const struct sg_kvmfr_wire_cursor *hdr)
 {
     memcpy(payload, hdr, sizeof *hdr);
-}
-
-uint32_t sg_kvmfr_encode_set_cursor_pos(uint8_t out[12], int32_t x, int32_t y)
-{
-    struct sg_kvmfr_wire_set_cursor_pos m = {.type = SG_KVMFR_MSG_SET_CURSOR_POS, .x = x, .y = y};
-    memcpy(out, &m, sizeof m);
-    return sizeof m;
-}
-
-bool sg_kvmfr_decode_set_cursor_pos(const uint8_t *msg, uint32_t len, int32_t *x, int32_t *y)
-{
-    struct sg_kvmfr_wire_set_cursor_pos m;
-    if (!msg || len != sizeof m)
-        return false;
-    memcpy(&m, msg, sizeof m);
-    if (m.type != SG_KVMFR_MSG_SET_CURSOR_POS)
-        return false;
-    *x = m.x;
-    *y = m.y;
-    return true;
 }

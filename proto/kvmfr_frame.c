@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "kvmfr.h"
+#include "kvmfr_frame.h"
 #include "sg_shared.h"
 
 uint32_t sg_kvmfr_bytes_per_texel(uint32_t type)

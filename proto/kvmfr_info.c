@@ -5,7 +5,7 @@
  */
 #include <string.h>
 
-#include "kvmfr.h"
+#include "kvmfr_info.h"
 
 enum { RECORD_VM_INFO = 1, RECORD_OS_INFO = 2 };
 

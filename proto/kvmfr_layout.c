@@ -1,76 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Where the B7 host places its buffers (kvmfr.md §4) and the region size the
- * client recommends (§9). The wire structs in kvmfr.h are pinned here to the
- * offsets the spec lists, so a compiler or edit that changes them fails the build.
+ * client recommends (§9).
  */
 #include <stddef.h>
 
-#include "kvmfr.h"
+#include "kvmfr_layout.h"
 #include "lgmp.h"
 
-#define OFF(t, f, v) _Static_assert(offsetof(struct t, f) == (v), #t "." #f " at " #v)
-#define SIZE(t, v) _Static_assert(sizeof(struct t) == (v), "sizeof " #t " is " #v)
-
-/* §3.2 KVMFR header */
-SIZE(sg_kvmfr_wire_header, SG_KVMFR_HEADER_SIZE);
-_Static_assert(SG_KVMFR_HEADER_SIZE == 48, "KVMFR header 48");
-OFF(sg_kvmfr_wire_header, magic, 0);
-OFF(sg_kvmfr_wire_header, version, 8);
-OFF(sg_kvmfr_wire_header, host_version, 12);
-OFF(sg_kvmfr_wire_header, features, 44);
-/* record header */
-SIZE(sg_kvmfr_wire_record, SG_KVMFR_RECORD_HEADER_SIZE);
-_Static_assert(SG_KVMFR_RECORD_HEADER_SIZE == 8, "record header 8");
-OFF(sg_kvmfr_wire_record, type, 0);
-OFF(sg_kvmfr_wire_record, pad, 1);
-OFF(sg_kvmfr_wire_record, length, 4);
-/* VM info fixed part: uuid 16 + capture 32 + 3 counts */
-_Static_assert(SG_KVMFR_VMINFO_FIXED_SIZE == 16 + 32 + 1 + 1 + 1, "VM info fixed 51");
-/* §5.2 frame header */
-SIZE(sg_kvmfr_wire_rect, 16);
-OFF(sg_kvmfr_wire_rect, x, 0);
-OFF(sg_kvmfr_wire_rect, y, 4);
-OFF(sg_kvmfr_wire_rect, width, 8);
-OFF(sg_kvmfr_wire_rect, height, 12);
-SIZE(sg_kvmfr_wire_frame, SG_KVMFR_FRAME_HEADER_SIZE);
-_Static_assert(SG_KVMFR_FRAME_HEADER_SIZE == 1084, "frame header 1084");
-OFF(sg_kvmfr_wire_frame, format_version, 0);
-OFF(sg_kvmfr_wire_frame, frame_serial, 4);
-OFF(sg_kvmfr_wire_frame, type, 8);
-OFF(sg_kvmfr_wire_frame, screen_width, 12);
-OFF(sg_kvmfr_wire_frame, screen_height, 16);
-OFF(sg_kvmfr_wire_frame, data_width, 20);
-OFF(sg_kvmfr_wire_frame, data_height, 24);
-OFF(sg_kvmfr_wire_frame, frame_width, 28);
-OFF(sg_kvmfr_wire_frame, frame_height, 32);
-OFF(sg_kvmfr_wire_frame, rotation, 36);
-OFF(sg_kvmfr_wire_frame, stride, 40);
-OFF(sg_kvmfr_wire_frame, pitch, 44);
-OFF(sg_kvmfr_wire_frame, fb_offset, 48);
-OFF(sg_kvmfr_wire_frame, damage_count, 52);
-OFF(sg_kvmfr_wire_frame, damage, 56);
-OFF(sg_kvmfr_wire_frame, flags, 1080);
-/* §6.2 cursor header */
-SIZE(sg_kvmfr_wire_cursor, SG_KVMFR_CURSOR_HEADER_SIZE);
-_Static_assert(SG_KVMFR_CURSOR_HEADER_SIZE == 24, "cursor header 24");
-OFF(sg_kvmfr_wire_cursor, x, 0);
-OFF(sg_kvmfr_wire_cursor, y, 2);
-OFF(sg_kvmfr_wire_cursor, shape_type, 4);
-OFF(sg_kvmfr_wire_cursor, hot_x, 8);
-OFF(sg_kvmfr_wire_cursor, hot_y, 9);
-OFF(sg_kvmfr_wire_cursor, pad, 10);
-OFF(sg_kvmfr_wire_cursor, width, 12);
-OFF(sg_kvmfr_wire_cursor, height, 16);
-OFF(sg_kvmfr_wire_cursor, pitch, 20);
-_Static_assert(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE == SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES,
-               "shape buffer = header + 1 MiB");
-_Static_assert(SG_KVMFR_CURSOR_MAX_SHAPE_BYTES == 512 * 512 * 4, "1 MiB shape");
-/* §7 SET_CURSOR_POS */
-SIZE(sg_kvmfr_wire_set_cursor_pos, 12);
-OFF(sg_kvmfr_wire_set_cursor_pos, type, 0);
-OFF(sg_kvmfr_wire_set_cursor_pos, x, 4);
-OFF(sg_kvmfr_wire_set_cursor_pos, y, 8);
 /* §4 layout constants */
 _Static_assert(SG_LGMP_APP_DATA_OFFSET == 5756, "app data at 5756");
 _Static_assert(SG_LGMP_GLOBAL_HEADER_SIZE == 5760, "LGMP header 5760");

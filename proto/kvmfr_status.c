@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-#include "kvmfr.h"
+#include "kvmfr_status.h"
 
 const char *sg_kvmfr_status_str(enum sg_kvmfr_status s)
 {

@@ -293,79 +293,188 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
     return rc;
 }
 
-static int dump_once(const struct sg_shm *shm, const struct opts *o)
+/* The LGMP header. Returns 0 when it is valid, 1 when it is not but the rest can still be read,
+ * -1 when nothing further can be trusted (size, magic, version, app data size). */
+static int dump_lgmp_header(const struct sg_shm *shm, struct sg_lgmp_info *info)
 {
-    const uint8_t *base = shm->base;
-    struct sg_lgmp_info info;
     int bad = 0;
-
     printf("region: %s, %zu bytes\n", shm->path, shm->size);
-    if (sg_lgmp_inspect(base, shm->size, &info) != SG_LGMP_OK) {
-        print_lgmp_problem(&info, shm->size, shm->path);
-        if (info.problem == SG_LGMP_INVALID_SIZE || info.problem == SG_LGMP_INVALID_MAGIC ||
-            info.problem == SG_LGMP_INVALID_VERSION || info.problem == SG_LGMP_BAD_APP_DATA_SIZE)
-            return 1;
+    if (sg_lgmp_inspect(shm->base, shm->size, info) != SG_LGMP_OK) {
+        print_lgmp_problem(info, shm->size, shm->path);
+        if (info->problem == SG_LGMP_INVALID_SIZE || info->problem == SG_LGMP_INVALID_MAGIC ||
+            info->problem == SG_LGMP_INVALID_VERSION || info->problem == SG_LGMP_BAD_APP_DATA_SIZE)
+            return -1;
         bad = 1;
     }
-    printf("lgmp: magic LGMP, version %u, session 0x%08x, %u queues, app data %u bytes at %u\n", info.version,
-           info.session_id, info.queue_count, info.app_data_size, SG_LGMP_APP_DATA_OFFSET);
+    printf("lgmp: magic LGMP, version %u, session 0x%08x, %u queues, app data %u bytes at %u\n", info->version,
+           info->session_id, info->queue_count, info->app_data_size, SG_LGMP_APP_DATA_OFFSET);
+    return bad;
+}
 
+/* Whether the host's clock moves: over 100 ms, unless asked not to wait. */
+static void dump_heartbeat(const void *base, bool no_wait)
+{
     uint64_t c1 = load_clock(base);
-    if (o->no_wait) {
+    if (no_wait) {
         printf("heartbeat: %llu ms\n", (unsigned long long)c1);
-    } else {
-        sg_sleep_us(100000);
-        uint64_t c2 = load_clock(base);
-        if (c2 != c1)
-            printf("heartbeat: %llu ms, ticking (+%lld ms in 100 ms)\n", (unsigned long long)c2,
-                   (long long)(c2 - c1));
-        else
-            printf("heartbeat: %llu ms, not ticking (unchanged over 100 ms: host stopped or region saved)\n",
-                   (unsigned long long)c1);
+        return;
     }
+    sg_sleep_us(100000);
+    uint64_t c2 = load_clock(base);
+    if (c2 != c1)
+        printf("heartbeat: %llu ms, ticking (+%lld ms in 100 ms)\n", (unsigned long long)c2, (long long)(c2 - c1));
+    else
+        printf("heartbeat: %llu ms, not ticking (unchanged over 100 ms: host stopped or region saved)\n",
+               (unsigned long long)c1);
+}
 
-    /* KVMFR header and records, from a private copy of the app data. */
-    if (info.app_data_ok) {
-        uint8_t *app = malloc(info.app_data_size + 1);
-        struct sg_kvmfr_info ki;
-        if (!app) {
-            LOG_E("out of memory for %u bytes of app data", info.app_data_size);
-            return 1;
-        }
-        memcpy(app, base + SG_LGMP_APP_DATA_OFFSET, info.app_data_size);
-        enum sg_kvmfr_status st = sg_kvmfr_parse_info(app, info.app_data_size, &ki);
-        if (st == SG_KVMFR_OK || st == SG_KVMFR_BAD_VERSION)
-            printf("kvmfr: magic KVMFR---, version %u, host version \"%s\", features 0x%x%s\n", ki.version,
-                   ki.host_version, ki.features, ki.features & SG_KVMFR_FEATURE_SET_CURSOR_POS ? " (set-cursor-pos)" : "");
-        if (st != SG_KVMFR_OK) {
-            char why[256] = "";
-            if (st == SG_KVMFR_APPDATA_TOO_SMALL)
-                appendf(why, sizeof(why), ": %u bytes", info.app_data_size);
-            else if (st == SG_KVMFR_BAD_MAGIC) {
-                /* the guest's bytes, without the control ones a terminal would act on */
-                char magic[9] = "";
-                for (uint32_t k = 0; k < 8 && info.app_data_size >= 8; k++)
-                    magic[k] = app[k] >= 0x20 && app[k] < 0x7f ? (char)app[k] : '?';
-                appendf(why, sizeof(why), ": starts with \"%s\"", magic);
-            }
-            else if (st == SG_KVMFR_BAD_VERSION)
-                appendf(why, sizeof(why), ": version %u, host \"%s\"", ki.version, ki.host_version);
-            LOG_E("%s: invalid KVMFR application data: %s%s", shm->path, sg_kvmfr_status_str(st), why);
+static void log_kvmfr_problem(const char *path, enum sg_kvmfr_status st, const uint8_t *app, uint32_t app_size,
+                              const struct sg_kvmfr_info *ki)
+{
+    char why[256] = "";
+    if (st == SG_KVMFR_APPDATA_TOO_SMALL) {
+        appendf(why, sizeof(why), ": %u bytes", app_size);
+    } else if (st == SG_KVMFR_BAD_MAGIC) {
+        /* the guest's bytes, without the control ones a terminal would act on */
+        char magic[9] = "";
+        for (uint32_t k = 0; k < 8 && app_size >= 8; k++)
+            magic[k] = app[k] >= 0x20 && app[k] < 0x7f ? (char)app[k] : '?';
+        appendf(why, sizeof(why), ": starts with \"%s\"", magic);
+    } else if (st == SG_KVMFR_BAD_VERSION) {
+        appendf(why, sizeof(why), ": version %u, host \"%s\"", ki->version, ki->host_version);
+    }
+    LOG_E("%s: invalid KVMFR application data: %s%s", path, sg_kvmfr_status_str(st), why);
+}
+
+static void print_kvmfr_records(const struct sg_kvmfr_info *ki)
+{
+    if (ki->has_vm_info) {
+        printf("kvmfr: vm info: uuid ");
+        for (int i = 0; i < 16; i++)
+            printf("%02x%s", ki->uuid[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
+        printf(", capture \"%s\", cpus %u, cores %u, sockets %u, model \"%s\"\n", ki->capture, ki->cpus, ki->cores,
+               ki->sockets, ki->cpu_model);
+    }
+    if (ki->has_os_info)
+        printf("kvmfr: os info: %s (%u), \"%s\"\n", os_name(ki->os_kind), ki->os_kind, ki->os_name);
+    printf("kvmfr: records %u, skipped %u%s\n", ki->records_seen, ki->records_skipped,
+           ki->records_truncated ? ", the last one runs past the data (ignored)" : "");
+}
+
+/* KVMFR header and records, from a private copy of the app data. Returns 0, 1 when they are
+ * invalid, -1 when out of memory. */
+static int dump_kvmfr_info(const struct sg_shm *shm, const struct sg_lgmp_info *info)
+{
+    uint8_t *app = malloc(info->app_data_size + 1);
+    struct sg_kvmfr_info ki;
+    if (!app) {
+        LOG_E("out of memory for %u bytes of app data", info->app_data_size);
+        return -1;
+    }
+    memcpy(app, (const uint8_t *)shm->base + SG_LGMP_APP_DATA_OFFSET, info->app_data_size);
+    enum sg_kvmfr_status st = sg_kvmfr_parse_info(app, info->app_data_size, &ki);
+    if (st == SG_KVMFR_OK || st == SG_KVMFR_BAD_VERSION)
+        printf("kvmfr: magic KVMFR---, version %u, host version \"%s\", features 0x%x%s\n", ki.version,
+               ki.host_version, ki.features, ki.features & SG_KVMFR_FEATURE_SET_CURSOR_POS ? " (set-cursor-pos)" : "");
+    if (st != SG_KVMFR_OK)
+        log_kvmfr_problem(shm->path, st, app, info->app_data_size, &ki);
+    else
+        print_kvmfr_records(&ki);
+    free(app);
+    return st != SG_KVMFR_OK;
+}
+
+/* A queue's header, its subscribers and its client-message counters. */
+static void print_queue_header(uint32_t i, const struct sg_lgmp_queue_info *q, uint64_t host_clock_ms)
+{
+    uint32_t active = (uint32_t)(q->subs >> 32), badm = (uint32_t)q->subs;
+    printf("queue %u: id %u (%s), %u slots, sub timeout %u ms, ring at %u, write %u, read %u, outstanding %u, "
+           "new subscribers %u\n",
+           i, q->queue_id, queue_name(q->queue_id), q->slot_count, q->sub_timeout_ms, q->ring_offset,
+           q->write_index, q->read_index, q->outstanding, q->new_sub_count);
+    printf("queue %u: subscribers active 0x%08x, bad 0x%08x, oldest deadline %llu\n", i, active, badm,
+           (unsigned long long)q->oldest_deadline);
+    for (uint32_t s = 0; s < SG_LGMP_MAX_SUBSCRIBERS; s++) {
+        bool a = active >> s & 1, b = badm >> s & 1;
+        if (!(a || b || q->bad_until[s]))
+            continue;
+        printf("queue %u: subscriber %u: %s%s, tag 0x%08x, bad_until %llu", i, s, a ? "active" : "inactive",
+               b ? " bad (evicted)" : "", q->client_tag[s], (unsigned long long)q->bad_until[s]);
+        if (b && q->bad_until[s] > host_clock_ms)
+            printf(" (slot reserved for %llu more ms)", (unsigned long long)(q->bad_until[s] - host_clock_ms));
+        else if (b)
+            printf(" (expired: the next subscribe reaps it)");
+        printf("\n");
+    }
+    printf("queue %u: client messages: free %u, sent serial %u, done serial %u\n", i, q->cmsg_free,
+           q->cmsg_sent_serial, q->cmsg_done_serial);
+}
+
+/* The outstanding messages of a queue whose ring checked out (cursor messages decoded into cs).
+ * Sets *outstanding to the number of messages the ring holds; returns 1 if anything is invalid. */
+static int dump_messages(const struct sg_shm *shm, uint32_t i, const struct sg_lgmp_queue_info *q, uint8_t *copy,
+                         size_t copy_size, struct cursor_state *cs, uint32_t *outstanding)
+{
+    int bad = 0;
+    uint32_t n = q->outstanding < q->slot_count ? q->outstanding : q->slot_count - 1;
+    if (q->outstanding >= q->slot_count) {
+        printf("queue %u: INVALID outstanding %u (ring has %u slots)\n", i, q->outstanding, q->slot_count);
+        bad = 1;
+    }
+    /* a real ring has a few dozen slots; the guest can claim millions */
+    uint32_t listed = n < MAX_LISTED_MESSAGES ? n : MAX_LISTED_MESSAGES;
+    for (uint32_t k = 0; k < listed; k++) {
+        uint32_t slot = (q->read_index + k) % q->slot_count;
+        struct sg_lgmp_message m;
+        uint32_t pending;
+        enum sg_lgmp_status ls = sg_lgmp_inspect_slot(shm->base, shm->size, q, slot, &m, &pending);
+        printf("queue %u: message %u (ring slot %u): app_value 0x%x, payload at %u, %u bytes, pending 0x%08x%s%s\n",
+               i, k + 1, slot, m.app_value, m.offset, m.size, pending, ls ? ", INVALID: " : "",
+               ls ? sg_lgmp_status_str(ls) : "");
+        if (ls) {
             bad = 1;
-        } else {
-            if (ki.has_vm_info) {
-                printf("kvmfr: vm info: uuid ");
-                for (int i = 0; i < 16; i++)
-                    printf("%02x%s", ki.uuid[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
-                printf(", capture \"%s\", cpus %u, cores %u, sockets %u, model \"%s\"\n", ki.capture, ki.cpus,
-                       ki.cores, ki.sockets, ki.cpu_model);
-            }
-            if (ki.has_os_info)
-                printf("kvmfr: os info: %s (%u), \"%s\"\n", os_name(ki.os_kind), ki.os_kind, ki.os_name);
-            printf("kvmfr: records %u, skipped %u%s\n", ki.records_seen, ki.records_skipped,
-                   ki.records_truncated ? ", the last one runs past the data (ignored)" : "");
+            continue;
         }
-        free(app);
+        if (q->queue_id == SG_KVMFR_CURSOR_QUEUE_ID)
+            bad |= dump_cursor_msg(k + 1, &m, copy, copy_size, cs);
+    }
+    if (n > listed)
+        printf("queue %u: %u more outstanding messages not listed\n", i, n - listed);
+    *outstanding = n;
+    return bad;
+}
+
+/* The newest message of the frame queue, released or not: the one before write_index. */
+static int dump_newest_frame(const struct sg_shm *shm, const struct sg_lgmp_queue_info *q, bool outstanding,
+                             const char *png)
+{
+    uint32_t slot = (q->write_index + q->slot_count - 1) % q->slot_count;
+    struct sg_lgmp_message m;
+    enum sg_lgmp_status ls = sg_lgmp_inspect_slot(shm->base, shm->size, q, slot, &m, NULL);
+    if (ls) {
+        printf("frame: newest message (ring slot %u) INVALID: %s (payload at %u, %u bytes)\n", slot,
+               sg_lgmp_status_str(ls), m.offset, m.size);
+        return 1;
+    }
+    if (m.size == 0 && m.offset == 0) {
+        printf("frame: no frame posted yet\n");
+        return 0;
+    }
+    return dump_frame(&m, slot, outstanding, png);
+}
+
+static int dump_once(const struct sg_shm *shm, const struct opts *o)
+{
+    struct sg_lgmp_info info;
+    int bad = dump_lgmp_header(shm, &info);
+    if (bad < 0)
+        return 1;
+    dump_heartbeat(shm->base, o->no_wait);
+    if (info.app_data_ok) {
+        int r = dump_kvmfr_info(shm, &info);
+        if (r < 0)
+            return 1;
+        bad |= r;
     }
 
     size_t copy_size = SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE;
@@ -378,72 +487,18 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
     bool saw_frames = false;
     for (uint32_t i = 0; i < info.queues_valid; i++) {
         const struct sg_lgmp_queue_info *q = &info.queues[i];
-        uint32_t active = (uint32_t)(q->subs >> 32), badm = (uint32_t)q->subs;
-        printf("queue %u: id %u (%s), %u slots, sub timeout %u ms, ring at %u, write %u, read %u, outstanding %u, "
-               "new subscribers %u\n",
-               i, q->queue_id, queue_name(q->queue_id), q->slot_count, q->sub_timeout_ms, q->ring_offset,
-               q->write_index, q->read_index, q->outstanding, q->new_sub_count);
-        printf("queue %u: subscribers active 0x%08x, bad 0x%08x, oldest deadline %llu\n", i, active, badm,
-               (unsigned long long)q->oldest_deadline);
-        for (uint32_t s = 0; s < SG_LGMP_MAX_SUBSCRIBERS; s++) {
-            bool a = active >> s & 1, b = badm >> s & 1;
-            if (!(a || b || q->bad_until[s]))
-                continue;
-            printf("queue %u: subscriber %u: %s%s, tag 0x%08x, bad_until %llu", i, s, a ? "active" : "inactive",
-                   b ? " bad (evicted)" : "", q->client_tag[s], (unsigned long long)q->bad_until[s]);
-            if (b && q->bad_until[s] > info.host_clock_ms)
-                printf(" (slot reserved for %llu more ms)", (unsigned long long)(q->bad_until[s] - info.host_clock_ms));
-            else if (b)
-                printf(" (expired: the next subscribe reaps it)");
-            printf("\n");
-        }
-        printf("queue %u: client messages: free %u, sent serial %u, done serial %u\n", i, q->cmsg_free,
-               q->cmsg_sent_serial, q->cmsg_done_serial);
+        print_queue_header(i, q, info.host_clock_ms);
         if (!q->ring_ok) {
             printf("queue %u: INVALID ring (slot_count %u, ring_offset %u, write %u, read %u)\n", i, q->slot_count,
                    q->ring_offset, q->write_index, q->read_index);
             bad = 1;
             continue;
         }
-        uint32_t n = q->outstanding < q->slot_count ? q->outstanding : q->slot_count - 1;
-        if (q->outstanding >= q->slot_count) {
-            printf("queue %u: INVALID outstanding %u (ring has %u slots)\n", i, q->outstanding, q->slot_count);
-            bad = 1;
-        }
-        /* a real ring has a few dozen slots; the guest can claim millions */
-        uint32_t listed = n < MAX_LISTED_MESSAGES ? n : MAX_LISTED_MESSAGES;
-        for (uint32_t k = 0; k < listed; k++) {
-            uint32_t slot = (q->read_index + k) % q->slot_count;
-            struct sg_lgmp_message m;
-            uint32_t pending;
-            enum sg_lgmp_status ls = sg_lgmp_inspect_slot(base, shm->size, q, slot, &m, &pending);
-            printf("queue %u: message %u (ring slot %u): app_value 0x%x, payload at %u, %u bytes, pending 0x%08x%s%s\n",
-                   i, k + 1, slot, m.app_value, m.offset, m.size, pending, ls ? ", INVALID: " : "",
-                   ls ? sg_lgmp_status_str(ls) : "");
-            if (ls) {
-                bad = 1;
-                continue;
-            }
-            if (q->queue_id == SG_KVMFR_CURSOR_QUEUE_ID)
-                bad |= dump_cursor_msg(k + 1, &m, copy, copy_size, &cs);
-        }
-        if (n > listed)
-            printf("queue %u: %u more outstanding messages not listed\n", i, n - listed);
+        uint32_t n;
+        bad |= dump_messages(shm, i, q, copy, copy_size, &cs, &n);
         if (q->queue_id == SG_KVMFR_FRAME_QUEUE_ID && !saw_frames) {
             saw_frames = true;
-            /* The newest message is the one before write_index, released or not. */
-            uint32_t slot = (q->write_index + q->slot_count - 1) % q->slot_count;
-            struct sg_lgmp_message m;
-            enum sg_lgmp_status ls = sg_lgmp_inspect_slot(base, shm->size, q, slot, &m, NULL);
-            if (ls) {
-                printf("frame: newest message (ring slot %u) INVALID: %s (payload at %u, %u bytes)\n", slot,
-                       sg_lgmp_status_str(ls), m.offset, m.size);
-                bad = 1;
-            } else if (m.size == 0 && m.offset == 0) {
-                printf("frame: no frame posted yet\n");
-            } else {
-                bad |= dump_frame(&m, slot, n > 0, o->frame_png);
-            }
+            bad |= dump_newest_frame(shm, q, n > 0, o->frame_png);
         }
     }
     if (o->frame_png && !saw_frames) {

@@ -2,7 +2,8 @@
 #pragma once
 /*
  * LGMP v6 wire structures (lgmp.md §3, §4, §4.1, §4.2) and the atomic and
- * spin-lock primitives both sides use on them (§7). Internal to proto/.
+ * spin-lock primitives both sides use on them (§7). Private to proto/:
+ * private/ is on the include path of proto/'s sources only (proto/meson.build).
  *
  * Fields marked atomic in the spec are plain integers here and are only ever
  * touched through the sg_lgmp_a* helpers below, which use the GCC __atomic
