@@ -3,6 +3,7 @@
 
 #include <SDL.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,22 +16,29 @@
 #include "input_hooks.h"
 #include "keybindings.h"
 #include "kvmfr.h"
+#include "graphs.h"
 #include "overlay.h"
+#include "present.h"
 #include "render/render.h"
 #include "screenshot.h"
 #include "session.h"
+#include "sg_trace.h"
 #include "view.h"
 #include "window.h"
 #include "sg_log.h"
 #include "sg_time.h"
 
 #define NOTICE_MS 3000
+#define GRAPHS_REFRESH_MS 100
+/* Rectangles of one partial redraw: a frame's damage and the cursor's two. */
+#define MAX_DRAW_RECTS (SG_KVMFR_MAX_DAMAGE_RECTS + 2)
 #define FB_POLLS 2000
 #define FB_BUDGET (5 * FB_POLLS) /* polls for all the waits of one frame together */
 
 struct sg_app {
     struct sg_options *opts;
     struct sg_window win;
+    struct sg_present present;
     const struct sg_render_impl *ri;
     struct sg_renderer *r;
     struct sg_overlay *ov;
@@ -38,6 +46,11 @@ struct sg_app {
     Uint32 wake_event;
     atomic_bool wake_pending;
     bool running, dirty;
+    bool cursor_dirty; /* the cursor changed since the last draw (dirty: anything may have) */
+    /* frame damage (guest pixels) since the last draw, when that is all that changed */
+    struct sg_render_rect frame_damage[MAX_DRAW_RECTS];
+    unsigned nframe_damage;
+    bool frames_as_rects; /* frames may be presented as rectangles too, not only the cursor */
 
     /* options */
     enum sg_scale_mode scale;
@@ -58,13 +71,25 @@ struct sg_app {
     struct sg_session_cursor cur;
     bool cur_shape;
     uint32_t cur_w, cur_h;
+    bool drawn_cursor;      /* the last presented picture has the cursor, at drawn_cursor_rect */
+    struct sg_render_rect drawn_cursor_rect;
+    uint64_t cursor_draws;  /* presents of the cursor's rectangles alone */
+    uint64_t rect_draws;    /* presents of some rectangles (not the whole window) */
+    bool traced_cursor;     /* sg_trace: the last cursor place logged as drawn */
+    int traced_x, traced_y;
 
     /* status */
     struct sg_session_status st;
     char status_text[512];
     char notice[256];
     uint64_t notice_until;
-    bool show_stats, show_help;
+    bool show_stats, show_help, show_graphs;
+    struct sg_graphs *graphs;
+    uint64_t next_graphs_ns, last_frame_recv_ns;
+    uint32_t graphs_w;
+    bool show_indicator;
+    int indicator_w;
+    char hook_stats[256], hook_kv[1024]; /* the hooks' lines (sound), refreshed every second */
     struct sg_keys keys;
     int layer_h[SG_LAYER_COUNT];
     int status_cols; /* status text wrapped for this many columns */
@@ -76,7 +101,7 @@ struct sg_app {
     uint64_t age_sum_ns, age_n;
     uint64_t upload_sum_ns, upload_n, draw_sum_ns, draw_n; /* per-second sums */
     double upload_ms, draw_ms;
-    char stats_text[512];
+    char stats_text[1024];
 
     /* hooks */
     const struct sg_input_hooks *hooks;
@@ -117,6 +142,21 @@ void sg_app_notice(struct sg_app *app, const char *text)
     snprintf(app->notice, sizeof(app->notice), "%s", text);
     app->notice_until = sg_time_ms() + NOTICE_MS;
     LOG_I("%s", text);
+    app->dirty = true;
+}
+
+void sg_app_set_indicator(struct sg_app *app, const char *text)
+{
+    app->show_indicator = text && *text;
+    if (app->show_indicator && app->ov) {
+        uint8_t *px;
+        uint32_t w, h;
+        if (sg_overlay_render(app->ov, text, &px, &w, &h)) {
+            app->ri->layer_image(app->r, SG_LAYER_INDICATOR, w, h, px);
+            app->indicator_w = (int)w;
+            free(px);
+        }
+    }
     app->dirty = true;
 }
 
@@ -194,7 +234,7 @@ static void update_status_text(struct sg_app *app)
 
 static void update_stats_text(struct sg_app *app)
 {
-    char text[512];
+    char text[1024];
     snprintf(text, sizeof(text),
              "UPS %6.1f   FPS %6.1f\n"
              "guest %dx%d %s rot %d\n"
@@ -204,6 +244,13 @@ static void update_stats_text(struct sg_app *app)
              app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
              app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
              app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
+    if (*app->hook_stats) {
+        size_t len = strlen(text);
+        if (len + 1 + strlen(app->hook_stats) < sizeof(text)) {
+            text[len] = '\n';
+            strcpy(text + len + 1, app->hook_stats);
+        }
+    }
     if (strcmp(text, app->stats_text)) {
         snprintf(app->stats_text, sizeof(app->stats_text), "%s", text);
         set_layer_text(app, SG_LAYER_STATS, text);
@@ -229,7 +276,7 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\nattach_attempts=%u\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\ncursor_draws=%llu\nrect_draws=%llu\nattach_attempts=%u\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -237,7 +284,9 @@ static void write_stats(struct sg_app *app)
             app->st.have_info ? app->st.info.host_version : "", app->st.have_info ? app->st.info.features : 0,
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
-            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms, app->st.attach_attempts);
+            (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
+            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts);
+    fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);
 }
@@ -260,8 +309,28 @@ static void tick(struct sg_app *app, uint64_t now)
         app->draw_ms = (double)app->draw_sum_ns / (double)app->draw_n / 1e6;
     app->upload_sum_ns = app->upload_n = app->draw_sum_ns = app->draw_n = 0;
     app->age_sum_ns = app->age_n = 0;
+    if (app->hooks->stats)
+        app->hooks->stats(app->hook_state, app->hook_stats, sizeof(app->hook_stats), app->hook_kv,
+                          sizeof(app->hook_kv));
     update_stats_text(app);
     write_stats(app);
+}
+
+/* The graphs' image, a few times a second while they are shown. */
+static void update_graphs(struct sg_app *app, uint64_t now_ns)
+{
+    if (!app->show_graphs || now_ns < app->next_graphs_ns)
+        return;
+    app->next_graphs_ns = now_ns + GRAPHS_REFRESH_MS * 1000000ull;
+    uint8_t *px;
+    uint32_t w, h;
+    if (sg_graphs_render(app->graphs, app->ov, now_ns, &px, &w, &h)) {
+        app->ri->layer_image(app->r, SG_LAYER_GRAPHS, w, h, px);
+        app->graphs_w = w;
+        app->layer_h[SG_LAYER_GRAPHS] = (int)h;
+        free(px);
+        app->dirty = true;
+    }
 }
 
 /* ---------------------------------------------------------- frames */
@@ -296,6 +365,19 @@ static void frame_fail(struct sg_app *app, const char *fmt, ...)
     app->frame_error = true;
     snprintf(app->frame_msg, sizeof(app->frame_msg), "%s", msg);
     app->dirty = true;
+}
+
+/* What a new frame changed on screen: its damage rectangles (guest pixels)
+ * when the picture is otherwise the one on screen, else everything. */
+static void add_frame_damage(struct sg_app *app, const struct sg_render_rect *r, unsigned n)
+{
+    if (!n || app->data_w != (uint32_t)app->guest_w || app->data_h != (uint32_t)app->guest_h ||
+        app->nframe_damage + n > MAX_DRAW_RECTS - 2) {
+        app->dirty = true;
+        return;
+    }
+    memcpy(&app->frame_damage[app->nframe_damage], r, n * sizeof(*r));
+    app->nframe_damage += n;
 }
 
 static void handle_frame(struct sg_app *app)
@@ -378,6 +460,9 @@ static void handle_frame(struct sg_app *app)
     app->guest_w = (int)h->screen_width;
     app->guest_h = (int)h->screen_height;
     app->pending_age_ns = sf.recv_ns;
+    if (app->last_frame_recv_ns)
+        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_INTERVAL, sf.recv_ns, (double)(sf.recv_ns - app->last_frame_recv_ns) / 1e6);
+    app->last_frame_recv_ns = sf.recv_ns;
     if ((h->flags & SG_FRAME_FLAG_TRUNCATED) && !app->truncated_warned) {
         char msg[256];
         snprintf(msg, sizeof(msg),
@@ -398,7 +483,7 @@ static void handle_frame(struct sg_app *app)
         save_png(app, app->shot_path);
     }
     update_view(app);
-    app->dirty = true;
+    add_frame_damage(app, rects, n);
 }
 
 static void handle_cursor(struct sg_app *app)
@@ -417,13 +502,15 @@ static void handle_cursor(struct sg_app *app)
         app->cur_shape = false; /* new session */
     c.new_shape = false;
     app->cur = c;
-    app->dirty = true;
+    app->cursor_dirty = true;
     if (app->hooks->on_guest_cursor) {
         struct sg_guest_cursor gc;
         sg_session_cursor_peek(app->session, &gc);
         app->hooks->on_guest_cursor(app->hook_state, &gc);
     }
 }
+
+static void draw(struct sg_app *app);
 
 static void poll_session(struct sg_app *app)
 {
@@ -438,8 +525,12 @@ static void poll_session(struct sg_app *app)
             app->frame_error = false;
         }
     }
-    handle_frame(app);
+    /* the cursor first, and on screen before a frame is copied: a frame never
+     * queues ahead of a cursor update */
     handle_cursor(app);
+    if (app->cursor_dirty && !app->dirty && app->running)
+        draw(app);
+    handle_frame(app);
     uint32_t id;
     enum sg_cursor_pos_result res;
     while (sg_session_cursor_pos_result(app->session, &id, &res))
@@ -449,9 +540,24 @@ static void poll_session(struct sg_app *app)
 
 /* ------------------------------------------------------------ draw */
 
-static void draw(struct sg_app *app)
+/* Debug timestamps for the glass-to-glass bench: a new frame, and the cursor
+ * at a new place (hotspot, guest pixels), once each when first swapped. */
+static void trace_drawn(struct sg_app *app, const struct sg_render_scene *s)
 {
-    uint64_t t_draw = sg_time_ns();
+    if (!sg_trace_enabled)
+        return;
+    if (app->pending_age_ns)
+        SG_TRACE("frame-drawn %u", app->serial);
+    if (s->cursor_visible && (!app->traced_cursor || app->cur.x != app->traced_x || app->cur.y != app->traced_y)) {
+        app->traced_cursor = true;
+        app->traced_x = app->cur.x;
+        app->traced_y = app->cur.y;
+        SG_TRACE("cursor-drawn %d %d", app->cur.x + app->cur.hot_x, app->cur.y + app->cur.hot_y);
+    }
+}
+
+static void build_scene(struct sg_app *app, struct sg_render_scene *out)
+{
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
@@ -482,25 +588,126 @@ static void draw(struct sg_app *app)
         s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
     s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
+    s.layer[SG_LAYER_GRAPHS] = (typeof(s.layer[0])){ app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16 };
+    if (app->show_indicator) {
+        /* top right, under the graphs when they are shown there */
+        int y = s.layer[SG_LAYER_GRAPHS].visible ? 24 + app->layer_h[SG_LAYER_GRAPHS] : 16;
+        s.layer[SG_LAYER_INDICATOR] = (typeof(s.layer[0])){ true, fw - 16 - app->indicator_w, y };
+    }
     s.layer[SG_LAYER_HELP] =
         (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
-    app->ri->draw(app->r, &s);
-    SDL_GL_SwapWindow(app->win.win);
+    *out = s;
+}
+
+/* The pixels the cursor covers: whole pixels, one more on each side for what
+ * linear filtering bleeds, inside the drawable. False when not drawn. */
+static bool cursor_rect(const struct sg_render_scene *s, struct sg_render_rect *out)
+{
+    if (!s->cursor_visible)
+        return false;
+    double x0 = floor(s->cur_x) - 1, y0 = floor(s->cur_y) - 1;
+    double x1 = ceil(s->cur_x + s->cur_w) + 1, y1 = ceil(s->cur_y + s->cur_h) + 1;
+    x0 = x0 < 0 ? 0 : x0;
+    y0 = y0 < 0 ? 0 : y0;
+    x1 = x1 > s->fb_w ? s->fb_w : x1;
+    y1 = y1 > s->fb_h ? s->fb_h : y1;
+    if (x1 <= x0 || y1 <= y0)
+        return false;
+    *out = (struct sg_render_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0) };
+    return true;
+}
+
+/* Damage in guest pixels -> drawable pixels, widened by what filtering bleeds. */
+static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s, const struct sg_render_rect *g,
+                             struct sg_render_rect *out)
+{
+    double x0, y0, x1, y1;
+    sg_view_guest_to_window(&app->view, g->x, g->y, &x0, &y0);
+    sg_view_guest_to_window(&app->view, (double)g->x + g->w, (double)g->y + g->h, &x1, &y1);
+    double k = app->view.win_w > 0 ? (double)s->fb_w / app->view.win_w : 1;
+    struct sg_render_scene box = { .fb_w = s->fb_w, .fb_h = s->fb_h, .cursor_visible = true };
+    box.cur_x = (x0 < x1 ? x0 : x1) * k - 1;
+    box.cur_y = (y0 < y1 ? y0 : y1) * k - 1;
+    box.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k + 2;
+    box.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k + 2;
+    return cursor_rect(&box, out);
+}
+
+static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
+{
+    uint64_t a = 0;
+    for (unsigned i = 0; i < n; i++)
+        a += (uint64_t)r[i].w * r[i].h;
+    return a;
+}
+
+static void draw(struct sg_app *app)
+{
+    uint64_t t_draw = sg_time_ns();
+    struct sg_render_scene s;
+    build_scene(app, &s);
+    struct sg_render_rect now_rect = { 0 }, rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s.fb_w, (uint32_t)s.fb_h };
+    bool now_drawn = cursor_rect(&s, &now_rect);
+    /* Cursor-only updates go out as rectangles where the platform can; without
+     * vsync frames do too (a copy, never a swap: it would not wait for vblank),
+     * with vsync frames are swapped whole. */
+    bool partial = sg_present_partial(&app->present);
+    bool frames_partial = sg_present_can_rects(&app->present) && app->frames_as_rects;
+    unsigned n = 0;
+    if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
+        if (app->cursor_dirty && app->drawn_cursor)
+            rects[n++] = app->drawn_cursor_rect;
+        if (app->cursor_dirty && now_drawn)
+            rects[n++] = now_rect;
+        for (unsigned i = 0; i < app->nframe_damage; i++)
+            n += guest_rect_to_fb(app, &s, &app->frame_damage[i], &rects[n]);
+        if (n) {
+            /* Only the presented rectangles must be right in the back buffer (the
+             * window keeps the rest), so scissored passes are enough even right
+             * after a swap; they pay off for small areas, a big one is drawn whole. */
+            if (rects_area(rects, n) * 2 < (uint64_t)s.fb_w * s.fb_h) {
+                s.clip = rects;
+                s.nclip = n;
+            }
+            app->ri->draw(app->r, &s);
+            sg_present_rects(&app->present, rects, n, s.fb_h);
+            app->rect_draws++;
+            if (!app->nframe_damage)
+                app->cursor_draws++;
+        }
+    } else {
+        app->ri->draw(app->r, &s);
+        if (frames_partial)
+            sg_present_rects(&app->present, &whole, 1, s.fb_h);
+        else
+            sg_present_swap(&app->present);
+    }
+    app->nframe_damage = 0;
+    app->drawn_cursor = now_drawn;
+    app->drawn_cursor_rect = now_rect;
+    trace_drawn(app, &s);
     if (s.have_frame && !app->first_drawn) {
         /* how long a start takes to show the guest is measured on this line (bench/client/attach_time.py) */
         app->first_drawn = true;
         LOG_I("first frame drawn (%dx%d %s)", app->guest_w, app->guest_h, sg_kvmfr_frame_type_str(app->type));
     }
+    uint64_t t_end = sg_time_ns();
     if (app->pending_age_ns) {
         app->ri->finish(app->r); /* the age is "drawn", not "submitted" */
-        app->age_sum_ns += sg_time_ns() - app->pending_age_ns;
+        t_end = sg_time_ns();
+        app->age_sum_ns += t_end - app->pending_age_ns;
         app->age_n++;
+        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_AGE, t_end, (double)(t_end - app->pending_age_ns) / 1e6);
         app->pending_age_ns = 0;
-        app->draw_sum_ns += sg_time_ns() - t_draw;
+        app->draw_sum_ns += t_end - t_draw;
         app->draw_n++;
     }
+    if (app->cursor_dirty && app->cur.recv_ns && t_end > app->cur.recv_ns)
+        sg_graphs_add(app->graphs, SG_GRAPH_CURSOR_AGE, t_end, (double)(t_end - app->cur.recv_ns) / 1e6);
+    sg_graphs_add(app->graphs, SG_GRAPH_RENDER, t_end, (double)(t_end - t_draw) / 1e6);
     app->draws++;
     app->dirty = false;
+    app->cursor_dirty = false;
 }
 
 /* ---------------------------------------------------------- events */
@@ -531,6 +738,10 @@ static void key_command(struct sg_app *app, enum sg_key_cmd cmd)
         break;
     case SG_KEY_HELP:
         app->show_help = !app->show_help;
+        break;
+    case SG_KEY_GRAPHS:
+        app->show_graphs = !app->show_graphs;
+        app->next_graphs_ns = 0;
         break;
     case SG_KEY_SCREENSHOT:
         screenshot_key(app);
@@ -636,6 +847,12 @@ int sg_app_run(struct sg_options *opts)
     app->stats_path = sg_options_str(opts, "app", "statsFile");
     app->shot_path = sg_options_str(opts, "app", "screenshot");
     app->shot_dir = sg_options_str(opts, "app", "screenshotDir");
+    const char *trace = sg_options_str(opts, "app", "traceFile");
+    if (*trace && !sg_trace_open(trace, err, sizeof(err))) {
+        LOG_E("%s", err);
+        free(app);
+        return 2;
+    }
     SDL_Scancode esc = SDL_GetScancodeFromName(sg_options_str(opts, "input", "escapeKey"));
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {
@@ -694,11 +911,19 @@ int sg_app_run(struct sg_options *opts)
         goto out_win;
     }
     LOG_I("renderer %s: %s", app->ri->name, app->ri->describe(app->r));
+    int partial_mode = sg_options_enum(opts, "win", "partialDraw"); /* yes, cursor, no */
+    sg_present_init(&app->present, app->win.win, partial_mode != 2);
+    /* frames as rectangles only where swaps would not wait for vsync anyway
+     * (e.g. llvmpipe under Xvfb has no swap control) */
+    app->frames_as_rects = partial_mode == 0 && !app->win.vsync;
+    LOG_I("presenting: %s", sg_present_describe(&app->present));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
                                 sizeof(err));
     if (!app->ov)
         LOG_W("no overlay text: %s", err);
     build_help(app);
+    app->graphs = sg_graphs_create();
+    app->show_graphs = sg_options_bool(opts, "win", "showGraphs");
 
     app->hook_state = app->hooks->init ? app->hooks->init(app) : NULL;
 
@@ -708,12 +933,16 @@ int sg_app_run(struct sg_options *opts)
     while (app->running) {
         uint64_t now = sg_time_ms();
         long timeout = app->next_tick_ms > now ? (long)(app->next_tick_ms - now) : 0;
-        if (app->hooks->wake_ms && timeout > (long)app->hooks->wake_ms)
-            timeout = (long)app->hooks->wake_ms;
+        unsigned wake = app->hooks->wake_ms_now ? app->hooks->wake_ms_now(app->hook_state) : app->hooks->wake_ms;
+        if (wake && timeout > (long)wake)
+            timeout = (long)wake;
+        if (app->show_graphs && timeout > GRAPHS_REFRESH_MS)
+            timeout = GRAPHS_REFRESH_MS;
         if (app->notice_until > now && timeout > (long)(app->notice_until - now))
             timeout = (long)(app->notice_until - now) + 1;
         SDL_Event ev;
-        if (!app->dirty && SDL_WaitEventTimeout(&ev, (int)timeout))
+        bool todo = app->dirty || app->cursor_dirty || app->nframe_damage;
+        if (!todo && SDL_WaitEventTimeout(&ev, (int)timeout))
             handle_event(app, &ev);
         while (SDL_PollEvent(&ev))
             handle_event(app, &ev);
@@ -722,13 +951,15 @@ int sg_app_run(struct sg_options *opts)
         if (app->hooks->on_tick)
             app->hooks->on_tick(app->hook_state);
         tick(app, sg_time_ms());
-        if (app->dirty && app->running)
+        update_graphs(app, sg_time_ns());
+        if ((app->dirty || app->cursor_dirty || app->nframe_damage) && app->running)
             draw(app);
     }
     rc = 0;
     if (app->hooks->finish)
         app->hooks->finish(app->hook_state);
     sg_overlay_destroy(app->ov);
+    sg_graphs_destroy(app->graphs);
     app->ri->destroy(app->r);
 out_win:
     sg_window_finish(&app->win);

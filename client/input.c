@@ -260,6 +260,12 @@ void sg_cursor_sync_set_pos_done(struct sg_cursor_sync *s, bool ok, uint64_t now
     }
 }
 
+bool sg_cursor_sync_wants_tick(const struct sg_cursor_sync *s, bool can_set_pos)
+{
+    /* the same conditions as sg_cursor_sync_tick's, less the time ones */
+    return s->phase == SG_SYNC_TRACKING && s->have_report && off_target(s) && (can_set_pos || s->steps < 8);
+}
+
 void sg_cursor_sync_tick(struct sg_cursor_sync *s, bool can_set_pos, uint64_t now, struct sg_sync_action *out)
 {
     none(out);

@@ -80,3 +80,7 @@ void sg_cursor_sync_report(struct sg_cursor_sync *s, int x, int y, uint64_t now,
 void sg_cursor_sync_set_pos_done(struct sg_cursor_sync *s, bool ok, uint64_t now, struct sg_sync_action *out);
 /* Periodic check for corrections. */
 void sg_cursor_sync_tick(struct sg_cursor_sync *s, bool can_set_pos, uint64_t now, struct sg_sync_action *out);
+/* Whether sg_cursor_sync_tick may still act (tracking a reported cursor that
+ * is off target, and not given up): the caller keeps ticking while true and
+ * may sleep otherwise. */
+bool sg_cursor_sync_wants_tick(const struct sg_cursor_sync *s, bool can_set_pos);

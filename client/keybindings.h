@@ -16,6 +16,7 @@ enum sg_key_cmd {
     SG_KEY_STATS,
     SG_KEY_HELP,
     SG_KEY_SCREENSHOT,
+    SG_KEY_GRAPHS,
 };
 
 struct sg_key_binding {

@@ -13,6 +13,7 @@
 
 static const char *const scale_choices[] = { "keep", "stretch", "integer", NULL };
 static const char *const filter_choices[] = { "linear", "nearest", NULL };
+static const char *const partial_choices[] = { "yes", "cursor", "no", NULL };
 /* in enum sg_log_level order */
 static const char *const log_level_choices[] = { "error", "warn", "info", "debug", NULL };
 
@@ -21,12 +22,15 @@ static const struct sg_option base_options[] = {
     { "app", "shmFile", SG_OPT_STR, "/dev/shm/looking-glass",
       "shared memory region: a file, or a kvmfr device; unset, /dev/kvmfr0 is used when it exists",
       NULL, 'f', 0, 0, NULL },
-    { "app", "pollUs", SG_OPT_INT, "1000", "sleep between polls of empty queues, microseconds", NULL, 0, 50, 100000, NULL },
+    { "app", "pollUs", SG_OPT_INT, "1000", "sleep between polls of empty queues, microseconds (4x as long after 0.5 s without messages)", NULL, 0, 50, 100000, NULL },
     { "app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0, 10, 60000, NULL },
     { "app", "screenshotDir", SG_OPT_STR, ".", "folder where the screenshot key saves PNG files", NULL, 0, 0, 0, NULL },
     { "app", "screenshot", SG_OPT_STR, "", "save the first complete guest frame to this PNG file", NULL, 0, 0, 0, NULL },
     { "app", "statsFile", SG_OPT_STR, "",
       "rewrite this file every second with counters and state (key=value lines)", NULL, 0, 0, 0, NULL },
+    { "app", "traceFile", SG_OPT_STR, "",
+      "append debug timestamps (frames and cursor received, drawn) to this file, for bench/client/glass_to_glass",
+      NULL, 0, 0, 0, NULL },
     { "app", "logLevel", SG_OPT_ENUM, "info", "log level: error, warn, info or debug", log_level_choices, 'l', 0, 0,
       NULL },
     { "win", "title", SG_OPT_STR, "Spyglass", "window title", NULL, 0, 0, 0, NULL },
@@ -42,6 +46,12 @@ static const struct sg_option base_options[] = {
       scale_choices, 0, 0, 0, NULL },
     { "win", "filter", SG_OPT_ENUM, "linear", "texture filtering when scaling: linear or nearest", filter_choices, 0, 0, 0, NULL },
     { "win", "vsync", SG_OPT_BOOL, "yes", "wait for vertical sync when drawing", NULL, 0, 0, 0, NULL },
+    { "win", "partialDraw", SG_OPT_ENUM, "yes",
+      "present only what changed where the platform can: yes (cursor moves, and frame damage when swaps do not "
+      "wait for vsync), cursor (cursor moves only), no (whole swaps)", partial_choices, 0, 0, 0, NULL },
+    { "win", "showGraphs", SG_OPT_BOOL, "no",
+      "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time)", NULL, 0, 0, 0,
+      NULL },
     { "win", "showFPS", SG_OPT_BOOL, "no", "show the statistics overlay at start", NULL, 'k', 0, 0, NULL },
     { "win", "font", SG_OPT_STR, "DejaVu Sans Mono", "fontconfig pattern of the overlay font", NULL, 0, 0, 0, NULL },
     { "win", "fontSize", SG_OPT_INT, "14", "overlay font size in points", NULL, 0, 6, 96, NULL },

@@ -13,10 +13,13 @@
 #include "lgmp.h"
 #include "sg_log.h"
 #include "sg_time.h"
+#include "sg_trace.h"
 #include "shm.h"
 
 #define MAX_POS_REQS 16
 #define VALIDITY_CHECK_MS 100
+#define IDLE_AFTER_NS 500000000ull /* no message for this long: poll IDLE_POLL_FACTOR times slower */
+#define IDLE_POLL_FACTOR 4u
 #define CURSOR_BURST 32 /* cursor messages handled per pass before looking at frames */
 /* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
  * a live host ticks every 10 ms, and one that has not ticked for a second is
@@ -223,7 +226,10 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
         s->cur.new_shape = true;
     }
     s->cur_dirty = true;
+    s->cur.recv_ns = sg_time_ns();
+    int hot_x = s->cur.hot_x, hot_y = s->cur.hot_y;
     pthread_mutex_unlock(&s->lock);
+    SG_TRACE("cursor-recv %d %d", c.x + hot_x, c.y + hot_y);
     notify(s);
 }
 
@@ -256,6 +262,7 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
     s->frame_released = false;
     s->st.frames_received++;
     pthread_mutex_unlock(&s->lock);
+    SG_TRACE("frame-recv %u", f.hdr.frame_serial);
     notify(s);
     return true;
 }
@@ -317,7 +324,7 @@ enum run_end { RUN_STOP, RUN_LOST, RUN_EVICTED, RUN_ERROR };
 
 static enum run_end run(struct sg_session *s)
 {
-    uint64_t next_check = sg_time_ns() + VALIDITY_CHECK_MS * 1000000ull;
+    uint64_t next_check = sg_time_ns() + VALIDITY_CHECK_MS * 1000000ull, last_busy = sg_time_ns();
     bool holding = false;
     for (;;) {
         if (atomic_load(&s->stop))
@@ -370,8 +377,14 @@ static enum run_end run(struct sg_session *s)
         }
 
         pump_pos_reqs(s);
-        if (!busy)
-            sg_sleep_us(s->poll_us);
+        /* A still guest: poll slower after a while (an idle client costs next
+         * to nothing); the first message after the pause brings the fast rate
+         * back. A moving pointer never lets it get there. */
+        uint64_t now = sg_time_ns();
+        if (busy)
+            last_busy = now;
+        else
+            sg_sleep_us(now - last_busy > IDLE_AFTER_NS ? s->poll_us * IDLE_POLL_FACTOR : s->poll_us);
         continue;
     queue_error:
         if (ls == SG_LGMP_QUEUE_TIMEOUT)

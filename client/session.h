@@ -52,6 +52,7 @@ struct sg_session_cursor {
     int hot_x, hot_y;
     bool new_shape;            /* shape below is new; ownership moves to the taker */
     struct sg_cursor_image shape;
+    uint64_t recv_ns;          /* CLOCK_MONOTONIC when the newest update was seen */
 };
 
 struct sg_session_opts {

@@ -56,7 +56,8 @@ bool sg_window_init(struct sg_window *w, const struct sg_window_opts *o, char *e
     w->fullscreen = o->fullscreen;
     w->center_x = o->x < 0;
     w->center_y = o->y < 0;
-    if (SDL_GL_SetSwapInterval(o->vsync ? 1 : 0) != 0 && o->vsync)
+    w->vsync = SDL_GL_SetSwapInterval(o->vsync ? 1 : 0) == 0 && o->vsync;
+    if (o->vsync && !w->vsync)
         LOG_W("vsync not available: %s", SDL_GetError());
     return true;
 }

@@ -13,6 +13,9 @@ const struct sg_capture_impl *const sg_capture_backends[] = {
 #ifdef SG_HAVE_X11
     &sg_capture_x11,
 #endif
+#ifdef SG_HAVE_KMS
+    &sg_capture_kms,
+#endif
     &sg_capture_fbdev,
     &sg_capture_testpattern,
     NULL,
@@ -88,6 +91,11 @@ enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_
 int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
 {
     return cap->impl->set_cursor_pos(cap, x, y);
+}
+
+int sg_capture_cursor_fd(struct sg_capture *cap)
+{
+    return cap->impl->cursor_fd ? cap->impl->cursor_fd(cap) : -1;
 }
 
 void sg_capture_stop(struct sg_capture *cap)

@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The capture interface: one struct of function pointers per backend
- * (testpattern, x11, fbdev), one file per backend under capture/.
+ * (testpattern, x11, kms, fbdev), one file per backend under capture/.
  *
  * Frames are captured in two steps, like kvmfr.md §5.7 wants them: next_frame
  * reports that a new image exists (its size and what changed), the publisher
@@ -18,9 +18,13 @@
  * around next_cursor and set_cursor_pos. create and destroy run with no other
  * call in flight.
  *
- * Every member is required (none may be NULL) except options; a backend
- * without a cursor (fbdev) implements next_cursor to return SG_CAPTURE_NONE
- * and set_cursor_pos as a no-op.
+ * The cursor is event driven where the backend can be: cursor_fd gives a
+ * descriptor that becomes readable when next_cursor has something new, and
+ * the publisher posts a move as soon as it happens instead of on its tick.
+ *
+ * Every member is required (none may be NULL) except options and cursor_fd;
+ * a backend without a cursor (fbdev) implements next_cursor to return
+ * SG_CAPTURE_NONE and set_cursor_pos as a no-op.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -109,6 +113,15 @@ struct sg_capture_impl {
      * Context: tick thread, under the caller's capture lock; may run beside
      * next_frame/copy_rect. */
     int (*set_cursor_pos)(struct sg_capture *cap, int32_t x, int32_t y);
+    /* Optional (NULL: the publisher asks next_cursor on every tick). A
+     * descriptor that polls readable while next_cursor may have news; once
+     * next_cursor has returned SG_CAPTURE_NONE it stays quiet until something
+     * new happens. -1 when there is none right now (it may change, e.g. after
+     * a reconnect: asked again before every wait). While the descriptor is
+     * -1 the publisher falls back to its tick.
+     * Context: tick thread, under the caller's capture lock (the descriptor
+     * is polled outside it, by that same thread). */
+    int (*cursor_fd)(struct sg_capture *cap);
     /* No client left: stop spending anything on capture.
      * Context: frame thread, under the caller's capture lock; or the main
      * thread once the publisher's other threads have ended. */
@@ -142,6 +155,7 @@ void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
 enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
                                               uint8_t *shape, size_t shape_cap);
 int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y);
+int sg_capture_cursor_fd(struct sg_capture *cap); /* -1 when the backend has none */
 void sg_capture_stop(struct sg_capture *cap);
 void sg_capture_destroy(struct sg_capture *cap);
 
@@ -165,4 +179,7 @@ extern const struct sg_capture_impl sg_capture_testpattern;
 extern const struct sg_capture_impl sg_capture_fbdev;
 #ifdef SG_HAVE_X11
 extern const struct sg_capture_impl sg_capture_x11;
+#endif
+#ifdef SG_HAVE_KMS
+extern const struct sg_capture_impl sg_capture_kms;
 #endif

@@ -12,6 +12,7 @@
 #include "options.h"
 #include "publisher.h"
 #include "shm.h"
+#include "sg_trace.h"
 #include "sysinfo.h"
 
 #ifndef SG_VERSION
@@ -57,6 +58,11 @@ int main(int argc, char **argv)
         return 0;
     }
     sg_log_set_level(o.log_level);
+    if (o.trace[0] && !sg_trace_open(o.trace, err, sizeof(err))) {
+        LOG_E("%s", err);
+        sg_host_options_finish(&o);
+        return 1;
+    }
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -104,5 +110,6 @@ out:
     if (shm_open_ok)
         sg_shm_close(&shm);
     sg_host_options_finish(&o);
+    sg_trace_close();
     return status;
 }

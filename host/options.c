@@ -57,6 +57,10 @@ int sg_host_options_set(struct sg_host_options *o, const char *section, const ch
             return set_uint("host:fps", value, 1000, &o->fps, err, err_size);
         if (!strcasecmp(key, "size"))
             return set_uint("host:size", value, 1u << 16, &o->size_mib, err, err_size);
+        if (!strcasecmp(key, "traceFile") || !strcasecmp(key, "trace")) {
+            snprintf(o->trace, sizeof(o->trace), "%s", value);
+            return 0;
+        }
         if (!strcasecmp(key, "log-level") || !strcasecmp(key, "logLevel")) {
             if (!sg_log_parse_level(value, &o->log_level)) {
                 snprintf(err, err_size, "log level '%s' is not one of error, warn, info, debug", value);
@@ -143,12 +147,13 @@ static const struct option long_opts[] = {
     {"size", required_argument, NULL, 's'},
     {"log-level", required_argument, NULL, 'l'},
     {"config", required_argument, NULL, 'C'},
+    {"trace", required_argument, NULL, 'T'},
     {"option", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
-static const char short_opts[] = "f:c:r:s:l:C:o:hV";
+static const char short_opts[] = "f:c:r:s:l:C:o:T:hV";
 
 int sg_host_options_parse(struct sg_host_options *o, int argc, char **argv, char *err, size_t err_size)
 {
@@ -202,6 +207,7 @@ int sg_host_options_parse(struct sg_host_options *o, int argc, char **argv, char
         case 's': rc = sg_host_options_set(o, "host", "size", optarg, err, err_size); break;
         case 'l': rc = sg_host_options_set(o, "host", "log-level", optarg, err, err_size); break;
         case 'o': rc = set_spec(o, optarg, err, err_size); break;
+        case 'T': rc = sg_host_options_set(o, "host", "traceFile", optarg, err, err_size); break;
         case 'C': break;
         case '?':
         default:
@@ -249,12 +255,14 @@ void sg_host_options_help(FILE *out, const char *argv0)
             "  -s, --size MIB        size of the region file when it must be created (default %u)\n"
             "  -l, --log-level L     error, warn, info, debug (default info)\n"
             "  -C, --config FILE     read this INI file after the default ones\n"
+            "  -T, --trace FILE      append debug timestamps (cursor and frame posts) to FILE,\n"
+            "                        for bench/client/glass_to_glass (default: none)\n"
             "  -o, --option S:K=V    set a backend option, e.g. -o testpattern:width=1920\n"
             "  -h, --help            this text\n"
             "  -V, --version         the version\n\n"
             "INI files: /etc/spyglass/host.ini, then ~/.config/spyglass/host.ini\n"
             "($XDG_CONFIG_HOME/spyglass/host.ini); section [host] takes region, capture,\n"
-            "fps, size, log-level; a section per backend takes its options.\n\n"
+            "fps, size, log-level, traceFile; a section per backend takes its options.\n\n"
             "Capture backends and their options (default in brackets):\n",
             argv0, SG_SHM_DEFAULT_PATH, default_capture(), DEFAULT_SIZE_MIB);
     for (int b = 0; sg_capture_backends[b]; b++) {

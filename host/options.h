@@ -22,6 +22,7 @@ struct sg_host_options {
     uint32_t fps;       /* frame-rate cap, 0 = none */
     uint32_t size_mib;  /* size of a region file created because it is missing */
     enum sg_log_level log_level;
+    char trace[512];    /* debug timestamps file (sg_trace.h), empty = none */
     bool help, version;
     /* values of every backend option, in sg_capture_backends[] order */
     char *values[SG_HOST_MAX_BACKENDS][SG_HOST_MAX_BACKEND_OPTS];

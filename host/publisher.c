@@ -2,6 +2,7 @@
 #include "publisher.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "lgmp.h"
 #include "log.h"
 #include "sg_time.h"
+#include "sg_trace.h"
 
 /* Bytes per progress-word publication: small enough that a client copying
  * behind us rarely waits, large enough that the stores cost nothing. */
@@ -21,6 +23,13 @@
 /* How long a cursor post keeps retrying a full queue (the tick that evicts
  * a stuck client runs inside the retry loop). */
 #define CURSOR_FULL_GIVE_UP_MS 1500u
+/* A position waits while the client has not read the previous cursor message
+ * (then only the newest is posted), but never longer than this: a client that
+ * stopped reading is evicted by the tick, and must not freeze the cursor of
+ * another meanwhile. */
+#define CURSOR_HOLD_MAX_MS 20u
+/* How often a held position looks whether the client has read the last one. */
+#define CURSOR_HOLD_RECHECK_NS 250000L
 
 struct block {
     bool valid; /* holds the complete image of frame `serial` */
@@ -61,11 +70,14 @@ struct sg_publisher {
     uint64_t last_frame_ns;
     bool error_logged;
 
-    /* tick */
+    /* tick thread */
     uint32_t rec_i, shape_i;
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
     int32_t px, py, hot_x, hot_y;
+    bool held;            /* a position/visibility update not posted yet (coalescing) */
+    uint32_t held_flags;  /* SG_CURSOR_FLAG_POSITION if any held update moved it */
+    uint64_t held_since_ms;
 
     struct sg_publisher_stats stats;
 };
@@ -317,6 +329,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     sg_kvmfr_frame_write(payload, &hdr);
     sg_kvmfr_progress_store(word, 0);
     post_frame_block(p, i);
+    SG_TRACE("frame-post %u", p->serial);
 
     /* The block holds frame serial-2 when it is valid; what changed since then
      * is the previous frame's damage plus this one's. */
@@ -437,6 +450,7 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
         enum sg_lgmp_status st = sg_lgmp_host_post(p->cq, flags, mem);
         if (st == SG_LGMP_OK) {
             stat_add(&p->stats.cursor_posts, 1);
+            SG_TRACE("cursor-post %d %d 0x%x", p->px, p->py, flags);
             return;
         }
         if (st != SG_LGMP_QUEUE_FULL) {
@@ -469,6 +483,26 @@ static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
     };
 }
 
+/* Post the held position/visibility once the client has read the previous
+ * cursor message (or it waited CURSOR_HOLD_MAX_MS). A pointer that moves
+ * faster than the client reads thus costs one message per read, never a full
+ * queue, and the last place always goes out. */
+static void flush_held(struct sg_publisher *p)
+{
+    if (!p->held)
+        return;
+    if (sg_lgmp_host_queue_pending(p->cq) > 0 && sg_clock_now(p->clock) - p->held_since_ms < CURSOR_HOLD_MAX_MS)
+        return;
+    const struct sg_lgmp_mem *mem = &p->records[p->rec_i];
+    p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
+    struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
+    sg_kvmfr_cursor_write(mem->ptr, &hdr);
+    uint32_t flags = p->held_flags | (p->visible ? SG_CURSOR_FLAG_VISIBLE : 0);
+    p->held = false;
+    p->held_flags = 0;
+    post_cursor(p, mem, flags);
+}
+
 /* §6.4 */
 static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
 {
@@ -484,26 +518,33 @@ static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_
         p->have_pos = true;
     }
     p->visible = ev->visible;
+    if (!ev->has_shape) {
+        if (ev->has_position)
+            p->held_flags |= SG_CURSOR_FLAG_POSITION;
+        if (!p->held)
+            p->held_since_ms = sg_clock_now(p->clock);
+        p->held = true;
+        flush_held(p);
+        return;
+    }
+    /* a shape message carries the newest position and visibility too */
+    p->held = false;
+    p->held_flags = 0;
     struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
     if (ev->has_position || (ev->has_shape && p->have_pos))
         flags |= SG_CURSOR_FLAG_POSITION;
     if (ev->visible)
         flags |= SG_CURSOR_FLAG_VISIBLE;
-    if (ev->has_shape) {
-        mem = &p->shapes[p->shape_i];
-        p->cur_shape = (int)p->shape_i;
-        p->shape_i = (p->shape_i + 1) % SG_KVMFR_CURSOR_SHAPE_BUFFERS;
-        hdr.shape_type = ev->shape_type;
-        hdr.hot_x = (int8_t)ev->hot_x;
-        hdr.hot_y = (int8_t)ev->hot_y;
-        hdr.width = ev->width;
-        hdr.height = ev->height;
-        hdr.pitch = ev->pitch;
-        flags |= SG_CURSOR_FLAG_SHAPE;
-    } else {
-        mem = &p->records[p->rec_i];
-        p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
-    }
+    mem = &p->shapes[p->shape_i];
+    p->cur_shape = (int)p->shape_i;
+    p->shape_i = (p->shape_i + 1) % SG_KVMFR_CURSOR_SHAPE_BUFFERS;
+    hdr.shape_type = ev->shape_type;
+    hdr.hot_x = (int8_t)ev->hot_x;
+    hdr.hot_y = (int8_t)ev->hot_y;
+    hdr.width = ev->width;
+    hdr.height = ev->height;
+    hdr.pitch = ev->pitch;
+    flags |= SG_CURSOR_FLAG_SHAPE;
     sg_kvmfr_cursor_write(mem->ptr, &hdr);
     post_cursor(p, mem, flags);
 }
@@ -573,6 +614,17 @@ int sg_publisher_tick(struct sg_publisher *p)
             break;
     }
 
+    sg_publisher_cursor_step(p);
+    if (sg_lgmp_host_queue_new_subs(p->cq)) {
+        p->held = false; /* the message below carries the newest state */
+        p->held_flags = 0;
+        cursor_new_subscriber(p);
+    }
+    return 0;
+}
+
+void sg_publisher_cursor_step(struct sg_publisher *p)
+{
     pthread_mutex_lock(&p->cap_lock);
     if (atomic_load(&p->capturing)) {
         struct sg_capture_cursor ev;
@@ -584,9 +636,44 @@ int sg_publisher_tick(struct sg_publisher *p)
         }
     }
     pthread_mutex_unlock(&p->cap_lock);
-    if (sg_lgmp_host_queue_new_subs(p->cq))
-        cursor_new_subscriber(p);
-    return 0;
+    flush_held(p);
+}
+
+bool sg_publisher_cursor_holding(const struct sg_publisher *p)
+{
+    return p->held;
+}
+
+static int64_t ns_until(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(t->tv_sec - now.tv_sec) * 1000000000 + (t->tv_nsec - now.tv_nsec);
+}
+
+int sg_publisher_cursor_wait(struct sg_publisher *p, const struct timespec *deadline)
+{
+    int fd = -1;
+    pthread_mutex_lock(&p->cap_lock);
+    if (atomic_load(&p->capturing))
+        fd = sg_capture_cursor_fd(p->cap);
+    pthread_mutex_unlock(&p->cap_lock);
+    int64_t left = ns_until(deadline);
+    if (left <= 0)
+        return 0;
+    if (fd < 0 && !p->held) {
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline, NULL);
+        return 0;
+    }
+    if (p->held && left > CURSOR_HOLD_RECHECK_NS)
+        left = CURSOR_HOLD_RECHECK_NS;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    struct timespec ts = {(time_t)(left / 1000000000), (long)(left % 1000000000)};
+    int n = ppoll(&pfd, 1, &ts, NULL); /* fd -1 is ignored: a plain sleep */
+    if (n < 0 && errno != EINTR)
+        return -1;
+    sg_publisher_cursor_step(p);
+    return n > 0;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -638,7 +725,12 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > next.tv_sec + 1)
             next = now; /* suspended for a while: do not catch up */
-        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        /* between ticks: the cursor as it moves */
+        while (!*stop && ns_until(&next) > 0)
+            if (sg_publisher_cursor_wait(p, &next) < 0) {
+                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+                break;
+            }
     }
     atomic_store(&ctx.quit, true);
     pthread_join(th, NULL);

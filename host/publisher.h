@@ -8,14 +8,18 @@
  * on the 10 ms tick.
  *
  * Two loops: sg_publisher_frame_step (the frame thread) and
- * sg_publisher_tick (every 10 ms: heartbeat, client messages, cursor).
- * sg_publisher_run runs both until asked to stop. Tests and benchmarks may
- * call the steps themselves from one thread.
+ * sg_publisher_tick (every 10 ms: heartbeat, client messages, cursor). Between
+ * ticks the tick thread waits on the capture's cursor descriptor
+ * (sg_publisher_cursor_wait), so a pointer move is posted as it happens.
+ * Position updates are coalesced only while the client has not read the
+ * previous cursor message. sg_publisher_run runs both until asked to stop.
+ * Tests and benchmarks may call the steps themselves from one thread.
  */
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "capture.h"
 #include "kvmfr.h"
@@ -53,6 +57,15 @@ void sg_publisher_destroy(struct sg_publisher *p); /* stops capture; NULL ok */
 void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms);
 /* One 10 ms tick. -1: the region was wiped and could not be set up again. */
 int sg_publisher_tick(struct sg_publisher *p);
+/* The cursor part of the tick alone: post what the backend reports now, and
+ * a held position the client is ready for. */
+void sg_publisher_cursor_step(struct sg_publisher *p);
+/* Wait until the backend's cursor descriptor fires, a held position is due
+ * for a look, or deadline (CLOCK_MONOTONIC) passes; then a cursor step.
+ * 1: the descriptor fired; 0: it did not (or there is none); -1: poll failed. */
+int sg_publisher_cursor_wait(struct sg_publisher *p, const struct timespec *deadline);
+/* True while a position waits for the client to read the previous message. */
+bool sg_publisher_cursor_holding(const struct sg_publisher *p);
 /* Frame thread + tick loop until *stop becomes non-zero. 0, or -1 on a fatal error. */
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop);
 

@@ -450,9 +450,27 @@ static void set_filter(GLuint tex, bool linear)
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, f);
 }
 
+static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s);
+
 static void gl_draw(struct sg_renderer *r, const struct sg_render_scene *s)
 {
     glViewport(0, 0, s->fb_w, s->fb_h);
+    if (!s->nclip) {
+        draw_scene(r, s);
+        return;
+    }
+    /* a cursor-only update: the same scene, only where the cursor was and is */
+    glEnable(GL_SCISSOR_TEST);
+    for (unsigned i = 0; i < s->nclip; i++) {
+        const struct sg_render_rect *c = &s->clip[i];
+        glScissor((GLint)c->x, s->fb_h - (GLint)(c->y + c->h), (GLsizei)c->w, (GLsizei)c->h);
+        draw_scene(r, s);
+    }
+    glDisable(GL_SCISSOR_TEST);
+}
+
+static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s)
+{
     glClearColor(0, 0, 0, 1);
     glClear(GL_COLOR_BUFFER_BIT);
     glBindVertexArray(r->vao);

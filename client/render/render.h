@@ -22,7 +22,8 @@ struct sg_render_rect {
 };
 
 /* Overlay layers, drawn in this order over frame and cursor. */
-enum sg_render_layer { SG_LAYER_STATUS, SG_LAYER_STATS, SG_LAYER_HELP, SG_LAYER_COUNT };
+enum sg_render_layer { SG_LAYER_STATUS, SG_LAYER_STATS, SG_LAYER_GRAPHS, SG_LAYER_HELP, SG_LAYER_INDICATOR,
+                       SG_LAYER_COUNT };
 
 struct sg_render_scene {
     int fb_w, fb_h;          /* drawable size in pixels */
@@ -37,6 +38,10 @@ struct sg_render_scene {
         bool visible;
         int x, y;            /* top-left in drawable pixels */
     } layer[SG_LAYER_COUNT];
+    /* nclip > 0: draw only inside these rectangles (drawable pixels, top-left
+     * origin); the rest of the framebuffer is left as it is. */
+    const struct sg_render_rect *clip;
+    unsigned nclip;
 };
 
 struct sg_render_impl {

@@ -48,6 +48,7 @@ struct hooks {
     bool ever_connected;
     char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
     struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
+    struct sg_audio_ui *audio; /* guest sound and microphone (spice/audio_ui.h), or NULL */
 
     /* Mailbox from the SPICE thread: mu guards guest_text and guest_image*
      * (hooks_clipboard.c); state, guest_locks and clip_changed are atomics. */
@@ -71,6 +72,9 @@ static inline bool sg_hooks_active(struct hooks *h)
 void sg_hooks_enter_at(struct hooks *h, int wx, int wy); /* the pointer is (again) at this window point */
 void sg_hooks_set_capture(struct hooks *h, bool on);
 void sg_hooks_mouse_tick(struct hooks *h); /* re-placing after capture, corrections, local cursor shown or not */
+/* How soon sg_hooks_mouse_tick must run again: a re-placing due, or corrections while the
+ * guest cursor is off target; 0 = only on events. */
+unsigned sg_hooks_mouse_wake_ms(struct hooks *h);
 bool sg_hooks_on_motion(void *state, const SDL_MouseMotionEvent *ev);
 bool sg_hooks_on_button(void *state, const SDL_MouseButtonEvent *ev);
 bool sg_hooks_on_wheel(void *state, const SDL_MouseWheelEvent *ev);

@@ -225,6 +225,19 @@ void sg_hooks_on_cursor_pos_done(void *state, uint32_t id, enum sg_cursor_pos_re
         act(h, &a);
 }
 
+unsigned sg_hooks_mouse_wake_ms(struct hooks *h)
+{
+    unsigned ms = 0;
+    if (h->rebase_at) {
+        uint64_t now = sg_time_ms();
+        ms = h->rebase_at > now ? (unsigned)(h->rebase_at - now) : 1;
+    }
+    /* the tick's corrections wait for the cursor to settle: look every 10 ms while one may come */
+    if (sg_hooks_active(h) && !h->captured && sg_cursor_sync_wants_tick(&h->sync, can_set_pos(h)) && (!ms || ms > 10))
+        ms = 10;
+    return ms;
+}
+
 void sg_hooks_mouse_tick(struct hooks *h)
 {
     if (h->rebase_at && sg_time_ms() >= h->rebase_at) {

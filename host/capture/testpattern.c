@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kvmfr.h"
 #include "sg_time.h"
@@ -147,7 +149,19 @@ struct tp {
     bool warped;
     int32_t warp_x, warp_y;
     uint32_t shape_n; /* the frame whose shape was last reported */
+    /* Readable while a cursor change waits (cursor_fd): the synthetic pointer
+     * is event driven like a real one, so tests without X see that path. */
+    int wake_fd;
 };
+
+/* Under tp->lock, after setting a pending flag. */
+static void cursor_wake(struct tp *tp)
+{
+    uint64_t one = 1;
+    if (tp->wake_fd >= 0 && write(tp->wake_fd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: the counter is already non-zero, the publisher will look */
+    }
+}
 
 static const struct sg_capture_option tp_options[] = {
     {"width", "1280", "frame width in pixels (>= 160)"},
@@ -179,6 +193,7 @@ static int tp_create(struct sg_capture **out, const char *const *v, char *err, s
     tp->h = h;
     tp->rate = rate;
     tp->frames = frames;
+    tp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&tp->lock, NULL);
     *out = &tp->base;
     return 0;
@@ -192,6 +207,7 @@ static int tp_start(struct sg_capture *cap)
     tp->t0_ns = sg_time_ns();
     pthread_mutex_lock(&tp->lock);
     tp->cur_pos_pending = tp->cur_shape_pending = true;
+    cursor_wake(tp);
     pthread_mutex_unlock(&tp->lock);
     return 0;
 }
@@ -241,6 +257,7 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
         tp->cur_pos_pending = true;
         if (n / SG_TP_SHAPE_PERIOD != tp->shape_n / SG_TP_SHAPE_PERIOD)
             tp->cur_shape_pending = true;
+        cursor_wake(tp);
     }
     pthread_mutex_unlock(&tp->lock);
     return SG_CAPTURE_OK;
@@ -258,6 +275,10 @@ static enum sg_capture_status tp_next_cursor(struct sg_capture *cap, struct sg_c
     struct tp *tp = (struct tp *)cap;
     enum sg_capture_status st = SG_CAPTURE_NONE;
     pthread_mutex_lock(&tp->lock);
+    uint64_t count;
+    if (tp->wake_fd >= 0 && read(tp->wake_fd, &count, sizeof(count)) < 0) {
+        /* EAGAIN: nothing signalled; the flags below decide anyway */
+    }
     if (tp->started && (tp->cur_pos_pending || tp->cur_shape_pending)) {
         memset(out, 0, sizeof(*out));
         out->visible = true;
@@ -288,8 +309,14 @@ static int tp_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
     tp->warp_x = x;
     tp->warp_y = y;
     tp->cur_pos_pending = true;
+    cursor_wake(tp);
     pthread_mutex_unlock(&tp->lock);
     return 0;
+}
+
+static int tp_cursor_fd(struct sg_capture *cap)
+{
+    return ((struct tp *)cap)->wake_fd;
 }
 
 static void tp_stop(struct sg_capture *cap)
@@ -301,6 +328,8 @@ static void tp_destroy(struct sg_capture *cap)
 {
     struct tp *tp = (struct tp *)cap;
     pthread_mutex_destroy(&tp->lock);
+    if (tp->wake_fd >= 0)
+        close(tp->wake_fd);
     free(tp->img);
     free(tp);
 }
@@ -316,6 +345,7 @@ const struct sg_capture_impl sg_capture_testpattern = {
     .copy_rect = tp_copy_rect,
     .next_cursor = tp_next_cursor,
     .set_cursor_pos = tp_set_cursor_pos,
+    .cursor_fd = tp_cursor_fd,
     .stop = tp_stop,
     .destroy = tp_destroy,
 };

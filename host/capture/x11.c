@@ -4,10 +4,18 @@
  * what changed (only those rectangles are fetched), XFIXES for the cursor
  * shape, the root window's ConfigureNotify for size changes.
  *
- * Two connections: the frame thread waits on one, the tick thread polls the
+ * Two connections: the frame thread waits on one, the tick thread reads the
  * cursor on the other, so neither steals the other's events. A connection
  * that breaks (display restarted) is re-opened, and the new screen size
  * simply shows up as a full frame.
+ *
+ * The pointer by events: XInput2 raw motion selected on the root reaches us
+ * whoever holds a grab; each burst of them is followed by one QueryPointer
+ * for the place (raw events carry device deltas, not the screen position).
+ * The cursor connection's descriptor is what the publisher waits on
+ * (cursor_fd), so a move is posted as it happens. Warps by guest programs make
+ * no raw motion: a QueryPointer every WARP_POLL_MS catches those. Without
+ * XInput2 the pointer is polled on every tick, less often while still.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +27,7 @@
 #include <time.h>
 #include <xcb/damage.h>
 #include <xcb/shm.h>
+#include <xcb/xinput.h>
 #include <xcb/xcb.h>
 #include <xcb/xfixes.h>
 
@@ -30,6 +39,10 @@
 /* Pointer polls: every tick while it moves, then every IDLE_SKIP-th tick. */
 #define IDLE_SKIP 5
 #define IDLE_AFTER 50
+/* With XInput2: how often to look for a pointer warped by a guest program. */
+#define WARP_POLL_MS 100
+/* Query rounds per next_cursor call while the pointer keeps moving. */
+#define MOTION_ROUNDS 4
 
 struct frame_conn {
     xcb_connection_t *c;
@@ -59,6 +72,10 @@ struct x11 {
     xcb_connection_t *cc;
     xcb_window_t croot;
     uint8_t cursor_event;
+    uint8_t xi_opcode;    /* XInputExtension's major opcode, for its GenericEvents */
+    bool xi_ok;           /* XInput 2.2 raw motion selected on the root */
+    bool motion_pending;  /* raw motion (or our warp) since the last QueryPointer */
+    uint64_t next_warp_poll_ms;
     uint64_t c_retry_ms;
     bool shape_pending, pos_known;
     bool visible; /* false while the cursor image is fully transparent */
@@ -307,6 +324,21 @@ static int frame_take_damage(struct frame_conn *f, struct sg_capture_frame *out)
     return 0;
 }
 
+/* What the cursor connection listens to while capturing: shape changes and
+ * raw pointer motion; nothing when stopped (idle costs nothing). */
+static void cursor_select(struct x11 *x, bool on)
+{
+    xcb_xfixes_select_cursor_input(x->cc, x->croot, on ? XCB_XFIXES_CURSOR_NOTIFY_MASK_DISPLAY_CURSOR : 0);
+    if (x->xi_ok) {
+        struct {
+            xcb_input_event_mask_t head;
+            uint32_t mask;
+        } m = {{XCB_INPUT_DEVICE_ALL_MASTER, 1}, on ? XCB_INPUT_XI_EVENT_MASK_RAW_MOTION : 0};
+        xcb_input_xi_select_events(x->cc, x->croot, 1, &m.head);
+    }
+    xcb_flush(x->cc);
+}
+
 static int x11_start(struct sg_capture *cap)
 {
     struct x11 *x = (struct x11 *)cap;
@@ -314,10 +346,8 @@ static int x11_start(struct sg_capture *cap)
     if (x->f.c)
         damage_on(&x->f);
     x->f.have_image = false;
-    if (x->cc) {
-        xcb_xfixes_select_cursor_input(x->cc, x->croot, XCB_XFIXES_CURSOR_NOTIFY_MASK_DISPLAY_CURSOR);
-        xcb_flush(x->cc);
-    }
+    if (x->cc)
+        cursor_select(x, true);
     x->shape_pending = true;
     x->pos_known = false;
     x->visible = true;
@@ -330,10 +360,8 @@ static void x11_stop(struct sg_capture *cap)
     x->started = false;
     if (x->f.c && !xcb_connection_has_error(x->f.c))
         damage_off(&x->f);
-    if (x->cc && !xcb_connection_has_error(x->cc)) {
-        xcb_xfixes_select_cursor_input(x->cc, x->croot, 0);
-        xcb_flush(x->cc);
-    }
+    if (x->cc && !xcb_connection_has_error(x->cc))
+        cursor_select(x, false);
 }
 
 static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
@@ -454,6 +482,20 @@ static void cursor_close(struct x11 *x)
     x->cc = NULL;
 }
 
+/* XInput 2.2 (raw events reach root listeners during grabs since 2.1). */
+static void cursor_xi_init(struct x11 *x)
+{
+    x->xi_ok = false;
+    const xcb_query_extension_reply_t *ext = xcb_get_extension_data(x->cc, &xcb_input_id);
+    if (!ext || !ext->present)
+        return;
+    xcb_input_xi_query_version_reply_t *v =
+        xcb_input_xi_query_version_reply(x->cc, xcb_input_xi_query_version(x->cc, 2, 2), NULL);
+    x->xi_ok = v && (v->major_version > 2 || (v->major_version == 2 && v->minor_version >= 1));
+    free(v);
+    x->xi_opcode = ext->major_opcode;
+}
+
 static int cursor_open(struct x11 *x, char *err, size_t err_size)
 {
     uint32_t w, h;
@@ -461,13 +503,90 @@ static int cursor_open(struct x11 *x, char *err, size_t err_size)
     if (!x->cc)
         return -1;
     x->cursor_event = xcb_get_extension_data(x->cc, &xcb_xfixes_id)->first_event;
-    if (x->started) {
-        xcb_xfixes_select_cursor_input(x->cc, x->croot, XCB_XFIXES_CURSOR_NOTIFY_MASK_DISPLAY_CURSOR);
-        xcb_flush(x->cc);
-    }
+    cursor_xi_init(x);
+    if (x->started)
+        cursor_select(x, true);
     x->shape_pending = true;
     x->pos_known = false;
     return 0;
+}
+
+/* Read every event that has arrived; true if the cursor connection still works. */
+static bool cursor_drain(struct x11 *x)
+{
+    xcb_generic_event_t *ev;
+    while ((ev = xcb_poll_for_event(x->cc))) {
+        uint8_t type = ev->response_type & 0x7f;
+        if (type == x->cursor_event + XCB_XFIXES_CURSOR_NOTIFY)
+            x->shape_pending = true;
+        else if (type == XCB_GE_GENERIC && x->xi_ok) {
+            xcb_ge_generic_event_t *ge = (xcb_ge_generic_event_t *)ev;
+            if (ge->extension == x->xi_opcode && ge->event_type == XCB_INPUT_RAW_MOTION)
+                x->motion_pending = true;
+        }
+        free(ev);
+    }
+    return !xcb_connection_has_error(x->cc);
+}
+
+/* The new shape and its position (one GetCursorImage). */
+static enum sg_capture_status cursor_shape(struct x11 *x, struct sg_capture_cursor *out, uint8_t *shape,
+                                           size_t shape_cap)
+{
+    x->shape_pending = false;
+    xcb_xfixes_get_cursor_image_reply_t *rep =
+        xcb_xfixes_get_cursor_image_reply(x->cc, xcb_xfixes_get_cursor_image(x->cc), NULL);
+    if (!rep)
+        return SG_CAPTURE_NONE;
+    uint32_t w = rep->width, h = rep->height;
+    const uint32_t *px = xcb_xfixes_get_cursor_image_cursor_image(rep);
+    if (w && h && w <= SG_CAPTURE_MAX_CURSOR_DIM && h <= SG_CAPTURE_MAX_CURSOR_DIM && (size_t)w * h * 4 <= shape_cap &&
+        (size_t)xcb_xfixes_get_cursor_image_cursor_image_length(rep) >= (size_t)w * h) {
+        /* XFixes gives premultiplied ARGB words: in memory exactly the
+         * B,G,R,A bytes of the colour type. */
+        memcpy(shape, px, (size_t)w * h * 4);
+        /* X has no "hidden" state to ask for; programs hide the pointer
+         * with a blank cursor, which is what this recognises */
+        x->visible = false;
+        for (size_t i = 0; i < (size_t)w * h && !x->visible; i++)
+            x->visible = px[i] >> 24 != 0;
+        out->visible = x->visible;
+        out->has_shape = true;
+        out->shape_type = SG_CURSOR_COLOR;
+        out->width = w;
+        out->height = h;
+        out->pitch = w * 4;
+        out->hot_x = rep->xhot;
+        out->hot_y = rep->yhot;
+    }
+    out->has_position = true;
+    out->x = x->last_x = rep->x;
+    out->y = x->last_y = rep->y;
+    x->pos_known = true;
+    x->idle_ticks = 0;
+    free(rep);
+    return SG_CAPTURE_OK;
+}
+
+/* Where the pointer is: SG_CAPTURE_OK when that is a new place. */
+static enum sg_capture_status cursor_query(struct x11 *x, struct sg_capture_cursor *out)
+{
+    xcb_query_pointer_reply_t *qp = xcb_query_pointer_reply(x->cc, xcb_query_pointer(x->cc, x->croot), NULL);
+    if (!qp)
+        return SG_CAPTURE_NONE;
+    int32_t px = qp->root_x, py = qp->root_y;
+    free(qp);
+    if (x->pos_known && px == x->last_x && py == x->last_y) {
+        if (x->idle_ticks <= IDLE_AFTER)
+            x->idle_ticks++;
+        return SG_CAPTURE_NONE;
+    }
+    x->idle_ticks = 0;
+    x->pos_known = true;
+    out->has_position = true;
+    out->x = x->last_x = px;
+    out->y = x->last_y = py;
+    return SG_CAPTURE_OK;
 }
 
 static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out, uint8_t *shape,
@@ -489,70 +608,45 @@ static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_
             return SG_CAPTURE_NONE;
         }
     }
-    xcb_generic_event_t *ev;
-    while ((ev = xcb_poll_for_event(x->cc))) {
-        if ((ev->response_type & 0x7f) == x->cursor_event + XCB_XFIXES_CURSOR_NOTIFY)
-            x->shape_pending = true;
-        free(ev);
-    }
     memset(out, 0, sizeof(*out));
     out->visible = x->visible;
-    if (x->shape_pending) {
-        x->shape_pending = false;
-        xcb_xfixes_get_cursor_image_reply_t *rep =
-            xcb_xfixes_get_cursor_image_reply(x->cc, xcb_xfixes_get_cursor_image(x->cc), NULL);
-        if (!rep)
+    if (!x->xi_ok) {
+        /* No motion events without XInput2: poll the pointer, less often
+         * while it stands still. */
+        if (!cursor_drain(x))
             return SG_CAPTURE_NONE;
-        uint32_t w = rep->width, h = rep->height;
-        const uint32_t *px = xcb_xfixes_get_cursor_image_cursor_image(rep);
-        if (w && h && w <= SG_CAPTURE_MAX_CURSOR_DIM && h <= SG_CAPTURE_MAX_CURSOR_DIM && (size_t)w * h * 4 <= shape_cap &&
-            (size_t)xcb_xfixes_get_cursor_image_cursor_image_length(rep) >= (size_t)w * h) {
-            /* XFixes gives premultiplied ARGB words: in memory exactly the
-             * B,G,R,A bytes of the colour type. */
-            memcpy(shape, px, (size_t)w * h * 4);
-            /* X has no "hidden" state to ask for; programs hide the pointer
-             * with a blank cursor, which is what this recognises */
-            x->visible = false;
-            for (size_t i = 0; i < (size_t)w * h && !x->visible; i++)
-                x->visible = px[i] >> 24 != 0;
-            out->visible = x->visible;
-            out->has_shape = true;
-            out->shape_type = SG_CURSOR_COLOR;
-            out->width = w;
-            out->height = h;
-            out->pitch = w * 4;
-            out->hot_x = rep->xhot;
-            out->hot_y = rep->yhot;
-        }
-        out->has_position = true;
-        out->x = x->last_x = rep->x;
-        out->y = x->last_y = rep->y;
-        x->pos_known = true;
-        x->idle_ticks = 0;
-        free(rep);
-        return SG_CAPTURE_OK;
+        if (x->shape_pending)
+            return cursor_shape(x, out, shape, shape_cap);
+        if (!x->motion_pending && x->idle_ticks > IDLE_AFTER && ++x->skip < IDLE_SKIP)
+            return SG_CAPTURE_NONE;
+        x->skip = 0;
+        x->motion_pending = false;
+        return cursor_query(x, out);
     }
-    /* The pointer has no motion events without XInput2: poll it, less often
-     * while it stands still. */
-    if (x->idle_ticks > IDLE_AFTER && ++x->skip < IDLE_SKIP)
-        return SG_CAPTURE_NONE;
-    x->skip = 0;
-    xcb_query_pointer_reply_t *qp = xcb_query_pointer_reply(x->cc, xcb_query_pointer(x->cc, x->croot), NULL);
-    if (!qp)
-        return SG_CAPTURE_NONE;
-    int32_t px = qp->root_x, py = qp->root_y;
-    free(qp);
-    if (x->pos_known && px == x->last_x && py == x->last_y) {
-        if (x->idle_ticks <= IDLE_AFTER)
-            x->idle_ticks++;
-        return SG_CAPTURE_NONE;
+    /* Every reply read can bring events in with it, so the last thing done
+     * before answering NONE is a drain: the descriptor then tells the truth. */
+    for (int round = 0; round < MOTION_ROUNDS; round++) {
+        if (!cursor_drain(x))
+            return SG_CAPTURE_NONE;
+        if (x->shape_pending)
+            return cursor_shape(x, out, shape, shape_cap);
+        uint64_t now = sg_time_ms();
+        if (!x->motion_pending && now < x->next_warp_poll_ms)
+            return SG_CAPTURE_NONE;
+        x->motion_pending = false;
+        x->next_warp_poll_ms = now + WARP_POLL_MS;
+        if (cursor_query(x, out) == SG_CAPTURE_OK)
+            return SG_CAPTURE_OK;
     }
-    x->idle_ticks = 0;
-    x->pos_known = true;
-    out->has_position = true;
-    out->x = x->last_x = px;
-    out->y = x->last_y = py;
-    return SG_CAPTURE_OK;
+    return SG_CAPTURE_NONE;
+}
+
+static int x11_cursor_fd(struct sg_capture *cap)
+{
+    struct x11 *x = (struct x11 *)cap;
+    if (!x->cc || !x->xi_ok || xcb_connection_has_error(x->cc))
+        return -1;
+    return xcb_get_file_descriptor(x->cc);
 }
 
 static int x11_set_cursor_pos(struct sg_capture *cap, int32_t px, int32_t py)
@@ -568,9 +662,9 @@ static int x11_set_cursor_pos(struct sg_capture *cap, int32_t px, int32_t py)
      * pointer to be there (spec §7): a round trip makes the server apply the warp first, else
      * input sent right after the acknowledgement (XTest, SPICE) could land at the old place. */
     free(xcb_get_input_focus_reply(x->cc, xcb_get_input_focus(x->cc), NULL));
-    /* report where it went at the next poll */
+    /* report where it went at the next look (a warp makes no raw motion) */
     x->idle_ticks = 0;
-    x->skip = IDLE_SKIP;
+    x->motion_pending = true;
     return 0;
 }
 
@@ -603,7 +697,7 @@ static void x11_destroy(struct sg_capture *cap)
 const struct sg_capture_impl sg_capture_x11 = {
     .name = "x11",
     .label = "X11",
-    .help = "an X11 screen through xcb: MIT-SHM, DAMAGE, XFIXES cursor",
+    .help = "an X11 screen through xcb: MIT-SHM, DAMAGE, XFIXES cursor, XInput2 pointer motion",
     .options = x11_options,
     .create = x11_create,
     .start = x11_start,
@@ -611,6 +705,7 @@ const struct sg_capture_impl sg_capture_x11 = {
     .copy_rect = x11_copy_rect,
     .next_cursor = x11_next_cursor,
     .set_cursor_pos = x11_set_cursor_pos,
+    .cursor_fd = x11_cursor_fd,
     .stop = x11_stop,
     .destroy = x11_destroy,
 };

@@ -3,7 +3,8 @@
  * software renderer) and the renderer's own read-back of the guest frame.
  * An error left by an earlier GL call does not fail a texture allocation or
  * a cursor upload; the packed 24-bit types come out pixel-exact, whole and
- * through damage rectangles. Skipped (77) where no such context exists. */
+ * through damage rectangles; a scene drawn with a clip list changes only the
+ * pixels inside it. Skipped (77) where no such context exists. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +153,49 @@ static void rgba_exact(void **state)
     packed_type(SG_FRAME_RGBA);
 }
 
+/* A scene drawn with a clip list changes the framebuffer inside the rectangles
+ * only (the client's cursor-only and damage-only redraws rely on it). */
+static void clip_draws_only_inside(void **state)
+{
+    const uint32_t w = 37, h = 9;
+    char err[256] = "";
+    if (!ri->frame_configure(r, SG_FRAME_RGBA, w, h, w, err, sizeof(err)))
+        fail_msg("configure: %s", err);
+    GLuint fbo, tex;
+    glGenTextures(1, &tex);
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)w, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+    glGenFramebuffers(1, &fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
+    assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
+    struct sg_render_scene sc = { .fb_w = (int)w, .fb_h = (int)h, .have_frame = true, .dst_w = w, .dst_h = h };
+    upload(SG_FRAME_RGBA, w, h, 0, NULL, 0);
+    ri->draw(r, &sc);
+    upload(SG_FRAME_RGBA, w, h, 1, NULL, 0);
+    const struct sg_render_rect clip[2] = { { 5, 2, 7, 3 }, { 30, 0, 7, 9 } };
+    sc.clip = clip;
+    sc.nclip = 2;
+    ri->draw(r, &sc);
+    uint8_t px[37 * 9 * 4];
+    glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glDeleteFramebuffers(1, &fbo);
+    glDeleteTextures(1, &tex);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++) {
+            bool in = false;
+            for (int i = 0; i < 2; i++)
+                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y && y < clip[i].y + clip[i].h;
+            uint8_t cr, cg, cb;
+            pixel(in ? 1 : 0, x, y, &cr, &cg, &cb);
+            const uint8_t *p = px + ((size_t)(h - 1 - y) * w + x) * 4; /* read back bottom row first */
+            if (p[0] != cr || p[1] != cg || p[2] != cb)
+                fail_msg("pixel (%u,%u): got %u,%u,%u, want picture %d's %u,%u,%u", x, y, p[0], p[1], p[2], in ? 1 : 0,
+                         cr, cg, cb);
+        }
+}
+
 int main(void)
 {
     char why[256];
@@ -168,7 +212,7 @@ int main(void)
     const struct CMUnitTest tests[] = { cmocka_unit_test(stale_error_does_not_fail_texture),
                                         cmocka_unit_test(stale_error_does_not_fail_cursor),
                                         cmocka_unit_test(bgr_32_exact), cmocka_unit_test(rgb_24_exact),
-                                        cmocka_unit_test(rgba_exact) };
+                                        cmocka_unit_test(rgba_exact), cmocka_unit_test(clip_draws_only_inside) };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ri->destroy(r);
     return rc;

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cursor.h"
+#include "graphs.h"
 #include "keybindings.h"
 #include "options.h"
 #include "overlay.h"
@@ -290,6 +291,41 @@ static void screenshot_appears_whole(void **state)
     assert_non_null(strstr(err, "/missing/shot.png"));
 }
 
+/* Bars at the place their time says (newest at the right), as high as their
+ * value on the graph's scale; samples older than the span are not drawn. */
+static void graphs_bars(void **state)
+{
+    struct sg_graphs *g = sg_graphs_create();
+    uint64_t now = 100000000000ull;
+    sg_graphs_add(g, SG_GRAPH_FRAME_INTERVAL, now - 6000000000ull, 20.0); /* too old */
+    sg_graphs_add(g, SG_GRAPH_FRAME_INTERVAL, now - SG_GRAPHS_SPAN_NS / 2, 20.0);
+    sg_graphs_add(g, SG_GRAPH_FRAME_INTERVAL, now, 10.0);
+    uint8_t *px;
+    uint32_t w, h;
+    assert_true(sg_graphs_render(g, NULL, now, &px, &w, &h));
+    assert_int_equal(w, SG_GRAPHS_WIDTH);
+    const uint8_t *blue = sg_graph_colour[SG_GRAPH_FRAME_INTERVAL];
+#define IS_BAR(x, y) (px[((size_t)(y) * w + (x)) * 4 + 3] == 255 && !memcmp(&px[((size_t)(y) * w + (x)) * 4], blue, 3))
+    uint32_t bottom = SG_GRAPHS_PLOT_H - 1, right = w - 1, mid = right - right / 2;
+    /* scale 0-20 ms: 10 ms is half the plot high, 20 ms all of it */
+    assert_true(IS_BAR(right, bottom));
+    assert_true(IS_BAR(right, bottom - (SG_GRAPHS_PLOT_H / 2 - 1)));
+    assert_false(IS_BAR(right, bottom - SG_GRAPHS_PLOT_H / 2));
+    assert_true(IS_BAR(mid, 0));
+    /* nothing else in the first plot: no bar for the 6 s old sample */
+    for (uint32_t x = 0; x < w; x++)
+        if (x != right && x != mid)
+            assert_false(IS_BAR(x, bottom));
+    /* the other graphs have no samples: background only */
+    for (uint32_t y = SG_GRAPHS_PLOT_H; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            assert_true(px[((size_t)y * w + x) * 4 + 3] == 0 || px[((size_t)y * w + x) * 4 + 3] == 170 ||
+                        px[((size_t)y * w + x) * 4] == 0x80);
+#undef IS_BAR
+    free(px);
+    sg_graphs_destroy(g);
+}
+
 int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
@@ -299,7 +335,8 @@ int main(void)
         cmocka_unit_test(view_clamped_warp_target), cmocka_unit_test(cursor_mono),
         cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
         cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
-        cmocka_unit_test(overlay_wrap), cmocka_unit_test(screenshot_appears_whole),
+        cmocka_unit_test(overlay_wrap), cmocka_unit_test(graphs_bars),
+        cmocka_unit_test(screenshot_appears_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -363,6 +363,9 @@ def case_cursor():
           (before["frames"], s["frames"]))
     check(float(s["ups"]) == 0.0, "cursor moves changed UPS: %s" % s["ups"])
     check(int(s["draws"]) > int(before["draws"]), "cursor moves did not redraw")
+    # where partial presents exist (GLX_MESA_copy_sub_buffer under Xvfb), a move costs its rectangles only
+    if "GLX_MESA_copy_sub_buffer" in c.logtext():
+        check(int(s["cursor_draws"]) > int(before["cursor_draws"]), "cursor moves redrew the whole window: %r" % s)
     # masked colour at its last position: green left half at the new place, old place back to red
     shot_until(lambda sh: (expect_px(sh, last[0] + 2, last[1] + 2, GREEN, what="moved cursor"),
                            expect_px(sh, 42, 42, RED, what="old cursor place")), "moved cursor")
@@ -378,6 +381,98 @@ def case_cursor():
     c.wait(lambda s: s["cursor"] == "43,45,1", "cursor at 2x")
     shot_until(lambda sh: (expect_px(sh, 81, 81, YELLOW), expect_px(sh, 80 + 15, 80 + 31, YELLOW),
                            expect_px(sh, 80 + 16, 82, RED), expect_px(sh, 79, 82, RED)), "cursor at 2x")
+    c.stop()
+
+
+def case_partial():
+    """Frames with damage and cursor moves presented as rectangles (GLX_MESA_copy_sub_buffer under
+    Xvfb, which has no vsync): by default both go out as rectangles; with win:partialDraw=cursor (what
+    vsync gives) frames are swapped whole and the cursor moves between them are rectangles drawn right
+    after a swap. Afterwards the window must show exactly the last frame and the cursor at its last
+    place, with no trace of where it was."""
+    h = TestHost()
+    h.cmd("frame 320 240")
+    for n, mode in enumerate(("yes", "cursor")):
+        c = Client("win:partialDraw=" + mode, name="partial-" + mode)
+        wait_frames(c)
+        check("GLX_MESA_copy_sub_buffer" in c.logtext(), "no partial presents here: %s" % c.logtext())
+        h.cmd("cursor 0 40 40 3 5")
+        c.wait(lambda s: s["cursor"] == "43,45,1", "cursor shown")
+        shot_until(lambda sh: quadrants(sh, 0, 0, 1), "first picture")
+        h.cmd("stream 60")
+        c.wait(lambda s: float(s["ups"]) > 5, "frames flowing")
+        for i in range(40):
+            h.cmd("move %d %d" % (20 + ((i + n) * 37) % 260, 20 + ((i + n) * 23) % 190))
+            time.sleep(0.01)
+        h.cmd("stream 0")
+        last = (20 + ((39 + n) * 37) % 260, 20 + ((39 + n) * 23) % 190)
+        st = h.cmd("status", expect="subs").split()
+        mx, my = int(st[6]), int(st[7])
+        c.wait(lambda s: s["cursor"] == "%d,%d,1" % (last[0] + 3, last[1] + 5), "cursor at the burst's last place")
+        # cursor-only moves a few more times, with the guest still
+        for i in range(5):
+            last = (200 - i * 30, 150 - i * 20)
+            h.cmd("move %d %d" % last)
+        c.wait(lambda s: s["cursor"] == "%d,%d,1" % (last[0] + 3, last[1] + 5), "cursor at its last place")
+        s = c.wait(lambda s: int(s["cursor_draws"]) > 0, "cursor presents as rectangles (partialDraw=%s)" % mode)
+        frame_rects = int(s["rect_draws"]) - int(s["cursor_draws"])
+        check(frame_rects > 10 if mode == "yes" else frame_rects == 0,
+              "partialDraw=%s: %d frames presented as rectangles" % (mode, frame_rects))
+
+        def exact(sh):
+            for y in range(0, 240, 2):
+                for x in range(0, 320, 2):
+                    if last[0] <= x < last[0] + 8 and last[1] <= y < last[1] + 16:
+                        want = YELLOW   # the colour cursor's opaque left half
+                    elif mx <= x < mx + 16 and my <= y < my + 16:
+                        want = BLACK
+                    else:
+                        want = (RED, GREEN, BLUE, WHITE)[(y >= 120) * 2 + (x >= 160)]
+                    expect_px(sh, x, y, want, what="partialDraw=%s, marker at %d,%d, cursor at %d,%d" %
+                              (mode, mx, my, last[0], last[1]))
+        shot_until(exact, "picture after partial presents (partialDraw=%s)" % mode)
+        c.stop()
+
+
+GRAPH_COLOURS = {"frame interval": (0x40, 0xa0, 0xff), "frame age": (0x30, 0xe0, 0x30),
+                 "cursor age": (0xff, 0xc0, 0x20), "render": (0xff, 0x50, 0xd0)}
+
+
+def case_graphs():
+    """Scroll Lock+G: latency graphs at the top right, one bar colour per graph (client/graphs.c)."""
+    h = TestHost()
+    h.cmd("frame 640 480")
+    c = Client()
+    wait_frames(c)
+    h.cmd("cursor 0 40 300 3 5")
+    shot_until(lambda sh: expect_px(sh, 600, 60, GREEN, what="no graphs yet"), "picture without graphs")
+    press("g")
+    h.cmd("stream 30")
+    for i in range(20):
+        h.cmd("move %d 300" % (40 + 10 * i))
+        time.sleep(0.05)
+
+    def bars(sh):
+        w, hh, data = sh
+        missing = []
+        for name, col in GRAPH_COLOURS.items():
+            found = False
+            for y in range(16, 400):
+                for x in range(300, 624):
+                    if all(abs(a - b) <= 2 for a, b in zip(px(sh, x, y), col)):
+                        found = True
+                        break
+                if found:
+                    break
+            if not found:
+                missing.append(name)
+        check(not missing, "no bars of %s in the graphs" % ", ".join(missing))
+        # the panel is translucent over the guest: the first label's box darkens the green
+        expect_px(sh, 600, 20, (0, 75, 0), tol=4, what="translucent label box over green")
+    shot_until(bars, "graphs with bars", timeout=15)
+    h.cmd("stream 0")
+    press("g")
+    shot_until(lambda sh: expect_px(sh, 600, 60, GREEN, what="graphs gone"), "graphs off")
     c.stop()
 
 

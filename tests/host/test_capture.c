@@ -13,6 +13,11 @@
 
 #include "capture.h"
 #include "fbdev.h"
+#ifdef SG_HAVE_KMS
+#include <drm_fourcc.h>
+
+#include "kms.h"
+#endif
 #include "kvmfr.h"
 #include "testpattern.h"
 #include "testpattern_check.h"
@@ -301,6 +306,58 @@ static void test_fbdev_errors(void **state)
     assert_string_equal(err, "fbdev:geometry '10x10x8' is not WxHxBPP with BPP 16, 24 or 32");
 }
 
+#ifdef SG_HAVE_KMS
+/* What a real device cannot show in a virtual machine: the messages for a
+ * framebuffer the CPU cannot read (the VM test covers the uid case live). */
+static void test_kms_fb_check(void **state)
+{
+    char err[256];
+    struct sg_kms_fb_info ok = {42, 7, 1920, 1080, 7680, DRM_FORMAT_XRGB8888, DRM_FORMAT_MOD_LINEAR};
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &ok, err, sizeof(err)), 0);
+    struct sg_kms_fb_info f = ok;
+    f.modifier = I915_FORMAT_MOD_X_TILED;
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), -1);
+    assert_string_equal(err, "kms /dev/dri/card0: framebuffer 42 uses format modifier 0x0100000000000001 "
+                             "(INTEL X_TILED): a tiled or compressed layout the CPU cannot read; only linear "
+                             "framebuffers can be captured");
+    f = ok;
+    f.modifier = DRM_FORMAT_MOD_INVALID; /* "no modifier given": linear by convention */
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), 0);
+    f = ok;
+    f.format = DRM_FORMAT_NV12;
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), -1);
+    assert_string_equal(err, "kms /dev/dri/card0: framebuffer 42 has pixel format NV12 (0x3231564e); supported: "
+                             "XR24, AR24, XB24, AB24, XR30, AR30, XB30, AB30");
+    f = ok;
+    f.handle = 0;
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card1", &f, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "kms /dev/dri/card1: the kernel gave no handle for framebuffer 42: reading another "
+                                "program's framebuffer needs root or CAP_SYS_ADMIN (spyglass-host runs as uid "));
+    f = ok;
+    f.pitch = 1000;
+    assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), -1);
+    assert_string_equal(err, "kms /dev/dri/card0: framebuffer 42 is 1920x1080 with pitch 1000: not a usable layout");
+}
+
+static void test_kms_errors(void **state)
+{
+    char err[256];
+    const char *missing[] = {"device", "/nonexistent/card9", NULL};
+    assert_null(make("kms", missing, err));
+    assert_string_equal(err, "kms /nonexistent/card9: cannot open: No such file or directory");
+    const char *plain[] = {"device", "/dev/null", NULL};
+    assert_null(make("kms", plain, err));
+    assert_string_equal(err, "kms /dev/null: not a KMS device (no mode-setting resources: Inappropriate ioctl for "
+                             "device)");
+    const char *fps[] = {"device", "/dev/null", "fps", "-3", NULL};
+    assert_null(make("kms", fps, err));
+    assert_string_equal(err, "option kms:fps: '-3' is not a whole number between 0 and 1000");
+    const char *il[] = {"device", "/dev/null", "interleave", "65", NULL};
+    assert_null(make("kms", il, err));
+    assert_string_equal(err, "option kms:interleave: '65' is not a whole number between 0 and 64");
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -314,6 +371,10 @@ int main(void)
         cmocka_unit_test(test_fbdev_convert),
         cmocka_unit_test(test_fbdev_file),
         cmocka_unit_test(test_fbdev_errors),
+#ifdef SG_HAVE_KMS
+        cmocka_unit_test(test_kms_fb_check),
+        cmocka_unit_test(test_kms_errors),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

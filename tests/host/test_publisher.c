@@ -6,6 +6,7 @@
  * damage-only copies of exactly the last two frames' damage, headers, capture
  * only while subscribed, the cursor algorithm and SET_CURSOR_POS.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -46,6 +48,10 @@ struct probe {
     uint8_t shape_byte;
     int32_t warp_x, warp_y;
     int warps;
+    /* a burst of position events, and the descriptor that announces them */
+    struct sg_capture_cursor burst[16];
+    uint32_t nburst, iburst;
+    int wake[2];
     /* what copy_rect saw */
     uint32_t *word; /* the progress word of the block being written, set by the test */
     struct call calls[MAX_CALLS];
@@ -56,6 +62,8 @@ struct probe {
 static struct probe *probe_new(void)
 {
     struct probe *p = calloc(1, sizeof(*p));
+    if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) != 0)
+        p->wake[0] = p->wake[1] = -1;
     return p;
 }
 static int probe_create(struct sg_capture **out, const char *const *v, char *err, size_t n) { return -1; }
@@ -88,6 +96,13 @@ static enum sg_capture_status probe_cursor(struct sg_capture *c, struct sg_captu
                                            size_t cap)
 {
     struct probe *p = (struct probe *)c;
+    char drain[64];
+    while (read(p->wake[0], drain, sizeof(drain)) == (ssize_t)sizeof(drain)) {
+    }
+    if (p->iburst < p->nburst) {
+        *out = p->burst[p->iburst++];
+        return SG_CAPTURE_OK;
+    }
     if (!p->have_cursor)
         return SG_CAPTURE_NONE;
     p->have_cursor = false;
@@ -104,13 +119,30 @@ static int probe_setpos(struct sg_capture *c, int32_t x, int32_t y)
     p->warps++;
     return 0;
 }
+static int probe_cursor_fd(struct sg_capture *c) { return ((struct probe *)c)->wake[0]; }
 static void probe_stop(struct sg_capture *c) { ((struct probe *)c)->started = false; }
-static void probe_destroy(struct sg_capture *c) { free(c); }
+static void probe_destroy(struct sg_capture *c)
+{
+    struct probe *p = (struct probe *)c;
+    close(p->wake[0]);
+    close(p->wake[1]);
+    free(c);
+}
 static const struct sg_capture_impl probe_impl = {
     .name = "probe", .label = "probe", .help = "", .create = probe_create, .start = probe_start,
     .next_frame = probe_next, .copy_rect = probe_copy, .next_cursor = probe_cursor,
-    .set_cursor_pos = probe_setpos, .stop = probe_stop, .destroy = probe_destroy,
+    .set_cursor_pos = probe_setpos, .cursor_fd = probe_cursor_fd, .stop = probe_stop, .destroy = probe_destroy,
 };
+
+/* Position events for the probe to report, announced on its descriptor. */
+static void give_burst(struct probe *p, const int32_t (*xy)[2], uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        p->burst[i] = (struct sg_capture_cursor){.has_position = true, .x = xy[i][0], .y = xy[i][1], .visible = true};
+    p->nburst = n;
+    p->iburst = 0;
+    assert_int_equal(write(p->wake[1], "m", 1), 1);
+}
 
 struct fixture {
     uint8_t *region;
@@ -492,6 +524,74 @@ static void test_cursor(void **state)
     free(buf);
 }
 
+static void take_position(struct fixture *f, int32_t *x, int32_t *y)
+{
+    struct sg_lgmp_message m;
+    static uint8_t buf[SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE];
+    struct sg_kvmfr_cursor c;
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
+    assert_true(m.app_value & SG_CURSOR_FLAG_POSITION);
+    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, sizeof(buf), &c), SG_KVMFR_OK);
+    assert_int_equal(sg_lgmp_client_message_done(f->cq), SG_LGMP_OK);
+    *x = c.x;
+    *y = c.y;
+}
+
+/* Between ticks the publisher waits on the backend's cursor descriptor: a move
+ * is posted when the descriptor fires, not at the next tick (none runs here). */
+static void test_cursor_posted_without_tick(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    sg_publisher_frame_step(f->pub, 5); /* starts capture */
+    sg_publisher_tick(f->pub);
+    static const int32_t one[][2] = {{300, 200}};
+    give_burst(f->probe, one, 1);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += 30; /* far: the wait must end because the descriptor fired */
+    assert_int_equal(sg_publisher_cursor_wait(f->pub, &deadline), 1);
+    int32_t x, y;
+    take_position(f, &x, &y);
+    assert_int_equal(x, 300);
+    assert_int_equal(y, 200);
+    struct sg_lgmp_message m;
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_QUEUE_EMPTY);
+}
+
+/* A burst faster than the client reads: one message while the previous one is
+ * unread, then only the newest place; the last place always goes out. */
+static void test_cursor_coalesced_while_unread(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    sg_publisher_frame_step(f->pub, 5);
+    sg_publisher_tick(f->pub);
+    static const int32_t burst[][2] = {{10, 11}, {20, 21}, {30, 31}, {40, 41}};
+    give_burst(f->probe, burst, 4);
+    sg_publisher_cursor_step(f->pub);
+    struct sg_publisher_stats st;
+    sg_publisher_get_stats(f->pub, &st);
+    assert_int_equal(st.cursor_posts, 1); /* the first; the rest wait for it to be read */
+    assert_true(sg_publisher_cursor_holding(f->pub));
+    sg_publisher_cursor_step(f->pub);     /* still unread: still one */
+    sg_publisher_get_stats(f->pub, &st);
+    assert_int_equal(st.cursor_posts, 1);
+    int32_t x, y;
+    take_position(f, &x, &y);
+    assert_int_equal(x, 10);
+    assert_int_equal(y, 11);
+    sg_publisher_cursor_step(f->pub);     /* read: the newest place follows */
+    assert_false(sg_publisher_cursor_holding(f->pub));
+    take_position(f, &x, &y);
+    assert_int_equal(x, 40);
+    assert_int_equal(y, 41);
+    struct sg_lgmp_message m;
+    assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_QUEUE_EMPTY);
+    sg_publisher_get_stats(f->pub, &st);
+    assert_int_equal(st.cursor_posts, 2);
+}
+
 /* A backend may report what SET_CURSOR_POS asked for (the test pattern does),
  * and the client is not trusted: positions past the 16-bit wire fields are
  * clamped, not wrapped to the other side of the screen. */
@@ -638,6 +738,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_extremes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_posted_without_tick, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_coalesced_while_unread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cmsg_flood, setup, teardown),
         cmocka_unit_test(test_b7_fixture_placement),
     };

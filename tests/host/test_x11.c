@@ -12,11 +12,16 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
 #include <xcb/xcb.h>
 #include <xcb/xfixes.h>
+#ifdef SG_HAVE_XCB_XTEST
+#include <xcb/xtest.h>
+#endif
 
 #include "sg_cmocka.h"
 
+#include "capture.h"
 #include "harness.h"
 #include "reader.h"
 
@@ -323,6 +328,86 @@ static void test_x11_xrandr(void **state)
     harness_stop(outer_pid);
 }
 
+/* The backend's cursor by events: a burst of XTest moves while another client
+ * holds a pointer grab makes the cursor descriptor readable (no tick, no
+ * poll), and what next_cursor then reports ends at the burst's last place. */
+static void test_x11_pointer_events(void **state)
+{
+#ifndef SG_HAVE_XCB_XTEST
+    print_message("built without libxcb-xtest (scripts/deps.sh installs it): the pointer burst did not run\n");
+    skip();
+#else
+    pid_t xvfb;
+    int d = harness_xvfb(640, 480, -1, &xvfb);
+    assert_true(d >= 0);
+    xcb_screen_t *s;
+    xcb_connection_t *c = x_connect(d, &s);
+    if (!xcb_get_extension_data(c, &xcb_test_id)->present) {
+        print_message("the X server has no XTest: the pointer burst did not run\n");
+        skip();
+    }
+    char name[16], err[256];
+    snprintf(name, sizeof(name), ":%d", d);
+    const char *values[] = {name};
+    struct sg_capture *cap = NULL;
+    assert_int_equal(sg_capture_create(&sg_capture_x11, &cap, values, err, sizeof(err)), 0);
+    assert_int_equal(sg_capture_start(cap), 0);
+    static uint8_t shape[SG_CAPTURE_MAX_CURSOR_DIM * SG_CAPTURE_MAX_CURSOR_DIM * 4];
+    struct sg_capture_cursor ev;
+    /* the first look reports the shape; then quiet */
+    assert_int_equal(sg_capture_next_cursor(cap, &ev, shape, sizeof(shape)), SG_CAPTURE_OK);
+    assert_true(ev.has_shape);
+    while (sg_capture_next_cursor(cap, &ev, shape, sizeof(shape)) == SG_CAPTURE_OK) {
+    }
+    int fd = sg_capture_cursor_fd(cap);
+    assert_true(fd >= 0);
+
+    /* someone else grabs the pointer: motion must still reach us */
+    xcb_window_t win = xcb_generate_id(c);
+    uint32_t vals[] = {1};
+    xcb_create_window(c, XCB_COPY_FROM_PARENT, win, s->root, 0, 0, 640, 480, 0, XCB_WINDOW_CLASS_INPUT_OUTPUT,
+                      s->root_visual, XCB_CW_OVERRIDE_REDIRECT, vals);
+    xcb_map_window(c, win);
+    xcb_grab_pointer_reply_t *g = xcb_grab_pointer_reply(
+        c, xcb_grab_pointer(c, 0, win, XCB_EVENT_MASK_POINTER_MOTION, XCB_GRAB_MODE_ASYNC, XCB_GRAB_MODE_ASYNC, XCB_NONE,
+                            XCB_NONE, XCB_CURRENT_TIME),
+        NULL);
+    assert_non_null(g);
+    assert_int_equal(g->status, XCB_GRAB_STATUS_SUCCESS);
+    free(g);
+
+    for (int i = 0; i < 50; i++)
+        xcb_test_fake_input(c, XCB_MOTION_NOTIFY, 0, XCB_CURRENT_TIME, s->root, (int16_t)(100 + 4 * i),
+                            (int16_t)(60 + 2 * i), 0);
+    xcb_test_fake_input(c, XCB_MOTION_NOTIFY, 0, XCB_CURRENT_TIME, s->root, 321, 123, 0);
+    free(xcb_get_input_focus_reply(c, xcb_get_input_focus(c), NULL)); /* the server has them all */
+
+    int32_t x = -1, y = -1;
+    uint64_t end = reader_now_ms() + 5000;
+    while ((x != 321 || y != 123) && reader_now_ms() < end) {
+        struct pollfd pfd = {.fd = sg_capture_cursor_fd(cap), .events = POLLIN};
+        /* only the descriptor wakes us: a backend that polls on a tick never gets here */
+        if (poll(&pfd, 1, (int)(end - reader_now_ms())) <= 0)
+            break;
+        while (sg_capture_next_cursor(cap, &ev, shape, sizeof(shape)) == SG_CAPTURE_OK)
+            if (ev.has_position) {
+                x = ev.x;
+                y = ev.y;
+            }
+    }
+    assert_int_equal(x, 321);
+    assert_int_equal(y, 123);
+    /* and quiet again: nothing more to report, the descriptor idle */
+    assert_int_equal(sg_capture_next_cursor(cap, &ev, shape, sizeof(shape)), SG_CAPTURE_NONE);
+    struct pollfd pfd = {.fd = sg_capture_cursor_fd(cap), .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+    sg_capture_stop(cap);
+    sg_capture_destroy(cap);
+    xcb_disconnect(c);
+    harness_stop(xvfb);
+#endif
+}
+
 static void test_x11_no_display(void **state)
 {
     char *argv[] = {(char *)harness_host_path(), "-c", "x11", "-o", "x11:display=:987", "-f", region, NULL};
@@ -361,6 +446,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_x11_display_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_xrandr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_no_display, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_x11_pointer_events, setup, teardown),
     };
     return sg_run_tests(argc, argv, tests, NULL, NULL);
 }

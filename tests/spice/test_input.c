@@ -87,6 +87,8 @@ static void test_acceleration_corrected_with_set_pos(void **state)
         assert_int_equal(a.type, SG_SYNC_NONE); /* our own motion: never followed */
     }
     assert_int_equal(g.x, 350); /* 3 x 50 past 200: the guest accelerated */
+    /* off target: the caller must keep ticking (its event loop may not sleep) */
+    assert_true(sg_cursor_sync_wants_tick(&s, true));
     /* Not yet settled: nothing happens. */
     sg_cursor_sync_tick(&s, true, t + 10, &a);
     assert_int_equal(a.type, SG_SYNC_NONE);
@@ -98,6 +100,7 @@ static void test_acceleration_corrected_with_set_pos(void **state)
     sg_cursor_sync_set_pos_done(&s, true, t + 70, &a);
     assert_int_equal(a.type, SG_SYNC_NONE);
     sg_cursor_sync_report(&s, g.x, g.y, t + 75, &a);
+    assert_false(sg_cursor_sync_wants_tick(&s, true)); /* on target: nothing left for ticks */
     sg_cursor_sync_tick(&s, true, t + 200, &a);
     assert_int_equal(a.type, SG_SYNC_NONE);
     assert_int_equal(s.corrections, 1);
@@ -124,6 +127,8 @@ static void test_relative_fallback_converges(void **state)
     assert_true(abs(g.x - 400) <= 2);
     assert_true(abs(g.y - 300) <= 2);
     assert_true(s.gain > 2.5 && s.gain < 3.5);
+    sg_cursor_sync_report(&s, g.x, g.y, t + 20, &a);
+    assert_false(sg_cursor_sync_wants_tick(&s, false)); /* converged: the loop may sleep */
 }
 
 static void test_guest_moves_cursor_local_follows(void **state)

@@ -6,6 +6,10 @@
  * the host going away and re-attach to the next session — and prints one line
  * per event, so the test can follow a VM being killed and booted again
  * without a window. The first frame of each session is written as PNG.
+ * With --every-frame DIR, every frame is written as DIR/frame-N.ppm with a
+ * line giving its size and damage rectangles, and every cursor message is
+ * printed (shapes written as DIR/cursor-N.bgra): the kms test follows each
+ * step of the guest's display that way.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -37,6 +41,11 @@ static void sleep_us(long us)
 
 struct watch {
     const char *png_dir;
+    const char *every_dir;  /* --every-frame */
+    unsigned frame_files, cursor_files;
+    uint8_t *cursor_buf;
+    struct sg_kvmfr_frame pending; /* the last frame copied out, written once released */
+    uint8_t *pending_rows;
     struct sg_shm shm;
     struct sg_lgmp_client *client;
     struct sg_lgmp_client_queue *frames, *cursor;
@@ -76,6 +85,63 @@ static void write_png(struct watch *w, const struct sg_kvmfr_frame *f, const uin
     free(rgb);
 }
 
+/* --every-frame: the frame as a PPM and one line with its damage. */
+static void write_every(struct watch *w, const struct sg_kvmfr_frame *f, const uint8_t *rows)
+{
+    uint32_t width, height;
+    char path[512], dmg[64 * 32] = "";
+    size_t used = 0;
+    uint8_t *rgb = sg_dump_frame_to_rgb8(f, rows, &width, &height);
+    if (!rgb) {
+        printf("watch: out of memory converting a %ux%u frame\n", f->hdr.data_width, f->hdr.data_height);
+        return;
+    }
+    snprintf(path, sizeof(path), "%s/frame-%u.ppm", w->every_dir, w->frame_files++);
+    FILE *out = fopen(path, "wb");
+    if (!out || fprintf(out, "P6\n%u %u\n255\n", width, height) < 0 ||
+        fwrite(rgb, 3, (size_t)width * height, out) != (size_t)width * height) {
+        printf("watch: cannot write %s: %s\n", path, strerror(errno));
+        if (out)
+            fclose(out);
+        free(rgb);
+        return;
+    }
+    fclose(out);
+    free(rgb);
+    for (uint32_t i = 0; i < f->hdr.damage_count && used < sizeof(dmg) - 32; i++)
+        used += (size_t)snprintf(dmg + used, sizeof(dmg) - used, "%s%u,%u,%u,%u", i ? " " : "",
+                                 f->hdr.damage[i].x, f->hdr.damage[i].y, f->hdr.damage[i].width,
+                                 f->hdr.damage[i].height);
+    printf("watch: every-frame %s serial %u size %ux%u damage %u [%s]\n", path, f->hdr.frame_serial, width, height,
+           f->hdr.damage_count, dmg);
+}
+
+static void on_cursor(struct watch *w, const struct sg_lgmp_message *msg)
+{
+    struct sg_kvmfr_cursor c;
+    enum sg_kvmfr_status st = sg_kvmfr_cursor_read(msg->mem, msg->size, msg->app_value, w->cursor_buf,
+                                                   SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES, &c);
+    if (st != SG_KVMFR_OK) {
+        printf("watch: cursor message rejected: %s\n", sg_kvmfr_status_str(st));
+        return;
+    }
+    char shape[600] = "";
+    if (c.flags & SG_CURSOR_FLAG_SHAPE) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/cursor-%u.bgra", w->every_dir, w->cursor_files++);
+        FILE *out = fopen(path, "wb");
+        size_t n = (size_t)c.pitch * c.data_rows;
+        if (!out || fwrite(c.shape, 1, n, out) != n)
+            printf("watch: cannot write %s: %s\n", path, strerror(errno));
+        if (out)
+            fclose(out);
+        snprintf(shape, sizeof(shape), " shape %s type %u %ux%u pitch %u hot %d,%d", path, c.shape_type, c.width,
+                 c.height, c.pitch, c.hot_x, c.hot_y);
+    }
+    printf("watch: cursor%s%s pos %d,%d%s\n", c.flags & SG_CURSOR_FLAG_VISIBLE ? " visible" : " hidden",
+           c.flags & SG_CURSOR_FLAG_POSITION ? "" : " (no position)", c.x, c.y, shape);
+}
+
 static void on_frame(struct watch *w, const struct sg_lgmp_message *msg)
 {
     struct sg_kvmfr_frame f;
@@ -104,11 +170,28 @@ static void on_frame(struct watch *w, const struct sg_lgmp_message *msg)
                f.hdr.screen_height, f.hdr.frame_width, f.hdr.frame_height, f.hdr.data_width, f.hdr.data_height,
                f.hdr.pitch, f.hdr.flags, done, f.hdr.data_height, st == SG_KVMFR_OK ? "" : " copy: ",
                st == SG_KVMFR_OK ? "" : sg_kvmfr_status_str(st));
-    if (st == SG_KVMFR_OK && w->png_dir && !w->png_written) {
-        write_png(w, &f, rows);
+    if (st != SG_KVMFR_OK) {
+        free(rows);
+        return;
+    }
+    /* written after the message is released: files take long on a loaded machine, and a
+     * subscriber that holds a frame for a second is evicted */
+    w->pending = f;
+    w->pending_rows = rows;
+}
+
+static void write_pending(struct watch *w)
+{
+    if (!w->pending_rows)
+        return;
+    if (w->every_dir)
+        write_every(w, &w->pending, w->pending_rows);
+    if (w->png_dir && !w->png_written) {
+        write_png(w, &w->pending, w->pending_rows);
         w->png_written = true;
     }
-    free(rows);
+    free(w->pending_rows);
+    w->pending_rows = NULL;
 }
 
 static void end_session(struct watch *w, const char *why)
@@ -176,12 +259,15 @@ static int run(struct watch *w, double seconds)
         if (st == SG_LGMP_OK) {
             on_frame(w, &msg);
             st = sg_lgmp_client_message_done(w->frames);
+            write_pending(w);
             idle = false;
         }
         if (st == SG_LGMP_OK || st == SG_LGMP_QUEUE_EMPTY) {
             st = sg_lgmp_client_process(w->cursor, &msg);
             if (st == SG_LGMP_OK) {
                 w->cursor_msgs++;
+                if (w->every_dir)
+                    on_cursor(w, &msg);
                 st = sg_lgmp_client_message_done(w->cursor);
                 idle = false;
             }
@@ -206,6 +292,8 @@ static void usage(FILE *out, const char *argv0)
             "frame, prints attach / frame / host-gone lines and re-attaches to new sessions.\n\n"
             "  -p, --png-dir DIR   write the first frame of each session as DIR/frame-SESSION.png\n"
             "  -s, --seconds N     stop after N seconds (default: run until SIGINT/SIGTERM)\n"
+            "  -e, --every-frame DIR  write every frame as DIR/frame-N.ppm (one line each, with damage)\n"
+            "                      and print every cursor message (shapes as DIR/cursor-N.bgra)\n"
             "  -h, --help          this text\n",
             argv0);
 }
@@ -214,15 +302,17 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"png-dir", required_argument, 0, 'p'},
                                          {"seconds", required_argument, 0, 's'},
+                                         {"every-frame", required_argument, 0, 'e'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct watch w = {0};
     double seconds = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "p:s:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "p:s:e:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': w.png_dir = optarg; break;
         case 's': seconds = atof(optarg); break;
+        case 'e': w.every_dir = optarg; break;
         case 'h': usage(stdout, argv[0]); return 0;
         default: usage(stderr, argv[0]); return 2;
         }
@@ -235,6 +325,10 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
+    if (w.every_dir && !(w.cursor_buf = malloc(SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES))) {
+        fprintf(stderr, "sg-vm-watch: out of memory\n");
+        return 1;
+    }
     char err[256];
     struct sg_shm_open_opts o = {.path = argv[optind]};
     if (sg_shm_open(&w.shm, &o, err, sizeof(err))) {
@@ -251,5 +345,7 @@ int main(int argc, char **argv)
     int rc = run(&w, seconds);
     sg_lgmp_client_destroy(w.client);
     sg_shm_close(&w.shm);
+    free(w.cursor_buf);
+    free(w.pending_rows);
     return rc;
 }

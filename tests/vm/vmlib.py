@@ -30,6 +30,9 @@ PROBE_FROM_END = 4096  # guest/sg-vm-guest.c: the probe handshake uses the regio
 # Framebuffer driver for QEMU's bochs-display (and -vga std): the top module; its dependencies
 # are resolved from the package's modules.dep.
 FB_MODULES = ["bochs"]
+# Display drivers by QEMU device (the kms test runs on each): top modules, dependencies resolved
+# the same way. virtio_pci binds the PCI device; virtio-gpu needs it without a symbol dependency.
+GPU_MODULES = {"bochs-display": ["bochs"], "virtio-gpu-pci": ["virtio_pci", "virtio-gpu"]}
 
 
 class Skip(Exception):
@@ -117,9 +120,23 @@ class Kernel:
         self.image = os.path.join(d, info["image"])
         self.pvh = info["image"] == "vmlinux"
         self.modules = [(n, os.path.join(d, "modules", n + ".ko")) for n in info["modules"]]
+        self.module_sets = {gpu: [(n, os.path.join(d, "modules", n + ".ko")) for n in names]
+                            for gpu, names in info.get("module_sets", {}).items()}
 
     def __repr__(self):
         return f"{self.package} ({'PVH vmlinux' if self.pvh else 'bzImage'}, modules {len(self.modules)})"
+
+
+def _copy_module_sets(mdir, out_dir):
+    """Copy each GPU_MODULES set (with dependencies) into out_dir/modules; {gpu: [names in load order]}."""
+    sets = {}
+    for gpu, top in GPU_MODULES.items():
+        sets[gpu] = []
+        for rel in module_load_order(os.path.join(mdir, "modules.dep"), top):
+            name = os.path.basename(rel)[:-3]
+            shutil.copy(os.path.join(mdir, rel), os.path.join(out_dir, "modules", name + ".ko"))
+            sets[gpu].append(name)
+    return sets
 
 
 def _unpack_kernel(deb, out_dir, work):
@@ -132,12 +149,13 @@ def _unpack_kernel(deb, out_dir, work):
     subprocess.run(["depmod", "-b", root, version], check=True)
     mdir = os.path.join(root, "lib", "modules", version)
     order = module_load_order(os.path.join(mdir, "modules.dep"), FB_MODULES)
-    os.makedirs(os.path.join(out_dir, "modules"))
+    os.makedirs(os.path.join(out_dir, "modules"), exist_ok=True)
     names = []
     for rel in order:
         name = os.path.basename(rel)[:-3]
         shutil.copy(os.path.join(mdir, rel), os.path.join(out_dir, "modules", name + ".ko"))
         names.append(name)
+    sets = _copy_module_sets(mdir, out_dir)
     bz = os.path.join(root, "boot", f"vmlinuz-{version}")
     elf = extract_vmlinux(bz)
     if elf is not None:
@@ -146,7 +164,34 @@ def _unpack_kernel(deb, out_dir, work):
     else:  # not xz: boot the bzImage (a few seconds slower under TCG)
         shutil.copy(bz, os.path.join(out_dir, "bzImage"))
         image = "bzImage"
-    return {"version": version, "image": image, "modules": names}
+    return {"version": version, "image": image, "modules": names, "module_sets": sets}
+
+
+def _upgrade_kernel(cache, pkg, deb):
+    work = tempfile.mkdtemp(prefix=".upgrade-", dir=cache)
+    try:
+        if not deb:
+            log(f"downloading {pkg} into {cache} again for the virtio-gpu modules (once)")
+            r = subprocess.run(["apt-get", "download", pkg], cwd=work, capture_output=True, text=True, timeout=600)
+            debs = glob.glob(os.path.join(work, "*.deb"))
+            if r.returncode != 0 or not debs:
+                log(f"apt-get download {pkg} failed: {(r.stderr or r.stdout).strip()[-300:]}")
+                return None
+            deb = debs[0]
+        d = os.path.join(cache, pkg)
+        root = os.path.join(work, "root")
+        subprocess.run(["dpkg", "-x", deb, root], check=True)
+        version = os.listdir(os.path.join(root, "lib", "modules"))[0]
+        subprocess.run(["depmod", "-b", root, version], check=True)
+        mdir = os.path.join(root, "lib", "modules", version)
+        info = json.load(open(os.path.join(d, "kernel.json")))
+        info["module_sets"] = _copy_module_sets(mdir, d)
+        tmp = os.path.join(d, "kernel.json.tmp")
+        json.dump(info, open(tmp, "w"))
+        os.rename(tmp, os.path.join(d, "kernel.json"))
+        return Kernel(d)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def prepare_kernel(cache=None):
@@ -159,6 +204,14 @@ def prepare_kernel(cache=None):
         pkg = os.path.basename(deb).split("_")[0] if deb else kernel_package_name()
         ready = sorted(glob.glob(os.path.join(cache, "linux-image-*", "kernel.json")), key=os.path.getmtime)
         if pkg and os.path.exists(os.path.join(cache, pkg, "kernel.json")):
+            k = Kernel(os.path.join(cache, pkg))
+            if set(k.module_sets) >= set(GPU_MODULES) or os.environ.get("SPYGLASS_VM_NO_UPGRADE"):
+                return k
+            # unpacked by an older version: add the other display drivers' modules in place
+            # (the old keys stay, so older checkouts sharing the cache still work)
+            k = _upgrade_kernel(cache, pkg, deb)
+            if k:
+                return k
             return Kernel(os.path.join(cache, pkg))
         why = "apt-cache does not know linux-image-amd64" if not pkg else None
         work = tempfile.mkdtemp(prefix=".unpack-", dir=cache)
@@ -223,7 +276,11 @@ class Cpio:
             f.write(b"\0" * (-f.tell() % 512))
 
 
-def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0"):
+def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0", modules=None, extra_bins=(),
+                 mode="", extra_files=()):
+    """modules: (name, path) pairs in load order (default: kernel.modules, the bochs set);
+    extra_bins: more static programs for /bin; mode: MODE in /etc/sg-vm.conf (guest/init);
+    extra_files: (path on this side, absolute path in the guest, mode) for anything else (parents made)."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not os.path.exists(busybox):
         raise Skip("busybox-static is not installed (/bin/busybox missing)")
@@ -235,10 +292,23 @@ def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0"
     c.file("bin/sg-vm-guest", open(guest_bin, "rb").read(), 0o755)
     if host_bin:
         c.file("bin/spyglass-host", open(host_bin, "rb").read(), 0o755)
-    for name, ko in kernel.modules:
+    for b in extra_bins:
+        c.file(f"bin/{os.path.basename(b)}", open(b, "rb").read(), 0o755)
+    modules = kernel.modules if modules is None else modules
+    for name, ko in modules:
         c.file(f"lib/modules/{name}.ko", open(ko, "rb").read())
-    conf = (f"MODULES='{' '.join(n for n, _ in kernel.modules)}'\nNONCE='{nonce}'\n"
-            f"HOST_ARGS='{host_args}'\n")
+    made = {"", "bin", "dev", "proc", "sys", "etc", "lib", "lib/modules", "tmp", "run"}
+    for src, dst, fmode in extra_files:
+        rel = dst.lstrip("/")
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in made:
+                c.dir(d)
+                made.add(d)
+        c.file(rel, open(src, "rb").read(), fmode)
+    conf = (f"MODULES='{' '.join(n for n, _ in modules)}'\nNONCE='{nonce}'\n"
+            f"HOST_ARGS='{host_args}'\nMODE='{mode}'\n")
     c.file("etc/sg-vm.conf", conf.encode())
     c.file("init", open(os.path.join(HERE, "guest", "init"), "rb").read(), 0o755)
     c.write(path)
@@ -353,7 +423,8 @@ class Lines:
 
 class Vm(Lines):
     def __init__(self, kernel, initrd, shm_path, shm_size_mb, workdir, name="vm", accel=None,
-                 width=1024, height=768, log_path=None):
+                 width=1024, height=768, log_path=None, gpu="bochs-display", memory_mb=256):
+        self.gpu, self.memory_mb = gpu, memory_mb
         self.kernel, self.initrd, self.shm_path, self.shm_size_mb = kernel, initrd, shm_path, shm_size_mb
         self.workdir, self.name, self.accel = workdir, name, accel or default_accel()
         self.width, self.height = width, height
@@ -364,14 +435,14 @@ class Vm(Lines):
         qemu = os.environ.get("SPYGLASS_VM_QEMU", "qemu-system-x86_64")
         append = ("console=ttyS0 panic=-1 quiet loglevel=3 vt.global_cursor_default=0 consoleblank=0 "
                   "fbcon=nodefer")
-        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", "256", "-smp", "1",
+        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", str(self.memory_mb), "-smp", "1",
                 "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none", "-nodefaults",
                 "-serial", "stdio", "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
                 "-kernel", self.kernel.image, "-initrd", self.initrd, "-append", append,
                 "-object", f"memory-backend-file,id=sgshm,share=on,mem-path={self.shm_path},"
                            f"size={self.shm_size_mb}M",
                 "-device", "ivshmem-plain,memdev=sgshm",
-                "-device", f"bochs-display,xres={self.width},yres={self.height}"]
+                "-device", f"{self.gpu},xres={self.width},yres={self.height}"]
 
     def start(self):
         cmd = self.command()
@@ -410,6 +481,11 @@ class Vm(Lines):
                 return path
             time.sleep(0.05)
         raise VmError(f"{self.name}: screendump {path} produced nothing")
+
+    def send(self, text):
+        """Type text on the guest's serial console (QEMU's stdin)."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
 
     def kill(self):
         self.stop(signal.SIGKILL)

@@ -10,12 +10,15 @@
  *                                        intact, as a real reboot would.
  *   sg-vm-guest draw [FB]                draw the known test picture on /dev/fb0 (below the
  *                                        console text rows) and print the framebuffer format.
+ *   sg-vm-guest as-uid UID PROG ARGS...  run PROG as UID (gid UID, no groups): without any
+ *                                        capability (busybox's setpriv cannot change the uid).
  *
  * The picture must stay identical to KNOWN_COLOURS / PICTURE_TOP in vm_e2e.py.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/fb.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -206,6 +209,16 @@ int main(int argc, char **argv)
         return cmd_probe(argv[2], argc >= 4 ? atoi(argv[3]) : 30);
     if (argc >= 2 && !strcmp(argv[1], "draw"))
         return cmd_draw(argc >= 3 ? argv[2] : "/dev/fb0");
-    fprintf(stderr, "usage: %s probe NONCE [TIMEOUT_S] | draw [FB]\n", argv[0]);
+    if (argc >= 4 && !strcmp(argv[1], "as-uid")) {
+        uid_t id = (uid_t)atoi(argv[2]);
+        if (setgroups(0, NULL) || setgid(id) || setuid(id)) {
+            printf("sg-vm: as-uid %u: %s\n", (unsigned)id, strerror(errno));
+            return 1;
+        }
+        execvp(argv[3], argv + 3);
+        printf("sg-vm: as-uid: cannot run %s: %s\n", argv[3], strerror(errno));
+        return 1;
+    }
+    fprintf(stderr, "usage: %s probe NONCE [TIMEOUT_S] | draw [FB] | as-uid UID PROG ARGS...\n", argv[0]);
     return 2;
 }
