@@ -3,7 +3,8 @@
 /*
  * The viewer's state and the calls between its files: app.c (start-up, the
  * event loop, what the session hands over, the hooks' API) and the files that
- * each do one part of a pass for it (draw.c, ...).
+ * each do one part of a pass for it (frame_upload.c, overlay_layers.c,
+ * stats.c, draw.c).
  *
  * Context: the main thread only, like the SDL event loop; the one field
  * another thread touches is wake_pending (sg_app_wake).
