@@ -24,6 +24,7 @@ import time
 BUILD, FIXTURES, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 CLIENT = os.path.join(BUILD, "client", "spyglass-client")
 HOST = os.path.join(BUILD, "tests", "client", "sg-client-testhost")
+XVFB = os.path.join(BUILD, "tests", "common", "sg-xvfb")
 TAG = "sgc-%s-%d" % (CASE, os.getpid())
 TMP = tempfile.mkdtemp(prefix=TAG + "-")
 REGION = "/dev/shm/" + TAG
@@ -62,21 +63,12 @@ def cleanup():
 
 
 def start_xvfb():
-    r, w = os.pipe()
-    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
-                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Xvfb through tests/common/sg-xvfb: it bounds the start and the server dies with this test."""
+    p = subprocess.Popen([XVFB, "1600x1200"], stdout=subprocess.PIPE, text=True)
     procs.append(p)
-    os.close(w)
-    num = b""
-    deadline = time.time() + 20
-    while not num.endswith(b"\n") and time.time() < deadline:
-        c = os.read(r, 16)
-        if not c:
-            break
-        num += c
-    os.close(r)
-    check(num.strip(), "Xvfb did not report a display")
-    return ":" + num.decode().strip()
+    num = p.stdout.readline().strip()
+    check(num, "Xvfb did not start (sg-xvfb's message above)")
+    return ":" + num
 
 
 DISPLAY = None
@@ -730,6 +722,33 @@ def case_hostile():
     h.kill()
 
 
+def case_refetch():
+    """A frame whose rows arrive only after the client gave up on it, and then a still guest:
+    the client asks for the frame again (a new subscription makes the host re-post it) and
+    shows it whole, instead of keeping the torn picture up for good."""
+    h = TestHost()
+    c = Client(name="refetch")
+    h.cmd("frame 320 240")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="first frame"), "the first frame")
+    # 160x240 in the 320x240 window: drawn at x 80..239, black bars beside it
+    h.cmd("late 160 240")
+    c.wait(lambda s: "incomplete" in c.logtext(), "the late frame given up")
+    h.cmd("publish")
+
+    def late_frame(sh):
+        quadrants(sh, 80, 0, 1, gw=160, gh=240, what="late frame")
+        expect_px(sh, 40, 60, BLACK, what="bar left of the late frame")
+        expect_px(sh, 280, 180, BLACK, what="bar right of the late frame")
+    shot_until(late_frame, "the late frame whole after it was asked for again")
+    s = c.read_stats()
+    check(int(s["refetches"]) >= 1, "refetches %s" % s["refetches"])
+    check("asked the host to post it again" in c.logtext(), "no refetch in the log:\n" + c.logtext())
+    c.stop()
+    h.kill()
+
+
 def case_options():
     r = subprocess.run([CLIENT, "--help"], capture_output=True, text=True)
     check(r.returncode == 0, "--help exit status")
@@ -832,9 +851,9 @@ def case_testpattern():
         f0 = c.read_stats()["frames"]
         press("s")
         deadline = time.time() + 10
+        # the client renames the PNG into place once it is whole (client/screenshot.c)
         while not glob.glob(os.path.join(shots, "*.png")) and time.time() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)
         shot = screenshot()
         if c.read_stats()["frames"] != f0:
             time.sleep(0.5)

@@ -3,9 +3,22 @@
 set -uo pipefail
 SG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/spyglass-spice.$$.XXXXXX")
 SG_PIDS=()
+# sg_stop PID: SIGTERM, then up to 5 s for it to end, then SIGKILL. In reverse order of start,
+# each one gone before the next is stopped: a client whose X server vanished while it was still
+# shutting down crashed in Xlib's I/O error exit, run by two of its threads at once.
+sg_stop() {
+    local p=$1 n=0 state
+    kill "$p" 2>/dev/null || return 0
+    while [ $n -lt 100 ]; do
+        state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+        [ -z "$state" ] || [ "$state" = Z ] && return 0
+        sleep 0.05; n=$((n + 1))
+    done
+    kill -KILL "$p" 2>/dev/null
+}
 sg_cleanup() {
     local i
-    for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do kill "${SG_PIDS[i]}" 2>/dev/null; done
+    for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do sg_stop "${SG_PIDS[i]}"; done
     # a helper that died by a signal before we stopped it (a crash) is worth a line in the log
     for p in "${SG_PIDS[@]}"; do
         wait "$p" 2>/dev/null
@@ -21,13 +34,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
 # sg_xvfb WxH -> sets SG_DISPLAY (":N") of a new Xvfb that does not reset when clients leave.
+# tests/common/sg-xvfb bounds the start (the read below ends when it prints or gives up, saying why
+# on stderr) and stops the server when this shell dies, even by SIGKILL.
 sg_xvfb() {
-    local f="$SG_TMP/xvfb.$RANDOM"
-    Xvfb -displayfd 3 -noreset -nolisten tcp -screen 0 "${1}x24" 3>"$f" 2>"$f.log" &
+    local f="$SG_TMP/xvfb.$RANDOM" num=
+    mkfifo "$f"
+    "$BUILD/tests/common/sg-xvfb" "$1" -- -noreset >"$f" &
     SG_PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
-    [ -s "$f" ] || fail "Xvfb did not start: $(cat "$f.log")"
-    SG_DISPLAY=":$(head -1 "$f")"
+    read -r num <"$f"
+    [ -n "$num" ] || fail "Xvfb did not start (sg-xvfb's message above)"
+    SG_DISPLAY=":$num"
 }
 
 # sg_fakevm SOCKET [ARGS...] -> starts spyglass-fakevm on SG_DISPLAY, waits for its ready line; sets SG_FAKEVM_PID.
