@@ -210,7 +210,7 @@ static int launch_x(const char *const *args, int n, pid_t *pid)
     for (int i = 0; i < n && k < 15; i++)
         argv[k++] = (char *)args[i];
     argv[k] = NULL;
-    *pid = spawn(argv, NULL, false, 0, 0, fds[1]);
+    *pid = spawn(argv, NULL, false, 0, 0);
     close(fds[1]);
     char buf[32] = "";
     size_t got = 0;
