@@ -9,10 +9,14 @@
  *   xprobe button N down|up|click
  *   xprobe keys           -> X keycodes currently held down
  *   xprobe unfocus        -> give the keyboard focus to no window (the client loses focus)
- *   xprobe refocus        -> keyboard focus follows the pointer again (PointerRoot) */
+ *   xprobe refocus        -> keyboard focus follows the pointer again (PointerRoot)
+ *   xprobe waitdrawn X Y RRGGBB MS -> XTest motion to X,Y, then polls the root window's pixel at X+2,Y+2
+ *                           until it is RRGGBB; prints the milliseconds from the motion ("timeout" after MS) */
 #include <X11/XKBlib.h>
 #include <X11/Xlib.h>
+#include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
+#include <time.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +82,29 @@ int main(int argc, char **argv)
             if (map[k / 8] & (1 << (k % 8)))
                 printf("%d ", k);
         printf("\n");
+    } else if (argc >= 6 && !strcmp(argv[1], "waitdrawn")) {
+        int x = atoi(argv[2]), y = atoi(argv[3]);
+        unsigned long want = strtoul(argv[4], NULL, 16);
+        double limit = atof(argv[5]), ms = 0;
+        struct timespec t0, t;
+        XTestFakeMotionEvent(d, DefaultScreen(d), x, y, CurrentTime);
+        XFlush(d);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (;;) {
+            XImage *img = XGetImage(d, DefaultRootWindow(d), x + 2, y + 2, 1, 1, AllPlanes, ZPixmap);
+            unsigned long px = img ? XGetPixel(img, 0, 0) & 0xffffff : 0;
+            if (img)
+                XDestroyImage(img);
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            ms = (double)(t.tv_sec - t0.tv_sec) * 1e3 + (double)(t.tv_nsec - t0.tv_nsec) / 1e6;
+            if (px == want || ms > limit)
+                break;
+            usleep(500);
+        }
+        if (ms > limit)
+            printf("timeout\n");
+        else
+            printf("%.2f\n", ms);
     } else if (argc >= 2 && !strcmp(argv[1], "refocus")) {
         XSetInputFocus(d, PointerRoot, RevertToPointerRoot, CurrentTime);
         XSync(d, False);
@@ -86,7 +113,7 @@ int main(int argc, char **argv)
         XSync(d, False);
     } else {
         fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y | move X Y | rel DX DY | key KEYSYM down|up|tap |\n"
-                        "       button N down|up|click | keys | unfocus | refocus\n");
+                        "       button N down|up|click | keys | unfocus | refocus | waitdrawn X Y RRGGBB MS\n");
         return 2;
     }
     XCloseDisplay(d);
