@@ -10,6 +10,8 @@
  *   xprobe keys           -> X keycodes currently held down
  *   xprobe unfocus        -> give the keyboard focus to no window (the client loses focus)
  *   xprobe refocus        -> keyboard focus follows the pointer again (PointerRoot)
+ *   xprobe focusat X Y    -> focus the top-level window at X,Y, as a window manager would (without one,
+ *                           PointerRoot focus gives SDL no focus event, so it would never grab the pointer)
  *   xprobe waitdrawn X Y RRGGBB MS -> XTest motion to X,Y, then polls the root window's pixel at X+2,Y+2
  *                           until it is RRGGBB; prints the milliseconds from the motion ("timeout" after MS) */
 #include <X11/XKBlib.h>
@@ -105,6 +107,17 @@ int main(int argc, char **argv)
             printf("timeout\n");
         else
             printf("%.2f\n", ms);
+    } else if (argc >= 4 && !strcmp(argv[1], "focusat")) {
+        int wx, wy;
+        Window child = None;
+        XTranslateCoordinates(d, DefaultRootWindow(d), DefaultRootWindow(d), atoi(argv[2]), atoi(argv[3]), &wx, &wy,
+                              &child);
+        if (child == None) {
+            fprintf(stderr, "xprobe: no window at %s,%s\n", argv[2], argv[3]);
+            return 1;
+        }
+        XSetInputFocus(d, child, RevertToPointerRoot, CurrentTime);
+        XSync(d, False);
     } else if (argc >= 2 && !strcmp(argv[1], "refocus")) {
         XSetInputFocus(d, PointerRoot, RevertToPointerRoot, CurrentTime);
         XSync(d, False);
@@ -113,7 +126,7 @@ int main(int argc, char **argv)
         XSync(d, False);
     } else {
         fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y | move X Y | rel DX DY | key KEYSYM down|up|tap |\n"
-                        "       button N down|up|click | keys | unfocus | refocus | waitdrawn X Y RRGGBB MS\n");
+                        "       button N down|up|click | keys | unfocus | refocus | focusat X Y | waitdrawn X Y RRGGBB MS\n");
         return 2;
     }
     XCloseDisplay(d);
