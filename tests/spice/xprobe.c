@@ -13,7 +13,8 @@
  *   xprobe focusat X Y    -> focus the top-level window at X,Y, as a window manager would (without one,
  *                           PointerRoot focus gives SDL no focus event, so it would never grab the pointer)
  *   xprobe waitdrawn X Y RRGGBB MS -> XTest motion to X,Y, then polls the root window's pixel at X+2,Y+2
- *                           until it is RRGGBB; prints the milliseconds from the motion ("timeout" after MS) */
+ *                           until it is RRGGBB; prints the motion's CLOCK_MONOTONIC time in seconds and the
+ *                           milliseconds from it to the pixel ("timeout" instead after MS) */
 #include <X11/XKBlib.h>
 #include <X11/Xlib.h>
 #include <X11/Xutil.h>
@@ -104,9 +105,9 @@ int main(int argc, char **argv)
             usleep(500);
         }
         if (ms > limit)
-            printf("timeout\n");
+            printf("%.6f timeout\n", (double)t0.tv_sec + (double)t0.tv_nsec / 1e9);
         else
-            printf("%.2f\n", ms);
+            printf("%.6f %.2f\n", (double)t0.tv_sec + (double)t0.tv_nsec / 1e9, ms);
     } else if (argc >= 4 && !strcmp(argv[1], "focusat")) {
         int wx, wy;
         Window child = None;

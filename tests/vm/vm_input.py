@@ -21,9 +21,10 @@ Checks, in order:
   - capture mode (Scroll Lock): raw XTest motion reaches the guest unscaled; a long move leaves the
     local pointer inside the window; releasing puts the local pointer on the guest cursor.
 
---bench N: after the checks (or alone with SPYGLASS_VM_INPUT_BENCH_ONLY=1), N pointer moves timed
-on this side: XTest motion -> the guest's motion line on the serial console -> the cursor queue
-(sg-vm-watch) -> the client's window showing the cursor there; p50/p99 printed (no assertion).
+--bench N (bench/vm/input_loop.sh): no checks; the guest does not accelerate, and N pointer moves are
+timed on this side: XTest motion -> the guest's motion line on the serial console (the guest's cursor
+plane moved) -> the cursor queue (sg-vm-watch) -> the client's window showing the cursor there;
+p50/p99 printed (no assertion).
 
 Exit codes: 0 pass, 1 fail, 77 skipped (reason printed).
 """
@@ -32,6 +33,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -43,6 +45,8 @@ from vmlib import VmError, log
 SHM_MB = 32
 WIDTH, HEIGHT = 1024, 768
 ACCEL = (2, 1, 4)          # sg-vm-input: |dx|+|dy| > 4 -> x2 (the X server's default)
+# The bench times one hop (the first motion lands on the target): no acceleration there.
+BENCH_ACCEL = (1, 1, 0)
 CURSOR_RGB = b"\xff\x00\xff"  # guest/sg-vm-input.c CURSOR_COLOUR, a 12x12 square at the hotspot
 SQUARE = 12
 MOTION = re.compile(r"sg-input: motion raw (-?\d+),(-?\d+) pos (\d+),(\d+)")
@@ -194,7 +198,7 @@ class Test:
                     return int(m.group(1)), int(m.group(2))
         return None
 
-    def expect_cursor(self, want, what, timeout=30):
+    def expect_cursor(self, want, what, timeout=30, quiet=False):
         """The guest cursor, the cursor queue and the client's pointer all end within 1 px of want."""
         deadline = time.monotonic() + timeout
         while True:
@@ -209,7 +213,8 @@ class Test:
             time.sleep(0.05)
         local = self.client.pointer()
         check(local == want, f"{what}: the client's pointer is at {local}, expected {want}")
-        log(f"{what}: guest cursor {g}, cursor queue {q}, client pointer {local}")
+        if not quiet:
+            log(f"{what}: guest cursor {g}, cursor queue {q}, client pointer {local}")
         return g
 
     def move(self, path, what):
@@ -247,6 +252,19 @@ class Test:
             return vmlib.SKIP
         log(f"kernel {kernel}; spyglass-host {host} ({why})")
 
+        # Without its input modules the guest program must say which devices it expected.
+        empty = os.path.join(self.work, "no-input")
+        os.makedirs(empty)
+        r = subprocess.run([a.input_guest, "/nonexistent-card", "2/1/4", empty, "0"], capture_output=True, text=True,
+                           timeout=30)
+        for dev, needs in (("keyboard", "KEY_A and KEY_ENTER, the PS/2 keyboard (i8042 + atkbd, and evdev.ko"),
+                           ("mouse", "REL_X, REL_Y and BTN_LEFT, the PS/2 mouse (psmouse.ko on the i8042 AUX port, "
+                                     "and evdev.ko")):
+            want = f"sg-input: FAILED no {dev} after 0 s: expected an evdev device {empty}/eventN with {needs}"
+            check(r.returncode == 1 and want in r.stdout, f"sg-vm-input without devices: exit {r.returncode}, said:\n"
+                                                          f"{r.stdout}{r.stderr}\nexpected a line with '{want}'")
+        log("without input devices sg-vm-input names both it expected: " + r.stdout.splitlines()[-1][:120] + "...")
+
         # The client first, as a user would start it before the VM: no SPICE socket yet.
         vmlib.create_shm(self.shm, SHM_MB << 20)
         self.client = Client(a, self.work, self.shm, self.sock)
@@ -258,6 +276,16 @@ class Test:
         check("No such file" in m.group(2) or "connect" in m.group(2), f"the client gives '{m.group(2)}' as the reason")
         self.client.wait_line(r"SPICE server not reachable: view only, retrying", 10)
         log(f"no SPICE socket yet: the client said '{m.group(0)}' and goes on view only")
+        # a socket nobody listens on (a QEMU that died): refused, and the client says so
+        mark = self.client.mark()
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(self.sock)
+        stale.close()
+        m, _, _ = self.client.wait_line(r"spice: SPICE server at (\S+) is still down, now: (.*); retrying", 30, mark)
+        check(m.group(1) == f"unix:{self.sock}" and "refused" in m.group(2),
+              f"with a stale socket the client said '{m.group(0)}'")
+        log(f"a stale SPICE socket: the client said '{m.group(0)}'")
+        os.unlink(self.sock)
 
         self.watch = vmlib.Lines("watch", os.path.join(self.work, "watch.log"))
         self.procs.append(self.watch)
@@ -268,7 +296,7 @@ class Test:
 
         nonce = f"{self.pid}-input"
         initrd = os.path.join(self.work, "initrd.cpio")
-        accel = "/".join(map(str, ACCEL))
+        accel = "/".join(map(str, BENCH_ACCEL if a.bench else ACCEL))
         vmlib.build_initrd(initrd, kernel, a.guest, host, "-f ivshmem -c kms", nonce,
                            modules=kernel.module_sets["virtio-gpu-pci"] + kernel.module_sets["input"],
                            extra_bins=[a.input_guest], mode="input", extra_conf={"INPUT_ARGS": accel})
@@ -293,7 +321,7 @@ class Test:
         check(st["features"] == "0", f"the kms host offers features {st['features']}, expected 0 (no SET_CURSOR_POS)")
         log(f"client: guest {st['guest']}, host features {st['features']} (no SET_CURSOR_POS), cursor {st['cursor']}")
 
-        if os.environ.get("SPYGLASS_VM_INPUT_BENCH_ONLY") != "1":
+        if not a.bench:
             self.pointer_checks()
             self.key_checks()
             self.capture_checks()
@@ -301,7 +329,7 @@ class Test:
                 setpos = [t for _, t in self.client.lines if "set-pos" in t]
             check(not setpos, f"the client sent SET_CURSOR_POS to a host that does not offer it: {setpos[:3]}")
             self.timings["checks"] = time.monotonic() - t0
-        if a.bench:
+        else:
             self.bench(a.bench)
         self.timings["total"] = time.monotonic() - t0
         log("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in self.timings.items()))
@@ -444,21 +472,22 @@ class Test:
         for i in range(n):
             tgt = pts[(i + 1) % 2]
             vm_mark, w_mark = self.vm.mark(), self.watch.mark()
-            t0 = time.monotonic()
-            out = c.x("waitdrawn", tgt[0], tgt[1], "ff00ff", 5000)
-            t_drawn = float(out.split()[0]) / 1000 if out.strip() and out.split()[0] != "timeout" else None
-            _, t_vm, _ = self.vm.wait_line(rf"sg-input: motion raw .* pos {tgt[0]},{tgt[1]}", 10, vm_mark)
-            _, t_w, _ = self.watch.wait_line(rf"watch: cursor visible pos {tgt[0]},{tgt[1]}", 10, w_mark)
+            out = c.x("waitdrawn", tgt[0], tgt[1], "ff00ff", 5000).split()
+            t0 = float(out[0])  # the XTest motion, on the same clock as time.monotonic()
+            t_drawn = float(out[1]) / 1000 if out[1] != "timeout" else None
+            near_tgt = "|".join(f"{x},{y}" for x in range(tgt[0] - 2, tgt[0] + 3) for y in range(tgt[1] - 2, tgt[1] + 3))
+            _, t_vm, _ = self.vm.wait_line(rf"sg-input: motion raw .* pos ({near_tgt})$", 10, vm_mark)
+            _, t_w, _ = self.watch.wait_line(rf"watch: cursor visible pos ({near_tgt})$", 10, w_mark)
             serial.append((t_vm + self.vm.t0 - t0) * 1000)
             queue.append((t_w + self.watch.t0 - t0) * 1000)
             if t_drawn is not None:
                 drawn.append(t_drawn * 1000)
-            self.expect_cursor(tgt, f"bench move {i + 1}")
+            self.expect_cursor(tgt, f"bench move {i + 1}", quiet=True)
 
         def pct(v, p):
             s = sorted(v)
             return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
-        print(f"vm-input bench: {n} moves between {pts[0]} and {pts[1]} (guest acceleration {ACCEL}), "
+        print(f"vm-input bench: {n} moves between {pts[0]} and {pts[1]} (no guest acceleration), "
               f"accel {vmlib.default_accel()}, load {os.getloadavg()[0]:.1f}")
         for name, v in (("XTest -> guest motion line on the serial console", serial),
                         ("XTest -> cursor queue (sg-vm-watch)", queue),

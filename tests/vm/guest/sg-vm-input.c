@@ -19,7 +19,8 @@
  * except an opaque 12x12 square of CURSOR_COLOUR at its top left, hotspot 0,0:
  * the square's top-left pixel is the position.
  *
- * Usage: sg-vm-input CARD [N/D/T]
+ * Usage: sg-vm-input CARD [N/D/T [INPUT_DIR [WAIT_S]]]   (defaults: 2/1/4, /dev/input, 20 s)
+ * Without the devices after WAIT_S it names each one it expected and what provides it.
  */
 #include <dirent.h>
 #include <drm_fourcc.h>
@@ -80,9 +81,9 @@ struct device {
 
 /* Look once through /dev/input/event*: the first keyboard (KEY_A, KEY_ENTER) and the first
  * relative mouse (REL_X, REL_Y, BTN_LEFT). Devices seen are listed in seen. */
-static void find_devices(struct device *kbd, struct device *mouse, char *seen, size_t seen_size)
+static void find_devices(const char *dir, struct device *kbd, struct device *mouse, char *seen, size_t seen_size)
 {
-    DIR *d = opendir("/dev/input");
+    DIR *d = opendir(dir);
     seen[0] = 0;
     if (!d)
         return;
@@ -91,7 +92,7 @@ static void find_devices(struct device *kbd, struct device *mouse, char *seen, s
         if (strncmp(e->d_name, "event", 5))
             continue;
         char path[300];
-        snprintf(path, sizeof(path), "/dev/input/%s", e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
             continue;
@@ -200,12 +201,14 @@ int main(int argc, char **argv)
         say("FAILED acceleration '%s' is not N/D/T", argv[2]);
         return 2;
     }
+    const char *dir = argc > 3 ? argv[3] : "/dev/input";
+    unsigned wait_s = argc > 4 ? (unsigned)atoi(argv[4]) : 20;
     struct device kbd = {.fd = -1}, mouse = {.fd = -1};
     char seen[2048];
     /* the devices appear when i8042, atkbd, psmouse and evdev have probed: give them time */
-    uint64_t until = now_ms() + 20000;
+    uint64_t until = now_ms() + wait_s * 1000ull;
     for (;;) {
-        find_devices(&kbd, &mouse, seen, sizeof(seen));
+        find_devices(dir, &kbd, &mouse, seen, sizeof(seen));
         if ((kbd.fd >= 0 && mouse.fd >= 0) || now_ms() > until)
             break;
         if (kbd.fd >= 0)
@@ -215,12 +218,13 @@ int main(int argc, char **argv)
         usleep(100000);
     }
     if (kbd.fd < 0)
-        say("FAILED no keyboard: expected an evdev device /dev/input/eventN with KEY_A and KEY_ENTER, the PS/2 "
-            "keyboard (i8042 + atkbd, and evdev.ko for the event nodes); found: %s", seen[0] ? seen : "no /dev/input/event*");
+        say("FAILED no keyboard after %u s: expected an evdev device %s/eventN with KEY_A and KEY_ENTER, the PS/2 "
+            "keyboard (i8042 + atkbd, and evdev.ko for the event nodes); found: %s", wait_s, dir,
+            seen[0] ? seen : "no event devices");
     if (mouse.fd < 0)
-        say("FAILED no mouse: expected an evdev device /dev/input/eventN with REL_X, REL_Y and BTN_LEFT, the PS/2 "
-            "mouse (psmouse.ko on the i8042 AUX port, and evdev.ko for the event nodes); found: %s",
-            seen[0] ? seen : "no /dev/input/event*");
+        say("FAILED no mouse after %u s: expected an evdev device %s/eventN with REL_X, REL_Y and BTN_LEFT, the PS/2 "
+            "mouse (psmouse.ko on the i8042 AUX port, and evdev.ko for the event nodes); found: %s", wait_s, dir,
+            seen[0] ? seen : "no event devices");
     if (kbd.fd < 0 || mouse.fd < 0)
         return 1;
     /* what a compositor does: the text console must not see our keys (no VT switches, no SysRq) */
