@@ -153,8 +153,13 @@ static void make_dumb(int fd, struct dumb *d, uint32_t w, uint32_t h, int add_fb
 /* A 1024x768 mode on the first connected connector, a plain background and the cursor. */
 static uint32_t setup_display(int fd)
 {
-    if (drmSetMaster(fd))
-        die("drmSetMaster");
+    /* spyglass-host, started just before, is master for a moment: the first program to open a card
+     * becomes its master, and the host gives that up at once (host/capture/kms.c) */
+    for (int i = 0; drmSetMaster(fd); i++) {
+        if (errno != EBUSY || i >= 100)
+            die("drmSetMaster");
+        usleep(100000);
+    }
     drmModeRes *res = drmModeGetResources(fd);
     if (!res || res->count_crtcs < 1)
         die("GETRESOURCES");
