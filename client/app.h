@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
-/* The viewer: event loop, drawing decisions, key bindings, counters. */
+/* The viewer: the window, its event loop and what it draws (app.c and the files of app_private.h). */
 #include "options.h"
 
 /* Runs the viewer until the user quits or SIGINT/SIGTERM; exit status. */

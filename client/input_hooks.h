@@ -18,6 +18,7 @@
  * except sg_app_wake(), which any thread may call.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <SDL.h>
@@ -71,6 +72,10 @@ struct sg_input_hooks {
     /* Optional: wake_ms for the state now (0 = only on events), e.g. nothing
      * to poll while the input side is off; NULL = wake_ms always. */
     unsigned (*wake_ms_now)(void *state);
+
+    /* Once a second: lines to add to the statistics overlay (text) and key=value lines for
+     * app:statsFile (kv), each NUL-terminated. May be NULL. */
+    void (*stats)(void *state, char *text, size_t text_size, char *kv, size_t kv_size);
 };
 
 /* The hooks of this build (one definition is linked in). */
@@ -97,6 +102,9 @@ const char *sg_app_option(struct sg_app *app, const char *section, const char *k
 void sg_app_wake(struct sg_app *app);
 /* Show a short notice in the window for a few seconds (e.g. "input captured"). */
 void sg_app_notice(struct sg_app *app, const char *text);
+/* A small lasting label in the window's top-right corner (e.g. "MIC ON" while the guest
+ * records the microphone); NULL or "" removes it. */
+void sg_app_set_indicator(struct sg_app *app, const char *text);
 
 /* Options the hooks add to the command line / INI files (section:key=value),
  * listed by --help. Terminated by an entry whose section is NULL. */

@@ -9,13 +9,17 @@ UNIT="libcmocka-dev"
 CLIENT="libsdl2-dev libsdl2-ttf-dev libepoxy-dev libgl-dev libegl-dev libgles-dev libgl1-mesa-dri
         fonts-dejavu-core libfontconfig-dev libinih-dev libspng-dev"
 SPICE="libspice-client-glib-2.0-dev libspice-server-dev libglib2.0-dev"
+SOUND="libpulse-dev libspeexdsp-dev pulseaudio pulseaudio-utils"
+# bench/audio's reference viewer (spice-gtk's own sound through GStreamer); SPYGLASS_BENCH=1
+BENCH="virt-viewer gstreamer1.0-pulseaudio"
 X11="libxcb1-dev libxcb-shm0-dev libxcb-damage0-dev libxcb-xfixes0-dev libxcb-randr0-dev libxcb-xtest0-dev libxcb-xinput-dev
      libx11-dev libxtst-dev libxfixes-dev"
 KMS="libdrm-dev"
 TESTS="xvfb xauth x11-xserver-utils xdotool xterm imagemagick xz-utils python3 procps xclip x11-apps xserver-xephyr"
 VM="qemu-system-x86 qemu-utils busybox-static cpio kmod weston"
 
-want="$BUILD $UNIT $CLIENT $SPICE $X11 $KMS $TESTS"
+want="$BUILD $UNIT $CLIENT $SPICE $SOUND $X11 $KMS $TESTS"
+[ "${SPYGLASS_BENCH:-0}" = 1 ] && want="$want $BENCH"
 [ "${SPYGLASS_NO_VM:-0}" = 1 ] || want="$want $VM"
 
 missing=()

@@ -45,13 +45,14 @@ def stop(p):
 
 
 def main():
-    r, w = os.pipe()
-    x = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
-                         pass_fds=(w,), stderr=subprocess.DEVNULL)
+    # tests/common/sg-xvfb bounds the start and takes the server down with this process
+    x = subprocess.Popen([os.path.join(BUILD, "tests", "common", "sg-xvfb"), "1600x1200"], stdout=subprocess.PIPE,
+                         text=True)
     procs.append(x)
-    os.close(w)
-    disp = ":" + os.read(r, 16).decode().strip()
-    os.close(r)
+    num = x.stdout.readline().strip()
+    if not num:
+        sys.exit("Xvfb did not start (sg-xvfb's message above)")
+    disp = ":" + num
     env = dict(os.environ, DISPLAY=disp, LIBGL_ALWAYS_SOFTWARE="1", SPYGLASS_NO_USER_CONFIG="1", HOME=TMP)
     host = subprocess.Popen([HOST, "-c", "testpattern", "-f", REGION, "-s", "32"], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

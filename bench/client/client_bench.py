@@ -51,13 +51,14 @@ def memcpy_ms(n, reps=20):
 
 
 def main():
-    r, w = os.pipe()
-    x = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "2048x1200x24", "-nolisten", "tcp"],
-                         pass_fds=(w,), stderr=subprocess.DEVNULL)
+    # tests/common/sg-xvfb bounds the start and takes the server down with this process
+    x = subprocess.Popen([os.path.join(BUILD, "tests", "common", "sg-xvfb"), "2048x1200"], stdout=subprocess.PIPE,
+                         text=True)
     procs.append(x)
-    os.close(w)
-    disp = ":" + os.read(r, 16).decode().strip()
-    os.close(r)
+    num = x.stdout.readline().strip()
+    if not num:
+        sys.exit("Xvfb did not start (sg-xvfb's message above)")
+    disp = ":" + num
     env = dict(os.environ, DISPLAY=disp, LIBGL_ALWAYS_SOFTWARE="1", SPYGLASS_NO_USER_CONFIG="1")
     host = subprocess.Popen([HOST, "-f", REGION, "-s", "64"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             text=True, bufsize=1)

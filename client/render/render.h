@@ -22,7 +22,8 @@ struct sg_render_rect {
 };
 
 /* Overlay layers, drawn in this order over frame and cursor. */
-enum sg_render_layer { SG_LAYER_STATUS, SG_LAYER_STATS, SG_LAYER_GRAPHS, SG_LAYER_HELP, SG_LAYER_COUNT };
+enum sg_render_layer { SG_LAYER_STATUS, SG_LAYER_STATS, SG_LAYER_GRAPHS, SG_LAYER_HELP, SG_LAYER_INDICATOR,
+                       SG_LAYER_COUNT };
 
 struct sg_render_scene {
     int fb_w, fb_h;          /* drawable size in pixels */

@@ -11,6 +11,9 @@
 #include <strings.h>
 
 #include "sg_log.h"
+#ifdef SG_HAVE_AUDIO
+#include "spice/audio_ui.h"
+#endif
 
 static bool opt_bool(struct sg_app *app, const char *sec, const char *key, bool def)
 {
@@ -96,6 +99,9 @@ static void *h_init(struct sg_app *app)
     };
     sg_hooks_clipboard_callbacks(h, &cb);
     atomic_init(&h->state, SG_SPICE_CONNECTING);
+#ifdef SG_HAVE_AUDIO
+    h->audio = sg_audio_ui_create(app, &cfg, &cb);
+#endif
     h->spice = sg_spice_create(&cfg, &cb);
     if (h->clipboard)
         sg_hooks_clipboard_start(h);
@@ -117,6 +123,9 @@ static void h_finish(void *state)
     }
     sg_hooks_clipboard_stop(h);
     sg_spice_destroy(h->spice);
+#ifdef SG_HAVE_AUDIO
+    sg_audio_ui_destroy(h->audio); /* after SPICE: its thread played into it until now */
+#endif
     sg_hooks_clipboard_finish(h);
     free(h);
 }
@@ -163,6 +172,10 @@ static bool h_escape(void *state, SDL_Keycode key)
         }
         return true;
     }
+#ifdef SG_HAVE_AUDIO
+    if (sg_audio_ui_escape(h->audio, key))
+        return true;
+#endif
     if (key >= SDLK_F1 && key <= SDLK_F12) {
         if (!sg_hooks_active(h))
             return false;
@@ -231,7 +244,20 @@ static void h_tick(void *state)
     }
     if (h->clipboard)
         sg_hooks_clipboard_tick(h);
+#ifdef SG_HAVE_AUDIO
+    sg_audio_ui_tick(h->audio);
+#endif
     sg_hooks_mouse_tick(h);
+}
+
+static void h_stats(void *state, char *text, size_t text_size, char *kv, size_t kv_size)
+{
+    struct hooks *h = state;
+    *text = *kv = 0;
+#ifdef SG_HAVE_AUDIO
+    if (h && h->spice)
+        sg_audio_ui_stats(h->audio, text, text_size, kv, kv_size);
+#endif
 }
 
 static const char *const help_lines[] = {
@@ -239,6 +265,9 @@ static const char *const help_lines[] = {
     "C      capture input on/off",
     "E      send input to the guest on/off (view only)",
     "F1-F12 send Ctrl+Alt+F1..F12 to the guest",
+#ifdef SG_HAVE_AUDIO
+    "M      microphone for the guest on/off (while it asks)",
+#endif
     NULL,
 };
 
@@ -260,6 +289,7 @@ const struct sg_input_hooks sg_input_hooks = {
     .on_tick = h_tick,
     .wake_ms = 10,
     .wake_ms_now = h_wake_ms_now,
+    .stats = h_stats,
 };
 
 const struct sg_input_option sg_input_options[] = {
@@ -273,5 +303,14 @@ const struct sg_input_option sg_input_options[] = {
     { "input", "captureOnStart", "no", "capture input as soon as SPICE connects" },
     { "input", "setCursorPos", "yes",
       "let the host place the guest cursor (SET_CURSOR_POS); no = relative corrections only" },
+#ifdef SG_HAVE_AUDIO
+    { "audio", "enable", "yes", "play the guest's sound and offer it the microphone (through SPICE)" },
+    { "audio", "latencyMs", "20",
+      "playback latency held above the sound device's own, in ms (2..1000); lower risks gaps on a busy machine" },
+    { "audio", "micDefault", "prompt",
+      "when the guest opens the microphone: prompt (a notice; escape key + M allows it), allow, or deny" },
+    { "audio", "device", "", "sound server sink to play to (pactl list short sinks); empty = the default" },
+    { "audio", "micDevice", "", "sound server source to capture from (pactl list short sources); empty = the default" },
+#endif
     { NULL, NULL, NULL, NULL },
 };

@@ -48,6 +48,7 @@ struct hooks {
     bool ever_connected;
     char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
     struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
+    struct sg_audio_ui *audio; /* guest sound and microphone (spice/audio_ui.h), or NULL */
 
     /* Mailbox from the SPICE thread: mu guards guest_text and guest_image*
      * (hooks_clipboard.c); state, guest_locks and clip_changed are atomics. */

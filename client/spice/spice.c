@@ -108,6 +108,11 @@ static void set_state(struct sg_spice *s, enum sg_spice_state st, const char *de
 
 static void start_session(struct sg_spice *s);
 
+static bool is_audio(struct sg_spice *s, gpointer ch)
+{
+    return s->cfg.audio && s->cb.on_channel && (SPICE_IS_PLAYBACK_CHANNEL(ch) || SPICE_IS_RECORD_CHANNEL(ch));
+}
+
 static void drop_session(struct sg_spice *s)
 {
     if (!s->session)
@@ -118,8 +123,11 @@ static void drop_session(struct sg_spice *s)
     s->inputs = NULL;
     g_signal_handlers_disconnect_by_data(session, s);
     GList *chans = spice_session_get_channels(session);
-    for (GList *l = chans; l; l = l->next)
+    for (GList *l = chans; l; l = l->next) {
         g_signal_handlers_disconnect_by_data(l->data, s);
+        if (is_audio(s, l->data))
+            s->cb.on_channel(s->cb.channel_opaque, l->data, false);
+    }
     g_list_free(chans);
     spice_session_disconnect(session);
     g_object_unref(session);
@@ -295,8 +303,10 @@ static void on_channel_new(SpiceSession *session, SpiceChannel *ch, gpointer dat
         g_signal_connect(ch, "channel-event", G_CALLBACK(on_channel_event), s);
         g_signal_connect(ch, "inputs-modifiers", G_CALLBACK(on_inputs_modifiers), s);
         spice_channel_connect(ch);
+    } else if (is_audio(s, ch)) {
+        s->cb.on_channel(s->cb.channel_opaque, ch, true);
     }
-    /* Display, cursor, audio and the rest stay unconnected: frames come through shared memory. */
+    /* Display, cursor and the rest stay unconnected: frames come through shared memory. */
 }
 
 static void on_channel_destroy(SpiceSession *session, SpiceChannel *ch, gpointer data)
@@ -306,6 +316,8 @@ static void on_channel_destroy(SpiceSession *session, SpiceChannel *ch, gpointer
         s->main = NULL;
     if ((SpiceChannel *)s->inputs == ch)
         s->inputs = NULL;
+    if (is_audio(s, ch))
+        s->cb.on_channel(s->cb.channel_opaque, ch, false);
 }
 
 static void on_disconnected(SpiceSession *session, gpointer data)
@@ -325,7 +337,7 @@ static void start_session(struct sg_spice *s)
     }
     if (s->cfg.password)
         g_object_set(s->session, "password", s->cfg.password, NULL);
-    g_object_set(s->session, "enable-audio", FALSE, "enable-usbredir", FALSE, "enable-smartcard", FALSE, NULL);
+    g_object_set(s->session, "enable-audio", (gboolean)s->cfg.audio, "enable-usbredir", FALSE, "enable-smartcard", FALSE, NULL);
     g_signal_connect(s->session, "channel-new", G_CALLBACK(on_channel_new), s);
     g_signal_connect(s->session, "channel-destroy", G_CALLBACK(on_channel_destroy), s);
     g_signal_connect(s->session, "disconnected", G_CALLBACK(on_disconnected), s);

@@ -49,6 +49,7 @@ struct sg_spice_config {
     const char *password;    /* or NULL */
     bool clipboard;          /* share the clipboard through the agent */
     unsigned retry_ms;       /* delay between reconnection attempts (default 1000 when 0) */
+    bool audio;              /* open the playback and record channels (see on_channel) */
 };
 
 struct sg_spice_callbacks {
@@ -64,6 +65,10 @@ struct sg_spice_callbacks {
     /* The guest copied an image and no text: its bytes, as the agent sent them ("image/png" or
      * "image/bmp"). When NULL, image copies are reported once and ignored. */
     void (*on_guest_clipboard_image)(void *opaque, const char *mime, const uint8_t *data, size_t len);
+    /* With cfg.audio: a playback or record channel (a SpiceChannel *) appeared (open = true; the
+     * callee connects it) or is going (open = false: server gone or session dropped). */
+    void (*on_channel)(void *channel_opaque, void *channel, bool open);
+    void *channel_opaque;
 };
 
 struct sg_spice *sg_spice_create(const struct sg_spice_config *cfg, const struct sg_spice_callbacks *cb);

@@ -46,7 +46,7 @@ const char *__asan_default_options(void) { return "quarantine_size_mb=16"; }
 #define FH 96u
 #define ALIGN 4096u
 #define STRESS_MS 4000u
-#define FB_POLLS 2000u /* as client/app.c */
+#define FB_POLLS 2000u /* as client/frame_upload.c */
 
 static struct sg_shm shm;
 static char path[128], log_path[160];
@@ -263,7 +263,7 @@ struct reader {
     uint32_t last_good_serial;
 };
 
-/* What client/app.c does with a frame, into memory sized by the checked header. */
+/* What client/frame_upload.c does with a frame, into memory sized by the checked header. */
 static void read_frame(struct sg_session *s, struct reader *r, bool verify)
 {
     struct sg_session_frame sf;

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -16,6 +18,7 @@
 #include "keybindings.h"
 #include "options.h"
 #include "overlay.h"
+#include "screenshot.h"
 #include "view.h"
 
 static void view_keep_letterbox(void **st)
@@ -239,6 +242,55 @@ static void overlay_wrap(void **st)
     assert_int_equal(strlen(out), 1);
 }
 
+/* A screenshot replaces the file by a rename, never by writing into it: a reader waiting for the
+ * file never sees half a PNG. A hard link to the old file keeps the old bytes only then. */
+static void screenshot_appears_whole(void **state)
+{
+    char dir[] = "/tmp/sg-unit-shot-XXXXXX", path[64], old_link[64], err[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/shot.png", dir);
+    snprintf(old_link, sizeof(old_link), "%s/old", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("old", f);
+    fclose(f);
+    assert_int_equal(link(path, old_link), 0);
+    const uint8_t px[2 * 2 * 4] = {255, 0, 0, 0, 0, 255, 0, 0, 0, 0, 255, 0, 9, 9, 9, 0};
+    bool ok = sg_screenshot_write_png(path, px, 2, 2, err, sizeof(err));
+    char got[8] = "", kept[8] = "";
+    f = fopen(path, "rb");
+    size_t n = f ? fread(got, 1, sizeof(got), f) : 0;
+    if (f)
+        fclose(f);
+    f = fopen(old_link, "rb");
+    if (f) {
+        if (!fgets(kept, sizeof(kept), f))
+            kept[0] = 0;
+        fclose(f);
+    }
+    unsigned entries = 0;
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));)
+        entries += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    /* a write into a missing folder fails naming it, and leaves nothing */
+    char bad[96];
+    snprintf(bad, sizeof(bad), "%s/missing/shot.png", dir);
+    bool bad_ok = sg_screenshot_write_png(bad, px, 2, 2, err, sizeof(err));
+    unlink(path);
+    unlink(old_link);
+    rmdir(dir);
+    assert_true(ok);
+    assert_int_equal(n, 8);
+    assert_memory_equal(got, "\x89PNG\r\n\x1a\n", 8);
+    assert_string_equal(kept, "old");
+    assert_int_equal(entries, 2); /* shot.png and old: no temporary file left */
+    assert_false(bad_ok);
+    assert_non_null(strstr(err, "cannot write"));
+    assert_non_null(strstr(err, "/missing/shot.png"));
+}
+
 /* Bars at the place their time says (newest at the right), as high as their
  * value on the graph's scale; samples older than the span are not drawn. */
 static void graphs_bars(void **state)
@@ -284,6 +336,7 @@ int main(void)
         cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
         cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
         cmocka_unit_test(overlay_wrap), cmocka_unit_test(graphs_bars),
+        cmocka_unit_test(screenshot_appears_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,7 @@ import time
 BUILD, FIXTURES, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 CLIENT = os.path.join(BUILD, "client", "spyglass-client")
 HOST = os.path.join(BUILD, "tests", "client", "sg-client-testhost")
+XVFB = os.path.join(BUILD, "tests", "common", "sg-xvfb")
 TAG = "sgc-%s-%d" % (CASE, os.getpid())
 TMP = tempfile.mkdtemp(prefix=TAG + "-")
 REGION = "/dev/shm/" + TAG
@@ -62,21 +63,12 @@ def cleanup():
 
 
 def start_xvfb():
-    r, w = os.pipe()
-    p = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
-                         pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    """Xvfb through tests/common/sg-xvfb: it bounds the start and the server dies with this test."""
+    p = subprocess.Popen([XVFB, "1600x1200"], stdout=subprocess.PIPE, text=True)
     procs.append(p)
-    os.close(w)
-    num = b""
-    deadline = time.time() + 20
-    while not num.endswith(b"\n") and time.time() < deadline:
-        c = os.read(r, 16)
-        if not c:
-            break
-        num += c
-    os.close(r)
-    check(num.strip(), "Xvfb did not report a display")
-    return ":" + num.decode().strip()
+    num = p.stdout.readline().strip()
+    check(num, "Xvfb did not start (sg-xvfb's message above)")
+    return ":" + num
 
 
 DISPLAY = None
@@ -832,9 +824,9 @@ def case_testpattern():
         f0 = c.read_stats()["frames"]
         press("s")
         deadline = time.time() + 10
+        # the client renames the PNG into place once it is whole (client/screenshot.c)
         while not glob.glob(os.path.join(shots, "*.png")) and time.time() < deadline:
             time.sleep(0.05)
-        time.sleep(0.2)
         shot = screenshot()
         if c.read_stats()["frames"] != f0:
             time.sleep(0.5)

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,98 +183,102 @@ void harness_cleanup(void)
         }
 }
 
-static int read_display(int fd)
+/* tests/common/sg-xvfb: env SPYGLASS_XVFB, else the build's own (SG_XVFB_PATH), else from PATH */
+static const char *launcher_path(void)
 {
+    const char *p = getenv("SPYGLASS_XVFB");
+#ifdef SG_XVFB_PATH
+    if (!p || !*p)
+        p = SG_XVFB_PATH;
+#endif
+    return p && *p ? p : "sg-xvfb";
+}
+
+/* Runs the launcher with `args` and reads the number it prints; its own start timeout bounds the
+ * read, and it says on stderr (the test's log) why a server did not start. */
+static int launch_x(const char *const *args, int n, pid_t *pid)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    char fdarg[16];
+    snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
+    char *argv[16];
+    int k = 0;
+    argv[k++] = (char *)launcher_path();
+    argv[k++] = "--fd";
+    argv[k++] = fdarg;
+    for (int i = 0; i < n && k < 15; i++)
+        argv[k++] = (char *)args[i];
+    argv[k] = NULL;
+    *pid = spawn(argv, NULL, false, 0, 0, fds[1]);
+    close(fds[1]);
     char buf[32] = "";
     size_t got = 0;
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    uint64_t end = now_ms() + 10000;
-    while (now_ms() < end && !strchr(buf, '\n')) {
-        if (poll(&pfd, 1, 100) <= 0)
+    while (got < sizeof(buf) - 1 && !strchr(buf, '\n')) {
+        ssize_t r = read(fds[0], buf + got, sizeof(buf) - 1 - got);
+        if (r < 0 && errno == EINTR)
             continue;
-        ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
         if (r <= 0)
-            break;
+            break; /* the launcher ended without a number */
         got += (size_t)r;
         buf[got] = 0;
     }
-    close(fd);
-    return strchr(buf, '\n') ? atoi(buf) : -1;
+    close(fds[0]);
+    if (!strchr(buf, '\n')) {
+        harness_stop(*pid);
+        return -1;
+    }
+    return atoi(buf);
 }
 
 int harness_xephyr(const char *path, int outer, uint32_t w, uint32_t h, pid_t *pid)
 {
-    char screen[32], fdarg[16], disp[16];
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
+    char screen[32], disp[16];
     snprintf(screen, sizeof(screen), "%ux%u", w, h);
-    snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
     snprintf(disp, sizeof(disp), ":%d", outer);
-    char *argv[] = {(char *)path, "-displayfd", fdarg, "-screen", screen, "-br", "-nolisten", "tcp", NULL};
+    const char *args[] = {"--xephyr", path, screen, "--", "-br"};
     char *old = getenv("DISPLAY") ? strdup(getenv("DISPLAY")) : NULL;
     setenv("DISPLAY", disp, 1);
-    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
+    int d = launch_x(args, 5, pid);
     if (old) {
         setenv("DISPLAY", old, 1);
         free(old);
     } else {
         unsetenv("DISPLAY");
     }
-    close(fds[1]);
-    return read_display(fds[0]);
+    return d;
 }
 
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid)
 {
-    char screen[32], fdarg[16], disp[16];
+    char screen[32], disp[16];
     snprintf(screen, sizeof(screen), "%ux%ux24", w, h);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    snprintf(fdarg, sizeof(fdarg), "%d", fds[1]);
-    char *argv[12];
-    int n = 0;
-    argv[n++] = "Xvfb";
-    if (display >= 0) {
-        /* with -displayfd too: the number comes back only once this server listens on it, and
-         * never when another server already has it */
-        snprintf(disp, sizeof(disp), ":%d", display);
-        argv[n++] = disp;
-    }
-    argv[n++] = "-displayfd";
-    argv[n++] = fdarg;
-    argv[n++] = "-screen";
-    argv[n++] = "0";
-    argv[n++] = screen;
-    argv[n++] = "-br";       /* black root: known content */
-    argv[n++] = "-nolisten";
-    argv[n++] = "tcp";
-    argv[n] = NULL;
-    *pid = spawn(argv, "/dev/null", false, 0, 0, fds[1]);
-    close(fds[1]);
-    int got = read_display(fds[0]);
-    if (display >= 0 && got != display) {
-        harness_stop(*pid);
-        return -1;
-    }
-    return got;
+    snprintf(disp, sizeof(disp), "%d", display);
+    /* -br: a black root window, known content */
+    const char *fixed[] = {"--display", disp, screen, "--", "-br"};
+    const char *any[] = {screen, "--", "-br"};
+    return display >= 0 ? launch_x(fixed, 5, pid) : launch_x(any, 3, pid);
 }
 
 int harness_xvfb_reusable(uint32_t w, uint32_t h, pid_t *pid)
 {
-    /* -displayfd takes the lowest free number: parallel tests will not take one this high while
-     * the caller restarts its server on it */
-    for (int i = 0; i < 20; i++) {
-        int d = 1000 + (int)(((unsigned)getpid() * 31u + (unsigned)i * 7919u) % 30000u);
-        char lock[64];
-        snprintf(lock, sizeof(lock), "/tmp/.X%d-lock", d);
-        if (access(lock, F_OK) == 0)
-            continue;
-        if (harness_xvfb(w, h, d, pid) == d)
-            return d;
-    }
-    return -1;
+    char screen[32];
+    snprintf(screen, sizeof(screen), "%ux%ux24", w, h);
+    const char *args[] = {"--reusable", screen, "--", "-br"};
+    return launch_x(args, 4, pid);
+}
+
+pid_t harness_xserver_pid(pid_t launcher)
+{
+    char path[64], buf[32] = "";
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)launcher, (int)launcher);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    bool ok = fgets(buf, sizeof(buf), f) != NULL;
+    fclose(f);
+    return ok && atoi(buf) > 0 ? (pid_t)atoi(buf) : -1;
 }
 
 const char *harness_host_path(void)

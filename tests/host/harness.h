@@ -18,9 +18,13 @@ void harness_cleanup(void);
 /* Removes path if the test is ended by SIGTERM or SIGINT (meson's timeout, ^C), after killing
  * the children; registering the same path again does nothing. Teardowns still unlink it. */
 void harness_remove_on_signal(const char *path);
-/* Xvfb with -displayfd (display < 0) or on a given number; returns the number once the server
- * listens, -1 if it did not start (or another server has that number). */
+/* X servers come from tests/common/sg-xvfb (env SPYGLASS_XVFB overrides the build's): *pid is the
+ * launcher's, harness_stop() on it stops the server, and the server dies with the test.
+ * Xvfb with -displayfd (display < 0) or on a given number; returns the number once the server
+ * listens, -1 if it did not start (or another server has that number; sg-xvfb says why on stderr). */
 int harness_xvfb(uint32_t w, uint32_t h, int display, pid_t *pid);
+/* The X server under a launcher pid from harness_xvfb/harness_xephyr (for its CPU time), -1 if none. */
+pid_t harness_xserver_pid(pid_t launcher);
 /* Xvfb on a free number far above those -displayfd picks, for a test that stops the server and
  * starts another on the same number; returns the number or -1. */
 int harness_xvfb_reusable(uint32_t w, uint32_t h, pid_t *pid);

@@ -6,9 +6,6 @@
  * X pointer, and a display restarted with another size followed without a
  * host restart. (Xvfb's RandR cannot resize the screen, hence the restart.)
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +19,7 @@
 #include <xcb/xtest.h>
 #endif
 
-#include <cmocka.h>
+#include "sg_cmocka.h"
 
 #include "capture.h"
 #include "harness.h"
@@ -296,8 +293,10 @@ static void test_x11_display_restart(void **state)
 static void test_x11_xrandr(void **state)
 {
     const char *xephyr = getenv("SPYGLASS_XEPHYR");
-    if (!xephyr || !*xephyr)
+    if (!xephyr || !*xephyr) {
+        print_message("Xephyr not found (SPYGLASS_XEPHYR): the RandR resize did not run\n");
         skip();
+    }
     pid_t outer_pid, xe;
     int outer = harness_xvfb(1280, 1024, -1, &outer_pid);
     assert_true(outer >= 0);
@@ -335,15 +334,18 @@ static void test_x11_xrandr(void **state)
 static void test_x11_pointer_events(void **state)
 {
 #ifndef SG_HAVE_XCB_XTEST
-    skip(); /* needs libxcb-xtest (scripts/deps.sh installs it) */
+    print_message("built without libxcb-xtest (scripts/deps.sh installs it): the pointer burst did not run\n");
+    skip();
 #else
     pid_t xvfb;
     int d = harness_xvfb(640, 480, -1, &xvfb);
     assert_true(d >= 0);
     xcb_screen_t *s;
     xcb_connection_t *c = x_connect(d, &s);
-    if (!xcb_get_extension_data(c, &xcb_test_id)->present)
+    if (!xcb_get_extension_data(c, &xcb_test_id)->present) {
+        print_message("the X server has no XTest: the pointer burst did not run\n");
         skip();
+    }
     char name[16], err[256];
     snprintf(name, sizeof(name), ":%d", d);
     const char *values[] = {name};
@@ -437,7 +439,7 @@ static int teardown(void **state)
     return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_x11_content_damage_cursor, setup, teardown),
@@ -446,5 +448,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_x11_no_display, setup, teardown),
         cmocka_unit_test_setup_teardown(test_x11_pointer_events, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return sg_run_tests(argc, argv, tests, NULL, NULL);
 }

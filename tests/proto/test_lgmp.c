@@ -3,15 +3,11 @@
  * LGMP v6 unit tests: host and client on one malloc'ed region, single
  * thread, driven by a fake clock so timeouts are exact and instant.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
+#include "sg_cmocka.h"
 
 #include "fake_clock.h"
 #include "lgmp.h"
@@ -1127,7 +1123,7 @@ static void test_b7_fixture(void **state)
     free(r);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layout_fresh_region),
@@ -1158,5 +1154,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_inspect_live, fx_setup, fx_teardown),
         cmocka_unit_test(test_b7_fixture),
     };
-    return cmocka_run_group_tests_name("lgmp", tests, NULL, NULL);
+    return sg_run_tests(argc, argv, tests, NULL, NULL);
 }

@@ -21,13 +21,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
 
 # sg_xvfb WxH -> sets SG_DISPLAY (":N") of a new Xvfb that does not reset when clients leave.
+# tests/common/sg-xvfb bounds the start (the read below ends when it prints or gives up, saying why
+# on stderr) and stops the server when this shell dies, even by SIGKILL.
 sg_xvfb() {
-    local f="$SG_TMP/xvfb.$RANDOM"
-    Xvfb -displayfd 3 -noreset -nolisten tcp -screen 0 "${1}x24" 3>"$f" 2>"$f.log" &
+    local f="$SG_TMP/xvfb.$RANDOM" num=
+    mkfifo "$f"
+    "$BUILD/tests/common/sg-xvfb" "$1" -- -noreset >"$f" &
     SG_PIDS+=($!)
-    for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
-    [ -s "$f" ] || fail "Xvfb did not start: $(cat "$f.log")"
-    SG_DISPLAY=":$(head -1 "$f")"
+    read -r num <"$f"
+    [ -n "$num" ] || fail "Xvfb did not start (sg-xvfb's message above)"
+    SG_DISPLAY=":$num"
 }
 
 # sg_fakevm SOCKET [ARGS...] -> starts spyglass-fakevm on SG_DISPLAY, waits for its ready line; sets SG_FAKEVM_PID.

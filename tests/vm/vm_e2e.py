@@ -161,28 +161,20 @@ class Client:
     """spyglass-client in a real window under its own Xvfb (Mesa software GL), watched through its
     stats file and screenshots of the X screen."""
 
-    def __init__(self, exe, shm, work):
-        self.exe, self.shm, self.work = exe, shm, work
+    def __init__(self, exe, shm, work, xvfb_launcher):
+        self.exe, self.shm, self.work, self.xvfb_launcher = exe, shm, work, xvfb_launcher
         self.stats = os.path.join(work, "client.stats")
         self.log_path = os.path.join(work, "client.log")
         self.xvfb = self.proc = None
         self.name = "client"
 
     def start(self):
-        r, w = os.pipe()
-        self.xvfb = subprocess.Popen(vmlib.with_parent(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24",
-                                      "-nolisten", "tcp"]), pass_fds=(w,), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        os.close(w)
-        num, deadline = b"", time.monotonic() + 30
-        while not num.endswith(b"\n") and time.monotonic() < deadline:
-            c = os.read(r, 16)
-            if not c:
-                break
-            num += c
-        os.close(r)
-        check(num.strip(), "Xvfb did not report a display number")
-        self.display = ":" + num.decode().strip()
+        # tests/common/sg-xvfb bounds the start and stops its Xvfb when this test dies, even by SIGKILL
+        self.xvfb = subprocess.Popen([self.xvfb_launcher, "1280x1024"], stdout=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        num = self.xvfb.stdout.readline().strip()
+        check(num, "Xvfb did not start (sg-xvfb's message above)")
+        self.display = ":" + num
         env = dict(os.environ, DISPLAY=self.display, LIBGL_ALWAYS_SOFTWARE="1")
         env.pop("WAYLAND_DISPLAY", None)
         self.logf = open(self.log_path, "w")
@@ -350,7 +342,8 @@ class Test:
         self.watch.spawn([a.watch, "--png-dir", self.work, self.shm])
         self.watch.wait_line(r"watch: (waiting for a host|mapped)", 10)
         if a.client and os.path.exists(a.client) and shutil.which("Xvfb") and shutil.which("import"):
-            self.client = Client(a.client, self.shm, self.work)
+            self.client = Client(a.client, self.shm, self.work,
+                                 os.path.join(a.build_root, "tests", "common", "sg-xvfb"))
             self.client.start()
         else:
             log(f"client part not run: {a.client} not built, or Xvfb/ImageMagick missing")

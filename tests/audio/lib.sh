@@ -1,0 +1,63 @@
+# Shared by the sound test scripts and bench/audio: the SPICE test helpers (temp dir, Xvfb,
+# fake VM, cleanup) plus a private PulseAudio daemon with null sinks.
+# The temp folder in memory: on a disk busy with other work a write (the fake VM's log, the
+# daemon's files) can block for 100 ms and more, which the sound tests would see as stalls.
+[ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] && export TMPDIR=/dev/shm
+# shellcheck source=../spice/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../spice/lib.sh"
+
+# sg_have_pulse -> false when the sound server or its tools are missing (the caller skips).
+sg_have_pulse() { command -v pulseaudio >/dev/null && command -v pactl >/dev/null; }
+
+# sg_pulse [SINK_ARGS...] -> a private daemon in $SG_TMP/pulse (no D-Bus, no hardware) with a
+# null sink "nul" (48 kHz; its monitor is what the user would hear) and a null sink "mic"
+# (44.1 kHz; its monitor is the microphone the client captures from, set as the default
+# source). Exports PULSE_RUNTIME_PATH/PULSE_SERVER for everything started afterwards.
+# norewinds=1: see ../shared/notes/sound-server-in-tests.md (a new stream stalled up to 1 s).
+sg_pulse() {
+    export PULSE_RUNTIME_PATH=$SG_TMP/pulse HOME=$SG_TMP/home
+    export PULSE_SERVER=unix:$PULSE_RUNTIME_PATH/native
+    mkdir -p "$PULSE_RUNTIME_PATH" "$HOME"
+    sg_pulse_start
+}
+
+# Like a desktop's sound server (rtkit gives it real-time scheduling): as root, the daemon
+# runs real-time, so a machine loaded by other work does not starve the device clock.
+SG_PULSE_PRIO=
+[ "$(id -u)" = 0 ] && SG_PULSE_PRIO="--realtime=yes --high-priority=yes"
+
+sg_pulse_start() {
+    pulseaudio -n --daemonize=no --exit-idle-time=-1 --disallow-exit --log-target=stderr $SG_PULSE_PRIO \
+        -L module-native-protocol-unix \
+        -L "module-null-sink sink_name=nul rate=48000 norewinds=1" \
+        -L "module-null-sink sink_name=mic rate=44100 norewinds=1" \
+        -L "module-always-sink" >>"$SG_TMP/pulse.log" 2>&1 &
+    SG_PULSE_PID=$!
+    SG_PIDS+=($SG_PULSE_PID)
+    sg_wait_for 20 pactl info || fail "the test's PulseAudio did not start: $(tail -5 "$SG_TMP/pulse.log")"
+    pactl set-default-sink nul >/dev/null && pactl set-default-source mic.monitor >/dev/null ||
+        fail "cannot set the default sink/source"
+}
+
+# sg_pulse_stop -> the daemon ends (as when a user's sound server restarts)
+sg_pulse_stop() {
+    kill "$SG_PULSE_PID" 2>/dev/null
+    wait "$SG_PULSE_PID" 2>/dev/null
+}
+
+# sg_streams sink-inputs|source-outputs OP N -> the number of the server's playback / capture streams
+# compare to N (for sg_wait_for, which runs it again each time); none of the probe's may run
+sg_streams() {
+    local n
+    n=$(pactl list short "$1" 2>/dev/null | wc -l)
+    [ "$n" "$2" "$3" ]
+}
+
+# sg_sink_inputs -> the number of playback streams on the server
+sg_sink_inputs() { pactl list short sink-inputs 2>/dev/null | wc -l; }
+sg_source_outputs() { pactl list short source-outputs 2>/dev/null | wc -l; }
+
+# sg_boost PID -> as root, the fake VM (the test's guest) runs real-time, as a VM's audio
+# thread is commonly set up to: its stalls on a machine loaded by other work would otherwise
+# show up as the client's underruns. The client asks for its own priority (doc/audio.md).
+sg_boost() { [ "$(id -u)" = 0 ] && chrt -a -r -p 5 "$1" >/dev/null 2>&1; true; }

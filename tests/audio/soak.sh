@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Clock drift soak: the fake VM's sample clock runs 0.5 % fast, then (a new guest) 0.5 %
+# slow, against the sound server's. Asserted on the recording of what the client played:
+# every click there, none moved by a gap or a lost block (discontinuities), each click's
+# latency within 5 ms of the latency the client holds; and the client counted no underrun
+# and no overrun. SOAK_SECONDS per direction (default 55: the CI suite's two minutes;
+# bench/audio runs five minutes).
+# A guest that itself stalls (its puts late by 40 ms and more: a loaded machine) is no
+# client fault: clicks around such a stall are left out and reported (analyse.py).
+BUILD=${1:?build dir}
+SECS=${SOAK_SECONDS:-55}
+. "$(dirname "$0")/lib.sh"
+sg_have_pulse || { echo "SKIP: pulseaudio/pactl not installed (scripts/deps.sh installs them)"; exit 77; }
+AN="python3 $(dirname "$0")/analyse.py"
+PROBE=$BUILD/tests/audio/spyglass-sndprobe
+val() { sed -n "s/^$1=//p" "$2"; }
+
+sg_pulse
+sg_xvfb 320x240
+SOCK=$SG_TMP/spice.sock
+STATS=$SG_TMP/stats
+rc=0
+for ppm in 5000 -5000; do
+    FLOG=$SG_TMP/fakevm$ppm.log
+    sg_fakevm "$SOCK" --audio-clicks --audio-drift "$ppm" --audio-log "$FLOG"
+    sg_boost "$SG_FAKEVM_PID"
+    CLOG=$SG_TMP/client$ppm.log
+    rm -f "$STATS"
+    DISPLAY=$SG_DISPLAY LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "/dev/shm/spyglass-none-$$" \
+        "spice:unix=$SOCK" win:vsync=no win:autoResize=no win:width=320 win:height=240 "app:statsFile=$STATS" \
+        ${SOAK_CLIENT_ARGS:-} >"$CLOG" 2>&1 &
+    CLIENT_PID=$!
+    SG_PIDS+=($CLIENT_PID)
+    sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
+    "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" >"$SG_TMP/a$ppm"
+    cp "$STATS" "$SG_TMP/stats$ppm"
+    kill "$CLIENT_PID" "$SG_FAKEVM_PID"
+    wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
+    target=$(val audio_target_ms "$SG_TMP/stats$ppm") device=$(val audio_device_ms "$SG_TMP/stats$ppm")
+    expect=$(python3 -c "print('%.2f' % ($target - $device))")
+    under=$(val audio_underruns "$SG_TMP/stats$ppm") over=$(val audio_overruns "$SG_TMP/stats$ppm")
+    ratio=$(val ratio_heard "$SG_TMP/a$ppm")
+    echo "drift $ppm ppm: $(tr "\n" " " <"$SG_TMP/a$ppm")underruns=$under overruns=$over" \
+        "expected=$expect load: $(cut -d' ' -f1-3 /proc/loadavg)"
+    why=$(python3 - "$SG_TMP/a$ppm" "$expect" "$SECS" <<'PY'
+import sys
+a = dict(l.strip().split('=', 1) for l in open(sys.argv[1]))
+exp, secs = float(sys.argv[2]), float(sys.argv[3])
+bad = []
+counted = int(a['matched']) + int(a['excluded_after_guest_stalls'])
+if counted < secs * 10 * 0.95:
+    bad.append('only %d of ~%d clicks heard' % (counted, secs * 10))
+if int(a['missing']):
+    bad.append('%s clicks missing' % a['missing'])
+if int(a['discontinuities']):
+    bad.append('%s discontinuities (gaps or lost blocks) in the recording' % a['discontinuities'])
+lo, hi = float(a['min_ms']), float(a['max_ms'])
+if lo < exp - 5 or hi > exp + 5:
+    bad.append('latency %.1f..%.1f ms, not within %.1f +- 5 ms' % (lo, hi, exp))
+print('; '.join(bad))
+PY
+)
+    if [ "$(val guest_stalls "$SG_TMP/a$ppm")" = 0 ] && [ "$under$over" != 00 ]; then
+        why="${why:+$why; }the client counted $under underruns and $over overruns"
+    fi
+    # the controller must have followed the drift: output/input samples ~ 1 / (1 + drift),
+    # measured on the recording (the mean spacing of the clicks)
+    python3 -c "import sys; sys.exit(0 if abs($ratio - 1/(1+$ppm/1e6)) < 0.002 else 1)" ||
+        why="${why:+$why; }ratio $ratio does not follow a $ppm ppm guest clock"
+    if [ -n "$why" ]; then
+        echo "FAIL: drift $ppm ppm: $why" >&2
+        rc=1
+    else
+        ok "drift $ppm ppm for $SECS s: no gap, no lost click, latency $(val min_ms "$SG_TMP/a$ppm")..$(val max_ms "$SG_TMP/a$ppm") ms (held $expect +- 5), ratio $ratio"
+    fi
+done
+exit $rc
