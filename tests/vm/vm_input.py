@@ -88,21 +88,13 @@ class Client(vmlib.Lines):
         self.xvfb = None
 
     def start(self):
-        r, w = os.pipe()
-        self.xvfb = subprocess.Popen(vmlib.with_parent(["Xvfb", "-displayfd", str(w), "-noreset", "-screen", "0",
-                                                        "1280x1024x24", "-nolisten", "tcp"]),
-                                     pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # tests/common/sg-xvfb bounds the start and stops its Xvfb when this test dies, even by SIGKILL
+        launcher = os.path.join(self.a.build_root, "tests", "common", "sg-xvfb")
+        self.xvfb = subprocess.Popen([launcher, "1280x1024", "--", "-noreset"], stdout=subprocess.PIPE, text=True,
                                      start_new_session=True)
-        os.close(w)
-        num, deadline = b"", time.monotonic() + 30
-        while not num.endswith(b"\n") and time.monotonic() < deadline:
-            c = os.read(r, 16)
-            if not c:
-                break
-            num += c
-        os.close(r)
-        check(num.strip(), "Xvfb did not report a display number")
-        self.display = ":" + num.decode().strip()
+        num = self.xvfb.stdout.readline().strip()
+        check(num, "Xvfb did not start (sg-xvfb's message above)")
+        self.display = ":" + num
         # the pointer starts outside the window: the first move into it is an enter
         self.x("move", 1200, 1000)
         env = dict(os.environ, DISPLAY=self.display, LIBGL_ALWAYS_SOFTWARE="1", SPYGLASS_INPUT_DEBUG="1")
