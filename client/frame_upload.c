@@ -161,6 +161,8 @@ void sg_app_take_frame(struct sg_app *app)
     enum sg_kvmfr_status ks = SG_KVMFR_OK;
     uint32_t rows = 0;
     bool ok = configure(app, h, &full) && upload(app, &sf, full, rects, &n, &ks, &rows);
+    if (ok && ks != SG_KVMFR_OK)
+        sg_session_frame_incomplete(app->session, sf.generation);
     sg_session_frame_done(app->session, sf.generation);
     if (!ok)
         return;

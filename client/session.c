@@ -136,6 +136,8 @@ static enum run_end run(struct sg_session *s)
         enum sg_lgmp_status ls = sg_session_pump_cursor(s, &busy);
         if (ls == SG_LGMP_OK)
             ls = sg_session_pump_frames(s, &holding, &busy);
+        if (ls == SG_LGMP_OK)
+            ls = sg_session_refetch_frame(s, holding);
         if (ls != SG_LGMP_OK)
             return queue_end(ls);
 
@@ -154,6 +156,9 @@ static enum run_end run(struct sg_session *s)
 static void unsubscribe(struct sg_session *s)
 {
     sg_session_drop_frame(s);
+    pthread_mutex_lock(&s->lock);
+    s->refetch_wanted = false; /* the next subscription brings a frame anyway */
+    pthread_mutex_unlock(&s->lock);
     sg_session_fail_pos_reqs(s);
     if (s->fq)
         sg_lgmp_client_unsubscribe(&s->fq);

@@ -36,6 +36,7 @@ struct sg_session_status {
     uint64_t cursor_updates;
     uint32_t evictions, restarts, rejected; /* rejected: messages dropped as invalid */
     uint32_t attach_attempts; /* tries to start a session, successful or not */
+    uint32_t refetches;       /* frames asked for again after an incomplete copy */
 };
 
 struct sg_session_frame {
@@ -72,6 +73,10 @@ void sg_session_get_status(struct sg_session *s, struct sg_session_status *out);
 bool sg_session_frame_take(struct sg_session *s, struct sg_session_frame *out);
 /* The main thread finished reading the frame's payload. */
 void sg_session_frame_done(struct sg_session *s, uint32_t generation);
+/* Before frame_done: the frame's data did not all arrive (the host wrote its
+ * rows slower than the copy waits). Without this, a guest screen that stays
+ * still after such a frame would leave the torn picture up for good. */
+void sg_session_frame_incomplete(struct sg_session *s, uint32_t generation);
 /* Cursor changes since the last take; false if nothing changed. */
 bool sg_session_cursor_take(struct sg_session *s, struct sg_session_cursor *out);
 /* Current cursor without taking it (for hooks). */

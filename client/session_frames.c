@@ -111,6 +111,58 @@ bool sg_session_frame_take(struct sg_session *s, struct sg_session_frame *out)
     return have;
 }
 
+/* Long enough for a slow host to finish writing the frame it is on, so that
+ * the re-post is complete; short next to a person noticing. */
+#define REFETCH_DELAY_NS 100000000ull
+#define REFETCH_TRIES 5
+
+void sg_session_frame_incomplete(struct sg_session *s, uint32_t generation)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->generation == generation) {
+        s->refetch_wanted = true;
+        s->refetch_serial = s->frame.frame.hdr.frame_serial;
+        s->refetch_at_ns = sg_time_ns() + REFETCH_DELAY_NS;
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+enum sg_lgmp_status sg_session_refetch_frame(struct sg_session *s, bool holding)
+{
+    if (holding)
+        return SG_LGMP_OK;
+    pthread_mutex_lock(&s->lock);
+    bool due = s->refetch_wanted && sg_time_ns() >= s->refetch_at_ns;
+    if (due)
+        s->refetch_wanted = false;
+    uint32_t serial = s->refetch_serial;
+    pthread_mutex_unlock(&s->lock);
+    if (!due || !s->have_serial || s->last_serial != serial)
+        return SG_LGMP_OK; /* a newer frame came meanwhile and replaced it */
+    /* A host that never finishes the frame would have us ask forever. */
+    if (s->refetched_serial != serial)
+        s->refetched_serial = serial, s->refetch_tries = 0;
+    if (s->refetch_tries >= REFETCH_TRIES)
+        return SG_LGMP_OK;
+    s->refetch_tries++;
+    /* the new slot first: one just vacated may still be named by queued
+     * messages (lgmp.md §10.5) */
+    struct sg_lgmp_client_queue *old = s->fq;
+    enum sg_lgmp_status ls = sg_lgmp_client_subscribe(s->lc, SG_KVMFR_FRAME_QUEUE_ID, &s->fq);
+    if (ls != SG_LGMP_OK) {
+        s->fq = old;
+        return ls == SG_LGMP_NO_SUCH_QUEUE ? SG_LGMP_OK : ls;
+    }
+    sg_lgmp_client_unsubscribe(&old);
+    s->have_serial = false;
+    pthread_mutex_lock(&s->lock);
+    s->st.refetches++;
+    pthread_mutex_unlock(&s->lock);
+    if (s->refetch_tries == 1)
+        LOG_I("frame %u arrived incomplete; asked the host to post it again", serial);
+    return SG_LGMP_OK;
+}
+
 void sg_session_frame_done(struct sg_session *s, uint32_t generation)
 {
     pthread_mutex_lock(&s->lock);

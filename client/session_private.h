@@ -59,6 +59,9 @@ struct sg_session {
     unsigned nresults;
     uint32_t next_id;
     bool can_set_pos;
+    bool refetch_wanted;    /* the main thread could not copy the frame whole */
+    uint32_t refetch_serial;
+    uint64_t refetch_at_ns;
     /* --- thread only --- */
     struct sg_shm shm;
     bool mapped;
@@ -69,6 +72,7 @@ struct sg_session {
     bool had_host;
     uint32_t last_serial;
     bool have_serial;
+    uint32_t refetched_serial, refetch_tries;
     uint64_t last_evict_ns, last_evict_log_ns;
     unsigned evictions_unlogged;
     struct sg_log_limit frame_log, cursor_log;
@@ -88,6 +92,10 @@ void sg_session_reject(struct sg_session *s, struct sg_log_limit *limit, const c
  * the next one checked and handed over. *holding: a message is held for the
  * main thread; *busy set when a message was handled. */
 enum sg_lgmp_status sg_session_pump_frames(struct sg_session *s, bool *holding, bool *busy);
+/* When the main thread could not copy a frame whole and no newer one came:
+ * subscribes the frame queue again, so that the host re-posts its last frame
+ * (kvmfr.md §5.7 step 8), and lets that re-post's serial through once. */
+enum sg_lgmp_status sg_session_refetch_frame(struct sg_session *s, bool holding);
 /* No frame handed over any more (released, or the session ended). */
 void sg_session_drop_frame(struct sg_session *s);
 /* Waits until the main thread is not reading a frame (or stop): the mapping may go. */

@@ -24,7 +24,8 @@ static void write_stats(struct sg_app *app)
             "state=%s\nmessage=%s\nups=%.1f\nfps=%.1f\nframes=%llu\ndraws=%llu\ncursor_updates=%llu\n"
             "guest=%dx%d\nformat=%s\nhost_version=%s\nfeatures=%u\nevictions=%u\nrestarts=%u\nrejected=%u\n"
             "frame_age_ms=%.2f\ncursor=%d,%d,%d\nframe_error=%s\nwindow=%dx%d\ndamage_frames=%llu\n"
-            "upload_ms=%.2f\ndraw_ms=%.2f\ncursor_draws=%llu\nrect_draws=%llu\nattach_attempts=%u\n",
+            "upload_ms=%.2f\ndraw_ms=%.2f\ncursor_draws=%llu\nrect_draws=%llu\nattach_attempts=%u\n"
+            "refetches=%u\n",
             sg_session_state_str(app->st.state), app->st.message, app->ups, app->fps,
             (unsigned long long)app->st.frames_received, (unsigned long long)app->draws,
             (unsigned long long)app->st.cursor_updates, app->guest_w, app->guest_h,
@@ -33,7 +34,8 @@ static void write_stats(struct sg_app *app)
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
             (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
-            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts);
+            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts,
+            app->st.refetches);
     fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);

@@ -23,6 +23,19 @@
 /* How long a cursor post keeps retrying a full queue (the tick that evicts
  * a stuck client runs inside the retry loop). */
 #define CURSOR_FULL_GIVE_UP_MS 1500u
+/* How long a frame post keeps retrying. The frame loop only posts once the
+ * queue has room, so a full queue here means a client changed it in between:
+ * the frame is given up rather than waited on (and posted again later). */
+#define FRAME_FULL_GIVE_UP_MS 200u
+/* A held lock is taken over by LGMP within 0.2 s: this only bounds the wait
+ * if that ever failed. */
+#define FRAME_LOCKED_GIVE_UP_MS 2000u
+/* The frame thread's sleeps come in slices this long, each after a look at
+ * the quit flag, so that SIGTERM never waits for a whole sleep. */
+#define NAP_SLICE_US 10000u
+/* Spinning per call on a lock a client holds (LGMP takes a lock held for good
+ * over after 0.2 s, across calls). */
+#define HOST_LOCK_SPIN_MS 2u
 /* A position waits while the client has not read the previous cursor message
  * (then only the newest is posted), but never longer than this: a client that
  * stopped reading is evicted by the tick, and must not freeze the cursor of
@@ -55,10 +68,12 @@ struct sg_publisher {
     struct sg_lgmp_mem blocks[2];
 
     /* frame thread */
-    pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls */
+    pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
     bool said_no_set_pos; /* tick thread: a SET_CURSOR_POS the backend cannot act on was reported */
+    atomic_bool quit;            /* the frame thread's loops and waits end */
+    volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
     uint32_t serial, format_version;
     uint32_t fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
@@ -70,8 +85,10 @@ struct sg_publisher {
     struct sg_capture_rect prev_damage[SG_CAPTURE_MAX_DAMAGE];
     uint64_t last_frame_ns;
     bool error_logged;
+    bool unposted; /* the last published block's post was given up */
 
     /* tick thread */
+    bool corrupted; /* a process() inside a post retry found the region overwritten */
     uint32_t rec_i, shape_i;
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
@@ -86,6 +103,20 @@ struct sg_publisher {
 static void stat_add(uint64_t *v, uint64_t n)
 {
     __atomic_fetch_add(v, n, __ATOMIC_RELAXED);
+}
+
+static bool frame_quit(struct sg_publisher *p) { return atomic_load_explicit(&p->quit, memory_order_relaxed); }
+
+static bool tick_stop(const struct sg_publisher *p) { return p->stop && *p->stop; }
+
+/* A frame-thread sleep that ends early when the thread is told to quit. */
+static void frame_nap(struct sg_publisher *p, uint64_t us)
+{
+    while (us && !frame_quit(p)) {
+        uint64_t slice = us < NAP_SLICE_US ? us : NAP_SLICE_US;
+        sg_sleep_us(slice);
+        us -= slice;
+    }
 }
 
 /* ------------------------------------------------------------ region setup */
@@ -108,6 +139,8 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
                  sg_lgmp_status_str(st));
         return -1;
     }
+    /* the tick and the frame loop retry instead: neither waits long on a client */
+    sg_lgmp_host_set_lock_spin(p->lgmp, HOST_LOCK_SPIN_MS);
     /* kvmfr.md §4: this exact order gives the B7 placement */
     st = sg_lgmp_host_queue_create(p->lgmp, SG_KVMFR_FRAME_QUEUE_ID, SG_KVMFR_FRAME_QUEUE_LEN,
                                    SG_KVMFR_SUB_TIMEOUT_MS, &p->fq);
@@ -172,6 +205,7 @@ int sg_publisher_create(struct sg_publisher **out, void *base, size_t size, stru
     snprintf(p->region_name, sizeof(p->region_name), "%s",
              opts && opts->region_name ? opts->region_name : "(memory)");
     pthread_mutex_init(&p->cap_lock, NULL);
+    atomic_init(&p->quit, false);
     p->app_size = (uint32_t)sg_kvmfr_build_info(info, p->app, sizeof(p->app));
     if (!p->app_size) {
         snprintf(err, err_size, "the KVMFR app data does not fit %zu bytes", sizeof(p->app));
@@ -197,11 +231,6 @@ void sg_publisher_destroy(struct sg_publisher *p)
     sg_lgmp_host_destroy(p->lgmp);
     pthread_mutex_destroy(&p->cap_lock);
     free(p);
-}
-
-uint32_t sg_publisher_session_id(const struct sg_publisher *p)
-{
-    return sg_lgmp_host_session_id(p->lgmp);
 }
 
 const struct sg_kvmfr_layout *sg_publisher_layout(const struct sg_publisher *p)
@@ -255,14 +284,31 @@ static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word
     return bytes;
 }
 
-static void post_frame_block(struct sg_publisher *p, int i)
+/* The queue's fields are the client's to write: a retry is bounded in time
+ * and ends when the thread is told to quit. A lock a client holds is waited
+ * out (a preempted client lets go; LGMP takes one held for good over within
+ * 0.2 s); a queue still full after the pending check was forged or changed
+ * under us, and the frame is given up after FRAME_FULL_GIVE_UP_MS. false:
+ * not posted (the still-screen step posts the block again). */
+static bool post_frame_block(struct sg_publisher *p, int i)
 {
+    uint64_t start = sg_clock_now(p->clock);
     for (;;) {
         enum sg_lgmp_status st = sg_lgmp_host_post(p->fq, 0, &p->blocks[i]);
-        if (st != SG_LGMP_QUEUE_FULL) {
-            if (st != SG_LGMP_OK)
-                LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
-            return;
+        if (st == SG_LGMP_OK)
+            return true;
+        if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
+            LOG_W("frame post failed: %s", sg_lgmp_status_str(st));
+            return false;
+        }
+        if (frame_quit(p))
+            return false;
+        uint64_t waited = sg_clock_now(p->clock) - start;
+        if (waited > (st == SG_LGMP_QUEUE_FULL ? FRAME_FULL_GIVE_UP_MS : FRAME_LOCKED_GIVE_UP_MS)) {
+            stat_add(&p->stats.frames_dropped, 1);
+            LOG_D("frame queue stayed %s for %llu ms: frame %u not posted yet",
+                  st == SG_LGMP_QUEUE_FULL ? "full" : "locked", (unsigned long long)waited, p->serial);
+            return false;
         }
         sg_sleep_us(100);
     }
@@ -329,7 +375,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     uint32_t *word = (uint32_t *)(payload + SG_PUBLISHER_ALIGN - 4);
     sg_kvmfr_frame_write(payload, &hdr);
     sg_kvmfr_progress_store(word, 0);
-    post_frame_block(p, i);
+    p->unposted = !post_frame_block(p, i);
     SG_TRACE("frame-post %u", p->serial);
 
     /* The block holds frame serial-2 when it is valid; what changed since then
@@ -381,7 +427,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
     if (!any_subscriber(p)) {
         if (atomic_load(&p->capturing))
             capture_stop(p);
-        sg_sleep_us((uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
+        frame_nap(p, (uint64_t)(timeout_ms < NO_SUB_POLL_MS ? timeout_ms : NO_SUB_POLL_MS) * 1000);
         return;
     }
     if (!atomic_load(&p->capturing)) {
@@ -394,7 +440,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         pthread_mutex_unlock(&p->cap_lock);
         if (rc != 0) {
             LOG_W("capture %s cannot start: %s", p->cap->impl->name, p->cap->err);
-            sg_sleep_us(1000000);
+            frame_nap(p, 1000000);
             return;
         }
         LOG_I("client subscribed: capture started (%s)", p->cap->impl->name);
@@ -403,7 +449,7 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
      * after 1 s if it never lets go */
     uint64_t waited = 0;
     while (sg_lgmp_host_queue_pending(p->fq) >= SG_KVMFR_FRAME_QUEUE_LEN) {
-        if (waited >= (uint64_t)timeout_ms * 1000)
+        if (waited >= (uint64_t)timeout_ms * 1000 || frame_quit(p))
             return;
         sg_sleep_us(100);
         waited += 100;
@@ -413,10 +459,10 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         if (el < period) {
             uint64_t wait_us = (period - el) / 1000;
             if (wait_us > (uint64_t)timeout_ms * 1000) {
-                sg_sleep_us((uint64_t)timeout_ms * 1000);
+                frame_nap(p, (uint64_t)timeout_ms * 1000);
                 return;
             }
-            sg_sleep_us(wait_us);
+            frame_nap(p, wait_us);
         }
     }
 
@@ -431,20 +477,26 @@ void sg_publisher_frame_step(struct sg_publisher *p, uint32_t timeout_ms)
         if (!p->error_logged)
             LOG_W("capture %s: %s", p->cap->impl->name, p->cap->err);
         p->error_logged = true;
-        sg_sleep_us(100000);
+        frame_nap(p, 100000);
         return;
     }
-    /* §5.7 step 8: a still screen; give a new client the last frame */
-    if (p->last_block >= 0 && sg_lgmp_host_queue_new_subs(p->fq)) {
-        post_frame_block(p, p->last_block);
+    /* §5.7 step 8: a still screen; give a new client the last frame, and
+     * the clients a frame whose post was given up */
+    bool new_sub = sg_lgmp_host_queue_new_subs(p->fq) != 0;
+    if (p->last_block >= 0 && (new_sub || p->unposted)) {
+        if (post_frame_block(p, p->last_block))
+            p->unposted = false;
         stat_add(&p->stats.reposts, 1);
-        LOG_D("re-posted frame %u to a new subscriber", p->serial - 1);
+        LOG_D("re-posted frame %u to %s", p->serial - 1, new_sub ? "a new subscriber" : "the clients");
     }
 }
 
 /* ------------------------------------------------------------------ cursor */
 
-static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
+/* Called without cap_lock: the retry waits on what clients write. false:
+ * not posted, and the tick should not post more now (given up, told to stop,
+ * or the region needs a new session, which the tick's caller starts). */
+static bool post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, uint32_t flags)
 {
     uint64_t start = sg_clock_now(p->clock);
     for (;;) {
@@ -452,19 +504,27 @@ static void post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
         if (st == SG_LGMP_OK) {
             stat_add(&p->stats.cursor_posts, 1);
             SG_TRACE("cursor-post %d %d 0x%x", p->px, p->py, flags);
-            return;
+            return true;
         }
-        if (st != SG_LGMP_QUEUE_FULL) {
+        if (st != SG_LGMP_QUEUE_FULL && st != SG_LGMP_LOCK_STUCK) {
             LOG_W("cursor post failed: %s", sg_lgmp_status_str(st));
-            return;
+            return false;
         }
-        /* full: keep the heartbeat and the eviction of a stuck client going */
+        /* full or locked: keep the heartbeat, the eviction of a stuck client
+         * and the takeover of a held lock going */
+        if (tick_stop(p))
+            return false;
         if (sg_clock_now(p->clock) - start > CURSOR_FULL_GIVE_UP_MS) {
-            LOG_W("cursor queue stayed full for %u ms: update dropped", CURSOR_FULL_GIVE_UP_MS);
-            return;
+            stat_add(&p->stats.cursor_dropped, 1);
+            LOG_W("cursor queue stayed %s for %u ms: update dropped", st == SG_LGMP_QUEUE_FULL ? "full" : "locked",
+                  CURSOR_FULL_GIVE_UP_MS);
+            return false;
         }
         sg_sleep_us(1000);
-        sg_lgmp_host_process(p->lgmp);
+        if (sg_lgmp_host_process(p->lgmp) == SG_LGMP_CORRUPTED) {
+            p->corrupted = true;
+            return false;
+        }
     }
 }
 
@@ -488,12 +548,12 @@ static struct sg_kvmfr_wire_cursor cursor_header(struct sg_publisher *p)
  * cursor message (or it waited CURSOR_HOLD_MAX_MS). A pointer that moves
  * faster than the client reads thus costs one message per read, never a full
  * queue, and the last place always goes out. */
-static void flush_held(struct sg_publisher *p)
+static bool flush_held(struct sg_publisher *p)
 {
     if (!p->held)
-        return;
+        return true;
     if (sg_lgmp_host_queue_pending(p->cq) > 0 && sg_clock_now(p->clock) - p->held_since_ms < CURSOR_HOLD_MAX_MS)
-        return;
+        return true;
     const struct sg_lgmp_mem *mem = &p->records[p->rec_i];
     p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
     struct sg_kvmfr_wire_cursor hdr = cursor_header(p);
@@ -501,11 +561,11 @@ static void flush_held(struct sg_publisher *p)
     uint32_t flags = p->held_flags | (p->visible ? SG_CURSOR_FLAG_VISIBLE : 0);
     p->held = false;
     p->held_flags = 0;
-    post_cursor(p, mem, flags);
+    return post_cursor(p, mem, flags);
 }
 
-/* §6.4 */
-static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
+/* §6.4; false as post_cursor */
+static bool handle_cursor_event(struct sg_publisher *p, const struct sg_capture_cursor *ev)
 {
     const struct sg_lgmp_mem *mem;
     uint32_t flags = 0;
@@ -525,8 +585,7 @@ static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_
         if (!p->held)
             p->held_since_ms = sg_clock_now(p->clock);
         p->held = true;
-        flush_held(p);
-        return;
+        return flush_held(p);
     }
     /* a shape message carries the newest position and visibility too */
     p->held = false;
@@ -547,7 +606,7 @@ static void handle_cursor_event(struct sg_publisher *p, const struct sg_capture_
     hdr.pitch = ev->pitch;
     flags |= SG_CURSOR_FLAG_SHAPE;
     sg_kvmfr_cursor_write(mem->ptr, &hdr);
-    post_cursor(p, mem, flags);
+    return post_cursor(p, mem, flags);
 }
 
 static void cursor_new_subscriber(struct sg_publisher *p)
@@ -587,6 +646,7 @@ static int reinit(struct sg_publisher *p)
 
 int sg_publisher_tick(struct sg_publisher *p)
 {
+    p->corrupted = false;
     enum sg_lgmp_status st = sg_lgmp_host_process(p->lgmp);
     if (st == SG_LGMP_CORRUPTED)
         return p->threaded ? 1 : reinit(p);
@@ -622,28 +682,32 @@ int sg_publisher_tick(struct sg_publisher *p)
     }
 
     sg_publisher_cursor_step(p);
-    if (sg_lgmp_host_queue_new_subs(p->cq)) {
+    if (!tick_stop(p) && !p->corrupted && sg_lgmp_host_queue_new_subs(p->cq)) {
         p->held = false; /* the message below carries the newest state */
         p->held_flags = 0;
         cursor_new_subscriber(p);
     }
+    if (p->corrupted)
+        return p->threaded ? 1 : reinit(p);
     return 0;
 }
 
 void sg_publisher_cursor_step(struct sg_publisher *p)
 {
-    pthread_mutex_lock(&p->cap_lock);
-    if (atomic_load(&p->capturing)) {
+    /* cap_lock only around the backend call: a post may wait on a client,
+     * and the frame thread must still be able to stop the capture meanwhile */
+    for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK && !tick_stop(p) && !p->corrupted; k++) {
         struct sg_capture_cursor ev;
-        for (uint32_t k = 0; k < CURSOR_EVENTS_PER_TICK; k++) {
-            uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
-            if (sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) != SG_CAPTURE_OK)
-                break;
-            handle_cursor_event(p, &ev);
-        }
+        uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
+        pthread_mutex_lock(&p->cap_lock);
+        bool got = atomic_load(&p->capturing) &&
+                   sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) == SG_CAPTURE_OK;
+        pthread_mutex_unlock(&p->cap_lock);
+        if (!got || !handle_cursor_event(p, &ev))
+            break;
     }
-    pthread_mutex_unlock(&p->cap_lock);
-    flush_held(p);
+    if (!tick_stop(p) && !p->corrupted)
+        flush_held(p);
 }
 
 bool sg_publisher_cursor_holding(const struct sg_publisher *p)
@@ -685,41 +749,50 @@ int sg_publisher_cursor_wait(struct sg_publisher *p, const struct timespec *dead
 
 /* ------------------------------------------------------------------ run */
 
-struct run_ctx {
-    struct sg_publisher *p;
-    volatile sig_atomic_t *stop;
-    atomic_bool quit;
-};
-
 static void *frame_thread(void *arg)
 {
-    struct run_ctx *ctx = arg;
+    struct sg_publisher *p = arg;
     /* the signal flag is the tick's to read; it tells this thread via quit */
-    while (!atomic_load(&ctx->quit))
-        sg_publisher_frame_step(ctx->p, 20);
+    while (!frame_quit(p))
+        sg_publisher_frame_step(p, 20);
     return NULL;
+}
+
+/* The frame thread with SIGINT and SIGTERM blocked: their handler then runs
+ * on the tick's thread, the only one that reads the flag it sets. */
+static int start_frame_thread(struct sg_publisher *p, pthread_t *th)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    atomic_store(&p->quit, false);
+    int rc = pthread_create(th, NULL, frame_thread, p);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
 {
-    struct run_ctx ctx = {.p = p, .stop = stop};
-    atomic_init(&ctx.quit, false);
     pthread_t th;
     p->threaded = true;
-    if (pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+    p->stop = stop;
+    if (start_frame_thread(p, &th) != 0) {
         LOG_E("cannot start the frame thread");
         p->threaded = false;
+        p->stop = NULL;
         return -1;
     }
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     while (!*stop) {
         if (sg_publisher_tick(p) == 1) {
-            atomic_store(&ctx.quit, true);
+            atomic_store(&p->quit, true);
             pthread_join(th, NULL);
-            atomic_store(&ctx.quit, false);
-            if (reinit(p) != 0 || pthread_create(&th, NULL, frame_thread, &ctx) != 0) {
+            if (reinit(p) != 0 || start_frame_thread(p, &th) != 0) {
                 p->threaded = false;
+                p->stop = NULL;
                 return -1;
             }
         }
@@ -739,9 +812,10 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
                 break;
             }
     }
-    atomic_store(&ctx.quit, true);
+    atomic_store(&p->quit, true);
     pthread_join(th, NULL);
     p->threaded = false;
+    p->stop = NULL;
     if (atomic_load(&p->capturing)) {
         sg_capture_stop(p->cap);
         atomic_store(&p->capturing, false);

@@ -41,6 +41,8 @@ struct sg_publisher_stats {
     uint64_t cursor_posts;
     uint64_t set_cursor_pos;  /* SET_CURSOR_POS messages acted on */
     uint64_t sessions;        /* LGMP sessions started (1 + re-inits) */
+    uint64_t frames_dropped;  /* frame posts given up: the queue stayed full or locked */
+    uint64_t cursor_dropped;  /* cursor posts given up likewise */
 };
 
 struct sg_publisher;
@@ -66,9 +68,12 @@ void sg_publisher_cursor_step(struct sg_publisher *p);
 int sg_publisher_cursor_wait(struct sg_publisher *p, const struct timespec *deadline);
 /* True while a position waits for the client to read the previous message. */
 bool sg_publisher_cursor_holding(const struct sg_publisher *p);
-/* Frame thread + tick loop until *stop becomes non-zero. 0, or -1 on a fatal error. */
+/* Frame thread + tick loop until *stop becomes non-zero (a signal handler's
+ * flag: SIGINT and SIGTERM are blocked in the frame thread, so it is written
+ * and read on the caller's thread). Every wait on what a client wrote is
+ * bounded and looks at the flag: it returns within a few ticks whatever the
+ * clients did. 0, or -1 on a fatal error. */
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop);
 
-uint32_t sg_publisher_session_id(const struct sg_publisher *p);
 void sg_publisher_get_stats(const struct sg_publisher *p, struct sg_publisher_stats *out);
 const struct sg_kvmfr_layout *sg_publisher_layout(const struct sg_publisher *p);

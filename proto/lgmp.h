@@ -28,6 +28,11 @@
 /* Ours: a spin lock still held after this long (on the waiter's clock) is
  * taken to belong to a dead or hostile peer: the call gives up (LOCK_STUCK). */
 #define SG_LGMP_LOCK_TIMEOUT_MS 1000u
+/* Ours: the host takes over a lock held on every attempt for longer than
+ * TAKEOVER_MS, and, once it took a lock over in a session, after RETAKE_MS
+ * on later stuck spells (see sg_lgmp_host_post). */
+#define SG_LGMP_HOST_LOCK_TAKEOVER_MS 200u
+#define SG_LGMP_HOST_LOCK_RETAKE_MS 100u
 /* Ours: the client refuses larger application data (B7 uses a few hundred bytes). */
 #define SG_LGMP_MAX_APP_DATA (1u << 20)
 
@@ -83,12 +88,15 @@ struct sg_lgmp_mem {
  *    pending, read_cmsg, ack_cmsg on that queue);
  *  - different queues may be used from different threads at once, and
  *    sg_lgmp_host_process may run beside all of them: whatever a queue shares
- *    with process() is under that queue's spin locks in the region.
+ *    with process() is under that queue's locks (the spin lock in the region,
+ *    which a client may clear or hold for good, and a mutex of the host's
+ *    own that keeps its threads apart whatever the client does).
  *
  * spyglass-host relies on this: its frame thread posts to the frame queue
  * while its tick thread runs process() and the cursor queue (post, cmsgs).
- * sg_lgmp_host_faults is a counter for diagnostics: read it from the thread
- * that calls process(); another thread's faults may show late.
+ * sg_lgmp_host_faults and sg_lgmp_host_lock_takeovers are counters for
+ * diagnostics (atomic; any thread).
+ * sg_lgmp_host_set_lock_spin: at set-up.
  * The other getters (mem_avail, session_id) read set-up state: any thread.
  */
 
@@ -115,13 +123,18 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host);
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host);
 
 /* §9.4: OK without posting when nobody is subscribed; QUEUE_FULL never blocks.
- * Every call that takes a spin lock returns LOCK_STUCK if a (dead or hostile)
- * peer held it for more than SG_LGMP_LOCK_TIMEOUT_MS; the host should then
- * re-create itself (a new session resets the locks). */
+ * A host call that takes a spin lock spins until it has it; a lock found held
+ * on every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS is taken to
+ * belong to a dead or hostile client and is taken over (counted by
+ * sg_lgmp_host_lock_takeovers), so no call waits longer than that. With
+ * sg_lgmp_host_set_lock_spin, a call spins at most that long and returns
+ * LOCK_STUCK (try again later; the takeover still comes on a later call). */
 enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app_value,
                                       const struct sg_lgmp_mem *mem);
 /* §9.5: heartbeat + garbage collection + eviction of slow subscribers.
- * Call every 10 ms. CORRUPTED: the magic was wiped; create a new host.
+ * Call every 10 ms. CORRUPTED: the magic was wiped, or another field only
+ * the host writes (version, session id, queue count, queue geometry, app
+ * data) was changed by a client; create a new host.
  * Impossible client-written fields are repaired and counted (host_faults). */
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
 
@@ -130,10 +143,20 @@ enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host);
  * cmsg_free, cmsg length) or gave up on a stuck lock, and the kind of the
  * last one (BAD_INDEX, BAD_CMSG, LOCK_STUCK, ...); last may be NULL. */
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last);
+/* Ours: at most max_ms of spinning per call on a lock a client holds, then
+ * LOCK_STUCK; 0 = no bound but the takeover (the default). For a host whose
+ * loops must never wait long on a client. */
+void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms);
+/* Ours: how many times the host took over a lock a client held for good. */
+uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host);
 
 bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */
-uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);  /* outstanding */
+/* Messages still held by a subscriber, as post() will count them (from the
+ * read index, not the client-written outstanding field): post() finds the
+ * queue full exactly when this is slot_count - 1, unless a client changes the
+ * queue in between. */
+uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);
 
 /* §9.6: copies one client message (<= 64 bytes) into buf; QUEUE_EMPTY when none.
  * A length field > 64 is rejected with BAD_CMSG (and the slot consumed). */

@@ -346,12 +346,12 @@ static enum sg_lgmp_status dequeue_locked(struct sg_lgmp_client_queue *q, uint32
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     *released = false;
-    if (SG_READ_ONCE(qh->read_index) != cur) {
+    if (sg_lgmp_aload32(&qh->read_index) != cur) {
         sg_lgmp_unlock(&qh->queue_lock);
         *released = true;
         return SG_LGMP_OK;
     }
-    SG_WRITE_ONCE(qh->read_index, (cur + 1) % q->slot_count);
+    sg_lgmp_astore32(&qh->read_index, (cur + 1) % q->slot_count);
     if (sg_lgmp_afetch_sub32(&qh->outstanding, 1) == 0) {
         sg_lgmp_astore32(&qh->outstanding, 0);
         sg_lgmp_unlock(&qh->queue_lock);

@@ -9,6 +9,8 @@
  * and repaired when they are impossible, so a hostile client can at worst
  * disturb its own queue, never crash the host or make it loop.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,14 +18,31 @@
 #include "lgmp_wire.h"
 #include "sg_shared.h"
 
+/* The host's side of one of a queue's spin locks. */
+struct host_lock {
+    /* The host's own threads (frame post, tick) take this first: the spin
+     * lock alone cannot keep them apart, since a client may clear it at any
+     * time and the host may take it over. */
+    pthread_mutex_t mutex;
+    /* host clock when an attempt first failed since the lock was last taken
+     * the normal way; 0 = not stuck. Under the mutex. */
+    uint64_t stuck_since;
+    /* taken over once in this session: the next stuck spell is cut shorter */
+    bool taken_over;
+};
+
 struct sg_lgmp_host_queue {
     struct sg_lgmp_host *host;
     struct sg_lgmp_wire_queue *hdr;
     struct sg_lgmp_wire_msg *ring;
+    uint32_t queue_id;
     uint32_t slot_count;
     uint32_t sub_timeout_ms;
     uint32_t h_write;
     uint32_t h_cmsg_read;
+    struct host_lock queue_lock, cmsg_lock;
+    /* host clock at which the message in each ring slot was posted */
+    uint64_t *posted_at;
 };
 
 struct sg_lgmp_host {
@@ -35,18 +54,75 @@ struct sg_lgmp_host {
     uint64_t avail; /* bytes left, never past the 4 GiB that u32 offsets reach */
     uint32_t session_id;
     uint32_t queue_count;
-    uint32_t faults;
-    enum sg_lgmp_status last_fault;
+    uint8_t *app_data; /* our copy, to notice a client overwriting it */
+    uint32_t app_data_size;
+    /* updated from the frame thread and the tick at once */
+    atomic_uint faults;
+    atomic_uint last_fault; /* enum sg_lgmp_status */
+    atomic_uint lock_takeovers;
+    uint32_t lock_spin_ms; /* 0: no bound of its own, only the takeover */
     struct sg_lgmp_host_queue queues[SG_LGMP_MAX_QUEUES];
 };
 
 static void fault(struct sg_lgmp_host *h, enum sg_lgmp_status kind)
 {
-    h->faults++;
-    h->last_fault = kind;
+    atomic_fetch_add_explicit(&h->faults, 1, memory_order_relaxed);
+    atomic_store_explicit(&h->last_fault, (unsigned)kind, memory_order_relaxed);
 }
 
 static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(h->clock.ctx); }
+
+/*
+ * The host's side of a spin lock a client also takes. A lock found held on
+ * every attempt for more than SG_LGMP_HOST_LOCK_TAKEOVER_MS belongs to a dead
+ * or hostile client (an honest one holds it for well under a microsecond):
+ * the host then takes it over, works under it and releases it, so the queue
+ * goes on for everyone else. It keeps doing so until it gets the lock the
+ * normal way again; once a lock was taken over, a later stuck spell is cut
+ * after SG_LGMP_HOST_LOCK_RETAKE_MS (the same client holding it again, or
+ * leaving it held when it exits). With a spin bound set
+ * (sg_lgmp_host_set_lock_spin), one call spins at most that long and gives
+ * up (LOCK_STUCK: try again later), the stuck spell going on across calls.
+ */
+static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, struct host_lock *hl)
+{
+    pthread_mutex_lock(&hl->mutex);
+    uint64_t start = 0;
+    for (;;) {
+        for (uint32_t i = 0; i < SG_LGMP_LOCK_CHECK_SPINS; ++i)
+            if (sg_lgmp_trylock(lock)) {
+                hl->stuck_since = 0;
+                return true;
+            }
+        uint64_t now = host_now(h);
+        now = now ? now : 1;
+        if (hl->stuck_since == 0)
+            hl->stuck_since = now;
+        uint64_t limit = hl->taken_over ? SG_LGMP_HOST_LOCK_RETAKE_MS : SG_LGMP_HOST_LOCK_TAKEOVER_MS;
+        if (now - hl->stuck_since > limit) {
+            sg_lgmp_astore32(lock, 1);
+            hl->taken_over = true;
+            atomic_fetch_add_explicit(&h->lock_takeovers, 1, memory_order_relaxed);
+            fault(h, SG_LGMP_LOCK_STUCK);
+            return true;
+        }
+        if (start == 0)
+            start = now;
+        else if (h->lock_spin_ms && now - start >= h->lock_spin_ms)
+            break;
+    }
+    fault(h, SG_LGMP_LOCK_STUCK);
+    pthread_mutex_unlock(&hl->mutex);
+    return false;
+}
+
+void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms) { host->lock_spin_ms = max_ms; }
+
+static void host_unlock(uint32_t *lock, struct host_lock *hl)
+{
+    sg_lgmp_unlock(lock);
+    pthread_mutex_unlock(&hl->mutex);
+}
 
 enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, size_t size,
                                         const void *app_data, uint32_t app_data_size,
@@ -68,6 +144,15 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     struct sg_lgmp_host *h = calloc(1, sizeof(*h));
     if (!h)
         return SG_LGMP_NO_MEM;
+    if (app_data_size) {
+        h->app_data = malloc(app_data_size);
+        if (!h->app_data) {
+            free(h);
+            return SG_LGMP_NO_MEM;
+        }
+        memcpy(h->app_data, app_data, app_data_size);
+    }
+    h->app_data_size = app_data_size;
     h->base = base;
     h->size = size;
     h->clock = clk;
@@ -88,20 +173,36 @@ enum sg_lgmp_status sg_lgmp_host_create(struct sg_lgmp_host **out, void *base, s
     h->session_id = id;
     SG_WRITE_ONCE(h->hdr->session_id, id);
 
-    /* §9.1 step 5, in the reference order. */
+    /* §9.1 step 5, but the heartbeat last (the reference writes it second):
+     * a client takes the heartbeat moving as the sign of a new session and
+     * reads the app data next; written first, a client could find the magic
+     * and the new heartbeat with the app data size not written yet (seen as
+     * APPDATA_TOO_SMALL by host-e2e under TSan). The seq-cst store orders
+     * the writes before it for a client whose seq-cst load sees it. */
     SG_WRITE_ONCE(h->hdr->magic, SG_LGMP_MAGIC);
-    sg_lgmp_astore64(&h->hdr->host_clock_ms, now);
     SG_WRITE_ONCE(h->hdr->version, SG_LGMP_VERSION);
     __atomic_store_n(&h->hdr->queue_count, 0, __ATOMIC_RELEASE);
     SG_WRITE_ONCE(h->hdr->app_data_size, app_data_size);
     if (app_data_size)
         memcpy(h->base + SG_LGMP_APP_DATA_OFFSET, app_data, app_data_size);
+    sg_lgmp_astore64(&h->hdr->host_clock_ms, now);
 
     *out = h;
     return SG_LGMP_OK;
 }
 
-void sg_lgmp_host_destroy(struct sg_lgmp_host *host) { free(host); }
+void sg_lgmp_host_destroy(struct sg_lgmp_host *host)
+{
+    if (!host)
+        return;
+    for (uint32_t i = 0; i < host->queue_count; ++i) {
+        pthread_mutex_destroy(&host->queues[i].queue_lock.mutex);
+        pthread_mutex_destroy(&host->queues[i].cmsg_lock.mutex);
+        free(host->queues[i].posted_at);
+    }
+    free(host->app_data);
+    free(host);
+}
 
 uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host) { return host->session_id; }
 uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->avail; }
@@ -109,8 +210,13 @@ uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last)
 {
     if (last)
-        *last = host->last_fault;
-    return host->faults;
+        *last = (enum sg_lgmp_status)atomic_load_explicit(&host->last_fault, memory_order_relaxed);
+    return atomic_load_explicit(&host->faults, memory_order_relaxed);
+}
+
+uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host)
+{
+    return atomic_load_explicit(&host->lock_takeovers, memory_order_relaxed);
 }
 
 enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_t queue_id,
@@ -131,6 +237,10 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
         return SG_LGMP_NO_SHARED_MEM;
 
     uint32_t index = host->queue_count;
+    struct sg_lgmp_host_queue *q = &host->queues[index];
+    q->posted_at = calloc(slot_count, sizeof(*q->posted_at));
+    if (!q->posted_at)
+        return SG_LGMP_NO_MEM;
     struct sg_lgmp_wire_queue *qh = &host->hdr->queues[index];
     uint32_t ring_offset = (uint32_t)host->next;
 
@@ -142,7 +252,7 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     sg_lgmp_astore64(&qh->subs, 0);
     sg_lgmp_astore32(&qh->write_index, 0);
     SG_WRITE_ONCE(qh->ring_offset, ring_offset);
-    SG_WRITE_ONCE(qh->read_index, 0);
+    sg_lgmp_astore32(&qh->read_index, 0);
     sg_lgmp_astore64(&qh->oldest_deadline, 0);
     SG_WRITE_ONCE(qh->sub_timeout_ms, sub_timeout_ms);
     sg_lgmp_astore32(&qh->outstanding, 0);
@@ -152,14 +262,18 @@ enum sg_lgmp_status sg_lgmp_host_queue_create(struct sg_lgmp_host *host, uint32_
     sg_lgmp_astore32(&qh->cmsg_sent_serial, 0);
     sg_lgmp_astore32(&qh->cmsg_done_serial, 0);
 
-    struct sg_lgmp_host_queue *q = &host->queues[index];
     q->host = host;
     q->hdr = qh;
     q->ring = (struct sg_lgmp_wire_msg *)(host->base + ring_offset);
+    q->queue_id = queue_id;
     q->slot_count = slot_count;
     q->sub_timeout_ms = sub_timeout_ms;
     q->h_write = 0;
     q->h_cmsg_read = 0;
+    pthread_mutex_init(&q->queue_lock.mutex, NULL);
+    pthread_mutex_init(&q->cmsg_lock.mutex, NULL);
+    q->queue_lock.stuck_since = q->cmsg_lock.stuck_since = 0;
+    q->queue_lock.taken_over = q->cmsg_lock.taken_over = false;
 
     uint64_t step = (ring_bytes + 3) & ~(uint64_t)3;
     host->next += step;
@@ -211,12 +325,12 @@ static uint32_t repair_locked(struct sg_lgmp_host_queue *q, uint32_t *read_index
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     uint32_t sc = q->slot_count;
-    uint32_t ri = SG_READ_ONCE(qh->read_index);
+    uint32_t ri = sg_lgmp_aload32(&qh->read_index);
     uint32_t o = sg_lgmp_aload32(&qh->outstanding);
     if (ri >= sc) {
         uint32_t keep = o < sc - 1 ? o : sc - 1;
         ri = (q->h_write + sc - keep) % sc;
-        SG_WRITE_ONCE(qh->read_index, ri);
+        sg_lgmp_astore32(&qh->read_index, ri);
         fault(q->host, SG_LGMP_BAD_INDEX);
     }
     uint32_t want = (q->h_write + sc - ri) % sc;
@@ -234,19 +348,17 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     if (!q || !mem || !sg_range_ok(mem->offset, mem->size, q->host->size))
         return SG_LGMP_INVALID_ARGUMENT;
     struct sg_lgmp_wire_queue *qh = q->hdr;
-    if (!sg_lgmp_lock(&qh->queue_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(q->host, &qh->queue_lock, &q->queue_lock))
         return SG_LGMP_LOCK_STUCK;
-    }
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
     uint32_t targets = SG_LGMP_ACTIVE(subs) & ~SG_LGMP_BAD(subs);
     if (targets == 0) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return SG_LGMP_OK; /* §9.4 step 3: nobody to deliver to, dropped */
     }
     uint32_t ri;
     if (repair_locked(q, &ri) >= q->slot_count - 1) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return SG_LGMP_QUEUE_FULL;
     }
     struct sg_lgmp_wire_msg *m = &q->ring[q->h_write];
@@ -254,12 +366,38 @@ enum sg_lgmp_status sg_lgmp_host_post(struct sg_lgmp_host_queue *q, uint32_t app
     SG_WRITE_ONCE(m->payload_size, mem->size);
     SG_WRITE_ONCE(m->payload_offset, mem->offset);
     sg_lgmp_astore32(&m->pending, targets);
+    uint64_t now = host_now(q->host);
+    q->posted_at[q->h_write] = now;
     if (sg_lgmp_afetch_add32(&qh->outstanding, 1) == 0)
-        sg_lgmp_astore64(&qh->oldest_deadline, host_now(q->host) + q->sub_timeout_ms);
+        sg_lgmp_astore64(&qh->oldest_deadline, now + q->sub_timeout_ms);
     q->h_write = (q->h_write + 1) % q->slot_count;
     sg_lgmp_astore32(&qh->write_index, q->h_write);
-    sg_lgmp_unlock(&qh->queue_lock);
+    host_unlock(&qh->queue_lock, &q->queue_lock);
     return SG_LGMP_OK;
+}
+
+/* Under the queue lock. An evicted (BAD) slot stays reserved until
+ * bad_until (§5) so that its client learns it was evicted. A bad_until later
+ * than now + timeout was forged and would reserve the slot for good: cut.
+ * And with all 32 slots claimed, which no honest set of clients does, a new
+ * client could not subscribe until the reservations end: they end now. */
+static void release_reservations(struct sg_lgmp_host_queue *q, uint64_t now)
+{
+    struct sg_lgmp_wire_queue *qh = q->hdr;
+    uint64_t subs = sg_lgmp_aload64(&qh->subs);
+    uint32_t bad = SG_LGMP_BAD(subs) & SG_LGMP_ACTIVE(subs);
+    bool all_claimed = SG_LGMP_ACTIVE(subs) == UINT32_MAX;
+    for (uint32_t i = 0; bad && i < SG_LGMP_MAX_SUBSCRIBERS; ++i) {
+        if (!(bad & (1u << i)))
+            continue;
+        uint64_t until = SG_READ_ONCE(qh->bad_until[i]);
+        uint64_t limit = all_claimed ? now : now + q->sub_timeout_ms;
+        if (until > limit) {
+            SG_WRITE_ONCE(qh->bad_until[i], limit);
+            if (!all_claimed)
+                fault(q->host, SG_LGMP_BAD_INDEX);
+        }
+    }
 }
 
 /* §9.5 step 3 for one queue; false if its lock could not be taken. */
@@ -267,14 +405,13 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
 {
     struct sg_lgmp_wire_queue *qh = q->hdr;
     struct sg_lgmp_host *h = q->host;
-    if (!sg_lgmp_lock(&qh->queue_lock, &h->clock)) {
-        fault(h, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(h, &qh->queue_lock, &q->queue_lock))
         return false;
-    }
     uint32_t ri;
     uint32_t outstanding = repair_locked(q, &ri);
+    release_reservations(q, now);
     if (outstanding == 0) {
-        sg_lgmp_unlock(&qh->queue_lock);
+        host_unlock(&qh->queue_lock, &q->queue_lock);
         return true;
     }
     uint64_t subs = sg_lgmp_aload64(&qh->subs);
@@ -288,8 +425,12 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
     uint64_t deadline = sg_lgmp_aload64(&qh->oldest_deadline);
     if (deadline > now + q->sub_timeout_ms) {
         /* Legitimate writers store (a past host clock) + timeout; a later
-         * deadline would protect a stuck subscriber forever. */
+         * deadline would protect a stuck subscriber forever. Being forged, it
+         * gets no more than the oldest message could have had: its post time
+         * + timeout (the tick may only now run, after a lock held for good). */
         deadline = now + q->sub_timeout_ms;
+        if (q->posted_at[ri] && q->posted_at[ri] + q->sub_timeout_ms < deadline)
+            deadline = q->posted_at[ri] + q->sub_timeout_ms;
         sg_lgmp_astore64(&qh->oldest_deadline, deadline);
         fault(h, SG_LGMP_BAD_INDEX);
     }
@@ -298,7 +439,8 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         struct sg_lgmp_wire_msg *m = &q->ring[ri];
         uint32_t waiting = sg_lgmp_aload32(&m->pending) & active;
         uint32_t fresh_bad = waiting & ~bad;
-        if (fresh_bad && now > deadline) {
+        bool evicted = fresh_bad && now > deadline;
+        if (evicted) {
             bad |= fresh_bad;
             for (uint32_t i = 0; i < SG_LGMP_MAX_SUBSCRIBERS; ++i)
                 if (fresh_bad & (1u << i))
@@ -309,7 +451,7 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
         if (waiting & ~bad)
             break;
         ri = (ri + 1) % q->slot_count;
-        SG_WRITE_ONCE(qh->read_index, ri);
+        sg_lgmp_astore32(&qh->read_index, ri);
         uint32_t before = sg_lgmp_afetch_sub32(&qh->outstanding, 1);
         if (before <= 1) {
             if (before == 0) { /* only a client writing outside the lock */
@@ -318,19 +460,50 @@ static bool gc_queue(struct sg_lgmp_host_queue *q, uint64_t now)
             }
             break;
         }
+        /* §9.5 restarts the timeout for the new oldest message. After an
+         * eviction, ours not past that message's own post time + timeout:
+         * subscribers a client made up, a new set for each message, would
+         * otherwise hold the ring one timeout per message, not one in all.
+         * (A slow honest client that releases the messages itself still gets
+         * the §9.5 restart: it writes the deadline when it does.) */
         deadline = now + q->sub_timeout_ms;
+        if (evicted && q->posted_at[ri] && q->posted_at[ri] + q->sub_timeout_ms < deadline)
+            deadline = q->posted_at[ri] + q->sub_timeout_ms;
         sg_lgmp_astore64(&qh->oldest_deadline, deadline);
     }
     sg_lgmp_astore64(&qh->subs, ((uint64_t)active << 32) | bad);
-    sg_lgmp_unlock(&qh->queue_lock);
+    host_unlock(&qh->queue_lock, &q->queue_lock);
     return true;
+}
+
+/* The fields only the host writes, and never changes after creating them: a
+ * client that overwrote one (a version, a slot count, the app data) would
+ * keep every other client from attaching or reading until a new session. */
+static bool own_fields_intact(const struct sg_lgmp_host *h)
+{
+    const struct sg_lgmp_wire_header *g = h->hdr;
+    if (SG_READ_ONCE(g->magic) != SG_LGMP_MAGIC || SG_READ_ONCE(g->version) != SG_LGMP_VERSION ||
+        SG_READ_ONCE(g->session_id) != h->session_id ||
+        __atomic_load_n(&g->queue_count, __ATOMIC_ACQUIRE) != h->queue_count ||
+        SG_READ_ONCE(g->app_data_size) != h->app_data_size)
+        return false;
+    for (uint32_t i = 0; i < h->queue_count; ++i) {
+        const struct sg_lgmp_host_queue *q = &h->queues[i];
+        const struct sg_lgmp_wire_queue *qh = q->hdr;
+        if (SG_READ_ONCE(qh->slot_count) != q->slot_count || SG_READ_ONCE(qh->sub_timeout_ms) != q->sub_timeout_ms ||
+            SG_READ_ONCE(qh->ring_offset) != (uint32_t)((const uint8_t *)q->ring - h->base) ||
+            SG_READ_ONCE(qh->queue_id) != q->queue_id)
+            return false;
+    }
+    return h->app_data_size == 0 ||
+           memcmp((const uint8_t *)h->base + SG_LGMP_APP_DATA_OFFSET, h->app_data, h->app_data_size) == 0;
 }
 
 enum sg_lgmp_status sg_lgmp_host_process(struct sg_lgmp_host *host)
 {
     if (!host)
         return SG_LGMP_INVALID_ARGUMENT;
-    if (SG_READ_ONCE(host->hdr->magic) != SG_LGMP_MAGIC)
+    if (!own_fields_intact(host))
         return SG_LGMP_CORRUPTED;
     uint64_t now = host_now(host);
     if (now == 0)
@@ -355,8 +528,16 @@ uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q)
 
 uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q)
 {
+    /* The count post() will act on: it follows from read_index, as
+     * repair_locked rebuilds it, not from the outstanding field, which a
+     * client can set to anything (0 with the queue full would have the
+     * caller post into a full queue for ever). */
+    uint32_t sc = q->slot_count;
+    uint32_t ri = sg_lgmp_aload32(&q->hdr->read_index);
+    if (ri < sc)
+        return (q->h_write + sc - ri) % sc;
     uint32_t o = sg_lgmp_aload32(&q->hdr->outstanding);
-    return o < q->slot_count ? o : q->slot_count - 1;
+    return o < sc - 1 ? o : sc - 1;
 }
 
 enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *buf, uint32_t *len)
@@ -368,14 +549,12 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
     uint32_t free_slots = sg_lgmp_aload32(&qh->cmsg_free);
     if (free_slots == SG_LGMP_CMSG_COUNT)
         return SG_LGMP_QUEUE_EMPTY;
-    if (!sg_lgmp_lock(&qh->cmsg_lock, &q->host->clock)) {
-        fault(q->host, SG_LGMP_LOCK_STUCK);
+    if (!host_lock(q->host, &qh->cmsg_lock, &q->cmsg_lock))
         return SG_LGMP_LOCK_STUCK;
-    }
     if (sg_lgmp_aload32(&qh->cmsg_free) > SG_LGMP_CMSG_COUNT) {
         /* More free slots than exist: nothing trustworthy to read. */
         sg_lgmp_astore32(&qh->cmsg_free, SG_LGMP_CMSG_COUNT);
-        sg_lgmp_unlock(&qh->cmsg_lock);
+        host_unlock(&qh->cmsg_lock, &q->cmsg_lock);
         fault(q->host, SG_LGMP_BAD_INDEX);
         return SG_LGMP_QUEUE_EMPTY;
     }
@@ -391,7 +570,7 @@ enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *b
         *len = n;
     }
     sg_lgmp_afetch_add32(&qh->cmsg_free, 1);
-    sg_lgmp_unlock(&qh->cmsg_lock);
+    host_unlock(&qh->cmsg_lock, &q->cmsg_lock);
     return st;
 }
 

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,12 +89,20 @@ static const struct sg_capture_option x11_options[] = {
     {NULL, NULL, NULL},
 };
 
+/* xcb_connect is not safe to call from two threads at once: it reads the
+ * authority file through libXau, which keeps the file name in a static
+ * buffer. The frame thread and the tick both reconnect after the X server
+ * restarted, so connections are made one at a time, process-wide. */
+static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Connect and check what both connections need; NULL with err on failure. */
 static xcb_connection_t *x11_connect(const char *display, xcb_window_t *root, uint32_t *w, uint32_t *h, char *err,
                                      size_t err_size)
 {
     int screen_num = 0;
+    pthread_mutex_lock(&connect_lock);
     xcb_connection_t *c = xcb_connect(display, &screen_num);
+    pthread_mutex_unlock(&connect_lock);
     int e = xcb_connection_has_error(c);
     if (e) {
         snprintf(err, err_size, "no X display at %s: cannot connect (xcb error %d)", display, e);

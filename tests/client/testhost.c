@@ -11,6 +11,8 @@
  *   stream FPS [FULL]         post frames continuously (a moving 16x16 marker, one damage rect,
  *                             or whole frames when FULL is 1); 0 stops
  *   stall                     post a frame like the last one whose rows never arrive (progress 0)
+ *   late W H                  post a W x H pattern frame whose progress word stays 0 until "publish"
+ *   publish                   publish all rows of the "late" frame at once
  *   cursor TYPE X Y HX HY     post a 16x16 test shape: 0 colour, 1 monochrome, 2 masked colour
  *   move X Y | hide | show    position/visibility-only cursor messages
  *   status                    prints "subs F C frames N marker X Y serial S" (subscribers of the
@@ -47,6 +49,9 @@ static uint32_t pad_texels;
 static bool trickle_next;
 static uint32_t *trickle_word, trickle_rows, trickle_pitch, trickle_ms;
 static uint64_t next_trickle;
+/* "late": the rows are written, their progress published only on "publish" */
+static bool late_next;
+static uint32_t *late_word, late_value;
 
 static uint64_t now_ms(void)
 {
@@ -183,8 +188,12 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
         for (uint32_t yy = y; yy < y + n; yy++)
             if (mx >= 0 && (int)yy >= my && (int)yy < my + 16)
                 memcpy(data + (size_t)yy * pitch + (size_t)mx * pxb, black, 16 * pxb);
-        if (!trickle_next)
+        if (!trickle_next && !late_next)
             sg_kvmfr_progress_store(word, (y + n) * pitch);
+    }
+    if (late_next) {
+        late_next = false;
+        late_word = word, late_value = fh * pitch;
     }
     if (trickle_next) {
         trickle_next = false;
@@ -440,6 +449,15 @@ int main(int argc, char **argv)
                 stall_next = true;
                 format_version++;
                 printf(post_frame(-1, 0, 0, 0, 0, 0) == 0 ? "ok\n" : "error queue full\n");
+            } else if (sscanf(line, "late %u %u", &ua, &ub) == 2) {
+                fw = ua, fh = ub, late_next = true;
+                format_version++;
+                printf(post_frame(-1, 0, 0, 0, 0, 0) == 0 ? "ok\n" : "error queue full\n");
+            } else if (!strcmp(line, "publish")) {
+                if (late_word)
+                    sg_kvmfr_progress_store(late_word, late_value);
+                late_word = NULL;
+                printf("ok\n");
             } else if (sscanf(line, "trickle %u", &ua) == 1) {
                 trickle_next = true, trickle_ms = ua, pad_texels = 16;
                 free(pat), pat = NULL;

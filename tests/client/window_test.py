@@ -722,6 +722,33 @@ def case_hostile():
     h.kill()
 
 
+def case_refetch():
+    """A frame whose rows arrive only after the client gave up on it, and then a still guest:
+    the client asks for the frame again (a new subscription makes the host re-post it) and
+    shows it whole, instead of keeping the torn picture up for good."""
+    h = TestHost()
+    c = Client(name="refetch")
+    h.cmd("frame 320 240")
+    wait_frames(c)
+    c.wait(lambda s: s["window"] == "320x240", "window sized to the guest")
+    shot_until(lambda sh: quadrants(sh, 0, 0, 1, what="first frame"), "the first frame")
+    # 160x240 in the 320x240 window: drawn at x 80..239, black bars beside it
+    h.cmd("late 160 240")
+    c.wait(lambda s: "incomplete" in c.logtext(), "the late frame given up")
+    h.cmd("publish")
+
+    def late_frame(sh):
+        quadrants(sh, 80, 0, 1, gw=160, gh=240, what="late frame")
+        expect_px(sh, 40, 60, BLACK, what="bar left of the late frame")
+        expect_px(sh, 280, 180, BLACK, what="bar right of the late frame")
+    shot_until(late_frame, "the late frame whole after it was asked for again")
+    s = c.read_stats()
+    check(int(s["refetches"]) >= 1, "refetches %s" % s["refetches"])
+    check("asked the host to post it again" in c.logtext(), "no refetch in the log:\n" + c.logtext())
+    c.stop()
+    h.kill()
+
+
 def case_options():
     r = subprocess.run([CLIENT, "--help"], capture_output=True, text=True)
     check(r.returncode == 0, "--help exit status")

@@ -102,7 +102,7 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t uid, gid_t gid, int keep_fd)
+static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t uid, gid_t gid)
 {
     pid_t pid = fork();
     if (pid < 0)
@@ -123,7 +123,6 @@ static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t ui
             if (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
                 _exit(126);
         }
-        (void)keep_fd;
         execv(argv[0], argv);
         execvp(argv[0], argv);
         _exit(127);
@@ -134,12 +133,12 @@ static pid_t spawn(char *const argv[], const char *log_path, bool drop, uid_t ui
 
 pid_t harness_spawn(char *const argv[], const char *log_path)
 {
-    return spawn(argv, log_path, false, 0, 0, -1);
+    return spawn(argv, log_path, false, 0, 0);
 }
 
 pid_t harness_spawn_as(char *const argv[], const char *log_path, uid_t uid, gid_t gid)
 {
-    return spawn(argv, log_path, true, uid, gid, -1);
+    return spawn(argv, log_path, true, uid, gid);
 }
 
 int harness_wait(pid_t pid, uint32_t timeout_ms, int *status)
@@ -211,7 +210,7 @@ static int launch_x(const char *const *args, int n, pid_t *pid)
     for (int i = 0; i < n && k < 15; i++)
         argv[k++] = (char *)args[i];
     argv[k] = NULL;
-    *pid = spawn(argv, NULL, false, 0, 0, fds[1]);
+    *pid = spawn(argv, NULL, false, 0, 0);
     close(fds[1]);
     char buf[32] = "";
     size_t got = 0;

@@ -9,6 +9,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +57,10 @@ struct probe {
     int wake[2];
     /* what copy_rect saw */
     uint32_t *word; /* the progress word of the block being written, set by the test */
+    /* endless: every next_frame and next_cursor call gives the same frame or
+     * event again (a busy screen; nothing in the probe changes) */
+    bool endless;
+    atomic_uint cursor_calls;
     struct call calls[MAX_CALLS];
     uint32_t ncalls;
     uint8_t fill;
@@ -77,6 +84,10 @@ static int probe_start(struct sg_capture *c)
 static enum sg_capture_status probe_next(struct sg_capture *c, uint32_t t, struct sg_capture_frame *out)
 {
     struct probe *p = (struct probe *)c;
+    if (p->endless) {
+        *out = p->next;
+        return SG_CAPTURE_OK;
+    }
     assert_true(p->started);
     if (!p->have_frame)
         return SG_CAPTURE_TIMEOUT;
@@ -96,6 +107,11 @@ static enum sg_capture_status probe_cursor(struct sg_capture *c, struct sg_captu
                                            size_t cap)
 {
     struct probe *p = (struct probe *)c;
+    atomic_fetch_add(&p->cursor_calls, 1);
+    if (p->endless) {
+        *out = p->cursor;
+        return SG_CAPTURE_OK;
+    }
     char drain[64];
     while (read(p->wake[0], drain, sizeof(drain)) == (ssize_t)sizeof(drain)) {
     }
@@ -703,6 +719,157 @@ static void test_cmsg_flood(void **state)
     assert_in_range(__atomic_load_n((uint32_t *)(qh + 460), __ATOMIC_SEQ_CST), 1, SG_LGMP_CMSG_COUNT);
 }
 
+/* The queue header of queue id in the region, and a field in it. */
+static uint32_t *queue_field(struct fixture *f, uint32_t id, size_t at)
+{
+    for (int k = 0; k < 5; k++)
+        if (*(uint32_t *)(f->region + 32 + 1144 * k) == id)
+            return (uint32_t *)(f->region + 32 + 1144 * k + at);
+    fail_msg("queue %u not in the region", id);
+    return NULL;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct runner {
+    struct sg_publisher *pub;
+    int rc;
+};
+
+/* The stop flag is set the way spyglass-host sets it: by a signal handler on
+ * the thread that runs the publisher. */
+static volatile sig_atomic_t run_stop;
+static void on_stop_signal(int sig) { run_stop = 1; }
+
+static void *run_publisher(void *arg)
+{
+    struct runner *r = arg;
+    r->rc = sg_publisher_run(r->pub, &run_stop);
+    return NULL;
+}
+
+struct full_forger {
+    uint32_t *write_index, *read_index, *outstanding;
+    atomic_bool stop;
+    atomic_uint rounds;
+};
+
+/* A client keeping the frame queue full by its read index while it says
+ * nothing is outstanding. */
+static void *forge_full(void *arg)
+{
+    struct full_forger *ff = arg;
+    while (!atomic_load(&ff->stop)) {
+        uint32_t w = __atomic_load_n(ff->write_index, __ATOMIC_SEQ_CST);
+        __atomic_store_n(ff->read_index, (w + 1) % (SG_KVMFR_FRAME_QUEUE_LEN + 1), __ATOMIC_SEQ_CST);
+        __atomic_store_n(ff->outstanding, 0, __ATOMIC_SEQ_CST);
+        atomic_fetch_add(&ff->rounds, 1);
+        usleep(50);
+    }
+    return NULL;
+}
+
+/* A publisher run whose frame queue a client forges full (read index one past
+ * the write index, outstanding 0) returns within 1 s of being told to stop;
+ * it once retried the post for ever and never joined its frame thread. */
+static void test_run_stops_with_forged_full_queue(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, true);
+    f->probe->endless = true;
+    f->probe->next = (struct sg_capture_frame){.width = 64, .height = 32, .damage_count = 0};
+    f->probe->cursor = (struct sg_capture_cursor){.has_position = true, .visible = true, .x = 5, .y = 6};
+    struct full_forger ff = {
+        .write_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 16),
+        .read_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 424),
+        .outstanding = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 440),
+    };
+    struct runner r = {.pub = f->pub};
+    pthread_t forger, runner;
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    run_stop = 0;
+    assert_int_equal(pthread_create(&forger, NULL, forge_full, &ff), 0);
+    while (atomic_load(&ff.rounds) < 10)
+        usleep(100);
+    assert_int_equal(pthread_create(&runner, NULL, run_publisher, &r), 0);
+    /* a few hundred frames' worth of attempts against the forged queue */
+    usleep(300000);
+    uint64_t t0 = mono_ms();
+    pthread_kill(runner, SIGUSR1);
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 5;
+    int joined = pthread_timedjoin_np(runner, NULL, &deadline);
+    uint64_t took = mono_ms() - t0;
+    atomic_store(&ff.stop, true);
+    pthread_join(forger, NULL);
+    fprintf(stderr, "publisher run stopped %llu ms after the stop flag (forged full frame queue)\n",
+            (unsigned long long)took);
+    if (joined != 0) {
+        fprintf(stderr, "sg_publisher_run still running 5 s after the stop flag\n");
+        _exit(1); /* its threads cannot be stopped */
+    }
+    assert_int_equal(r.rc, 0);
+    assert_true(took <= 1000);
+}
+
+struct tick_thread {
+    struct sg_publisher *pub;
+    atomic_bool done;
+};
+
+static void *tick_in_thread(void *arg)
+{
+    struct tick_thread *t = arg;
+    sg_publisher_tick(t->pub);
+    atomic_store(&t->done, true);
+    return NULL;
+}
+
+/* A cursor post that waits on a client (here: its queue lock held) must not
+ * hold the lock the frame loop needs to stop the capture. The lock stays held
+ * until the frame step has returned: with the post inside cap_lock the step
+ * could only return once the host took the lock over (after 1 s), and the lock
+ * word would be 0 by then. */
+static void test_cursor_post_wait_leaves_capture_free(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, false, true);
+    sg_publisher_frame_step(f->pub, 5);
+    assert_true(f->probe->started);
+    f->probe->endless = true;
+    f->probe->cursor = (struct sg_capture_cursor){.has_position = true, .visible = true, .x = 5, .y = 6};
+    uint32_t *lock = queue_field(f, SG_KVMFR_CURSOR_QUEUE_ID, 408);
+    uint64_t *subs = (uint64_t *)queue_field(f, SG_KVMFR_CURSOR_QUEUE_ID, 416);
+    __atomic_store_n(lock, 1, __ATOMIC_SEQ_CST);
+    struct tick_thread t = {.pub = f->pub};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, tick_in_thread, &t), 0);
+    /* the tick has its first cursor event: it posts now, and keeps retrying */
+    while (atomic_load(&f->probe->cursor_calls) == 0)
+        usleep(100);
+    /* the client leaves (without the lock it cannot take): the frame loop stops the capture */
+    __atomic_store_n(subs, 0, __ATOMIC_SEQ_CST);
+    uint64_t t0 = mono_ms();
+    sg_publisher_frame_step(f->pub, 5);
+    uint64_t took = mono_ms() - t0;
+    uint32_t lock_then = __atomic_load_n(lock, __ATOMIC_SEQ_CST);
+    bool tick_done = atomic_load(&t.done);
+    __atomic_store_n(lock, 0, __ATOMIC_SEQ_CST);
+    pthread_join(th, NULL);
+    fprintf(stderr, "capture stopped %llu ms into a cursor post's wait\n", (unsigned long long)took);
+    assert_false(f->probe->started);
+    assert_false(tick_done);
+    assert_int_equal(lock_then, 1);
+}
+
 /* Same app-data size and region size as the real B7 host that wrote
  * ../shared/fixtures (197 bytes, 16 MiB): the same offsets and sizes. */
 static void test_b7_fixture_placement(void **state)
@@ -756,6 +923,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cursor_posted_without_tick, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_coalesced_while_unread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cmsg_flood, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_stops_with_forged_full_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_post_wait_leaves_capture_free, setup, teardown),
         cmocka_unit_test(test_b7_fixture_placement),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -392,13 +392,14 @@ static int run_host(const char *path)
             host_wait_pending_below(&h, h.frames, 1, 3000);
             host_wait_pending_below(&h, h.cursors, 1, 3000);
             sg_lgmp_host_destroy(h.lgmp);
+            h.lgmp = NULL; /* a failed next session must not leave the loop below a freed host */
             sleep_us(30000);
         }
     }
     /* Re-post the final frame until every client has seen it and left. */
     struct sg_lgmp_mem *last = &h.blocks[h.block ^ 1];
     uint64_t start = now_ms();
-    while (sg_lgmp_host_queue_has_subs(h.frames) && now_ms() - start < 10000) {
+    while (h.lgmp && sg_lgmp_host_queue_has_subs(h.frames) && now_ms() - start < 10000) {
         if (sg_lgmp_host_queue_pending(h.frames) < SG_KVMFR_FRAME_QUEUE_LEN)
             sg_lgmp_host_post(h.frames, 0, last);
         host_tick(&h);

@@ -877,9 +877,10 @@ static void test_host_hostile_queue_fields(void **state)
     assert_int_equal(sg_lgmp_host_faults(f->host, &last), 1);
     assert_int_equal(last, SG_LGMP_BAD_INDEX);
 
-    /* outstanding huge: the ring would look full forever; repaired on post */
+    /* outstanding huge: the ring would look full forever; pending() goes by the
+     * read index like post() does, and post repairs the field */
     lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), 0xFFFFFFFFu);
-    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 4);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 2);
     assert_int_equal(sg_lgmp_host_post(f->hq, 3, &f->mem[2]), SG_LGMP_OK);
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)), 3);
     /* outstanding 0 with messages in the ring: the tick must not skip or underflow */
@@ -893,12 +894,13 @@ static void test_host_hostile_queue_fields(void **state)
     }
     assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 0);
 
-    /* oldest_deadline far in the future must not shield a stuck subscriber */
+    /* oldest_deadline far in the future must not shield a stuck subscriber:
+     * cut to the post time + timeout */
     assert_int_equal(sg_lgmp_host_post(f->hq, 4, &f->mem[3]), SG_LGMP_OK); /* deadline now+1000 */
     uint64_t now = lt_u64(f->r, 16);
     lt_put64(f->r, lt_q(0, LT_Q_DEADLINE), UINT64_MAX);
     tick(f, 10);
-    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_DEADLINE)), now + 10 + 1000);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_DEADLINE)), now + 1000);
     tick(f, 1001);
     assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_QUEUE_TIMEOUT);
 
@@ -929,11 +931,195 @@ static void test_host_hostile_queue_fields(void **state)
         }
 }
 
+/* pending() and post() must agree whatever a client wrote: a publisher waits
+ * while pending() says full and posts when it says there is room. outstanding
+ * 0 with read_index one past the write index (the queue full by the index)
+ * once had pending() say 0 and post() say QUEUE_FULL, and the host retry the
+ * post for ever. */
+static void test_host_pending_agrees_with_post(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *q;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK); /* write index 1 of 5 slots */
+    lt_put32(f->r, lt_q(0, LT_Q_READ), 2);
+    lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), 0);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 4);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_QUEUE_FULL);
+    /* every combination of the two fields: full by pending() exactly when post() is full */
+    static const uint32_t outs[] = { 0, 1, 3, 4, 5, 0x7fffffff, 0xffffffffu };
+    for (uint32_t ri = 0; ri < 7; ++ri)
+        for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); ++k) {
+            lt_put32(f->r, lt_q(0, LT_Q_READ), ri == 6 ? 0xfffffff0u : ri);
+            lt_put32(f->r, lt_q(0, LT_Q_OUTSTANDING), outs[k]);
+            bool full = sg_lgmp_host_queue_pending(f->hq) >= 4;
+            enum sg_lgmp_status st = sg_lgmp_host_post(f->hq, 3, &f->mem[2]);
+            if (full != (st == SG_LGMP_QUEUE_FULL))
+                fail_msg("read_index %u outstanding %u: pending says %s, post gave %s", ri, outs[k],
+                         full ? "full" : "room", sg_lgmp_status_str(st));
+        }
+}
+
+/* Subscribers a client makes up, a different one for each message, are all
+ * evicted one timeout after the messages were posted, not one timeout per
+ * message (§9.5 restarts the clock for each released message; ours never past
+ * the message's own post time + timeout). */
+static void test_host_made_up_subscribers_one_timeout(void **state)
+{
+    struct fx *f = *state;
+    struct sg_lgmp_client_queue *q;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK); /* slot 0 */
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)(1u | 1u << 5) << 32);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
+    tick(f, 10);
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)(1u | 1u << 5 | 1u << 6) << 32);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_OK);
+    for (uint32_t v = 1; v <= 2; ++v) { /* the real subscriber takes both at once */
+        assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+        assert_int_equal(msg.app_value, v);
+        assert_int_equal(sg_lgmp_client_message_done(q), SG_LGMP_OK);
+    }
+    tick(f, 990);
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 2);
+    tick(f, 1); /* 1001 ms after the first post, 991 after the second */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 1);
+    tick(f, 10); /* 1001 after the second: its made-up subscriber goes too (§9.5 alone: 2001) */
+    assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 0);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_SUBS)) & 0xffffffffu, 1u << 5 | 1u << 6);
+    assert_int_equal(sg_lgmp_host_post(f->hq, 3, &f->mem[2]), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+    assert_int_equal(msg.app_value, 3);
+}
+
+/* A forged bad_until would reserve an evicted slot for good: cut to now +
+ * timeout. With all 32 slots claimed (made-up subscribers), the reservations
+ * end at once, so that a real client can subscribe after the next tick. */
+static void test_host_releases_reservations(void **state)
+{
+    struct fx *f = *state;
+    uint64_t now = lt_u64(f->r, 16);
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)0x3u << 32 | 0x3u); /* slots 0, 1 evicted */
+    lt_put64(f->r, lt_q(0, LT_Q_BAD_UNTIL), UINT64_MAX);
+    lt_put64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8, now + 500);
+    tick(f, 10);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL)), now + 10 + 1000);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8), now + 500); /* a real one stays */
+    lt_put64(f->r, lt_q(0, LT_Q_SUBS), (uint64_t)UINT32_MAX << 32 | 0x3u);
+    tick(f, 10);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL)), now + 20);
+    assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_BAD_UNTIL) + 8), now + 20);
+    tick(f, 10);
+    struct sg_lgmp_client_queue *q; /* reaps slot 0 and takes it */
+    assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
+}
+
+/* A clock that moves 1 ms on each read: a spin on a held lock ends. */
+static uint64_t stepping_now(void *ctx)
+{
+    uint64_t *t = ctx;
+    return ++*t;
+}
+
+/* A client that holds a lock for good, against a host with a spin bound:
+ * each call spins briefly and gives up, and after the takeover time the host
+ * takes the lock over, posts, and leaves it free for the others. */
+static void test_host_takes_over_stuck_lock(void **state)
+{
+    struct fx *f = *state;
+    uint64_t ht = 1 << 20, ct = 1 << 20;
+    struct sg_clock hclock = { stepping_now, &ht }, cclock = { stepping_now, &ct };
+    struct sg_lgmp_host *h;
+    struct sg_lgmp_host_queue *hq;
+    struct sg_lgmp_client *c;
+    struct sg_lgmp_client_queue *q;
+    struct sg_lgmp_mem m;
+    struct sg_lgmp_message msg;
+    assert_int_equal(sg_lgmp_host_create(&h, f->r, f->size, NULL, 0, &hclock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_queue_create(h, 3, 4, 1000, &hq), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_alloc(h, 16, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_create(&c, f->r, f->size, &cclock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_process(h), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_client_subscribe(c, 3, &q), SG_LGMP_OK);
+    sg_lgmp_host_set_lock_spin(h, 2);
+
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    uint64_t t0 = ht;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
+    /* one call spins for the short bound, not the client's 1 s */
+    assert_true(ht - t0 <= 2 + 2);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS / 2;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 0);
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS / 2 + 1;
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 1);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_LOCK)), 0);
+    assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_OK);
+    assert_int_equal(msg.app_value, 1);
+    assert_int_equal(sg_lgmp_client_message_done(q), SG_LGMP_OK);
+    /* held again right after: taken over after one short spin */
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    assert_int_equal(sg_lgmp_host_post(hq, 2, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
+    /* free: taken the normal way; a new stuck spell starts from zero, and is
+     * cut after the shorter bound now that this lock was taken over once */
+    assert_int_equal(sg_lgmp_host_post(hq, 3, &m), SG_LGMP_OK);
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    assert_int_equal(sg_lgmp_host_post(hq, 4, &m), SG_LGMP_LOCK_STUCK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2);
+    ht += SG_LGMP_HOST_LOCK_RETAKE_MS + 1;
+    assert_int_equal(sg_lgmp_host_post(hq, 4, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 3);
+    /* the message lock likewise */
+    uint32_t serial;
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 0);
+    assert_int_equal(sg_lgmp_client_send(q, "hi", 2, &serial), SG_LGMP_OK);
+    lt_put32(f->r, lt_q(0, LT_Q_CMSG_LOCK), 1);
+    uint8_t buf[64];
+    uint32_t len;
+    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_LOCK_STUCK);
+    ht += SG_LGMP_HOST_LOCK_TAKEOVER_MS + 1;
+    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(buf, "hi", 2);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_CMSG_LOCK)), 0);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 4);
+    sg_lgmp_client_destroy(c);
+    sg_lgmp_host_destroy(h);
+}
+
 static void test_host_magic_wiped(void **state)
 {
     struct fx *f = *state;
     f->r[0] = 0;
     assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_CORRUPTED);
+}
+
+/* A client overwriting any other field only the host writes (clients would no
+ * longer attach, or read the wrong ring) makes the tick ask for a new session;
+ * the fields clients may write do not. */
+static void test_host_own_fields_overwritten(void **state)
+{
+    struct fx *f = *state;
+    static const size_t own[] = { 4, 8, 24, 5752, 5756, 5756 + sizeof(app) - 1 };
+    static const size_t own_q[] = { LT_Q_ID, LT_Q_SLOT_COUNT, LT_Q_TIMEOUT, LT_Q_RING };
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) + sizeof(own_q) / sizeof(own_q[0]); ++i) {
+        size_t at = i < sizeof(own) / sizeof(own[0]) ? own[i] : lt_q(0, own_q[i - sizeof(own) / sizeof(own[0])]);
+        uint8_t old = f->r[at];
+        f->r[at] ^= 0x40;
+        if (sg_lgmp_host_process(f->host) != SG_LGMP_CORRUPTED)
+            fail_msg("byte %zu of the region overwritten: not noticed", at);
+        f->r[at] = old;
+        assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
+    }
+    static const size_t theirs[] = { LT_Q_NEW_SUBS, LT_Q_BAD_UNTIL, LT_Q_TAG, LT_Q_CMSG_SENT, LT_Q_CMSG };
+    for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); ++i) {
+        f->r[lt_q(0, theirs[i])] ^= 0x40;
+        assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
+    }
 }
 
 /* A clock that moves 100 ms on each read: a spin on a stuck lock gives up fast. */
@@ -966,10 +1152,18 @@ static void test_stuck_locks(void **state)
 
     lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1); /* a dead peer holds both locks */
     lt_put32(f->r, lt_q(0, LT_Q_CMSG_LOCK), 1);
-    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_LOCK_STUCK);
-    assert_int_equal(sg_lgmp_host_process(h), SG_LGMP_LOCK_STUCK);
-    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_LOCK_STUCK);
-    assert_true(sg_lgmp_host_faults(h, NULL) >= 3);
+    /* the host's calls wait for the takeover, then carry on and leave the locks free */
+    assert_int_equal(sg_lgmp_host_post(hq, 1, &m), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_process(h), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_read_cmsg(hq, buf, &len), SG_LGMP_OK);
+    assert_int_equal(len, 2);
+    assert_int_equal(sg_lgmp_host_lock_takeovers(h), 2); /* the queue lock once, the message lock once */
+    assert_true(sg_lgmp_host_faults(h, NULL) >= 2);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_LOCK)), 0);
+    assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_CMSG_LOCK)), 0);
+    /* a client spins for its timeout and gives up */
+    lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1);
+    lt_put32(f->r, lt_q(0, LT_Q_CMSG_LOCK), 1);
     struct sg_lgmp_client_queue *q2;
     assert_int_equal(sg_lgmp_client_subscribe(c, 3, &q2), SG_LGMP_LOCK_STUCK);
     assert_int_equal(sg_lgmp_client_send(q, "hi", 2, &serial), SG_LGMP_LOCK_STUCK);
@@ -1149,7 +1343,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_hostile_payload, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_hostile_cmsg, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_hostile_queue_fields, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_pending_agrees_with_post, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_takes_over_stuck_lock, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_made_up_subscribers_one_timeout, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_releases_reservations, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_host_magic_wiped, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_host_own_fields_overwritten, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_stuck_locks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_inspect_live, fx_setup, fx_teardown),
         cmocka_unit_test(test_b7_fixture),

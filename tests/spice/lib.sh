@@ -3,9 +3,22 @@
 set -uo pipefail
 SG_TMP=$(mktemp -d "${TMPDIR:-/tmp}/spyglass-spice.$$.XXXXXX")
 SG_PIDS=()
+# sg_stop PID: SIGTERM, then up to 5 s for it to end, then SIGKILL. In reverse order of start,
+# each one gone before the next is stopped: a client whose X server vanished while it was still
+# shutting down crashed in Xlib's I/O error exit, run by two of its threads at once.
+sg_stop() {
+    local p=$1 n=0 state
+    kill "$p" 2>/dev/null || return 0
+    while [ $n -lt 100 ]; do
+        state=$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)
+        [ -z "$state" ] || [ "$state" = Z ] && return 0
+        sleep 0.05; n=$((n + 1))
+    done
+    kill -KILL "$p" 2>/dev/null
+}
 sg_cleanup() {
     local i
-    for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do kill "${SG_PIDS[i]}" 2>/dev/null; done
+    for ((i = ${#SG_PIDS[@]} - 1; i >= 0; i--)); do sg_stop "${SG_PIDS[i]}"; done
     # a helper that died by a signal before we stopped it (a crash) is worth a line in the log
     for p in "${SG_PIDS[@]}"; do
         wait "$p" 2>/dev/null

@@ -15,6 +15,7 @@ must see the host gone) and booted again on the same file (a new session, re-att
 Exit codes: 0 pass, 1 fail, 77 skipped (reason printed): no kernel package, no static libc, no QEMU.
 """
 import argparse
+import fcntl
 import os
 import re
 import shutil
@@ -121,6 +122,14 @@ def build_static_host(source_root, build_root, main_host):
             "-Dvm_tests=false", "-Dx11=disabled", "-Dbuildtype=release"]
     logf = os.path.join(build_root, "meson-logs", "vm-static-host.log")
     os.makedirs(os.path.dirname(logf), exist_ok=True)
+    # The vm tests run in parallel and share this build: one test's ninja relinked the host while
+    # another read it ("dynamically linked" of a half-written file). One builder at a time.
+    with open(os.path.join(build_root, "vm-static-host.lock"), "w") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        return _build_static_host_locked(source_root, sdir, opts, logf)
+
+
+def _build_static_host_locked(source_root, sdir, opts, logf):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESON")}
     with open(logf, "w") as out:
         if not os.path.exists(os.path.join(sdir, "build.ninja")):
