@@ -341,6 +341,11 @@ class Test:
         self.move([(900, 700)], "a jump to 900,700")
         self.move([(900 - i, 700) for i in range(1, 11)], "10 steps of -1,0 to 890,700")
         self.move([(890 - i * 37, 700 - i * 29) for i in range(1, 16)], "15 steps of -37,-29 to 335,265")
+        # out of the window (SDL reports the leaving point: the guest cursor follows it to the edge) and
+        # back in somewhere else: placed again from where the guest reports its cursor
+        c.x("move", 1200, 900)
+        c.x("move", 1250, 1000)
+        self.move([(700, 100)], "left the window at its bottom-right, entered again at 700,100")
         # clicks
         mark = self.vm.mark()
         c.x("button", 1, "click")
