@@ -99,6 +99,29 @@ static void none(struct sg_sync_action *out)
 static int target_x(const struct sg_cursor_sync *s) { return (int)lround(s->tx); }
 static int target_y(const struct sg_cursor_sync *s) { return (int)lround(s->ty); }
 
+/* Quiet time before a correction: the configured one, or twice the guest's recent lag. */
+static uint64_t settle_ms(const struct sg_cursor_sync *s)
+{
+    uint64_t lagged = 2 * (uint64_t)s->lag_ms;
+    return lagged > s->cfg.settle_ms ? (lagged < 1000 ? lagged : 1000) : s->cfg.settle_ms;
+}
+
+/* A report this long after our last send is the guest's own move, not an answer. */
+static uint64_t follow_ms(const struct sg_cursor_sync *s)
+{
+    uint64_t lagged = 3 * (uint64_t)s->lag_ms;
+    return lagged > s->cfg.follow_ms ? (lagged < 2000 ? lagged : 2000) : s->cfg.follow_ms;
+}
+
+static void sent(struct sg_cursor_sync *s, uint64_t now)
+{
+    s->send_ms = now;
+    if (!s->awaiting) {
+        s->awaiting = true;
+        s->await_from = now;
+    }
+}
+
 static bool off_target(const struct sg_cursor_sync *s)
 {
     return abs(s->rx - target_x(s)) > s->cfg.tolerance || abs(s->ry - target_y(s)) > s->cfg.tolerance;
@@ -127,7 +150,7 @@ static void send_to_target(struct sg_cursor_sync *s, uint64_t now, struct sg_syn
         return;
     s->sx += dx;
     s->sy += dy;
-    s->send_ms = now;
+    sent(s, now);
     out->type = SG_SYNC_RELATIVE;
     out->dx = dx;
     out->dy = dy;
@@ -170,7 +193,7 @@ static void relative_step(struct sg_cursor_sync *s, uint64_t now, struct sg_sync
     s->steps++;
     s->sx = target_x(s);
     s->sy = target_y(s);
-    s->send_ms = now;
+    sent(s, now);
     out->type = SG_SYNC_RELATIVE;
     out->dx = dx;
     out->dy = dy;
@@ -226,9 +249,14 @@ void sg_cursor_sync_report(struct sg_cursor_sync *s, int x, int y, uint64_t now,
     s->rx = x;
     s->ry = y;
     s->report_ms = now;
+    if (s->awaiting) {
+        unsigned lag = now - s->await_from > 2000 ? 2000 : (unsigned)(now - s->await_from);
+        s->lag_ms = lag > s->lag_ms ? lag : s->lag_ms - (s->lag_ms - lag) / 8;
+        s->awaiting = false;
+    }
     if (s->phase != SG_SYNC_TRACKING)
         return;
-    if (now - s->send_ms >= s->cfg.follow_ms && now - s->motion_ms >= s->cfg.follow_ms && off_target(s)) {
+    if (now - s->send_ms >= follow_ms(s) && now - s->motion_ms >= follow_ms(s) && off_target(s)) {
         /* Nothing of ours is in flight: the guest moved its own cursor. */
         s->tx = s->sx = x;
         s->ty = s->sy = y;
@@ -271,13 +299,17 @@ void sg_cursor_sync_tick(struct sg_cursor_sync *s, bool can_set_pos, uint64_t no
     none(out);
     if (s->phase != SG_SYNC_TRACKING || !s->have_report)
         return;
-    uint64_t settle = s->cfg.settle_ms;
+    uint64_t settle = settle_ms(s);
     if (now - s->motion_ms < settle || now - s->send_ms < settle || now - s->report_ms < settle)
         return;
     if (!off_target(s))
         return;
-    /* Older than follow_ms with nothing sent: sg_cursor_sync_report decides (follow). */
-    if (now - s->send_ms >= s->cfg.follow_ms && s->report_ms >= s->send_ms + s->cfg.follow_ms)
+    /* The guest has not shown our last send yet: wait for it (a step it cannot show, at an edge or
+     * below a pixel, is given up on after four times the quiet time). */
+    if (s->awaiting && now - s->send_ms < 4 * settle)
+        return;
+    /* Older than the follow time with nothing sent: sg_cursor_sync_report decides (follow). */
+    if (now - s->send_ms >= follow_ms(s) && s->report_ms >= s->send_ms + follow_ms(s))
         return;
     /* A guest whose acceleration is not linear may never settle on steps: stop trying. */
     if (!can_set_pos && s->steps >= 8)

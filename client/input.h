@@ -63,6 +63,12 @@ struct sg_cursor_sync {
     int step_dx, step_dy, step_rx, step_ry;
     bool step_pending;
     unsigned steps;             /* relative correction steps since the pointer last moved */
+    /* How long the guest takes to show what we send (a loaded VM: 100 ms and more). Corrections
+     * wait for the answer to the last send and for quiet of twice this, so a guest still working
+     * through earlier motion is not corrected twice (overshoot, then oscillation). */
+    bool awaiting;              /* a send not answered by a report change yet */
+    uint64_t await_from;        /* the first send since the last answer */
+    unsigned lag_ms;            /* recent send -> report delay: the largest, decaying by 1/8 */
     unsigned corrections;       /* how many corrections were made (statistics, tests) */
 };
 

@@ -90,7 +90,16 @@ enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_
 
 int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
 {
+    if (!cap->impl->set_cursor_pos) {
+        sg_capture_set_error(cap, "capture %s cannot move the pointer", cap->impl->name);
+        return -1;
+    }
     return cap->impl->set_cursor_pos(cap, x, y);
+}
+
+bool sg_capture_can_set_cursor_pos(const struct sg_capture_impl *impl)
+{
+    return impl && impl->set_cursor_pos;
 }
 
 int sg_capture_cursor_fd(struct sg_capture *cap)

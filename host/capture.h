@@ -22,9 +22,13 @@
  * descriptor that becomes readable when next_cursor has something new, and
  * the publisher posts a move as soon as it happens instead of on its tick.
  *
- * Every member is required (none may be NULL) except options and cursor_fd;
- * a backend without a cursor (fbdev) implements next_cursor to return
- * SG_CAPTURE_NONE and set_cursor_pos as a no-op.
+ * Every member is required (none may be NULL) except options, cursor_fd and
+ * set_cursor_pos; a backend without a cursor (fbdev) implements next_cursor to
+ * return SG_CAPTURE_NONE. A backend that cannot move the pointer (kms: the
+ * compositor owns it; fbdev: there is none) leaves set_cursor_pos NULL, and
+ * the host then does not advertise SET_CURSOR_POS (kvmfr.md §3.2 feature bit
+ * 0): a host must not claim a placement it cannot make, or the client would
+ * take the acknowledgement for a placed cursor and never correct it.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -109,7 +113,8 @@ struct sg_capture_impl {
      * start and stop; may run beside next_frame/copy_rect. */
     enum sg_capture_status (*next_cursor)(struct sg_capture *cap, struct sg_capture_cursor *out,
                                           uint8_t *shape, size_t shape_cap);
-    /* Put the hotspot at (x, y); 0 on success, -1 on failure (logged by the caller).
+    /* Optional (NULL: the backend cannot move the pointer; see above).
+     * Put the hotspot at (x, y); 0 on success, -1 on failure (logged by the caller).
      * Context: tick thread, under the caller's capture lock; may run beside
      * next_frame/copy_rect. */
     int (*set_cursor_pos)(struct sg_capture *cap, int32_t x, int32_t y);
@@ -154,7 +159,10 @@ enum sg_capture_status sg_capture_next_frame(struct sg_capture *cap, uint32_t ti
 void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
 enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
                                               uint8_t *shape, size_t shape_cap);
+/* -1 when the backend cannot move the pointer (set_cursor_pos NULL). */
 int sg_capture_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y);
+/* Whether the backend can move the pointer: the host advertises SET_CURSOR_POS only then. */
+bool sg_capture_can_set_cursor_pos(const struct sg_capture_impl *impl);
 int sg_capture_cursor_fd(struct sg_capture *cap); /* -1 when the backend has none */
 void sg_capture_stop(struct sg_capture *cap);
 void sg_capture_destroy(struct sg_capture *cap);

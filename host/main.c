@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     shm_open_ok = true;
 
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, impl->label);
+    sg_host_sysinfo(&info, impl);
     struct sg_publisher_opts po = {.fps_cap = o.fps, .region_name = o.region};
     if (sg_publisher_create(&pub, shm.base, shm.size, cap, &info, &po, err, sizeof(err)) != 0) {
         LOG_E("%s", err);

@@ -71,6 +71,7 @@ struct sg_publisher {
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
+    bool said_no_set_pos; /* tick thread: a SET_CURSOR_POS the backend cannot act on was reported */
     atomic_bool quit;            /* the frame thread's loops and waits end */
     volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
     uint32_t serial, format_version;
@@ -665,6 +666,12 @@ int sg_publisher_tick(struct sg_publisher *p)
             int rc = sg_capture_set_cursor_pos(p->cap, x, y);
             pthread_mutex_unlock(&p->cap_lock);
             stat_add(&p->stats.set_cursor_pos, 1);
+            if (!sg_capture_can_set_cursor_pos(p->cap->impl) && !p->said_no_set_pos) {
+                /* feature bit 0 is clear: a client that sends it anyway gets its acknowledgement, nothing more */
+                LOG_W("a client sent SET_CURSOR_POS %d,%d although this host does not offer it (capture %s cannot "
+                      "move the pointer); acknowledged, not acted on", x, y, p->cap->impl->name);
+                p->said_no_set_pos = true;
+            }
             LOG_D("SET_CURSOR_POS %d,%d%s", x, y, rc ? " failed" : "");
         } else if (st != SG_LGMP_OK) {
             LOG_D("client message rejected: %s", sg_lgmp_status_str(st));

@@ -96,14 +96,14 @@ static void cpu_info(struct sg_kvmfr_info *info)
         info->cores = (uint8_t)(cores * sockets);
 }
 
-void sg_host_sysinfo(struct sg_kvmfr_info *info, const char *capture_label)
+void sg_host_sysinfo(struct sg_kvmfr_info *info, const struct sg_capture_impl *capture)
 {
     memset(info, 0, sizeof(*info));
     info->version = SG_KVMFR_VERSION;
     snprintf(info->host_version, sizeof(info->host_version), "spyglass %s", SG_VERSION);
-    info->features = SG_KVMFR_FEATURE_SET_CURSOR_POS;
+    info->features = sg_capture_can_set_cursor_pos(capture) ? SG_KVMFR_FEATURE_SET_CURSOR_POS : 0;
     info->has_vm_info = true;
-    snprintf(info->capture, sizeof(info->capture), "%s", capture_label);
+    snprintf(info->capture, sizeof(info->capture), "%s", capture->label);
     /* readable by root only on most systems; zero means "unknown" */
     FILE *f = fopen("/sys/class/dmi/id/product_uuid", "r");
     if (f) {

@@ -125,7 +125,7 @@ static double run(struct sg_capture *cap, int frames, between_fn between, void *
 {
     uint8_t *region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, cap->impl->label);
+    sg_host_sysinfo(&info, cap->impl);
     struct sg_publisher *p;
     char err[256];
     struct sg_publisher_opts po = {.region_name = "bench"};

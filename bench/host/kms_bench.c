@@ -193,7 +193,7 @@ static void session_open(struct session *s, struct sg_capture *cap)
 {
     s->region = mmap(NULL, REGION, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, "KMS");
+    sg_host_sysinfo(&info, &sg_capture_kms);
     char err[256];
     struct sg_publisher_opts po = {.region_name = "bench"};
     if (sg_publisher_create(&s->p, s->region, REGION, cap, &info, &po, err, sizeof(err)) != 0) {

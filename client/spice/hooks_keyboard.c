@@ -28,9 +28,14 @@ bool sg_hooks_on_key(void *state, const SDL_KeyboardEvent *ev)
     unsigned code = sg_input_set1_from_sdl(sc);
     if (!code || sc >= SDL_NUM_SCANCODES)
         return false;
-    /* The guest repeats held keys itself (like a real keyboard's make codes would). */
-    if (ev->repeat)
+    /* A held key is repeated by sending its make code again, as a PS/2 keyboard's typematic repeat
+     * does: QEMU's emulated PS/2 keyboard has no repeat of its own and the guest's driver (Linux
+     * atkbd, Windows i8042prt) waits for the keyboard's repeats. A USB keyboard's guest ignores them. */
+    if (ev->repeat) {
+        if (ev->type == SDL_KEYDOWN && h->key_down[sc])
+            sg_spice_key(h->spice, code, true);
         return true;
+    }
     bool down = ev->type == SDL_KEYDOWN;
     if (!down && !h->key_down[sc])
         return true;

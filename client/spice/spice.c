@@ -51,6 +51,7 @@ struct sg_spice {
     uint32_t clip_type;             /* its VD_AGENT_CLIPBOARD_* type */
     bool no_agent_said;
     bool images_said;
+    char down_said[256];            /* the reason last logged for SG_SPICE_DOWN */
 };
 
 const char *sg_spice_state_str(enum sg_spice_state st)
@@ -76,12 +77,23 @@ static const char *where(struct sg_spice *s, char *buf, size_t n)
 static void set_state(struct sg_spice *s, enum sg_spice_state st, const char *detail)
 {
     int old = atomic_exchange(&s->state, (int)st);
-    if (old == (int)st)
-        return;
     char w[300];
+    if (old == (int)st) {
+        /* Still down, for another reason (the socket appeared but refuses, or went away): worth one
+         * more line, since the reason is what the user acts on. The same reason again is not. */
+        if (st == SG_SPICE_DOWN && detail && strcmp(detail, s->down_said)) {
+            LOG_I("spice: SPICE server at %s is still down, now: %s; retrying", where(s, w, sizeof(w)), detail);
+            snprintf(s->down_said, sizeof(s->down_said), "%s", detail);
+        }
+        return;
+    }
     switch (st) {
-    case SG_SPICE_CONNECTED: LOG_I("spice: connected to %s (keyboard and relative mouse)", where(s, w, sizeof(w))); break;
+    case SG_SPICE_CONNECTED:
+        LOG_I("spice: connected to %s (keyboard and relative mouse)", where(s, w, sizeof(w)));
+        s->down_said[0] = 0;
+        break;
     case SG_SPICE_DOWN:
+        snprintf(s->down_said, sizeof(s->down_said), "%s", detail ? detail : "");
         LOG_I("spice: SPICE server at %s is down (%s); input is not sent, retrying every %u ms", where(s, w, sizeof(w)),
                detail, s->cfg.retry_ms);
         break;

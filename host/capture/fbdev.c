@@ -324,11 +324,6 @@ static enum sg_capture_status fb_next_cursor(struct sg_capture *cap, struct sg_c
     return SG_CAPTURE_NONE;
 }
 
-static int fb_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
-{
-    return 0;
-}
-
 static void fb_stop(struct sg_capture *cap)
 {
     ((struct fbdev *)cap)->started = false;
@@ -355,7 +350,7 @@ const struct sg_capture_impl sg_capture_fbdev = {
     .next_frame = fb_next_frame,
     .copy_rect = fb_copy_rect,
     .next_cursor = fb_next_cursor,
-    .set_cursor_pos = fb_set_cursor_pos,
+    /* no set_cursor_pos: the framebuffer has no pointer */
     .stop = fb_stop,
     .destroy = fb_destroy,
 };

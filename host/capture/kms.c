@@ -943,15 +943,6 @@ static enum sg_capture_status kms_next_cursor(struct sg_capture *cap, struct sg_
     return st;
 }
 
-/* KMS has no pointer to move: the compositor owns the cursor. */
-static int kms_set_cursor_pos(struct sg_capture *cap, int32_t x, int32_t y)
-{
-    (void)cap;
-    (void)x;
-    (void)y;
-    return -1;
-}
-
 const struct sg_capture_impl sg_capture_kms = {
     .name = "kms",
     .label = "KMS",
@@ -962,7 +953,7 @@ const struct sg_capture_impl sg_capture_kms = {
     .next_frame = kms_next_frame,
     .copy_rect = kms_copy_rect,
     .next_cursor = kms_next_cursor,
-    .set_cursor_pos = kms_set_cursor_pos,
+    /* no set_cursor_pos: KMS has no pointer to move, the compositor owns the cursor */
     .stop = kms_stop,
     .destroy = kms_destroy,
 };

@@ -166,9 +166,20 @@ static void test_sysinfo(void **state)
     assert_int_equal(u[15], 0xef);
     assert_false(sg_host_parse_uuid("0123", u));
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, "X11");
-    assert_string_equal(info.capture, "X11");
+    sg_host_sysinfo(&info, &sg_capture_testpattern);
+    assert_string_equal(info.capture, "testpattern");
     assert_int_equal(info.features, SG_KVMFR_FEATURE_SET_CURSOR_POS);
+    /* a backend that cannot move the pointer must not offer SET_CURSOR_POS (the client then steers
+     * with relative motion alone); fbdev has no pointer, kms leaves it to the compositor */
+    sg_host_sysinfo(&info, &sg_capture_fbdev);
+    assert_string_equal(info.capture, "fbdev");
+    assert_int_equal(info.features, 0);
+    assert_false(sg_capture_can_set_cursor_pos(&sg_capture_fbdev));
+#ifdef SG_HAVE_KMS
+    sg_host_sysinfo(&info, &sg_capture_kms);
+    assert_string_equal(info.capture, "KMS");
+    assert_int_equal(info.features, 0);
+#endif
     assert_int_equal(info.os_kind, SG_OS_LINUX);
     assert_true(info.cpus >= 1);
     assert_true(strncmp(info.host_version, "spyglass ", 9) == 0);

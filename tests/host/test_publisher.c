@@ -176,7 +176,7 @@ static int setup(void **state)
     f->probe = probe_new();
     f->probe->base.impl = &probe_impl;
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, "probe");
+    sg_host_sysinfo(&info, &probe_impl);
     char err[256];
     struct sg_publisher_opts po = {.region_name = "test"};
     assert_int_equal(sg_publisher_create(&f->pub, f->region, REGION, &f->probe->base, &info, &po, err, sizeof(err)), 0);
@@ -537,6 +537,20 @@ static void test_cursor(void **state)
     assert_int_equal(p->warps, 1);
     assert_int_equal(sg_lgmp_client_get_serial(f->cq, &done), SG_LGMP_OK);
     assert_int_equal(done, serial);
+    /* a backend that cannot move the pointer (kms, fbdev): a client that sends SET_CURSOR_POS although
+     * the feature is not offered gets its acknowledgement and nothing happens */
+    struct sg_capture_impl nowarp = probe_impl;
+    nowarp.set_cursor_pos = NULL;
+    p->base.impl = &nowarp;
+    assert_false(sg_capture_can_set_cursor_pos(&nowarp));
+    assert_int_equal(sg_capture_set_cursor_pos(&p->base, 1, 2), -1);
+    sg_kvmfr_encode_set_cursor_pos(msg, 10, 20);
+    assert_int_equal(sg_lgmp_client_send(f->cq, msg, 12, &serial), SG_LGMP_OK);
+    sg_publisher_tick(f->pub);
+    assert_int_equal(p->warps, 1);
+    assert_int_equal(sg_lgmp_client_get_serial(f->cq, &done), SG_LGMP_OK);
+    assert_int_equal(done, serial);
+    p->base.impl = &probe_impl;
     free(buf);
 }
 
@@ -864,7 +878,8 @@ static void test_b7_fixture_placement(void **state)
     struct probe *probe = probe_new();
     probe->base.impl = &probe_impl;
     struct sg_kvmfr_info info;
-    sg_host_sysinfo(&info, "XCB");
+    sg_host_sysinfo(&info, &probe_impl);
+    snprintf(info.capture, sizeof(info.capture), "XCB");
     /* 118 + model + os name = 197 */
     memset(info.cpu_model, 'm', 40);
     info.cpu_model[40] = 0;

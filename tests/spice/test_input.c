@@ -4,6 +4,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -131,6 +135,79 @@ static void test_relative_fallback_converges(void **state)
     assert_false(sg_cursor_sync_wants_tick(&s, false)); /* converged: the loop may sleep */
 }
 
+/* A loaded VM: the guest shows each motion 150 ms after it was sent, one queued motion per 40 ms
+ * (a stalled vCPU working through its PS/2 packets), and accelerates x2 above 4 px like X. The
+ * client must not correct while earlier motion is still on its way: it converges without ever
+ * being thrown to the screen's edge, and no report is taken for a guest-initiated move. */
+struct lagging { int x, y; double fx, fy; int qdx[64], qdy[64]; uint64_t qt[64]; int head, tail; uint64_t next; };
+
+static void lag_send(struct lagging *g, const struct sg_sync_action *a, uint64_t now)
+{
+    if (a->type != SG_SYNC_RELATIVE)
+        return;
+    assert_true(g->tail - g->head < 64);
+    g->qdx[g->tail % 64] = a->dx;
+    g->qdy[g->tail % 64] = a->dy;
+    g->qt[g->tail % 64] = now + 150;
+    g->tail++;
+}
+
+static bool lag_run(struct lagging *g, uint64_t now)
+{
+    bool moved = false;
+    while (g->head < g->tail && g->qt[g->head % 64] <= now && g->next <= now) {
+        int dx = g->qdx[g->head % 64], dy = g->qdy[g->head % 64];
+        double f = abs(dx) + abs(dy) > 4 ? 2.0 : 1.0;
+        g->fx = fmin(fmax(g->fx + dx * f, 0), 1023);
+        g->fy = fmin(fmax(g->fy + dy * f, 0), 767);
+        g->x = (int)lround(g->fx);
+        g->y = (int)lround(g->fy);
+        g->head++;
+        g->next = now + 40;
+        moved = true;
+    }
+    return moved;
+}
+
+static void test_relative_fallback_lagging_guest(void **state)
+{
+    struct lagging g = { .x = 890, .y = 700, .fx = 890, .fy = 700 };
+    struct sg_cursor_sync s;
+    struct sg_sync_action a;
+    sg_cursor_sync_init(&s, NULL);
+    uint64_t t = 1000;
+    sg_cursor_sync_report(&s, g.x, g.y, t, &a);
+    sg_cursor_sync_enter(&s, 890, 700, false, t, &a);
+    lag_send(&g, &a, t);
+    int max_after_corner = -1, moves = 0;
+    for (; t < 8000; t += 5) {
+        if (moves < 15 && t % 15 == 0) { /* 15 steps of -37,-29, one every 15 ms, as vm-input moves */
+            moves++;
+            sg_cursor_sync_motion(&s, 890 - 37 * moves, 700 - 29 * moves, t, &a);
+            lag_send(&g, &a, t);
+        }
+        if (lag_run(&g, t)) {
+            sg_cursor_sync_report(&s, g.x, g.y, t, &a);
+            assert_int_not_equal(a.type, SG_SYNC_FOLLOW); /* late answers are ours, not the guest's */
+            if (max_after_corner >= 0 || (g.x == 0 && g.y == 0))
+                max_after_corner = g.x > max_after_corner ? g.x : max_after_corner;
+        }
+        if (t % 10 == 0) {
+            sg_cursor_sync_tick(&s, false, t, &a);
+            lag_send(&g, &a, t);
+        }
+    }
+    /* the guest's own acceleration took it past the target (to the corner: 555 x 2 > 890); from there
+     * the corrections must bring it back in a few steps, each sent after the previous one showed */
+    assert_true(abs(g.x - 335) <= 1);
+    assert_true(abs(g.y - 265) <= 1);
+    assert_true(s.lag_ms >= 150);
+    assert_true(s.steps <= 8);
+    /* from the corner, the first step (gain not known yet: 1) lands at 2 x 335; then one more */
+    assert_true(max_after_corner >= 0 && max_after_corner <= 672);
+    assert_true(s.steps <= 3);
+}
+
 static void test_guest_moves_cursor_local_follows(void **state)
 {
     struct sg_cursor_sync s;
@@ -191,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_enter_places_and_catches_up),
         cmocka_unit_test(test_acceleration_corrected_with_set_pos),
         cmocka_unit_test(test_relative_fallback_converges),
+        cmocka_unit_test(test_relative_fallback_lagging_guest),
         cmocka_unit_test(test_guest_moves_cursor_local_follows),
         cmocka_unit_test(test_failed_set_pos_falls_back),
         cmocka_unit_test(test_outside_sends_nothing),

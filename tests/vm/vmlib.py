@@ -33,6 +33,11 @@ FB_MODULES = ["bochs"]
 # Display drivers by QEMU device (the kms test runs on each): top modules, dependencies resolved
 # the same way. virtio_pci binds the PCI device; virtio-gpu needs it without a symbol dependency.
 GPU_MODULES = {"bochs-display": ["bochs"], "virtio-gpu-pci": ["virtio_pci", "virtio-gpu"]}
+# The PS/2 devices as evdev nodes (vm_input.py): i8042, serio and atkbd are built into Debian's kernel,
+# psmouse and evdev are modules.
+INPUT_MODULES = ["psmouse", "evdev"]
+# Every set kernel.json keeps: {key: top modules}
+MODULE_SETS = dict(GPU_MODULES, input=INPUT_MODULES)
 
 
 class Skip(Exception):
@@ -128,9 +133,9 @@ class Kernel:
 
 
 def _copy_module_sets(mdir, out_dir):
-    """Copy each GPU_MODULES set (with dependencies) into out_dir/modules; {gpu: [names in load order]}."""
+    """Copy each MODULE_SETS set (with dependencies) into out_dir/modules; {key: [names in load order]}."""
     sets = {}
-    for gpu, top in GPU_MODULES.items():
+    for gpu, top in MODULE_SETS.items():
         sets[gpu] = []
         for rel in module_load_order(os.path.join(mdir, "modules.dep"), top):
             name = os.path.basename(rel)[:-3]
@@ -171,7 +176,7 @@ def _upgrade_kernel(cache, pkg, deb):
     work = tempfile.mkdtemp(prefix=".upgrade-", dir=cache)
     try:
         if not deb:
-            log(f"downloading {pkg} into {cache} again for the virtio-gpu modules (once)")
+            log(f"downloading {pkg} into {cache} again for more modules (once)")
             r = subprocess.run(["apt-get", "download", pkg], cwd=work, capture_output=True, text=True, timeout=600)
             debs = glob.glob(os.path.join(work, "*.deb"))
             if r.returncode != 0 or not debs:
@@ -205,7 +210,7 @@ def prepare_kernel(cache=None):
         ready = sorted(glob.glob(os.path.join(cache, "linux-image-*", "kernel.json")), key=os.path.getmtime)
         if pkg and os.path.exists(os.path.join(cache, pkg, "kernel.json")):
             k = Kernel(os.path.join(cache, pkg))
-            if set(k.module_sets) >= set(GPU_MODULES) or os.environ.get("SPYGLASS_VM_NO_UPGRADE"):
+            if set(k.module_sets) >= set(MODULE_SETS) or os.environ.get("SPYGLASS_VM_NO_UPGRADE"):
                 return k
             # unpacked by an older version: add the other display drivers' modules in place
             # (the old keys stay, so older checkouts sharing the cache still work)
@@ -277,10 +282,11 @@ class Cpio:
 
 
 def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0", modules=None, extra_bins=(),
-                 mode="", extra_files=()):
+                 mode="", extra_files=(), extra_conf=None):
     """modules: (name, path) pairs in load order (default: kernel.modules, the bochs set);
     extra_bins: more static programs for /bin; mode: MODE in /etc/sg-vm.conf (guest/init);
-    extra_files: (path on this side, absolute path in the guest, mode) for anything else (parents made)."""
+    extra_files: (path on this side, absolute path in the guest, mode) for anything else (parents made);
+    extra_conf: {NAME: value} for more lines of /etc/sg-vm.conf (guest/init reads them)."""
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not os.path.exists(busybox):
         raise Skip("busybox-static is not installed (/bin/busybox missing)")
@@ -309,6 +315,7 @@ def build_initrd(path, kernel, guest_bin, host_bin=None, host_args="", nonce="0"
         c.file(rel, open(src, "rb").read(), fmode)
     conf = (f"MODULES='{' '.join(n for n, _ in modules)}'\nNONCE='{nonce}'\n"
             f"HOST_ARGS='{host_args}'\nMODE='{mode}'\n")
+    conf += "".join(f"{k}='{v}'\n" for k, v in (extra_conf or {}).items())
     c.file("etc/sg-vm.conf", conf.encode())
     c.file("init", open(os.path.join(HERE, "guest", "init"), "rb").read(), 0o755)
     c.write(path)
@@ -423,8 +430,10 @@ class Lines:
 
 class Vm(Lines):
     def __init__(self, kernel, initrd, shm_path, shm_size_mb, workdir, name="vm", accel=None,
-                 width=1024, height=768, log_path=None, gpu="bochs-display", memory_mb=256):
-        self.gpu, self.memory_mb = gpu, memory_mb
+                 width=1024, height=768, log_path=None, gpu="bochs-display", memory_mb=256, spice_socket=None):
+        """spice_socket: QEMU's own SPICE server on this unix socket (keyboard and mouse: the PS/2 pair
+        every q35 machine has; vmport off, so the guest's psmouse cannot turn it into an absolute VMMouse)."""
+        self.gpu, self.memory_mb, self.spice_socket = gpu, memory_mb, spice_socket
         self.kernel, self.initrd, self.shm_path, self.shm_size_mb = kernel, initrd, shm_path, shm_size_mb
         self.workdir, self.name, self.accel = workdir, name, accel or default_accel()
         self.width, self.height = width, height
@@ -435,14 +444,16 @@ class Vm(Lines):
         qemu = os.environ.get("SPYGLASS_VM_QEMU", "qemu-system-x86_64")
         append = ("console=ttyS0 panic=-1 quiet loglevel=3 vt.global_cursor_default=0 consoleblank=0 "
                   "fbcon=nodefer")
-        return [qemu, "-machine", "q35", "-accel", self.accel, "-m", str(self.memory_mb), "-smp", "1",
+        machine = "q35,vmport=off" if self.spice_socket else "q35"
+        spice = ["-spice", f"unix=on,addr={self.spice_socket},disable-ticketing=on"] if self.spice_socket else []
+        return [qemu, "-machine", machine, "-accel", self.accel, "-m", str(self.memory_mb), "-smp", "1",
                 "-display", "none", "-vga", "none", "-no-reboot", "-nic", "none", "-nodefaults",
                 "-serial", "stdio", "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
                 "-kernel", self.kernel.image, "-initrd", self.initrd, "-append", append,
                 "-object", f"memory-backend-file,id=sgshm,share=on,mem-path={self.shm_path},"
                            f"size={self.shm_size_mb}M",
                 "-device", "ivshmem-plain,memdev=sgshm",
-                "-device", f"{self.gpu},xres={self.width},yres={self.height}"]
+                "-device", f"{self.gpu},xres={self.width},yres={self.height}"] + spice
 
     def start(self):
         cmd = self.command()

@@ -159,8 +159,13 @@ int main(int argc, char **argv)
     fd = open(card, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         die(card);
-    if (drmSetMaster(fd))
-        die("drmSetMaster");
+    /* spyglass-host, started just before, is master for a moment (the first opener of a card is; the
+     * host drops it at once): wait for that */
+    for (int i = 0; drmSetMaster(fd); i++) {
+        if (errno != EBUSY || i >= 100)
+            die("drmSetMaster");
+        usleep(100000);
+    }
     drmModeRes *res = drmModeGetResources(fd);
     if (!res)
         die("GETRESOURCES");
