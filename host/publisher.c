@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "lgmp.h"
-#include "log.h"
+#include "sg_log.h"
 #include "sg_time.h"
 #include "sg_trace.h"
 
