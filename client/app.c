@@ -22,13 +22,22 @@
 
 /* ------------------------------------------------------ hooks' API */
 
-SDL_Window *sg_app_window(struct sg_app *app) { return app->win.win; }
-void sg_app_get_view(struct sg_app *app, struct sg_view *out) { *out = app->view; }
+SDL_Window *sg_app_window(struct sg_app *app)
+{
+    return app->win.win;
+}
+void sg_app_get_view(struct sg_app *app, struct sg_view *out)
+{
+    *out = app->view;
+}
 void sg_app_get_guest_cursor(struct sg_app *app, struct sg_guest_cursor *out)
 {
     sg_session_cursor_peek(app->session, out);
 }
-bool sg_app_can_set_cursor_pos(struct sg_app *app) { return sg_session_can_set_cursor_pos(app->session); }
+bool sg_app_can_set_cursor_pos(struct sg_app *app)
+{
+    return sg_session_can_set_cursor_pos(app->session);
+}
 uint32_t sg_app_set_cursor_pos(struct sg_app *app, int32_t x, int32_t y)
 {
     return sg_session_set_cursor_pos(app->session, x, y);
@@ -43,7 +52,7 @@ void sg_app_wake(struct sg_app *app)
     /* at most one wake event in the queue */
     if (atomic_exchange(&app->wake_pending, true))
         return;
-    SDL_Event ev = { .type = app->wake_event };
+    SDL_Event ev = {.type = app->wake_event};
     if (SDL_PushEvent(&ev) != 1)
         atomic_store(&app->wake_pending, false);
 }
@@ -87,7 +96,8 @@ static void handle_cursor(struct sg_app *app)
     if (!sg_session_cursor_take(app->session, &c))
         return;
     if (c.new_shape) {
-        if (app->ri->cursor_shape(app->r, c.shape.w, c.shape.h, c.shape.over, c.shape.xor_px, c.shape.has_xor)) {
+        if (app->ri->cursor_shape(app->r, c.shape.w, c.shape.h, c.shape.over, c.shape.xor_px,
+                                  c.shape.has_xor)) {
             app->cur_shape = true;
             app->cur_w = c.shape.w;
             app->cur_h = c.shape.h;
@@ -283,7 +293,7 @@ static int read_options(struct sg_app *app, struct sg_options *opts)
     sg_keys_init(&app->keys, esc);
     if (esc == SDL_SCANCODE_UNKNOWN) {
         LOG_E("input:escapeKey=%s is not an SDL key name (e.g. ScrollLock, Right Ctrl)",
-                sg_options_str(opts, "input", "escapeKey"));
+              sg_options_str(opts, "input", "escapeKey"));
         return 2;
     }
     return 0;
@@ -356,8 +366,8 @@ static bool start_renderer(struct sg_app *app)
      * (e.g. llvmpipe under Xvfb has no swap control) */
     app->frames_as_rects = partial_mode == 0 && !app->win.vsync;
     LOG_I("presenting: %s", sg_present_describe(&app->present));
-    app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"), err,
-                                sizeof(err));
+    app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"),
+                                err, sizeof(err));
     if (!app->ov)
         LOG_W("no overlay text: %s", err);
     sg_app_build_help(app);

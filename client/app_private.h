@@ -67,11 +67,11 @@ struct sg_app {
     struct sg_session_cursor cur;
     bool cur_shape;
     uint32_t cur_w, cur_h;
-    bool drawn_cursor;      /* the last presented picture has the cursor, at drawn_cursor_rect */
+    bool drawn_cursor; /* the last presented picture has the cursor, at drawn_cursor_rect */
     struct sg_render_rect drawn_cursor_rect;
-    uint64_t cursor_draws;  /* presents of the cursor's rectangles alone */
-    uint64_t rect_draws;    /* presents of some rectangles (not the whole window) */
-    bool traced_cursor;     /* sg_trace: the last cursor place logged as drawn */
+    uint64_t cursor_draws; /* presents of the cursor's rectangles alone */
+    uint64_t rect_draws;   /* presents of some rectangles (not the whole window) */
+    bool traced_cursor;    /* sg_trace: the last cursor place logged as drawn */
     int traced_x, traced_y;
 
     /* status */

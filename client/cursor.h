@@ -16,7 +16,8 @@
 enum sg_cursor_status {
     SG_CURSOR_OK = 0,
     SG_CURSOR_BAD_TYPE,
-    SG_CURSOR_BAD_SIZE,   /* see sg_kvmfr_cursor_shape_check: zero or too large, odd monochrome rows, short pitch */
+    SG_CURSOR_BAD_SIZE,   /* see sg_kvmfr_cursor_shape_check: zero or too large, odd monochrome rows, short
+                             pitch */
     SG_CURSOR_SHORT_DATA, /* height x pitch more than the bytes given */
     SG_CURSOR_NO_MEM,
 };
@@ -32,6 +33,6 @@ struct sg_cursor_image {
 /* Decode one shape: type, width, data rows (height on the wire), pitch, data
  * of data_size bytes. Replaces img's buffers; img must be zeroed or decoded
  * before. */
-enum sg_cursor_status sg_cursor_decode(struct sg_cursor_image *img, uint32_t type, uint32_t width, uint32_t rows,
-                                       uint32_t pitch, const uint8_t *data, size_t data_size);
+enum sg_cursor_status sg_cursor_decode(struct sg_cursor_image *img, uint32_t type, uint32_t width,
+                                       uint32_t rows, uint32_t pitch, const uint8_t *data, size_t data_size);
 void sg_cursor_image_finish(struct sg_cursor_image *img);

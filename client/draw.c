@@ -21,7 +21,8 @@ static void trace_drawn(struct sg_app *app, const struct sg_render_scene *s)
         return;
     if (app->pending_age_ns)
         SG_TRACE("frame-drawn %u", app->serial);
-    if (s->cursor_visible && (!app->traced_cursor || app->cur.x != app->traced_x || app->cur.y != app->traced_y)) {
+    if (s->cursor_visible &&
+        (!app->traced_cursor || app->cur.x != app->traced_x || app->cur.y != app->traced_y)) {
         app->traced_cursor = true;
         app->traced_x = app->cur.x;
         app->traced_y = app->cur.y;
@@ -34,7 +35,7 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
     int fw, fh;
     SDL_GL_GetDrawableSize(app->win.win, &fw, &fh);
     double k = app->view.win_w > 0 ? (double)fw / app->view.win_w : 1; /* HiDPI */
-    struct sg_render_scene s = { .fb_w = fw, .fb_h = fh, .linear = app->linear };
+    struct sg_render_scene s = {.fb_w = fw, .fb_h = fh, .linear = app->linear};
     if (app->have_frame && app->view.valid) {
         s.have_frame = true;
         s.dst_x = app->view.dst_x * k;
@@ -46,8 +47,8 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
         if (app->cur_shape && app->cur.known && app->cur.visible && app->st.state == SG_SESSION_RUNNING) {
             double x0, y0, x1, y1;
             sg_view_guest_to_window(&app->view, app->cur.x, app->cur.y, &x0, &y0);
-            sg_view_guest_to_window(&app->view, app->cur.x + (double)app->cur_w, app->cur.y + (double)app->cur_h, &x1,
-                                    &y1);
+            sg_view_guest_to_window(&app->view, app->cur.x + (double)app->cur_w,
+                                    app->cur.y + (double)app->cur_h, &x1, &y1);
             s.cursor_visible = true;
             s.cur_x = (x0 < x1 ? x0 : x1) * k;
             s.cur_y = (y0 < y1 ? y0 : y1) * k;
@@ -60,15 +61,16 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
         s.layer[SG_LAYER_STATUS].x = 16;
         s.layer[SG_LAYER_STATUS].y = fh - 16 - app->layer_h[SG_LAYER_STATUS];
     }
-    s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){ app->show_stats, 16, 16 };
-    s.layer[SG_LAYER_GRAPHS] = (typeof(s.layer[0])){ app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16 };
+    s.layer[SG_LAYER_STATS] = (typeof(s.layer[0])){app->show_stats, 16, 16};
+    s.layer[SG_LAYER_GRAPHS] =
+        (typeof(s.layer[0])){app->show_graphs && app->graphs_w, fw - 16 - (int)app->graphs_w, 16};
     if (app->show_indicator) {
         /* top right, under the graphs when they are shown there */
         int y = s.layer[SG_LAYER_GRAPHS].visible ? 24 + app->layer_h[SG_LAYER_GRAPHS] : 16;
-        s.layer[SG_LAYER_INDICATOR] = (typeof(s.layer[0])){ true, fw - 16 - app->indicator_w, y };
+        s.layer[SG_LAYER_INDICATOR] = (typeof(s.layer[0])){true, fw - 16 - app->indicator_w, y};
     }
     s.layer[SG_LAYER_HELP] =
-        (typeof(s.layer[0])){ app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16 };
+        (typeof(s.layer[0])){app->show_help, 16, app->show_stats ? 24 + app->layer_h[SG_LAYER_STATS] : 16};
     *out = s;
 }
 
@@ -86,19 +88,19 @@ static bool cursor_rect(const struct sg_render_scene *s, struct sg_render_rect *
     y1 = y1 > s->fb_h ? s->fb_h : y1;
     if (x1 <= x0 || y1 <= y0)
         return false;
-    *out = (struct sg_render_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0) };
+    *out = (struct sg_render_rect){(uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0)};
     return true;
 }
 
 /* Damage in guest pixels -> drawable pixels, widened by what filtering bleeds. */
-static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s, const struct sg_render_rect *g,
-                             struct sg_render_rect *out)
+static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s,
+                             const struct sg_render_rect *g, struct sg_render_rect *out)
 {
     double x0, y0, x1, y1;
     sg_view_guest_to_window(&app->view, g->x, g->y, &x0, &y0);
     sg_view_guest_to_window(&app->view, (double)g->x + g->w, (double)g->y + g->h, &x1, &y1);
     double k = app->view.win_w > 0 ? (double)s->fb_w / app->view.win_w : 1;
-    struct sg_render_scene box = { .fb_w = s->fb_w, .fb_h = s->fb_h, .cursor_visible = true };
+    struct sg_render_scene box = {.fb_w = s->fb_w, .fb_h = s->fb_h, .cursor_visible = true};
     box.cur_x = (x0 < x1 ? x0 : x1) * k - 1;
     box.cur_y = (y0 < y1 ? y0 : y1) * k - 1;
     box.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k + 2;
@@ -116,9 +118,10 @@ static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
 
 /* Draws the scene and presents it. now_rect: the cursor's pixels in this
  * scene, NULL when it is not drawn. */
-static void present_changes(struct sg_app *app, const struct sg_render_scene *s, const struct sg_render_rect *now_rect)
+static void present_changes(struct sg_app *app, const struct sg_render_scene *s,
+                            const struct sg_render_rect *now_rect)
 {
-    struct sg_render_rect rects[MAX_DRAW_RECTS], whole = { 0, 0, (uint32_t)s->fb_w, (uint32_t)s->fb_h };
+    struct sg_render_rect rects[MAX_DRAW_RECTS], whole = {0, 0, (uint32_t)s->fb_w, (uint32_t)s->fb_h};
     /* Cursor-only updates go out as rectangles where the platform can; without
      * vsync frames do too (a copy, never a swap: it would not wait for vblank),
      * with vsync frames are swapped whole. */
@@ -181,7 +184,7 @@ void sg_app_draw(struct sg_app *app)
     uint64_t t_draw = sg_time_ns();
     struct sg_render_scene s;
     build_scene(app, &s);
-    struct sg_render_rect now_rect = { 0 };
+    struct sg_render_rect now_rect = {0};
     bool now_drawn = cursor_rect(&s, &now_rect);
     present_changes(app, &s, now_drawn ? &now_rect : NULL);
     app->nframe_damage = 0;

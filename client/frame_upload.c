@@ -58,7 +58,8 @@ static bool configure(struct sg_app *app, const struct sg_kvmfr_wire_frame *h, b
         h->data_height != app->data_h) {
         char err[256];
         app->configured = false;
-        if (!app->ri->frame_configure(app->r, h->type, width, h->data_height, h->data_width, err, sizeof(err))) {
+        if (!app->ri->frame_configure(app->r, h->type, width, h->data_height, h->data_width, err,
+                                      sizeof(err))) {
             frame_fail(app, "%s", err);
             return false;
         }
@@ -67,7 +68,8 @@ static bool configure(struct sg_app *app, const struct sg_kvmfr_wire_frame *h, b
         app->width = width;
         app->data_w = h->data_width;
         app->data_h = h->data_height;
-    } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete && h->damage_count > 0)
+    } else if (app->have_serial && h->frame_serial == app->serial + 1 && !app->last_incomplete &&
+               h->damage_count > 0)
         *full = false; /* the texture holds the previous frame: damage is enough */
     return true;
 }
@@ -75,8 +77,8 @@ static bool configure(struct sg_app *app, const struct sg_kvmfr_wire_frame *h, b
 /* Copies the frame's rows into the pixel buffer and uploads them: all, or
  * only the damage rectangles (*n of them, into rects). *ks and *rows: how the
  * copy went. False when the pixel buffer cannot be mapped. */
-static bool upload(struct sg_app *app, const struct sg_session_frame *sf, bool full, struct sg_render_rect *rects,
-                   unsigned *n, enum sg_kvmfr_status *ks, uint32_t *rows)
+static bool upload(struct sg_app *app, const struct sg_session_frame *sf, bool full,
+                   struct sg_render_rect *rects, unsigned *n, enum sg_kvmfr_status *ks, uint32_t *rows)
 {
     const struct sg_kvmfr_wire_frame *h = &sf->frame.hdr;
     uint64_t t_upload = sg_time_ns();
@@ -92,12 +94,13 @@ static bool upload(struct sg_app *app, const struct sg_session_frame *sf, bool f
      * still wait ~100 ms for a slow writer. A host that publishes each row
      * just in time for that would hold it rows x 100 ms: the budget of all
      * waits together (~0.5 s) ends that. */
-    *ks = sg_kvmfr_frame_copy_budget(sf->payload, &sf->frame, dst, pitch, !full, FB_POLLS, 1000, FB_BUDGET, rows);
+    *ks = sg_kvmfr_frame_copy_budget(sf->payload, &sf->frame, dst, pitch, !full, FB_POLLS, 1000, FB_BUDGET,
+                                     rows);
     *n = 0;
     if (!full)
         for (uint32_t i = 0; i < h->damage_count && i < SG_KVMFR_MAX_DAMAGE_RECTS; i++)
-            rects[(*n)++] = (struct sg_render_rect){ h->damage[i].x, h->damage[i].y, h->damage[i].width,
-                                                     h->damage[i].height };
+            rects[(*n)++] = (struct sg_render_rect){h->damage[i].x, h->damage[i].y, h->damage[i].width,
+                                                    h->damage[i].height};
     app->ri->frame_unmap(app->r, rects, *n);
     if (*n)
         app->damage_frames++;
@@ -169,8 +172,8 @@ void sg_app_take_frame(struct sg_app *app)
 
     app->last_incomplete = ks != SG_KVMFR_OK;
     if (ks != SG_KVMFR_OK)
-        LOG_W("frame %u incomplete (%u of %u rows): %s", h->frame_serial, rows,
-                h->data_height, sg_kvmfr_status_str(ks));
+        LOG_W("frame %u incomplete (%u of %u rows): %s", h->frame_serial, rows, h->data_height,
+              sg_kvmfr_status_str(ks));
     app->frame_error = false;
     app->serial = h->frame_serial;
     app->have_serial = true;
@@ -181,7 +184,8 @@ void sg_app_take_frame(struct sg_app *app)
     app->guest_h = (int)h->screen_height;
     app->pending_age_ns = sf.recv_ns;
     if (app->last_frame_recv_ns)
-        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_INTERVAL, sf.recv_ns, (double)(sf.recv_ns - app->last_frame_recv_ns) / 1e6);
+        sg_graphs_add(app->graphs, SG_GRAPH_FRAME_INTERVAL, sf.recv_ns,
+                      (double)(sf.recv_ns - app->last_frame_recv_ns) / 1e6);
     app->last_frame_recv_ns = sf.recv_ns;
     first_times(app, h);
     sg_app_update_view(app);

@@ -6,18 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GAP 6u      /* between panels */
+#define GAP 6u /* between panels */
 #define BG_ALPHA 170u
 #define REF_MS 16.7 /* a grey line at one 60 Hz refresh */
 
 const uint8_t sg_graph_colour[SG_GRAPH_COUNT][3] = {
-    { 0x40, 0xa0, 0xff }, /* frame interval: blue */
-    { 0x30, 0xe0, 0x30 }, /* frame age: green */
-    { 0xff, 0xc0, 0x20 }, /* cursor age: amber */
-    { 0xff, 0x50, 0xd0 }, /* render: magenta */
+    {0x40, 0xa0, 0xff}, /* frame interval: blue */
+    {0x30, 0xe0, 0x30}, /* frame age: green */
+    {0xff, 0xc0, 0x20}, /* cursor age: amber */
+    {0xff, 0x50, 0xd0}, /* render: magenta */
 };
 
-static const char *const names[SG_GRAPH_COUNT] = { "frame interval", "frame age", "cursor age", "render" };
+static const char *const names[SG_GRAPH_COUNT] = {"frame interval", "frame age", "cursor age", "render"};
 
 struct series {
     uint64_t t[SG_GRAPHS_SAMPLES];
@@ -61,8 +61,8 @@ static void put(uint8_t *img, uint32_t w, uint32_t x, uint32_t y, const uint8_t 
 }
 
 /* Copy a premultiplied RGBA image into img at (x, y), clipped. */
-static void blit(uint8_t *img, uint32_t w, uint32_t h, uint32_t x, uint32_t y, const uint8_t *src, uint32_t sw,
-                 uint32_t sh)
+static void blit(uint8_t *img, uint32_t w, uint32_t h, uint32_t x, uint32_t y, const uint8_t *src,
+                 uint32_t sw, uint32_t sh)
 {
     for (uint32_t r = 0; r < sh && y + r < h; r++) {
         uint32_t n = x + sw <= w ? sw : w - x;
@@ -70,12 +70,12 @@ static void blit(uint8_t *img, uint32_t w, uint32_t h, uint32_t x, uint32_t y, c
     }
 }
 
-bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_ns, uint8_t **rgba, uint32_t *w,
-                      uint32_t *h)
+bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_ns, uint8_t **rgba,
+                      uint32_t *w, uint32_t *h)
 {
     /* labels first: their height sets the layout */
-    uint8_t *label[SG_GRAPH_COUNT] = { 0 };
-    uint32_t lw[SG_GRAPH_COUNT] = { 0 }, lh[SG_GRAPH_COUNT] = { 0 }, label_h = 0;
+    uint8_t *label[SG_GRAPH_COUNT] = {0};
+    uint32_t lw[SG_GRAPH_COUNT] = {0}, lh[SG_GRAPH_COUNT] = {0}, label_h = 0;
     double scale[SG_GRAPH_COUNT];
     for (int i = 0; i < SG_GRAPH_COUNT; i++) {
         const struct series *s = &g->s[i];
@@ -94,7 +94,8 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
         scale[i] = max > 20 ? ceil(max / 10) * 10 : 20;
         char text[128];
         if (any)
-            snprintf(text, sizeof(text), "%-14s %6.2f ms  max %6.2f  (0-%.0f)", names[i], last, max, scale[i]);
+            snprintf(text, sizeof(text), "%-14s %6.2f ms  max %6.2f  (0-%.0f)", names[i], last, max,
+                     scale[i]);
         else
             snprintf(text, sizeof(text), "%-14s      -", names[i]);
         if (ov && sg_overlay_render(ov, text, &label[i], &lw[i], &lh[i]))
@@ -110,7 +111,7 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
             free(label[i]);
         return false;
     }
-    static const uint8_t black[3] = { 0, 0, 0 }, grey[3] = { 0x80, 0x80, 0x80 };
+    static const uint8_t black[3] = {0, 0, 0}, grey[3] = {0x80, 0x80, 0x80};
     for (int i = 0; i < SG_GRAPH_COUNT; i++) {
         uint32_t y0 = (uint32_t)i * (panel + GAP);
         if (label[i]) {

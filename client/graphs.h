@@ -34,5 +34,5 @@ void sg_graphs_destroy(struct sg_graphs *g);
 void sg_graphs_add(struct sg_graphs *g, enum sg_graph which, uint64_t t_ns, double ms);
 /* The four graphs with a label line each (text from ov; without one, no
  * labels), as premultiplied RGBA from malloc. */
-bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_ns, uint8_t **rgba, uint32_t *w,
-                      uint32_t *h);
+bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_ns, uint8_t **rgba,
+                      uint32_t *w, uint32_t *h);

@@ -17,6 +17,6 @@ struct sg_guest_cursor {
 
 /* Result of a SET_CURSOR_POS request (kvmfr.md §7). */
 enum sg_cursor_pos_result {
-    SG_CURSOR_POS_ACKED,       /* the host acknowledged: the guest hotspot is now at (x, y) */
-    SG_CURSOR_POS_FAILED,      /* not sent (queue full, session lost): fall back to relative motion */
+    SG_CURSOR_POS_ACKED,  /* the host acknowledged: the guest hotspot is now at (x, y) */
+    SG_CURSOR_POS_FAILED, /* not sent (queue full, session lost): fall back to relative motion */
 };

@@ -19,72 +19,138 @@ unsigned sg_input_set1_from_sdl(SDL_Scancode sc)
     if (sc >= SDL_SCANCODE_F1 && sc <= SDL_SCANCODE_F10)
         return 0x3b + (unsigned)(sc - SDL_SCANCODE_F1);
     switch (sc) {
-    case SDL_SCANCODE_RETURN: return 0x1c;
-    case SDL_SCANCODE_ESCAPE: return 0x01;
-    case SDL_SCANCODE_BACKSPACE: return 0x0e;
-    case SDL_SCANCODE_TAB: return 0x0f;
-    case SDL_SCANCODE_SPACE: return 0x39;
-    case SDL_SCANCODE_MINUS: return 0x0c;
-    case SDL_SCANCODE_EQUALS: return 0x0d;
-    case SDL_SCANCODE_LEFTBRACKET: return 0x1a;
-    case SDL_SCANCODE_RIGHTBRACKET: return 0x1b;
-    case SDL_SCANCODE_BACKSLASH: return 0x2b;
-    case SDL_SCANCODE_NONUSHASH: return 0x2b;
-    case SDL_SCANCODE_SEMICOLON: return 0x27;
-    case SDL_SCANCODE_APOSTROPHE: return 0x28;
-    case SDL_SCANCODE_GRAVE: return 0x29;
-    case SDL_SCANCODE_COMMA: return 0x33;
-    case SDL_SCANCODE_PERIOD: return 0x34;
-    case SDL_SCANCODE_SLASH: return 0x35;
-    case SDL_SCANCODE_CAPSLOCK: return 0x3a;
-    case SDL_SCANCODE_F11: return 0x57;
-    case SDL_SCANCODE_F12: return 0x58;
-    case SDL_SCANCODE_PRINTSCREEN: return 0x137;
-    case SDL_SCANCODE_SCROLLLOCK: return 0x46;
-    case SDL_SCANCODE_INSERT: return 0x152;
-    case SDL_SCANCODE_HOME: return 0x147;
-    case SDL_SCANCODE_PAGEUP: return 0x149;
-    case SDL_SCANCODE_DELETE: return 0x153;
-    case SDL_SCANCODE_END: return 0x14f;
-    case SDL_SCANCODE_PAGEDOWN: return 0x151;
-    case SDL_SCANCODE_RIGHT: return 0x14d;
-    case SDL_SCANCODE_LEFT: return 0x14b;
-    case SDL_SCANCODE_DOWN: return 0x150;
-    case SDL_SCANCODE_UP: return 0x148;
-    case SDL_SCANCODE_NUMLOCKCLEAR: return 0x45;
-    case SDL_SCANCODE_KP_DIVIDE: return 0x135;
-    case SDL_SCANCODE_KP_MULTIPLY: return 0x37;
-    case SDL_SCANCODE_KP_MINUS: return 0x4a;
-    case SDL_SCANCODE_KP_PLUS: return 0x4e;
-    case SDL_SCANCODE_KP_ENTER: return 0x11c;
-    case SDL_SCANCODE_KP_1: return 0x4f;
-    case SDL_SCANCODE_KP_2: return 0x50;
-    case SDL_SCANCODE_KP_3: return 0x51;
-    case SDL_SCANCODE_KP_4: return 0x4b;
-    case SDL_SCANCODE_KP_5: return 0x4c;
-    case SDL_SCANCODE_KP_6: return 0x4d;
-    case SDL_SCANCODE_KP_7: return 0x47;
-    case SDL_SCANCODE_KP_8: return 0x48;
-    case SDL_SCANCODE_KP_9: return 0x49;
-    case SDL_SCANCODE_KP_0: return 0x52;
-    case SDL_SCANCODE_KP_PERIOD: return 0x53;
-    case SDL_SCANCODE_KP_EQUALS: return 0x59;
-    case SDL_SCANCODE_NONUSBACKSLASH: return 0x56;
-    case SDL_SCANCODE_APPLICATION: return 0x15d;
-    case SDL_SCANCODE_INTERNATIONAL1: return 0x73;
-    case SDL_SCANCODE_INTERNATIONAL3: return 0x7d;
-    case SDL_SCANCODE_MUTE: return 0x120;
-    case SDL_SCANCODE_VOLUMEUP: return 0x130;
-    case SDL_SCANCODE_VOLUMEDOWN: return 0x12e;
-    case SDL_SCANCODE_LCTRL: return 0x1d;
-    case SDL_SCANCODE_LSHIFT: return 0x2a;
-    case SDL_SCANCODE_LALT: return 0x38;
-    case SDL_SCANCODE_LGUI: return 0x15b;
-    case SDL_SCANCODE_RCTRL: return 0x11d;
-    case SDL_SCANCODE_RSHIFT: return 0x36;
-    case SDL_SCANCODE_RALT: return 0x138;
-    case SDL_SCANCODE_RGUI: return 0x15c;
-    default: return 0;
+    case SDL_SCANCODE_RETURN:
+        return 0x1c;
+    case SDL_SCANCODE_ESCAPE:
+        return 0x01;
+    case SDL_SCANCODE_BACKSPACE:
+        return 0x0e;
+    case SDL_SCANCODE_TAB:
+        return 0x0f;
+    case SDL_SCANCODE_SPACE:
+        return 0x39;
+    case SDL_SCANCODE_MINUS:
+        return 0x0c;
+    case SDL_SCANCODE_EQUALS:
+        return 0x0d;
+    case SDL_SCANCODE_LEFTBRACKET:
+        return 0x1a;
+    case SDL_SCANCODE_RIGHTBRACKET:
+        return 0x1b;
+    case SDL_SCANCODE_BACKSLASH:
+        return 0x2b;
+    case SDL_SCANCODE_NONUSHASH:
+        return 0x2b;
+    case SDL_SCANCODE_SEMICOLON:
+        return 0x27;
+    case SDL_SCANCODE_APOSTROPHE:
+        return 0x28;
+    case SDL_SCANCODE_GRAVE:
+        return 0x29;
+    case SDL_SCANCODE_COMMA:
+        return 0x33;
+    case SDL_SCANCODE_PERIOD:
+        return 0x34;
+    case SDL_SCANCODE_SLASH:
+        return 0x35;
+    case SDL_SCANCODE_CAPSLOCK:
+        return 0x3a;
+    case SDL_SCANCODE_F11:
+        return 0x57;
+    case SDL_SCANCODE_F12:
+        return 0x58;
+    case SDL_SCANCODE_PRINTSCREEN:
+        return 0x137;
+    case SDL_SCANCODE_SCROLLLOCK:
+        return 0x46;
+    case SDL_SCANCODE_INSERT:
+        return 0x152;
+    case SDL_SCANCODE_HOME:
+        return 0x147;
+    case SDL_SCANCODE_PAGEUP:
+        return 0x149;
+    case SDL_SCANCODE_DELETE:
+        return 0x153;
+    case SDL_SCANCODE_END:
+        return 0x14f;
+    case SDL_SCANCODE_PAGEDOWN:
+        return 0x151;
+    case SDL_SCANCODE_RIGHT:
+        return 0x14d;
+    case SDL_SCANCODE_LEFT:
+        return 0x14b;
+    case SDL_SCANCODE_DOWN:
+        return 0x150;
+    case SDL_SCANCODE_UP:
+        return 0x148;
+    case SDL_SCANCODE_NUMLOCKCLEAR:
+        return 0x45;
+    case SDL_SCANCODE_KP_DIVIDE:
+        return 0x135;
+    case SDL_SCANCODE_KP_MULTIPLY:
+        return 0x37;
+    case SDL_SCANCODE_KP_MINUS:
+        return 0x4a;
+    case SDL_SCANCODE_KP_PLUS:
+        return 0x4e;
+    case SDL_SCANCODE_KP_ENTER:
+        return 0x11c;
+    case SDL_SCANCODE_KP_1:
+        return 0x4f;
+    case SDL_SCANCODE_KP_2:
+        return 0x50;
+    case SDL_SCANCODE_KP_3:
+        return 0x51;
+    case SDL_SCANCODE_KP_4:
+        return 0x4b;
+    case SDL_SCANCODE_KP_5:
+        return 0x4c;
+    case SDL_SCANCODE_KP_6:
+        return 0x4d;
+    case SDL_SCANCODE_KP_7:
+        return 0x47;
+    case SDL_SCANCODE_KP_8:
+        return 0x48;
+    case SDL_SCANCODE_KP_9:
+        return 0x49;
+    case SDL_SCANCODE_KP_0:
+        return 0x52;
+    case SDL_SCANCODE_KP_PERIOD:
+        return 0x53;
+    case SDL_SCANCODE_KP_EQUALS:
+        return 0x59;
+    case SDL_SCANCODE_NONUSBACKSLASH:
+        return 0x56;
+    case SDL_SCANCODE_APPLICATION:
+        return 0x15d;
+    case SDL_SCANCODE_INTERNATIONAL1:
+        return 0x73;
+    case SDL_SCANCODE_INTERNATIONAL3:
+        return 0x7d;
+    case SDL_SCANCODE_MUTE:
+        return 0x120;
+    case SDL_SCANCODE_VOLUMEUP:
+        return 0x130;
+    case SDL_SCANCODE_VOLUMEDOWN:
+        return 0x12e;
+    case SDL_SCANCODE_LCTRL:
+        return 0x1d;
+    case SDL_SCANCODE_LSHIFT:
+        return 0x2a;
+    case SDL_SCANCODE_LALT:
+        return 0x38;
+    case SDL_SCANCODE_LGUI:
+        return 0x15b;
+    case SDL_SCANCODE_RCTRL:
+        return 0x11d;
+    case SDL_SCANCODE_RSHIFT:
+        return 0x36;
+    case SDL_SCANCODE_RALT:
+        return 0x138;
+    case SDL_SCANCODE_RGUI:
+        return 0x15c;
+    default:
+        return 0;
     }
 }
 
@@ -96,8 +162,14 @@ static void none(struct sg_sync_action *out)
     out->dx = out->dy = out->x = out->y = 0;
 }
 
-static int target_x(const struct sg_cursor_sync *s) { return (int)lround(s->tx); }
-static int target_y(const struct sg_cursor_sync *s) { return (int)lround(s->ty); }
+static int target_x(const struct sg_cursor_sync *s)
+{
+    return (int)lround(s->tx);
+}
+static int target_y(const struct sg_cursor_sync *s)
+{
+    return (int)lround(s->ty);
+}
 
 /* Quiet time before a correction: the configured one, or twice the guest's recent lag. */
 static uint64_t settle_ms(const struct sg_cursor_sync *s)
@@ -129,7 +201,7 @@ static bool off_target(const struct sg_cursor_sync *s)
 
 void sg_cursor_sync_init(struct sg_cursor_sync *s, const struct sg_cursor_sync_cfg *cfg)
 {
-    *s = (struct sg_cursor_sync){ 0 };
+    *s = (struct sg_cursor_sync){0};
     if (cfg)
         s->cfg = *cfg;
     if (!s->cfg.settle_ms)
@@ -226,7 +298,8 @@ void sg_cursor_sync_leave(struct sg_cursor_sync *s)
     s->step_pending = false;
 }
 
-void sg_cursor_sync_motion(struct sg_cursor_sync *s, double gx, double gy, uint64_t now, struct sg_sync_action *out)
+void sg_cursor_sync_motion(struct sg_cursor_sync *s, double gx, double gy, uint64_t now,
+                           struct sg_sync_action *out)
 {
     none(out);
     s->tx = gx;

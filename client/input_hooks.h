@@ -110,7 +110,7 @@ void sg_app_set_indicator(struct sg_app *app, const char *text);
  * listed by --help. Terminated by an entry whose section is NULL. */
 struct sg_input_option {
     const char *section, *key;
-    const char *def;   /* default value as text, or NULL for none */
+    const char *def; /* default value as text, or NULL for none */
     const char *help;
 };
 extern const struct sg_input_option sg_input_options[];

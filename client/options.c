@@ -11,52 +11,65 @@
 #include "input_hooks.h"
 #include "sg_log.h"
 
-static const char *const scale_choices[] = { "keep", "stretch", "integer", NULL };
-static const char *const filter_choices[] = { "linear", "nearest", NULL };
-static const char *const partial_choices[] = { "yes", "cursor", "no", NULL };
+static const char *const scale_choices[] = {"keep", "stretch", "integer", NULL};
+static const char *const filter_choices[] = {"linear", "nearest", NULL};
+static const char *const partial_choices[] = {"yes", "cursor", "no", NULL};
 /* in enum sg_log_level order */
-static const char *const log_level_choices[] = { "error", "warn", "info", "debug", NULL };
+static const char *const log_level_choices[] = {"error", "warn", "info", "debug", NULL};
 
 /* The viewer's options. Names follow Looking Glass's where one exists. */
 static const struct sg_option base_options[] = {
-    { "app", "shmFile", SG_OPT_STR, "/dev/shm/looking-glass",
-      "shared memory region: a file, or a kvmfr device; unset, /dev/kvmfr0 is used when it exists",
-      NULL, 'f', 0, 0, NULL },
-    { "app", "pollUs", SG_OPT_INT, "1000", "sleep between polls of empty queues, microseconds (4x as long after 0.5 s without messages)", NULL, 0, 50, 100000, NULL },
-    { "app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0, 10, 60000, NULL },
-    { "app", "screenshotDir", SG_OPT_STR, ".", "folder where the screenshot key saves PNG files", NULL, 0, 0, 0, NULL },
-    { "app", "screenshot", SG_OPT_STR, "", "save the first complete guest frame to this PNG file", NULL, 0, 0, 0, NULL },
-    { "app", "statsFile", SG_OPT_STR, "",
-      "rewrite this file every second with counters and state (key=value lines)", NULL, 0, 0, 0, NULL },
-    { "app", "traceFile", SG_OPT_STR, "",
-      "append debug timestamps (frames and cursor received, drawn) to this file, for bench/client/glass_to_glass",
-      NULL, 0, 0, 0, NULL },
-    { "app", "logLevel", SG_OPT_ENUM, "info", "log level: error, warn, info or debug", log_level_choices, 'l', 0, 0,
-      NULL },
-    { "win", "title", SG_OPT_STR, "Spyglass", "window title", NULL, 0, 0, 0, NULL },
-    { "win", "width", SG_OPT_INT, "1024", "initial window width (before the first frame)", NULL, 0, 64, 16384, NULL },
-    { "win", "height", SG_OPT_INT, "768", "initial window height (before the first frame)", NULL, 0, 64, 16384, NULL },
-    { "win", "x", SG_OPT_INT, "-1", "window x position (-1 = centered)", NULL, 0, -1, 65535, NULL },
-    { "win", "y", SG_OPT_INT, "-1", "window y position (-1 = centered)", NULL, 0, -1, 65535, NULL },
-    { "win", "autoResize", SG_OPT_BOOL, "yes", "size the window to the guest resolution on the first frame (within the screen)",
-      NULL, 0, 0, 0, NULL },
-    { "win", "borderless", SG_OPT_BOOL, "no", "window without decorations", NULL, 'd', 0, 0, NULL },
-    { "win", "fullScreen", SG_OPT_BOOL, "no", "start in full screen", NULL, 'F', 0, 0, NULL },
-    { "win", "scaling", SG_OPT_ENUM, "keep", "keep (aspect ratio), stretch, or integer (whole multiples only)",
-      scale_choices, 0, 0, 0, NULL },
-    { "win", "filter", SG_OPT_ENUM, "linear", "texture filtering when scaling: linear or nearest", filter_choices, 0, 0, 0, NULL },
-    { "win", "vsync", SG_OPT_BOOL, "yes", "wait for vertical sync when drawing", NULL, 0, 0, 0, NULL },
-    { "win", "partialDraw", SG_OPT_ENUM, "yes",
-      "present only what changed where the platform can: yes (cursor moves, and frame damage when swaps do not "
-      "wait for vsync), cursor (cursor moves only), no (whole swaps)", partial_choices, 0, 0, 0, NULL },
-    { "win", "showGraphs", SG_OPT_BOOL, "no",
-      "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time)", NULL, 0, 0, 0,
-      NULL },
-    { "win", "showFPS", SG_OPT_BOOL, "no", "show the statistics overlay at start", NULL, 'k', 0, 0, NULL },
-    { "win", "font", SG_OPT_STR, "DejaVu Sans Mono", "fontconfig pattern of the overlay font", NULL, 0, 0, 0, NULL },
-    { "win", "fontSize", SG_OPT_INT, "14", "overlay font size in points", NULL, 0, 6, 96, NULL },
-    { "win", "gles", SG_OPT_BOOL, "no", "ask for OpenGL ES 3 instead of OpenGL 3.3 core", NULL, 0, 0, 0, NULL },
-    { "input", "escapeKey", SG_OPT_STR, "ScrollLock", "SDL name of the key that starts key bindings", NULL, 'm', 0, 0, NULL },
+    {"app", "shmFile", SG_OPT_STR, "/dev/shm/looking-glass",
+     "shared memory region: a file, or a kvmfr device; unset, /dev/kvmfr0 is used when it exists", NULL, 'f',
+     0, 0, NULL},
+    {"app", "pollUs", SG_OPT_INT, "1000",
+     "sleep between polls of empty queues, microseconds (4x as long after 0.5 s without messages)", NULL, 0,
+     50, 100000, NULL},
+    {"app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0,
+     10, 60000, NULL},
+    {"app", "screenshotDir", SG_OPT_STR, ".", "folder where the screenshot key saves PNG files", NULL, 0, 0,
+     0, NULL},
+    {"app", "screenshot", SG_OPT_STR, "", "save the first complete guest frame to this PNG file", NULL, 0, 0,
+     0, NULL},
+    {"app", "statsFile", SG_OPT_STR, "",
+     "rewrite this file every second with counters and state (key=value lines)", NULL, 0, 0, 0, NULL},
+    {"app", "traceFile", SG_OPT_STR, "",
+     "append debug timestamps (frames and cursor received, drawn) to this file, for "
+     "bench/client/glass_to_glass",
+     NULL, 0, 0, 0, NULL},
+    {"app", "logLevel", SG_OPT_ENUM, "info", "log level: error, warn, info or debug", log_level_choices, 'l',
+     0, 0, NULL},
+    {"win", "title", SG_OPT_STR, "Spyglass", "window title", NULL, 0, 0, 0, NULL},
+    {"win", "width", SG_OPT_INT, "1024", "initial window width (before the first frame)", NULL, 0, 64, 16384,
+     NULL},
+    {"win", "height", SG_OPT_INT, "768", "initial window height (before the first frame)", NULL, 0, 64, 16384,
+     NULL},
+    {"win", "x", SG_OPT_INT, "-1", "window x position (-1 = centered)", NULL, 0, -1, 65535, NULL},
+    {"win", "y", SG_OPT_INT, "-1", "window y position (-1 = centered)", NULL, 0, -1, 65535, NULL},
+    {"win", "autoResize", SG_OPT_BOOL, "yes",
+     "size the window to the guest resolution on the first frame (within the screen)", NULL, 0, 0, 0, NULL},
+    {"win", "borderless", SG_OPT_BOOL, "no", "window without decorations", NULL, 'd', 0, 0, NULL},
+    {"win", "fullScreen", SG_OPT_BOOL, "no", "start in full screen", NULL, 'F', 0, 0, NULL},
+    {"win", "scaling", SG_OPT_ENUM, "keep", "keep (aspect ratio), stretch, or integer (whole multiples only)",
+     scale_choices, 0, 0, 0, NULL},
+    {"win", "filter", SG_OPT_ENUM, "linear", "texture filtering when scaling: linear or nearest",
+     filter_choices, 0, 0, 0, NULL},
+    {"win", "vsync", SG_OPT_BOOL, "yes", "wait for vertical sync when drawing", NULL, 0, 0, 0, NULL},
+    {"win", "partialDraw", SG_OPT_ENUM, "yes",
+     "present only what changed where the platform can: yes (cursor moves, and frame damage when swaps do "
+     "not "
+     "wait for vsync), cursor (cursor moves only), no (whole swaps)",
+     partial_choices, 0, 0, 0, NULL},
+    {"win", "showGraphs", SG_OPT_BOOL, "no",
+     "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time)", NULL,
+     0, 0, 0, NULL},
+    {"win", "showFPS", SG_OPT_BOOL, "no", "show the statistics overlay at start", NULL, 'k', 0, 0, NULL},
+    {"win", "font", SG_OPT_STR, "DejaVu Sans Mono", "fontconfig pattern of the overlay font", NULL, 0, 0, 0,
+     NULL},
+    {"win", "fontSize", SG_OPT_INT, "14", "overlay font size in points", NULL, 0, 6, 96, NULL},
+    {"win", "gles", SG_OPT_BOOL, "no", "ask for OpenGL ES 3 instead of OpenGL 3.3 core", NULL, 0, 0, 0, NULL},
+    {"input", "escapeKey", SG_OPT_STR, "ScrollLock", "SDL name of the key that starts key bindings", NULL,
+     'm', 0, 0, NULL},
 };
 
 int sg_options_init(struct sg_options *o)
@@ -71,8 +84,8 @@ int sg_options_init(struct sg_options *o)
     memcpy(o->opts, base_options, sizeof(base_options));
     for (size_t i = 0; i < extra; i++) {
         const struct sg_input_option *io = &sg_input_options[i];
-        o->opts[n + i] = (struct sg_option){ io->section, io->key, SG_OPT_STR, io->def ? io->def : "", io->help,
-                                             NULL, 0, 0, 0, NULL };
+        o->opts[n + i] = (struct sg_option){
+            io->section, io->key, SG_OPT_STR, io->def ? io->def : "", io->help, NULL, 0, 0, 0, NULL};
     }
     o->count = n + extra;
     return 0;
@@ -99,7 +112,7 @@ static struct sg_option *find(const struct sg_options *o, const char *section, c
 
 static int parse_bool(const char *v)
 {
-    static const char *const yes[] = { "1", "yes", "true", "on" }, *const no[] = { "0", "no", "false", "off" };
+    static const char *const yes[] = {"1", "yes", "true", "on"}, *const no[] = {"0", "no", "false", "off"};
     for (size_t i = 0; i < 4; i++) {
         if (!strcasecmp(v, yes[i]))
             return 1;
@@ -132,15 +145,15 @@ bool sg_options_set(struct sg_options *o, const char *section, const char *key, 
     switch (opt->type) {
     case SG_OPT_INT:
         if (!parse_int(value, &x) || x < opt->min || x > opt->max) {
-            snprintf(err, err_size, "%s:%s=%s: expected an integer in %d..%d", opt->section, opt->key, value, opt->min,
-                     opt->max);
+            snprintf(err, err_size, "%s:%s=%s: expected an integer in %d..%d", opt->section, opt->key, value,
+                     opt->min, opt->max);
             return false;
         }
         break;
     case SG_OPT_BOOL:
         if (parse_bool(value) < 0) {
-            snprintf(err, err_size, "%s:%s=%s: expected yes/no, true/false, on/off or 1/0", opt->section, opt->key,
-                     value);
+            snprintf(err, err_size, "%s:%s=%s: expected yes/no, true/false, on/off or 1/0", opt->section,
+                     opt->key, value);
             return false;
         }
         break;
@@ -149,7 +162,8 @@ bool sg_options_set(struct sg_options *o, const char *section, const char *key, 
         for (const char *const *c = opt->choices; *c; c++)
             ok |= !strcasecmp(*c, value);
         if (!ok) {
-            size_t len = (size_t)snprintf(err, err_size, "%s:%s=%s: expected one of", opt->section, opt->key, value);
+            size_t len =
+                (size_t)snprintf(err, err_size, "%s:%s=%s: expected one of", opt->section, opt->key, value);
             for (const char *const *c = opt->choices; *c && len < err_size; c++)
                 len += (size_t)snprintf(err + len, err_size - len, " %s", *c);
             return false;
@@ -195,7 +209,7 @@ bool sg_options_load_ini(struct sg_options *o, const char *path, bool optional)
         LOG_E("cannot read %s: %s", path, strerror(errno));
         return false;
     }
-    struct ini_ctx ctx = { o, path, true };
+    struct ini_ctx ctx = {o, path, true};
     int rc = ini_parse_file(f, on_ini_line, &ctx);
     fclose(f);
     if (rc > 0) {
@@ -209,7 +223,8 @@ void sg_options_print_help(const struct sg_options *o, const char *argv0, FILE *
 {
     fprintf(f,
             "Usage: %s [OPTIONS] [section:key=value ...]\n"
-            "Shows the display of a VM whose Spyglass or Looking Glass B7 host writes the shared memory region.\n\n"
+            "Shows the display of a VM whose Spyglass or Looking Glass B7 host writes the shared memory "
+            "region.\n\n"
             "  -h, --help          this text\n"
             "  -C FILE             read options from this INI file too (after /etc/spyglass/client.ini and\n"
             "                      ~/.config/spyglass/client.ini)\n"
@@ -225,7 +240,8 @@ void sg_options_print_help(const struct sg_options *o, const char *argv0, FILE *
         fprintf(f, "  %-3s %-20s %s (default: %s)\n", sh, name, opt->help ? opt->help : "",
                 opt->def && *opt->def ? opt->def : "none");
     }
-    fprintf(f, "\nKey bindings: hold the escape key (input:escapeKey) and press a letter; press it with H for the list.\n");
+    fprintf(f, "\nKey bindings: hold the escape key (input:escapeKey) and press a letter; press it with H "
+               "for the list.\n");
 }
 
 /* section:key=value */

@@ -138,8 +138,9 @@ bool sg_overlay_render(struct sg_overlay *o, const char *text, uint8_t **rgba, u
     }
     SDL_Surface *lines[MAX_LINES];
     int n = 0, line_h = TTF_FontLineSkip(o->font), width = 0;
-    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l && n < MAX_LINES; l = strtok_r(NULL, "\n", &save)) {
-        SDL_Color white = { 255, 255, 255, 255 };
+    for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l && n < MAX_LINES;
+         l = strtok_r(NULL, "\n", &save)) {
+        SDL_Color white = {255, 255, 255, 255};
         SDL_Surface *s = TTF_RenderUTF8_Blended(o->font, *l ? l : " ", white);
         if (!s)
             continue;

@@ -55,7 +55,8 @@ void sg_app_update_status_text(struct sg_app *app)
     else if (app->st.state != SG_SESSION_RUNNING)
         snprintf(text, sizeof(text), "%s", app->st.message);
     else if (!app->have_frame)
-        snprintf(text, sizeof(text), "connected to host '%s'; waiting for the first frame", app->st.info.host_version);
+        snprintf(text, sizeof(text), "connected to host '%s'; waiting for the first frame",
+                 app->st.info.host_version);
     int cols = 80;
     if (app->ov) {
         int ww = 0, wh = 0;
@@ -83,8 +84,9 @@ void sg_app_update_stats_text(struct sg_app *app)
              "host  %s (features 0x%x)\n"
              "age   %.1f ms (received -> drawn)\n"
              "state %s",
-             app->ups, app->fps, app->guest_w, app->guest_h, app->configured ? sg_kvmfr_frame_type_str(app->type) : "-",
-             app->rotation * 90, app->st.have_info ? app->st.info.host_version : "-",
+             app->ups, app->fps, app->guest_w, app->guest_h,
+             app->configured ? sg_kvmfr_frame_type_str(app->type) : "-", app->rotation * 90,
+             app->st.have_info ? app->st.info.host_version : "-",
              app->st.have_info ? app->st.info.features : 0, app->age_ms, sg_session_state_str(app->st.state));
     if (*app->hook_stats) {
         size_t len = strlen(text);

@@ -24,7 +24,8 @@ void sg_present_init(struct sg_present *p, SDL_Window *win, bool allow)
         return;
     p->dpy = dpy;
     p->drawable = wm.info.x11.window;
-    p->copy_sub = (void (*)(void *, unsigned long, int, int, int, int))SDL_GL_GetProcAddress("glXCopySubBufferMESA");
+    p->copy_sub =
+        (void (*)(void *, unsigned long, int, int, int, int))SDL_GL_GetProcAddress("glXCopySubBufferMESA");
     if (!p->copy_sub)
         p->dpy = NULL;
 #else
@@ -65,7 +66,8 @@ void sg_present_rects(struct sg_present *p, const struct sg_render_rect *r, unsi
         return;
     }
     for (unsigned i = 0; i < n; i++)
-        p->copy_sub(p->dpy, p->drawable, (int)r[i].x, fb_h - (int)(r[i].y + r[i].h), (int)r[i].w, (int)r[i].h);
+        p->copy_sub(p->dpy, p->drawable, (int)r[i].x, fb_h - (int)(r[i].y + r[i].h), (int)r[i].w,
+                    (int)r[i].h);
 }
 
 const char *sg_present_describe(const struct sg_present *p)

@@ -23,11 +23,11 @@
 
 struct sg_present {
     SDL_Window *win;
-    void *dpy;               /* X Display of the GLX drawable, when partial presents work */
+    void *dpy; /* X Display of the GLX drawable, when partial presents work */
     unsigned long drawable;
     void (*copy_sub)(void *dpy, unsigned long drawable, int x, int y, int w, int h);
-    int swap_w, swap_h;      /* drawable size at the last whole swap */
-    bool front_ok;           /* the window shows a whole picture of its present size */
+    int swap_w, swap_h; /* drawable size at the last whole swap */
+    bool front_ok;      /* the window shows a whole picture of its present size */
 };
 
 /* With the window's context current. allow=false: whole swaps only. */

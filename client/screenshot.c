@@ -38,7 +38,8 @@ bool sg_screenshot_write_png(const char *path, const uint8_t *rgba, uint32_t w, 
         return false;
     }
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-    struct spng_ihdr ihdr = { .width = w, .height = h, .bit_depth = 8, .color_type = SPNG_COLOR_TYPE_TRUECOLOR };
+    struct spng_ihdr ihdr = {
+        .width = w, .height = h, .bit_depth = 8, .color_type = SPNG_COLOR_TYPE_TRUECOLOR};
     int rc = ctx ? spng_set_png_file(ctx, f) : SPNG_EMEM;
     if (!rc)
         rc = spng_set_ihdr(ctx, &ihdr);

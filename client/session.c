@@ -39,11 +39,16 @@
 const char *sg_session_state_str(enum sg_session_state s)
 {
     switch (s) {
-    case SG_SESSION_NO_REGION: return "no-region";
-    case SG_SESSION_WAITING: return "waiting";
-    case SG_SESSION_RUNNING: return "running";
-    case SG_SESSION_HOST_STOPPED: return "host-stopped";
-    case SG_SESSION_INCOMPATIBLE: return "incompatible";
+    case SG_SESSION_NO_REGION:
+        return "no-region";
+    case SG_SESSION_WAITING:
+        return "waiting";
+    case SG_SESSION_RUNNING:
+        return "running";
+    case SG_SESSION_HOST_STOPPED:
+        return "host-stopped";
+    case SG_SESSION_INCOMPATIBLE:
+        return "incompatible";
     }
     return "unknown";
 }
@@ -170,7 +175,8 @@ static enum sg_lgmp_status subscribe(struct sg_session *s)
 {
     uint64_t deadline = sg_time_ns() + (uint64_t)s->retry_ms * 1000000ull;
     enum sg_lgmp_status ls;
-    while ((ls = sg_lgmp_client_subscribe(s->lc, SG_KVMFR_CURSOR_QUEUE_ID, &s->cq)) == SG_LGMP_NO_SUCH_QUEUE &&
+    while ((ls = sg_lgmp_client_subscribe(s->lc, SG_KVMFR_CURSOR_QUEUE_ID, &s->cq)) ==
+               SG_LGMP_NO_SUCH_QUEUE &&
            sg_time_ns() < deadline && !atomic_load(&s->stop))
         sg_sleep_us(1000);
     if (ls != SG_LGMP_OK)
@@ -208,7 +214,7 @@ static bool map_region(struct sg_session *s)
 {
     if (!s->mapped) {
         char err[256];
-        struct sg_shm_open_opts o = { .path = s->path };
+        struct sg_shm_open_opts o = {.path = s->path};
         if (sg_shm_open(&s->shm, &o, err, sizeof(err)) != 0) {
             set_state(s, SG_SESSION_NO_REGION, "%s; retrying", err);
             return false;
@@ -218,8 +224,9 @@ static bool map_region(struct sg_session *s)
     if (!s->lc) {
         enum sg_lgmp_status ls = sg_lgmp_client_create(&s->lc, s->shm.base, s->shm.size, NULL);
         if (ls != SG_LGMP_OK) {
-            set_state(s, SG_SESSION_INCOMPATIBLE, "%s: region of %zu bytes unusable: %s (an LGMP region needs at least %u)",
-                      s->shm.path, s->shm.size, sg_lgmp_status_str(ls), SG_LGMP_GLOBAL_HEADER_SIZE);
+            set_state(s, SG_SESSION_INCOMPATIBLE,
+                      "%s: region of %zu bytes unusable: %s (an LGMP region needs at least %u)", s->shm.path,
+                      s->shm.size, sg_lgmp_status_str(ls), SG_LGMP_GLOBAL_HEADER_SIZE);
             /* a host may still grow the file: map again next time */
             sg_shm_close(&s->shm);
             s->mapped = false;
@@ -258,22 +265,25 @@ static bool start_lgmp_session(struct sg_session *s, const uint8_t **ad, uint32_
     }
     if (ls != SG_LGMP_OK) {
         if (ls == SG_LGMP_INVALID_VERSION)
-            set_state(s, SG_SESSION_INCOMPATIBLE, "incompatible host in %s: LGMP version is not %u (%s)", s->shm.path,
-                      SG_LGMP_VERSION, sg_lgmp_status_str(ls));
+            set_state(s, SG_SESSION_INCOMPATIBLE, "incompatible host in %s: LGMP version is not %u (%s)",
+                      s->shm.path, SG_LGMP_VERSION, sg_lgmp_status_str(ls));
         else
-            set_state(s, SG_SESSION_INCOMPATIBLE, "garbled region %s: %s", s->shm.path, sg_lgmp_status_str(ls));
+            set_state(s, SG_SESSION_INCOMPATIBLE, "garbled region %s: %s", s->shm.path,
+                      sg_lgmp_status_str(ls));
         return false;
     }
     return true;
 }
 
 /* The host's KVMFR app data, of the version this client speaks. */
-static bool read_host_info(struct sg_session *s, const uint8_t *ad, uint32_t ad_size, struct sg_kvmfr_info *info)
+static bool read_host_info(struct sg_session *s, const uint8_t *ad, uint32_t ad_size,
+                           struct sg_kvmfr_info *info)
 {
     enum sg_kvmfr_status ks = sg_kvmfr_parse_info(ad, ad_size, info);
     if (ks == SG_KVMFR_BAD_VERSION) {
-        set_state(s, SG_SESSION_INCOMPATIBLE, "incompatible host '%s' in %s: KVMFR version %u, this client speaks %u",
-                  info->host_version, s->shm.path, info->version, SG_KVMFR_VERSION);
+        set_state(s, SG_SESSION_INCOMPATIBLE,
+                  "incompatible host '%s' in %s: KVMFR version %u, this client speaks %u", info->host_version,
+                  s->shm.path, info->version, SG_KVMFR_VERSION);
         return false;
     }
     if (ks != SG_KVMFR_OK) {
@@ -295,7 +305,7 @@ static void start_running(struct sg_session *s, const struct sg_kvmfr_info *info
     s->st.session_id = sg_lgmp_client_session_id(s->lc);
     /* a new session: the cursor state of the old one is meaningless */
     sg_cursor_image_finish(&s->cur.shape);
-    s->cur = (struct sg_session_cursor){ 0 };
+    s->cur = (struct sg_session_cursor){0};
     s->cur_dirty = true;
     pthread_mutex_unlock(&s->lock);
     sg_session_allow_pos_reqs(s);
@@ -322,7 +332,8 @@ static bool attach(struct sg_session *s)
         /* a guest can hold a lock for good: spinning 1 s per retry would take a core */
         if (ls == SG_LGMP_LOCK_STUCK)
             s->stuck_ms = s->stuck_ms ? (s->stuck_ms < 8000 ? 2 * s->stuck_ms : 16000) : 4000;
-        set_state(s, SG_SESSION_INCOMPATIBLE, "cannot subscribe in %s: %s", s->shm.path, sg_lgmp_status_str(ls));
+        set_state(s, SG_SESSION_INCOMPATIBLE, "cannot subscribe in %s: %s", s->shm.path,
+                  sg_lgmp_status_str(ls));
         return false;
     }
     start_running(s, &info);
@@ -345,7 +356,8 @@ static bool resubscribe_after_eviction(struct sg_session *s)
     if (!storm || t - s->last_evict_log_ns >= 10000000000ull) {
         if (s->evictions_unlogged > 1)
             LOG_W("evicted by the host again (%u times since the last "
-                    "message); subscribing again", s->evictions_unlogged);
+                  "message); subscribing again",
+                  s->evictions_unlogged);
         else
             LOG_W("evicted by the host (too slow); subscribing again");
         s->evictions_unlogged = 0;
@@ -374,8 +386,8 @@ static void *thread_main(void *arg)
             if (e == RUN_EVICTED && !atomic_load(&s->stop) && resubscribe_after_eviction(s))
                 continue;
             if (e == RUN_LOST || e == RUN_EVICTED)
-                set_state(s, SG_SESSION_HOST_STOPPED, "host stopped (session ended in %s); waiting for it to come back",
-                          s->shm.path);
+                set_state(s, SG_SESSION_HOST_STOPPED,
+                          "host stopped (session ended in %s); waiting for it to come back", s->shm.path);
             else if (e == RUN_ERROR)
                 set_state(s, SG_SESSION_INCOMPATIBLE, "garbled queue in %s; starting over", s->shm.path);
             break;

@@ -28,32 +28,32 @@ const char *sg_session_state_str(enum sg_session_state s);
 
 struct sg_session_status {
     enum sg_session_state state;
-    char message[256];      /* human-readable, for the window and the log */
+    char message[256];         /* human-readable, for the window and the log */
     struct sg_kvmfr_info info; /* valid when RUNNING (and kept after it stops) */
     bool have_info;
     uint32_t session_id;
     uint64_t frames_received; /* distinct frames (duplicate re-posts excluded) */
     uint64_t cursor_updates;
     uint32_t evictions, restarts, rejected; /* rejected: messages dropped as invalid */
-    uint32_t attach_attempts; /* tries to start a session, successful or not */
-    uint32_t refetches;       /* frames asked for again after an incomplete copy */
+    uint32_t attach_attempts;               /* tries to start a session, successful or not */
+    uint32_t refetches;                     /* frames asked for again after an incomplete copy */
 };
 
 struct sg_session_frame {
-    uint32_t generation;    /* pass back to frame_done */
+    uint32_t generation; /* pass back to frame_done */
     const void *payload;
     uint32_t payload_size;
     struct sg_kvmfr_frame frame; /* checked copy of the header */
-    uint64_t recv_ns;        /* CLOCK_MONOTONIC when the message was seen */
+    uint64_t recv_ns;            /* CLOCK_MONOTONIC when the message was seen */
 };
 
 struct sg_session_cursor {
     bool known, visible;
-    int x, y;                  /* image top-left, guest pixels */
+    int x, y; /* image top-left, guest pixels */
     int hot_x, hot_y;
-    bool new_shape;            /* shape below is new; ownership moves to the taker */
+    bool new_shape; /* shape below is new; ownership moves to the taker */
     struct sg_cursor_image shape;
-    uint64_t recv_ns;          /* CLOCK_MONOTONIC when the newest update was seen */
+    uint64_t recv_ns; /* CLOCK_MONOTONIC when the newest update was seen */
 };
 
 struct sg_session_opts {

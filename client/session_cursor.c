@@ -25,7 +25,7 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
                           msg->offset, msg->app_value, sg_kvmfr_status_str(ks));
         return;
     }
-    struct sg_cursor_image img = { 0 };
+    struct sg_cursor_image img = {0};
     bool shape = false;
     if (c.flags & SG_CURSOR_FLAG_SHAPE) {
         enum sg_cursor_status cs =

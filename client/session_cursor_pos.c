@@ -121,7 +121,7 @@ uint32_t sg_session_set_cursor_pos(struct sg_session *s, int32_t x, int32_t y)
         id = s->next_id++ & 0x7fffffffu;
         if (!id)
             id = s->next_id++ & 0x7fffffffu;
-        s->reqs[s->nreqs++] = (struct pos_req){ .id = id, .x = x, .y = y };
+        s->reqs[s->nreqs++] = (struct pos_req){.id = id, .x = x, .y = y};
     }
     pthread_mutex_unlock(&s->lock);
     return id;

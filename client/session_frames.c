@@ -39,8 +39,11 @@ static bool handle_frame(struct sg_session *s, const struct sg_lgmp_message *msg
     s->have_serial = true;
     s->last_serial = f.hdr.frame_serial;
     pthread_mutex_lock(&s->lock);
-    s->frame = (struct sg_session_frame){ .generation = ++s->generation, .payload = msg->mem,
-                                          .payload_size = msg->size, .frame = f, .recv_ns = sg_time_ns() };
+    s->frame = (struct sg_session_frame){.generation = ++s->generation,
+                                         .payload = msg->mem,
+                                         .payload_size = msg->size,
+                                         .frame = f,
+                                         .recv_ns = sg_time_ns()};
     s->frame_pending = true;
     s->frame_busy = true;
     s->frame_released = false;

@@ -55,11 +55,14 @@ struct sg_session {
     bool cur_dirty;
     struct pos_req reqs[MAX_POS_REQS];
     unsigned nreqs;
-    struct { uint32_t id; enum sg_cursor_pos_result res; } results[MAX_POS_REQS];
+    struct {
+        uint32_t id;
+        enum sg_cursor_pos_result res;
+    } results[MAX_POS_REQS];
     unsigned nresults;
     uint32_t next_id;
     bool can_set_pos;
-    bool refetch_wanted;    /* the main thread could not copy the frame whole */
+    bool refetch_wanted; /* the main thread could not copy the frame whole */
     uint32_t refetch_serial;
     uint64_t refetch_at_ns;
     /* --- thread only --- */

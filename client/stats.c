@@ -34,8 +34,8 @@ static void write_stats(struct sg_app *app)
             app->st.evictions, app->st.restarts, app->st.rejected, app->age_ms, gc.x, gc.y, gc.visible,
             app->frame_error ? app->frame_msg : "", app->view.win_w, app->view.win_h,
             (unsigned long long)app->damage_frames, app->upload_ms, app->draw_ms,
-            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws, app->st.attach_attempts,
-            app->st.refetches);
+            (unsigned long long)app->cursor_draws, (unsigned long long)app->rect_draws,
+            app->st.attach_attempts, app->st.refetches);
     fputs(app->hook_kv, f);
     fclose(f);
     rename(tmp, app->stats_path);

@@ -3,11 +3,11 @@
 
 #include <math.h>
 
-void sg_view_compute(struct sg_view *v, enum sg_scale_mode mode, int win_w, int win_h, int guest_w, int guest_h,
-                     int rotation)
+void sg_view_compute(struct sg_view *v, enum sg_scale_mode mode, int win_w, int win_h, int guest_w,
+                     int guest_h, int rotation)
 {
-    *v = (struct sg_view){ .win_w = win_w, .win_h = win_h, .guest_w = guest_w, .guest_h = guest_h,
-                           .rotation = rotation & 3 };
+    *v = (struct sg_view){
+        .win_w = win_w, .win_h = win_h, .guest_w = guest_w, .guest_h = guest_h, .rotation = rotation & 3};
     if (win_w <= 0 || win_h <= 0 || guest_w <= 0 || guest_h <= 0)
         return;
     /* displayed size of the guest image (quarter turns swap the sides) */
@@ -48,10 +48,22 @@ bool sg_view_window_to_guest(const struct sg_view *v, double wx, double wy, int 
         return false;
     double u = (wx - v->dst_x) / v->dst_w, t = (wy - v->dst_y) / v->dst_h, a, b;
     switch (v->rotation & 3) {
-    case 1: a = t; b = 1 - u; break;
-    case 2: a = 1 - u; b = 1 - t; break;
-    case 3: a = 1 - t; b = u; break;
-    default: a = u; b = t; break;
+    case 1:
+        a = t;
+        b = 1 - u;
+        break;
+    case 2:
+        a = 1 - u;
+        b = 1 - t;
+        break;
+    case 3:
+        a = 1 - t;
+        b = u;
+        break;
+    default:
+        a = u;
+        b = t;
+        break;
     }
     *gx = (int)lround(a * v->guest_w);
     *gy = (int)lround(b * v->guest_h);
@@ -64,10 +76,22 @@ bool sg_view_guest_to_window(const struct sg_view *v, double gx, double gy, doub
         return false;
     double a = gx / v->guest_w, b = gy / v->guest_h, u, t;
     switch (v->rotation & 3) {
-    case 1: u = 1 - b; t = a; break;
-    case 2: u = 1 - a; t = 1 - b; break;
-    case 3: u = b; t = 1 - a; break;
-    default: u = a; t = b; break;
+    case 1:
+        u = 1 - b;
+        t = a;
+        break;
+    case 2:
+        u = 1 - a;
+        t = 1 - b;
+        break;
+    case 3:
+        u = b;
+        t = 1 - a;
+        break;
+    default:
+        u = a;
+        t = b;
+        break;
     }
     *wx = v->dst_x + u * v->dst_w;
     *wy = v->dst_y + t * v->dst_h;

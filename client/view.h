@@ -12,13 +12,13 @@
  * cursor positions and SET_CURSOR_POS use. Window coordinates are SDL window
  * coordinates (the ones SDL mouse events carry), not drawable pixels. */
 struct sg_view {
-    bool valid;          /* false until the first frame told us the guest size */
+    bool valid;           /* false until the first frame told us the guest size */
     int guest_w, guest_h; /* guest screen size */
-    int win_w, win_h;    /* window size in window coordinates */
+    int win_w, win_h;     /* window size in window coordinates */
     /* The guest screen occupies [dst_x, dst_x + dst_w) x [dst_y, dst_y + dst_h)
      * of the window (letterboxing outside). */
     double dst_x, dst_y, dst_w, dst_h;
-    int rotation;        /* 0..3, quarter turns clockwise applied for display */
+    int rotation; /* 0..3, quarter turns clockwise applied for display */
 };
 
 /* Window position -> guest position (rounded to nearest, may lie outside the
@@ -34,5 +34,5 @@ bool sg_view_guest_to_window_clamped(const struct sg_view *v, double gx, double 
 enum sg_scale_mode { SG_SCALE_KEEP = 0, SG_SCALE_STRETCH = 1, SG_SCALE_INTEGER = 2 };
 
 /* Fills v from the window size and guest size (both > 0) and rotation. */
-void sg_view_compute(struct sg_view *v, enum sg_scale_mode mode, int win_w, int win_h, int guest_w, int guest_h,
-                     int rotation);
+void sg_view_compute(struct sg_view *v, enum sg_scale_mode mode, int win_w, int win_h, int guest_w,
+                     int guest_h, int rotation);

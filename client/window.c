@@ -8,7 +8,8 @@
 static bool try_context(struct sg_window *w, const struct sg_window_opts *o, bool gles, Uint32 flags)
 {
     SDL_GL_ResetAttributes();
-    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK, gles ? SDL_GL_CONTEXT_PROFILE_ES : SDL_GL_CONTEXT_PROFILE_CORE);
+    SDL_GL_SetAttribute(SDL_GL_CONTEXT_PROFILE_MASK,
+                        gles ? SDL_GL_CONTEXT_PROFILE_ES : SDL_GL_CONTEXT_PROFILE_CORE);
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_MAJOR_VERSION, 3);
     SDL_GL_SetAttribute(SDL_GL_CONTEXT_MINOR_VERSION, gles ? 0 : 3);
     SDL_GL_SetAttribute(SDL_GL_DOUBLEBUFFER, 1);
@@ -31,7 +32,7 @@ static bool try_context(struct sg_window *w, const struct sg_window_opts *o, boo
 
 bool sg_window_init(struct sg_window *w, const struct sg_window_opts *o, char *err, size_t err_size)
 {
-    *w = (struct sg_window){ 0 };
+    *w = (struct sg_window){0};
     SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0");
     if (SDL_InitSubSystem(SDL_INIT_VIDEO) != 0) {
         snprintf(err, err_size, "cannot start SDL video: %s", SDL_GetError());
@@ -48,7 +49,8 @@ bool sg_window_init(struct sg_window *w, const struct sg_window_opts *o, char *e
     } else {
         snprintf(first, sizeof(first), "%s", SDL_GetError());
         if (!try_context(w, o, true, flags)) {
-            snprintf(err, err_size, "no OpenGL 3.3 core (%s) nor OpenGL ES 3.0 context (%s)", first, SDL_GetError());
+            snprintf(err, err_size, "no OpenGL 3.3 core (%s) nor OpenGL ES 3.0 context (%s)", first,
+                     SDL_GetError());
             SDL_QuitSubSystem(SDL_INIT_VIDEO);
             return false;
         }
@@ -68,7 +70,7 @@ void sg_window_finish(struct sg_window *w)
         SDL_GL_DeleteContext(w->ctx);
     if (w->win)
         SDL_DestroyWindow(w->win);
-    *w = (struct sg_window){ 0 };
+    *w = (struct sg_window){0};
     SDL_QuitSubSystem(SDL_INIT_VIDEO);
 }
 

@@ -14,9 +14,9 @@ struct sg_window_opts {
 struct sg_window {
     SDL_Window *win;
     SDL_GLContext ctx;
-    bool gles;       /* the context is OpenGL ES */
+    bool gles; /* the context is OpenGL ES */
     bool fullscreen;
-    bool vsync;      /* swaps wait for vertical sync (asked for, and the platform can) */
+    bool vsync;              /* swaps wait for vertical sync (asked for, and the platform can) */
     bool center_x, center_y; /* no position given: keep the window centred when it is resized */
 };
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 static enum sg_log_level current = SG_LOG_INFO;
 
 void sg_log_set_level(enum sg_log_level level)

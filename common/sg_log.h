@@ -37,7 +37,8 @@ bool sg_log_enabled(enum sg_log_level level);
 /* "error", "warn", "info", "debug" (any case); false if none matches. */
 bool sg_log_parse_level(const char *s, enum sg_log_level *out);
 
-void sg_log(const char *domain, enum sg_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sg_log(const char *domain, enum sg_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void sg_logv(const char *domain, enum sg_log_level level, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

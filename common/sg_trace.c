@@ -46,7 +46,8 @@ void sg_trace_event(const char *fmt, ...)
     va_end(ap);
     if (m < 0)
         return;
-    size_t len = (size_t)n + ((size_t)m < sizeof(line) - (size_t)n - 1 ? (size_t)m : sizeof(line) - (size_t)n - 2);
+    size_t len =
+        (size_t)n + ((size_t)m < sizeof(line) - (size_t)n - 1 ? (size_t)m : sizeof(line) - (size_t)n - 2);
     line[len++] = '\n';
     ssize_t w = write(trace_fd, line, len);
     (void)w; /* a debug aid: a full disk must not disturb the program */

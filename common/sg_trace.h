@@ -20,8 +20,8 @@ void sg_trace_close(void);
 /* One line, written with a single write(2) so that threads never interleave. */
 void sg_trace_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define SG_TRACE(...)                                                                                                  \
-    do {                                                                                                               \
-        if (__builtin_expect(sg_trace_enabled, 0))                                                                     \
-            sg_trace_event(__VA_ARGS__);                                                                               \
+#define SG_TRACE(...)                                                                                        \
+    do {                                                                                                     \
+        if (__builtin_expect(sg_trace_enabled, 0))                                                           \
+            sg_trace_event(__VA_ARGS__);                                                                     \
     } while (0)

@@ -16,18 +16,20 @@ const struct sg_capture_impl *const sg_capture_backends[] = {
 #ifdef SG_HAVE_KMS
     &sg_capture_kms,
 #endif
-    &sg_capture_fbdev,
-    &sg_capture_testpattern,
-    NULL,
+    &sg_capture_fbdev, &sg_capture_testpattern, NULL,
 };
 
 const char *sg_capture_status_str(enum sg_capture_status s)
 {
     switch (s) {
-    case SG_CAPTURE_OK: return "OK";
-    case SG_CAPTURE_TIMEOUT: return "TIMEOUT";
-    case SG_CAPTURE_NONE: return "NONE";
-    case SG_CAPTURE_ERROR: return "ERROR";
+    case SG_CAPTURE_OK:
+        return "OK";
+    case SG_CAPTURE_TIMEOUT:
+        return "TIMEOUT";
+    case SG_CAPTURE_NONE:
+        return "NONE";
+    case SG_CAPTURE_ERROR:
+        return "ERROR";
     }
     return "unknown capture status";
 }
@@ -77,7 +79,8 @@ enum sg_capture_status sg_capture_next_frame(struct sg_capture *cap, uint32_t ti
     return cap->impl->next_frame(cap, timeout_ms, out);
 }
 
-void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
+void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst,
+                          size_t dst_pitch)
 {
     cap->impl->copy_rect(cap, r, dst, dst_pitch);
 }

@@ -41,9 +41,9 @@
 
 enum sg_capture_status {
     SG_CAPTURE_OK = 0,
-    SG_CAPTURE_TIMEOUT,     /* next_frame: nothing new within the timeout */
-    SG_CAPTURE_NONE,        /* next_cursor: no event pending */
-    SG_CAPTURE_ERROR,       /* cap->err says what */
+    SG_CAPTURE_TIMEOUT, /* next_frame: nothing new within the timeout */
+    SG_CAPTURE_NONE,    /* next_cursor: no event pending */
+    SG_CAPTURE_ERROR,   /* cap->err says what */
 };
 const char *sg_capture_status_str(enum sg_capture_status s);
 
@@ -64,13 +64,13 @@ struct sg_capture_frame {
 /* A cursor event. Coordinates are guest screen pixels. */
 struct sg_capture_cursor {
     bool has_position;
-    int32_t x, y;       /* hotspot position */
+    int32_t x, y; /* hotspot position */
     bool visible;
-    bool has_shape;     /* a new shape was written into the caller's buffer */
+    bool has_shape;      /* a new shape was written into the caller's buffer */
     uint32_t shape_type; /* SG_CURSOR_COLOR / MONOCHROME / MASKED_COLOR (kvmfr.h) */
-    uint32_t width;     /* pixels */
-    uint32_t height;    /* data rows (twice the visible height for monochrome) */
-    uint32_t pitch;     /* bytes per data row */
+    uint32_t width;      /* pixels */
+    uint32_t height;     /* data rows (twice the visible height for monochrome) */
+    uint32_t pitch;      /* bytes per data row */
     int32_t hot_x, hot_y;
 };
 
@@ -84,9 +84,9 @@ struct sg_capture_option {
 struct sg_capture;
 
 struct sg_capture_impl {
-    const char *name;  /* what -c selects: "testpattern" */
-    const char *label; /* the VM-info capture name (kvmfr.md §3.2): "X11" */
-    const char *help;  /* one line for --help */
+    const char *name;                        /* what -c selects: "testpattern" */
+    const char *label;                       /* the VM-info capture name (kvmfr.md §3.2): "X11" */
+    const char *help;                        /* one line for --help */
     const struct sg_capture_option *options; /* terminated by a NULL key; NULL: no options */
 
     /* Check the backend can run (display reachable, device readable, ...).
@@ -156,7 +156,8 @@ int sg_capture_create(const struct sg_capture_impl *impl, struct sg_capture **ou
 int sg_capture_start(struct sg_capture *cap);
 enum sg_capture_status sg_capture_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
                                              struct sg_capture_frame *out);
-void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
+void sg_capture_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst,
+                          size_t dst_pitch);
 enum sg_capture_status sg_capture_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
                                               uint8_t *shape, size_t shape_cap);
 /* -1 when the backend cannot move the pointer (set_cursor_pos NULL). */

@@ -27,7 +27,8 @@ static int backend_index(const struct sg_capture_impl *impl)
     return -1;
 }
 
-static int set_uint(const char *name, const char *value, uint32_t max, uint32_t *out, char *err, size_t err_size)
+static int set_uint(const char *name, const char *value, uint32_t max, uint32_t *out, char *err,
+                    size_t err_size)
 {
     return sg_capture_parse_uint(name, value, max, out, err, err_size);
 }
@@ -140,18 +141,12 @@ static int load_ini(struct sg_host_options *o, const char *path, bool missing_ok
 }
 
 static const struct option long_opts[] = {
-    {"region", required_argument, NULL, 'f'},
-    {"shm-file", required_argument, NULL, 'f'},
-    {"capture", required_argument, NULL, 'c'},
-    {"fps", required_argument, NULL, 'r'},
-    {"size", required_argument, NULL, 's'},
-    {"log-level", required_argument, NULL, 'l'},
-    {"config", required_argument, NULL, 'C'},
-    {"trace", required_argument, NULL, 'T'},
-    {"option", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    {"region", required_argument, NULL, 'f'},  {"shm-file", required_argument, NULL, 'f'},
+    {"capture", required_argument, NULL, 'c'}, {"fps", required_argument, NULL, 'r'},
+    {"size", required_argument, NULL, 's'},    {"log-level", required_argument, NULL, 'l'},
+    {"config", required_argument, NULL, 'C'},  {"trace", required_argument, NULL, 'T'},
+    {"option", required_argument, NULL, 'o'},  {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 };
 static const char short_opts[] = "f:c:r:s:l:C:o:T:hV";
 
@@ -163,7 +158,8 @@ int sg_host_options_parse(struct sg_host_options *o, int argc, char **argv, char
     o->size_mib = DEFAULT_SIZE_MIB;
     o->log_level = SG_LOG_INFO;
     for (int b = 0; sg_capture_backends[b] && b < SG_HOST_MAX_BACKENDS; b++)
-        for (size_t k = 0; k < sg_capture_option_count(sg_capture_backends[b]) && k < SG_HOST_MAX_BACKEND_OPTS; k++)
+        for (size_t k = 0;
+             k < sg_capture_option_count(sg_capture_backends[b]) && k < SG_HOST_MAX_BACKEND_OPTS; k++)
             o->values[b][k] = strdup(sg_capture_backends[b]->options[k].def);
 
     /* pass 1: --help and --config, which decide what is read before the rest */
@@ -201,14 +197,29 @@ int sg_host_options_parse(struct sg_host_options *o, int argc, char **argv, char
     while ((c = getopt_long(argc, argv, short_opts, long_opts, NULL)) != -1) {
         int rc = 0;
         switch (c) {
-        case 'f': rc = sg_host_options_set(o, "host", "region", optarg, err, err_size); break;
-        case 'c': rc = sg_host_options_set(o, "host", "capture", optarg, err, err_size); break;
-        case 'r': rc = sg_host_options_set(o, "host", "fps", optarg, err, err_size); break;
-        case 's': rc = sg_host_options_set(o, "host", "size", optarg, err, err_size); break;
-        case 'l': rc = sg_host_options_set(o, "host", "log-level", optarg, err, err_size); break;
-        case 'o': rc = set_spec(o, optarg, err, err_size); break;
-        case 'T': rc = sg_host_options_set(o, "host", "traceFile", optarg, err, err_size); break;
-        case 'C': break;
+        case 'f':
+            rc = sg_host_options_set(o, "host", "region", optarg, err, err_size);
+            break;
+        case 'c':
+            rc = sg_host_options_set(o, "host", "capture", optarg, err, err_size);
+            break;
+        case 'r':
+            rc = sg_host_options_set(o, "host", "fps", optarg, err, err_size);
+            break;
+        case 's':
+            rc = sg_host_options_set(o, "host", "size", optarg, err, err_size);
+            break;
+        case 'l':
+            rc = sg_host_options_set(o, "host", "log-level", optarg, err, err_size);
+            break;
+        case 'o':
+            rc = set_spec(o, optarg, err, err_size);
+            break;
+        case 'T':
+            rc = sg_host_options_set(o, "host", "traceFile", optarg, err, err_size);
+            break;
+        case 'C':
+            break;
         case '?':
         default:
             if (optopt)
@@ -236,7 +247,8 @@ void sg_host_options_finish(struct sg_host_options *o)
         }
 }
 
-const char *const *sg_host_options_backend(const struct sg_host_options *o, const struct sg_capture_impl *impl)
+const char *const *sg_host_options_backend(const struct sg_host_options *o,
+                                           const struct sg_capture_impl *impl)
 {
     int b = backend_index(impl);
     return b < 0 ? NULL : (const char *const *)o->values[b];

@@ -19,10 +19,10 @@
 struct sg_host_options {
     char region[512];
     char capture[32];
-    uint32_t fps;       /* frame-rate cap, 0 = none */
-    uint32_t size_mib;  /* size of a region file created because it is missing */
+    uint32_t fps;      /* frame-rate cap, 0 = none */
+    uint32_t size_mib; /* size of a region file created because it is missing */
     enum sg_log_level log_level;
-    char trace[512];    /* debug timestamps file (sg_trace.h), empty = none */
+    char trace[512]; /* debug timestamps file (sg_trace.h), empty = none */
     bool help, version;
     /* values of every backend option, in sg_capture_backends[] order */
     char *values[SG_HOST_MAX_BACKENDS][SG_HOST_MAX_BACKEND_OPTS];
@@ -34,7 +34,8 @@ int sg_host_options_parse(struct sg_host_options *o, int argc, char **argv, char
 void sg_host_options_finish(struct sg_host_options *o);
 void sg_host_options_help(FILE *out, const char *argv0);
 /* The option values for impl, as its create() wants them. */
-const char *const *sg_host_options_backend(const struct sg_host_options *o, const struct sg_capture_impl *impl);
+const char *const *sg_host_options_backend(const struct sg_host_options *o,
+                                           const struct sg_capture_impl *impl);
 /* Apply one "section:key=value" or (section, key, value) setting. */
 int sg_host_options_set(struct sg_host_options *o, const char *section, const char *key, const char *value,
                         char *err, size_t err_size);

@@ -70,8 +70,8 @@ struct sg_publisher {
     /* frame thread */
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
-    bool threaded; /* inside sg_publisher_run: the tick leaves re-init to it */
-    bool said_no_set_pos; /* tick thread: a SET_CURSOR_POS the backend cannot act on was reported */
+    bool threaded;               /* inside sg_publisher_run: the tick leaves re-init to it */
+    bool said_no_set_pos;        /* tick thread: a SET_CURSOR_POS the backend cannot act on was reported */
     atomic_bool quit;            /* the frame thread's loops and waits end */
     volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
     uint32_t serial, format_version;
@@ -93,8 +93,8 @@ struct sg_publisher {
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
     int32_t px, py, hot_x, hot_y;
-    bool held;            /* a position/visibility update not posted yet (coalescing) */
-    uint32_t held_flags;  /* SG_CURSOR_FLAG_POSITION if any held update moved it */
+    bool held;           /* a position/visibility update not posted yet (coalescing) */
+    uint32_t held_flags; /* SG_CURSOR_FLAG_POSITION if any held update moved it */
     uint64_t held_since_ms;
 
     struct sg_publisher_stats stats;
@@ -105,9 +105,15 @@ static void stat_add(uint64_t *v, uint64_t n)
     __atomic_fetch_add(v, n, __ATOMIC_RELAXED);
 }
 
-static bool frame_quit(struct sg_publisher *p) { return atomic_load_explicit(&p->quit, memory_order_relaxed); }
+static bool frame_quit(struct sg_publisher *p)
+{
+    return atomic_load_explicit(&p->quit, memory_order_relaxed);
+}
 
-static bool tick_stop(const struct sg_publisher *p) { return p->stop && *p->stop; }
+static bool tick_stop(const struct sg_publisher *p)
+{
+    return p->stop && *p->stop;
+}
 
 /* A frame-thread sleep that ends early when the thread is told to quit. */
 static void frame_nap(struct sg_publisher *p, uint64_t us)
@@ -127,16 +133,17 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
     p->lgmp = NULL;
     sg_kvmfr_layout_compute(p->app_size, SG_PUBLISHER_ALIGN, p->size, &p->layout);
     if (!p->layout.fits) {
-        snprintf(err, err_size,
-                 "region %s is too small: %zu bytes; the cursor buffers alone need %llu, and two frame buffers "
-                 "come on top: use at least 16 MiB (32 MiB for 1920x1080)",
-                 p->region_name, p->size, (unsigned long long)p->layout.fixed_end);
+        snprintf(
+            err, err_size,
+            "region %s is too small: %zu bytes; the cursor buffers alone need %llu, and two frame buffers "
+            "come on top: use at least 16 MiB (32 MiB for 1920x1080)",
+            p->region_name, p->size, (unsigned long long)p->layout.fixed_end);
         return -1;
     }
     enum sg_lgmp_status st = sg_lgmp_host_create(&p->lgmp, p->base, p->size, p->app, p->app_size, p->clock);
     if (st != SG_LGMP_OK) {
-        snprintf(err, err_size, "region %s (%zu bytes): cannot start an LGMP session: %s", p->region_name, p->size,
-                 sg_lgmp_status_str(st));
+        snprintf(err, err_size, "region %s (%zu bytes): cannot start an LGMP session: %s", p->region_name,
+                 p->size, sg_lgmp_status_str(st));
         return -1;
     }
     /* the tick and the frame loop retry instead: neither waits long on a client */
@@ -151,7 +158,8 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
         if ((st = sg_lgmp_host_alloc(p->lgmp, SG_KVMFR_CURSOR_HEADER_SIZE, &p->records[i])) == SG_LGMP_OK)
             memset(p->records[i].ptr, 0, SG_KVMFR_CURSOR_HEADER_SIZE);
     for (uint32_t i = 0; st == SG_LGMP_OK && i < SG_KVMFR_CURSOR_SHAPE_BUFFERS; i++)
-        if ((st = sg_lgmp_host_alloc(p->lgmp, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &p->shapes[i])) == SG_LGMP_OK)
+        if ((st = sg_lgmp_host_alloc(p->lgmp, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &p->shapes[i])) ==
+            SG_LGMP_OK)
             memset(p->shapes[i].ptr, 0, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
     for (uint32_t i = 0; st == SG_LGMP_OK && i < 2; i++)
         st = sg_lgmp_host_alloc_aligned(p->lgmp, SG_PUBLISHER_ALIGN, (uint32_t)p->layout.max_frame_size,
@@ -164,7 +172,8 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
     if (p->records[0].offset != p->layout.cursor_records || p->shapes[0].offset != p->layout.shape_buffers ||
         p->blocks[0].offset != p->layout.frame_block[0] || p->blocks[1].offset != p->layout.frame_block[1] ||
         p->blocks[0].size != p->layout.block_size) {
-        snprintf(err, err_size, "region %s: placement differs from kvmfr.md §4 (block 0 at %u, expected %llu)",
+        snprintf(err, err_size,
+                 "region %s: placement differs from kvmfr.md §4 (block 0 at %u, expected %llu)",
                  p->region_name, p->blocks[0].offset, (unsigned long long)p->layout.frame_block[0]);
         return -1;
     }
@@ -177,9 +186,9 @@ static int setup_region(struct sg_publisher *p, char *err, size_t err_size)
     p->rec_i = p->shape_i = 0;
     p->cur_shape = -1;
     stat_add(&p->stats.sessions, 1);
-    LOG_I("region %s: %zu bytes, session %08x, frame buffers of %llu bytes at %u and %u", p->region_name, p->size,
-          sg_lgmp_host_session_id(p->lgmp), (unsigned long long)p->layout.max_data_size, p->blocks[0].offset,
-          p->blocks[1].offset);
+    LOG_I("region %s: %zu bytes, session %08x, frame buffers of %llu bytes at %u and %u", p->region_name,
+          p->size, sg_lgmp_host_session_id(p->lgmp), (unsigned long long)p->layout.max_data_size,
+          p->blocks[0].offset, p->blocks[1].offset);
     return 0;
 }
 
@@ -255,8 +264,9 @@ static bool any_subscriber(struct sg_publisher *p)
 
 /* Copy the rectangles into the block's data area band by band, raising the
  * progress word after each band (kvmfr.md §5.6). */
-static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word, uint32_t pitch, uint32_t rows,
-                           const struct sg_capture_rect *const *lists, const uint32_t *counts, int nlists)
+static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word, uint32_t pitch,
+                           uint32_t rows, const struct sg_capture_rect *const *lists, const uint32_t *counts,
+                           int nlists)
 {
     uint32_t band = BAND_BYTES / pitch ? BAND_BYTES / pitch : 1;
     uint64_t bytes = 0;
@@ -316,7 +326,8 @@ static bool post_frame_block(struct sg_publisher *p, int i)
 
 static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame *f)
 {
-    if (f->width == 0 || f->height == 0 || f->width > SG_KVMFR_MAX_DIMENSION || f->height > SG_KVMFR_MAX_DIMENSION) {
+    if (f->width == 0 || f->height == 0 || f->width > SG_KVMFR_MAX_DIMENSION ||
+        f->height > SG_KVMFR_MAX_DIMENSION) {
         LOG_W("capture %s gave a %ux%u frame: not sent", p->cap->impl->name, f->width, f->height);
         return;
     }
@@ -335,7 +346,8 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
         rows = (uint32_t)(p->layout.max_data_size / pitch);
         flags |= SG_FRAME_FLAG_TRUNCATED;
         if (!p->trunc_logged) {
-            LOG_W("region %s too small for %ux%u frames: %llu bytes per frame, %llu available; sending %u of %u "
+            LOG_W("region %s too small for %ux%u frames: %llu bytes per frame, %llu available; sending %u of "
+                  "%u "
                   "rows (TRUNCATED). Use a region of %u MiB",
                   p->region_name, f->width, f->height, (unsigned long long)pitch * f->height,
                   (unsigned long long)p->layout.max_data_size, rows, f->height,
@@ -516,8 +528,8 @@ static bool post_cursor(struct sg_publisher *p, const struct sg_lgmp_mem *mem, u
             return false;
         if (sg_clock_now(p->clock) - start > CURSOR_FULL_GIVE_UP_MS) {
             stat_add(&p->stats.cursor_dropped, 1);
-            LOG_W("cursor queue stayed %s for %u ms: update dropped", st == SG_LGMP_QUEUE_FULL ? "full" : "locked",
-                  CURSOR_FULL_GIVE_UP_MS);
+            LOG_W("cursor queue stayed %s for %u ms: update dropped",
+                  st == SG_LGMP_QUEUE_FULL ? "full" : "locked", CURSOR_FULL_GIVE_UP_MS);
             return false;
         }
         sg_sleep_us(1000);
@@ -552,7 +564,8 @@ static bool flush_held(struct sg_publisher *p)
 {
     if (!p->held)
         return true;
-    if (sg_lgmp_host_queue_pending(p->cq) > 0 && sg_clock_now(p->clock) - p->held_since_ms < CURSOR_HOLD_MAX_MS)
+    if (sg_lgmp_host_queue_pending(p->cq) > 0 &&
+        sg_clock_now(p->clock) - p->held_since_ms < CURSOR_HOLD_MAX_MS)
         return true;
     const struct sg_lgmp_mem *mem = &p->records[p->rec_i];
     p->rec_i = (p->rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
@@ -667,9 +680,12 @@ int sg_publisher_tick(struct sg_publisher *p)
             pthread_mutex_unlock(&p->cap_lock);
             stat_add(&p->stats.set_cursor_pos, 1);
             if (!sg_capture_can_set_cursor_pos(p->cap->impl) && !p->said_no_set_pos) {
-                /* feature bit 0 is clear: a client that sends it anyway gets its acknowledgement, nothing more */
-                LOG_W("a client sent SET_CURSOR_POS %d,%d although this host does not offer it (capture %s cannot "
-                      "move the pointer); acknowledged, not acted on", x, y, p->cap->impl->name);
+                /* feature bit 0 is clear: a client that sends it anyway gets its acknowledgement, nothing
+                 * more */
+                LOG_W("a client sent SET_CURSOR_POS %d,%d although this host does not offer it (capture %s "
+                      "cannot "
+                      "move the pointer); acknowledged, not acted on",
+                      x, y, p->cap->impl->name);
                 p->said_no_set_pos = true;
             }
             LOG_D("SET_CURSOR_POS %d,%d%s", x, y, rc ? " failed" : "");
@@ -700,8 +716,9 @@ void sg_publisher_cursor_step(struct sg_publisher *p)
         struct sg_capture_cursor ev;
         uint8_t *shape = (uint8_t *)p->shapes[p->shape_i].ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
         pthread_mutex_lock(&p->cap_lock);
-        bool got = atomic_load(&p->capturing) &&
-                   sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) == SG_CAPTURE_OK;
+        bool got =
+            atomic_load(&p->capturing) &&
+            sg_capture_next_cursor(p->cap, &ev, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES) == SG_CAPTURE_OK;
         pthread_mutex_unlock(&p->cap_lock);
         if (!got || !handle_cursor_event(p, &ev))
             break;

@@ -28,21 +28,21 @@
 #define SG_PUBLISHER_ALIGN 4096u
 
 struct sg_publisher_opts {
-    uint32_t fps_cap;              /* 0 = as many frames as the backend makes */
-    const struct sg_clock *clock;  /* NULL = monotonic */
-    const char *region_name;       /* for messages */
+    uint32_t fps_cap;             /* 0 = as many frames as the backend makes */
+    const struct sg_clock *clock; /* NULL = monotonic */
+    const char *region_name;      /* for messages */
 };
 
 struct sg_publisher_stats {
-    uint64_t frames;          /* new frames posted */
-    uint64_t reposts;         /* last frame re-posted to a new subscriber */
-    uint64_t bytes_copied;    /* pixel bytes written into the region */
-    uint64_t truncated;       /* frames posted with TRUNCATED */
+    uint64_t frames;       /* new frames posted */
+    uint64_t reposts;      /* last frame re-posted to a new subscriber */
+    uint64_t bytes_copied; /* pixel bytes written into the region */
+    uint64_t truncated;    /* frames posted with TRUNCATED */
     uint64_t cursor_posts;
-    uint64_t set_cursor_pos;  /* SET_CURSOR_POS messages acted on */
-    uint64_t sessions;        /* LGMP sessions started (1 + re-inits) */
-    uint64_t frames_dropped;  /* frame posts given up: the queue stayed full or locked */
-    uint64_t cursor_dropped;  /* cursor posts given up likewise */
+    uint64_t set_cursor_pos; /* SET_CURSOR_POS messages acted on */
+    uint64_t sessions;       /* LGMP sessions started (1 + re-inits) */
+    uint64_t frames_dropped; /* frame posts given up: the queue stayed full or locked */
+    uint64_t cursor_dropped; /* cursor posts given up likewise */
 };
 
 struct sg_publisher;

@@ -30,7 +30,8 @@ enum sg_kvmfr_status sg_kvmfr_cursor_shape_check(uint32_t type, uint32_t width, 
 }
 
 enum sg_kvmfr_status sg_kvmfr_cursor_read(const void *payload, uint32_t payload_size, uint32_t flags,
-                                          uint8_t *copy_buf, size_t copy_buf_size, struct sg_kvmfr_cursor *out)
+                                          uint8_t *copy_buf, size_t copy_buf_size,
+                                          struct sg_kvmfr_cursor *out)
 {
     memset(out, 0, sizeof *out);
     if (!payload || payload_size < SG_KVMFR_CURSOR_HEADER_SIZE)
@@ -87,8 +88,8 @@ static enum sg_kvmfr_status decode_pixels(const struct sg_kvmfr_cursor *c, uint8
     if (!c->shape)
         return SG_KVMFR_BAD_CURSOR_TYPE;
     /* c may be built by hand rather than by sg_kvmfr_cursor_read: check it the same way */
-    enum sg_kvmfr_status st = sg_kvmfr_cursor_shape_check(c->shape_type, c->width, c->data_rows, c->pitch,
-                                                          c->shape_size);
+    enum sg_kvmfr_status st =
+        sg_kvmfr_cursor_shape_check(c->shape_type, c->width, c->data_rows, c->pitch, c->shape_size);
     if (st != SG_KVMFR_OK)
         return st == SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD ? SG_KVMFR_BAD_CURSOR_SIZE : st;
     if (c->height != (c->shape_type == SG_CURSOR_MONOCHROME ? c->data_rows / 2 : c->data_rows))
@@ -147,8 +148,8 @@ enum sg_kvmfr_status sg_kvmfr_cursor_decode(const struct sg_kvmfr_cursor *c, uin
     return decode_pixels(c, rgba, NULL, invert, pixels_cap, NULL);
 }
 
-enum sg_kvmfr_status sg_kvmfr_cursor_decode_xor(const struct sg_kvmfr_cursor *c, uint8_t *over, uint8_t *xor_px,
-                                                size_t pixels_cap, bool *has_xor)
+enum sg_kvmfr_status sg_kvmfr_cursor_decode_xor(const struct sg_kvmfr_cursor *c, uint8_t *over,
+                                                uint8_t *xor_px, size_t pixels_cap, bool *has_xor)
 {
     return decode_pixels(c, over, xor_px, NULL, pixels_cap, has_xor);
 }

@@ -29,13 +29,20 @@ uint32_t sg_kvmfr_bytes_per_texel(uint32_t type)
 const char *sg_kvmfr_frame_type_str(uint32_t type)
 {
     switch (type) {
-    case SG_FRAME_BGRA: return "BGRA";
-    case SG_FRAME_RGBA: return "RGBA";
-    case SG_FRAME_RGBA10: return "RGBA10";
-    case SG_FRAME_RGBA16F: return "RGBA16F";
-    case SG_FRAME_BGR_32: return "BGR_32";
-    case SG_FRAME_RGB_24: return "RGB_24";
-    default: return "INVALID";
+    case SG_FRAME_BGRA:
+        return "BGRA";
+    case SG_FRAME_RGBA:
+        return "RGBA";
+    case SG_FRAME_RGBA10:
+        return "RGBA10";
+    case SG_FRAME_RGBA16F:
+        return "RGBA16F";
+    case SG_FRAME_BGR_32:
+        return "BGR_32";
+    case SG_FRAME_RGB_24:
+        return "RGB_24";
+    default:
+        return "INVALID";
     }
 }
 
@@ -44,7 +51,8 @@ static bool dim_ok(uint32_t v)
     return v != 0 && v <= SG_KVMFR_MAX_DIMENSION;
 }
 
-enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_size, struct sg_kvmfr_frame *out)
+enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_size,
+                                         struct sg_kvmfr_frame *out)
 {
     memset(out, 0, sizeof *out);
     if (!payload || payload_size < SG_KVMFR_FRAME_HEADER_SIZE)
@@ -108,8 +116,8 @@ static void poll_pause(uint32_t poll_ns)
 
 /* Waits until the word is >= needed; *seen gets the last value loaded. Each
  * poll also spends one of *budget (the whole copy's), if given. */
-static enum sg_kvmfr_status wait_seen(const uint32_t *word, uint32_t needed, uint32_t max_polls, uint32_t poll_ns,
-                                      uint32_t *budget, uint32_t *seen)
+static enum sg_kvmfr_status wait_seen(const uint32_t *word, uint32_t needed, uint32_t max_polls,
+                                      uint32_t poll_ns, uint32_t *budget, uint32_t *seen)
 {
     uint32_t v = sg_kvmfr_progress_load(word);
     for (uint32_t i = 0; v < needed && i < max_polls && (!budget || *budget); i++) {
@@ -139,9 +147,10 @@ static void damage_columns(const struct sg_kvmfr_frame *f, const struct sg_kvmfr
     *x1 = (uint32_t)b;
 }
 
-enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                                size_t dst_pitch, bool only_damage, uint32_t max_polls,
-                                                uint32_t poll_ns, uint32_t budget_polls, uint32_t *rows_done)
+enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f,
+                                                void *dst, size_t dst_pitch, bool only_damage,
+                                                uint32_t max_polls, uint32_t poll_ns, uint32_t budget_polls,
+                                                uint32_t *rows_done)
 {
     uint32_t *budget = &budget_polls;
     const uint8_t *data = (const uint8_t *)payload + f->data_offset;
@@ -166,7 +175,8 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struc
             size_t off = (size_t)x0 * f->bytes_per_texel, len = (size_t)(x1 - x0) * f->bytes_per_texel;
             for (uint32_t y = r->y; y < y1 && len; y++) {
                 uint32_t need = (uint32_t)((uint64_t)y * pitch + off + len);
-                if (seen < need && (st = wait_seen(word, need, max_polls, poll_ns, budget, &seen)) != SG_KVMFR_OK)
+                if (seen < need &&
+                    (st = wait_seen(word, need, max_polls, poll_ns, budget, &seen)) != SG_KVMFR_OK)
                     break;
                 memcpy(out + (size_t)y * dst_pitch + off, data + (size_t)y * pitch + off, len);
             }
@@ -217,7 +227,8 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kv
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr)
 {
     uint8_t *p = payload;
-    uint32_t n = hdr->damage_count < SG_KVMFR_MAX_DAMAGE_RECTS ? hdr->damage_count : SG_KVMFR_MAX_DAMAGE_RECTS;
+    uint32_t n =
+        hdr->damage_count < SG_KVMFR_MAX_DAMAGE_RECTS ? hdr->damage_count : SG_KVMFR_MAX_DAMAGE_RECTS;
     /* Everything up to fb_offset, then damage_count, the valid rects and flags (B7 leaves the rest). */
     memcpy(p, hdr, offsetof(struct sg_kvmfr_wire_frame, fb_offset));
     memcpy(p + offsetof(struct sg_kvmfr_wire_frame, damage_count), &hdr->damage_count, 4);

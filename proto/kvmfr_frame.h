@@ -18,18 +18,19 @@
 struct sg_kvmfr_frame {
     struct sg_kvmfr_wire_frame hdr; /* copied out and checked */
     uint32_t bytes_per_texel;
-    uint64_t data_size;             /* data_height * pitch */
-    uint32_t rotation;              /* 0..3 (unknown values read as 0) */
+    uint64_t data_size; /* data_height * pitch */
+    uint32_t rotation;  /* 0..3 (unknown values read as 0) */
     /* within the payload: */
-    uint32_t progress_offset;       /* = fb_offset */
-    uint32_t data_offset;           /* = fb_offset + 4 */
+    uint32_t progress_offset; /* = fb_offset */
+    uint32_t data_offset;     /* = fb_offset + 4 */
 };
 
 uint32_t sg_kvmfr_bytes_per_texel(uint32_t type); /* 0 for invalid */
 const char *sg_kvmfr_frame_type_str(uint32_t type);
 
 /* Copy the frame header out of a payload of payload_size bytes and check it. */
-enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_size, struct sg_kvmfr_frame *out);
+enum sg_kvmfr_status sg_kvmfr_frame_read(const void *payload, uint32_t payload_size,
+                                         struct sg_kvmfr_frame *out);
 
 /* The progress word of a checked frame. */
 static inline uint32_t *sg_kvmfr_frame_progress_word(void *payload, const struct sg_kvmfr_frame *f)
@@ -54,9 +55,10 @@ enum sg_kvmfr_status sg_kvmfr_frame_copy(const void *payload, const struct sg_kv
  * together: a host that publishes each row just before the per-wait bound runs
  * out would otherwise hold the reader for rows x max_polls polls
  * (budget_polls UINT32_MAX = none). */
-enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f, void *dst,
-                                                size_t dst_pitch, bool only_damage, uint32_t max_polls,
-                                                uint32_t poll_ns, uint32_t budget_polls, uint32_t *rows_done);
+enum sg_kvmfr_status sg_kvmfr_frame_copy_budget(const void *payload, const struct sg_kvmfr_frame *f,
+                                                void *dst, size_t dst_pitch, bool only_damage,
+                                                uint32_t max_polls, uint32_t poll_ns, uint32_t budget_polls,
+                                                uint32_t *rows_done);
 
 /* Host side: fill a wire frame header (fb_offset is left as is). */
 void sg_kvmfr_frame_write(void *payload, const struct sg_kvmfr_wire_frame *hdr);

@@ -71,7 +71,8 @@ static bool parse_vm_info(const uint8_t *p, uint32_t len, struct sg_kvmfr_info *
     out->cpus = p[48];
     out->cores = p[49];
     out->sockets = p[50];
-    copy_str(out->cpu_model, sizeof out->cpu_model, p + SG_KVMFR_VMINFO_FIXED_SIZE, len - SG_KVMFR_VMINFO_FIXED_SIZE);
+    copy_str(out->cpu_model, sizeof out->cpu_model, p + SG_KVMFR_VMINFO_FIXED_SIZE,
+             len - SG_KVMFR_VMINFO_FIXED_SIZE);
     out->has_vm_info = true;
     return true;
 }

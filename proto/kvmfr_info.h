@@ -23,7 +23,7 @@ struct sg_kvmfr_info {
     uint8_t os_kind;
     char os_name[256];
     uint32_t records_seen, records_skipped; /* unknown record types are skipped */
-    bool records_truncated; /* a record ran past the end (parsing stopped there) */
+    bool records_truncated;                 /* a record ran past the end (parsing stopped there) */
 };
 
 /* Parse app data already copied out of the region (kvmfr.md §3.3). A record

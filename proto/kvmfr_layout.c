@@ -13,8 +13,8 @@ _Static_assert(SG_LGMP_APP_DATA_OFFSET == 5756, "app data at 5756");
 _Static_assert(SG_LGMP_GLOBAL_HEADER_SIZE == 5760, "LGMP header 5760");
 
 /* Ring sizes and fixed allocations of §4, in allocation order. */
-#define FRAME_RING_BYTES ((SG_KVMFR_FRAME_QUEUE_LEN + 1) * 16u)    /* 48 */
-#define CURSOR_RING_BYTES ((SG_KVMFR_CURSOR_QUEUE_LEN + 1) * 16u)  /* 336 */
+#define FRAME_RING_BYTES ((SG_KVMFR_FRAME_QUEUE_LEN + 1) * 16u)                      /* 48 */
+#define CURSOR_RING_BYTES ((SG_KVMFR_CURSOR_QUEUE_LEN + 1) * 16u)                    /* 336 */
 #define CURSOR_RECORDS_BYTES (SG_KVMFR_CURSOR_RECORDS * SG_KVMFR_CURSOR_HEADER_SIZE) /* 480 */
 #define SHAPE_BYTES (SG_KVMFR_CURSOR_SHAPE_BUFFERS * SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE)
 _Static_assert(FRAME_RING_BYTES == 48 && CURSOR_RING_BYTES == 336, "ring sizes");

@@ -78,9 +78,9 @@ enum sg_kvmfr_frame_type {
     SG_FRAME_INVALID = 0,
     SG_FRAME_BGRA = 1,
     SG_FRAME_RGBA = 2,
-    SG_FRAME_RGBA10 = 3,  /* RGB10A2 */
+    SG_FRAME_RGBA10 = 3, /* RGB10A2 */
     SG_FRAME_RGBA16F = 4,
-    SG_FRAME_BGR_32 = 5,  /* BGR24 packed in 32-bit texels */
+    SG_FRAME_BGR_32 = 5, /* BGR24 packed in 32-bit texels */
     SG_FRAME_RGB_24 = 6,
     SG_FRAME_TYPE_COUNT
 };
@@ -160,7 +160,8 @@ SG_KVMFR_WIRE_OFF(sg_kvmfr_wire_cursor, pad, 10);
 SG_KVMFR_WIRE_OFF(sg_kvmfr_wire_cursor, width, 12);
 SG_KVMFR_WIRE_OFF(sg_kvmfr_wire_cursor, height, 16);
 SG_KVMFR_WIRE_OFF(sg_kvmfr_wire_cursor, pitch, 20);
-_Static_assert(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE == SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES,
+_Static_assert(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE ==
+                   SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES,
                "shape buffer = header + 1 MiB");
 _Static_assert(SG_KVMFR_CURSOR_MAX_SHAPE_BYTES == 512 * 512 * 4, "1 MiB shape");
 /* §7 SET_CURSOR_POS */

@@ -150,7 +150,7 @@ void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms);
 /* Ours: how many times the host took over a lock a client held for good. */
 uint32_t sg_lgmp_host_lock_takeovers(const struct sg_lgmp_host *host);
 
-bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);   /* §9.7 */
+bool sg_lgmp_host_queue_has_subs(struct sg_lgmp_host_queue *q);     /* §9.7 */
 uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-clear */
 /* Messages still held by a subscriber, as post() will count them (from the
  * read index, not the client-written outstanding field): post() finds the
@@ -244,7 +244,7 @@ struct sg_lgmp_info {
     uint32_t app_data_size;
     bool app_data_ok; /* 5756 + app_data_size fits the region */
     struct sg_lgmp_queue_info queues[SG_LGMP_MAX_QUEUES];
-    uint32_t queues_valid; /* entries filled in queues[] */
+    uint32_t queues_valid;       /* entries filled in queues[] */
     enum sg_lgmp_status problem; /* OK, or the first thing found wrong */
 };
 

@@ -49,7 +49,10 @@ struct sg_lgmp_client {
     struct sg_lgmp_client_queue *queues;
 };
 
-static uint64_t client_now(const struct sg_lgmp_client *c) { return c->clock.now_ms(c->clock.ctx); }
+static uint64_t client_now(const struct sg_lgmp_client *c)
+{
+    return c->clock.now_ms(c->clock.ctx);
+}
 
 enum sg_lgmp_status sg_lgmp_client_create(struct sg_lgmp_client **out, void *base, size_t size,
                                           const struct sg_clock *clock)
@@ -162,9 +165,15 @@ bool sg_lgmp_client_session_valid(struct sg_lgmp_client *c)
     return !(now - atomic_load_explicit(&c->last_beat, memory_order_relaxed) > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
 }
 
-uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c) { return c->session; }
+uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c)
+{
+    return c->session;
+}
 
-uint32_t sg_lgmp_client_queue_slot(const struct sg_lgmp_client_queue *q) { return q->slot; }
+uint32_t sg_lgmp_client_queue_slot(const struct sg_lgmp_client_queue *q)
+{
+    return q->slot;
+}
 
 /* The queue geometry a subscription relies on, checked against the mapping. */
 static enum sg_lgmp_status check_geometry(const struct sg_lgmp_client *c, uint32_t slot_count,

@@ -70,7 +70,10 @@ static void fault(struct sg_lgmp_host *h, enum sg_lgmp_status kind)
     atomic_store_explicit(&h->last_fault, (unsigned)kind, memory_order_relaxed);
 }
 
-static uint64_t host_now(const struct sg_lgmp_host *h) { return h->clock.now_ms(h->clock.ctx); }
+static uint64_t host_now(const struct sg_lgmp_host *h)
+{
+    return h->clock.now_ms(h->clock.ctx);
+}
 
 /*
  * The host's side of a spin lock a client also takes. A lock found held on
@@ -116,7 +119,10 @@ static bool host_lock(struct sg_lgmp_host *h, uint32_t *lock, struct host_lock *
     return false;
 }
 
-void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms) { host->lock_spin_ms = max_ms; }
+void sg_lgmp_host_set_lock_spin(struct sg_lgmp_host *host, uint32_t max_ms)
+{
+    host->lock_spin_ms = max_ms;
+}
 
 static void host_unlock(uint32_t *lock, struct host_lock *hl)
 {
@@ -204,8 +210,14 @@ void sg_lgmp_host_destroy(struct sg_lgmp_host *host)
     free(host);
 }
 
-uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host) { return host->session_id; }
-uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host) { return host->avail; }
+uint32_t sg_lgmp_host_session_id(const struct sg_lgmp_host *host)
+{
+    return host->session_id;
+}
+uint64_t sg_lgmp_host_mem_avail(const struct sg_lgmp_host *host)
+{
+    return host->avail;
+}
 
 uint32_t sg_lgmp_host_faults(const struct sg_lgmp_host *host, enum sg_lgmp_status *last)
 {
@@ -490,7 +502,8 @@ static bool own_fields_intact(const struct sg_lgmp_host *h)
     for (uint32_t i = 0; i < h->queue_count; ++i) {
         const struct sg_lgmp_host_queue *q = &h->queues[i];
         const struct sg_lgmp_wire_queue *qh = q->hdr;
-        if (SG_READ_ONCE(qh->slot_count) != q->slot_count || SG_READ_ONCE(qh->sub_timeout_ms) != q->sub_timeout_ms ||
+        if (SG_READ_ONCE(qh->slot_count) != q->slot_count ||
+            SG_READ_ONCE(qh->sub_timeout_ms) != q->sub_timeout_ms ||
             SG_READ_ONCE(qh->ring_offset) != (uint32_t)((const uint8_t *)q->ring - h->base) ||
             SG_READ_ONCE(qh->queue_id) != q->queue_id)
             return false;

@@ -9,4 +9,4 @@ uint64_t sg_clock_monotonic_ms(void *ctx)
     return sg_time_ms() + 1u;
 }
 
-const struct sg_clock sg_clock_monotonic = { .now_ms = sg_clock_monotonic_ms, .ctx = 0 };
+const struct sg_clock sg_clock_monotonic = {.now_ms = sg_clock_monotonic_ms, .ctx = 0};

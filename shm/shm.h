@@ -29,10 +29,10 @@ struct sg_shm_open_opts {
     /* File or device path; "ivshmem" or "ivshmem:N" selects the Nth IVSHMEM
      * device (sorted by PCI address) inside a guest; NULL = default path. */
     const char *path;
-    bool create;         /* host: create the file if missing */
+    bool create;          /* host: create the file if missing */
     uint64_t create_size; /* host: size it to this (0 = leave as is) */
-    uint64_t min_size;   /* refuse a smaller region, naming the size needed */
-    bool read_only;      /* inspector on a saved region */
+    uint64_t min_size;    /* refuse a smaller region, naming the size needed */
+    bool read_only;       /* inspector on a saved region */
 };
 
 /* 0 on success; otherwise -1 with a one-line message naming the path and

@@ -75,8 +75,9 @@ int sg_shm_open_ivshmem(struct sg_shm *shm, unsigned index, const struct sg_shm_
     shm->kind = SG_SHM_IVSHMEM;
     if (sg_shm_find_ivshmem("/sys", index, dir, sizeof(dir)) < 0) {
         snprintf(shm->path, sizeof(shm->path), "ivshmem:%u", index);
-        snprintf(err, err_size, "ivshmem:%u: no IVSHMEM PCI device (1af4:1110) number %u found in /sys/bus/pci",
-                 index, index);
+        snprintf(err, err_size,
+                 "ivshmem:%u: no IVSHMEM PCI device (1af4:1110) number %u found in /sys/bus/pci", index,
+                 index);
         return -1;
     }
     /* A device nobody enabled answers reads of its BAR with all ones. */

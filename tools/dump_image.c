@@ -53,7 +53,8 @@ uint8_t *sg_dump_frame_to_rgb8(const struct sg_kvmfr_frame *f, const uint8_t *ro
             case SG_FRAME_RGBA10: {
                 uint32_t v;
                 memcpy(&v, s + x * 4, 4);
-                d[0] = (uint8_t)((v >> 2) & 0xFF), d[1] = (uint8_t)((v >> 12) & 0xFF), d[2] = (uint8_t)((v >> 22) & 0xFF);
+                d[0] = (uint8_t)((v >> 2) & 0xFF), d[1] = (uint8_t)((v >> 12) & 0xFF),
+                d[2] = (uint8_t)((v >> 22) & 0xFF);
                 break;
             }
             case SG_FRAME_RGBA16F:
@@ -89,13 +90,17 @@ int sg_dump_write_png(const char *path, const uint8_t *pixels, uint32_t width, u
         return -1;
     }
     spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
-    struct spng_ihdr ihdr = {.width = width, .height = height, .bit_depth = 8,
-                             .color_type = channels == 4 ? SPNG_COLOR_TYPE_TRUECOLOR_ALPHA : SPNG_COLOR_TYPE_TRUECOLOR};
+    struct spng_ihdr ihdr = {.width = width,
+                             .height = height,
+                             .bit_depth = 8,
+                             .color_type =
+                                 channels == 4 ? SPNG_COLOR_TYPE_TRUECOLOR_ALPHA : SPNG_COLOR_TYPE_TRUECOLOR};
     int r = ctx ? spng_set_png_file(ctx, fp) : SPNG_EMEM;
     if (!r)
         r = spng_set_ihdr(ctx, &ihdr);
     if (!r)
-        r = spng_encode_image(ctx, pixels, (size_t)width * height * channels, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+        r = spng_encode_image(ctx, pixels, (size_t)width * height * channels, SPNG_FMT_PNG,
+                              SPNG_ENCODE_FINALIZE);
     spng_ctx_free(ctx);
     if (fclose(fp) != 0 && !r) {
         snprintf(err, err_size, "%s: %s", path, strerror(errno));

@@ -80,7 +80,10 @@ static const char *os_name(uint8_t kind)
 
 static const char *shape_name(uint32_t t)
 {
-    return t == SG_CURSOR_COLOR ? "colour" : t == SG_CURSOR_MONOCHROME ? "monochrome" : t == SG_CURSOR_MASKED_COLOR ? "masked-colour" : "invalid";
+    return t == SG_CURSOR_COLOR          ? "colour"
+           : t == SG_CURSOR_MONOCHROME   ? "monochrome"
+           : t == SG_CURSOR_MASKED_COLOR ? "masked-colour"
+                                         : "invalid";
 }
 
 static void print_flags(uint32_t flags)
@@ -118,23 +121,27 @@ static void print_lgmp_problem(const struct sg_lgmp_info *info, size_t size, con
                 SG_LGMP_GLOBAL_HEADER_SIZE);
         break;
     case SG_LGMP_INVALID_MAGIC:
-        appendf(why, sizeof(why), ": magic is 0x%08x, expected 0x%08x (\"LGMP\"); no host has written this region", info->magic,
+        appendf(why, sizeof(why),
+                ": magic is 0x%08x, expected 0x%08x (\"LGMP\"); no host has written this region", info->magic,
                 SG_LGMP_MAGIC);
         break;
     case SG_LGMP_INVALID_VERSION:
         appendf(why, sizeof(why), ": version is %u, expected %u", info->version, SG_LGMP_VERSION);
         break;
     case SG_LGMP_BAD_APP_DATA_SIZE:
-        appendf(why, sizeof(why), ": app_data_size %u runs past the %zu-byte region", info->app_data_size, size);
+        appendf(why, sizeof(why), ": app_data_size %u runs past the %zu-byte region", info->app_data_size,
+                size);
         break;
     case SG_LGMP_BAD_QUEUE_COUNT:
-        appendf(why, sizeof(why), ": queue_count is %u, at most %u allowed", info->queue_count, SG_LGMP_MAX_QUEUES);
+        appendf(why, sizeof(why), ": queue_count is %u, at most %u allowed", info->queue_count,
+                SG_LGMP_MAX_QUEUES);
         break;
     default:
         for (uint32_t i = 0; i < info->queues_valid; i++) {
             const struct sg_lgmp_queue_info *q = &info->queues[i];
             if (!q->ring_ok)
-                appendf(why, sizeof(why), ": queue %u: slot_count %u, ring_offset %u, write_index %u, read_index %u", i,
+                appendf(why, sizeof(why),
+                        ": queue %u: slot_count %u, ring_offset %u, write_index %u, read_index %u", i,
                         q->slot_count, q->ring_offset, q->write_index, q->read_index);
         }
     }
@@ -161,15 +168,15 @@ static int dump_cursor_msg(uint32_t n, const struct sg_lgmp_message *m, uint8_t 
         struct sg_kvmfr_wire_cursor h = {0};
         if (m->size >= sizeof h)
             memcpy(&h, m->mem, sizeof h);
-        printf(", INVALID: %s (payload %u bytes, type %u, %ux%u, pitch %u)\n", sg_kvmfr_status_str(st), m->size,
-               h.shape_type, h.width, h.height, h.pitch);
+        printf(", INVALID: %s (payload %u bytes, type %u, %ux%u, pitch %u)\n", sg_kvmfr_status_str(st),
+               m->size, h.shape_type, h.width, h.height, h.pitch);
         return 1;
     }
     if (c.flags & SG_CURSOR_FLAG_POSITION)
         printf(", position (%d,%d)", c.x, c.y);
     if (c.flags & SG_CURSOR_FLAG_SHAPE) {
-        printf(", hotspot (%d,%d), shape %s %ux%u pitch %u (%u bytes)", c.hot_x, c.hot_y, shape_name(c.shape_type),
-               c.width, c.height, c.pitch, c.shape_size);
+        printf(", hotspot (%d,%d), shape %s %ux%u pitch %u (%u bytes)", c.hot_x, c.hot_y,
+               shape_name(c.shape_type), c.width, c.height, c.pitch, c.shape_size);
         cs->have_hot = true;
         cs->hot_x = c.hot_x;
         cs->hot_y = c.hot_y;
@@ -194,8 +201,7 @@ static int write_cursor_png(const char *out, const struct cursor_state *cs, uint
     const struct sg_lgmp_message *m = &cs->shape_msg_data;
     enum sg_kvmfr_status st = sg_kvmfr_cursor_read(m->mem, m->size, m->app_value, copy, copy_size, &c);
     if (st != SG_KVMFR_OK) {
-        LOG_E("--cursor-png: cursor shape changed and is now invalid: %s",
-                sg_kvmfr_status_str(st));
+        LOG_E("--cursor-png: cursor shape changed and is now invalid: %s", sg_kvmfr_status_str(st));
         return 1;
     }
     size_t n = (size_t)c.width * c.height;
@@ -238,16 +244,17 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
         printf("frame: INVALID: %s\n", sg_kvmfr_status_str(st));
         printf("frame: type %u, data %ux%u, frame %ux%u, screen %ux%u, stride %u, pitch %u, fb_offset %u, "
                "damage %u\n",
-               h.type, h.data_width, h.data_height, h.frame_width, h.frame_height, h.screen_width, h.screen_height,
-               h.stride, h.pitch, h.fb_offset, h.damage_count);
+               h.type, h.data_width, h.data_height, h.frame_width, h.frame_height, h.screen_width,
+               h.screen_height, h.stride, h.pitch, h.fb_offset, h.damage_count);
         return 1;
     }
     const struct sg_kvmfr_wire_frame *h = &f.hdr;
     uint32_t progress = sg_kvmfr_progress_load(sg_kvmfr_frame_progress_word(m->mem, &f));
-    printf("frame: serial %u, format version %u, type %s (%u), rotation %u\n", h->frame_serial, h->format_version,
-           sg_kvmfr_frame_type_str(h->type), h->type, h->rotation);
-    printf("frame: screen %ux%u, data %ux%u, frame %ux%u, stride %u, pitch %u\n", h->screen_width, h->screen_height,
-           h->data_width, h->data_height, h->frame_width, h->frame_height, h->stride, h->pitch);
+    printf("frame: serial %u, format version %u, type %s (%u), rotation %u\n", h->frame_serial,
+           h->format_version, sg_kvmfr_frame_type_str(h->type), h->type, h->rotation);
+    printf("frame: screen %ux%u, data %ux%u, frame %ux%u, stride %u, pitch %u\n", h->screen_width,
+           h->screen_height, h->data_width, h->data_height, h->frame_width, h->frame_height, h->stride,
+           h->pitch);
     printf("frame: fb_offset %u (pixel data at %llu), progress %u of %llu (%s)\n", h->fb_offset,
            (unsigned long long)m->offset + f.data_offset, progress, (unsigned long long)f.data_size,
            progress >= f.data_size ? "complete" : "incomplete");
@@ -274,8 +281,8 @@ static int dump_frame(const struct sg_lgmp_message *m, uint32_t slot, bool outst
     uint32_t rows_done = 0;
     st = sg_kvmfr_frame_copy(m->mem, &f, rows, h->pitch, false, &rows_done);
     if (st != SG_KVMFR_OK)
-        LOG_W("--frame: only %u of %u rows arrived (%s); the rest is black", rows_done,
-                h->data_height, sg_kvmfr_status_str(st));
+        LOG_W("--frame: only %u of %u rows arrived (%s); the rest is black", rows_done, h->data_height,
+              sg_kvmfr_status_str(st));
     uint32_t w, hgt;
     uint8_t *rgb = sg_dump_frame_to_rgb8(&f, rows, &w, &hgt);
     free(rows);
@@ -306,8 +313,8 @@ static int dump_lgmp_header(const struct sg_shm *shm, struct sg_lgmp_info *info)
             return -1;
         bad = 1;
     }
-    printf("lgmp: magic LGMP, version %u, session 0x%08x, %u queues, app data %u bytes at %u\n", info->version,
-           info->session_id, info->queue_count, info->app_data_size, SG_LGMP_APP_DATA_OFFSET);
+    printf("lgmp: magic LGMP, version %u, session 0x%08x, %u queues, app data %u bytes at %u\n",
+           info->version, info->session_id, info->queue_count, info->app_data_size, SG_LGMP_APP_DATA_OFFSET);
     return bad;
 }
 
@@ -322,14 +329,15 @@ static void dump_heartbeat(const void *base, bool no_wait)
     sg_sleep_us(100000);
     uint64_t c2 = load_clock(base);
     if (c2 != c1)
-        printf("heartbeat: %llu ms, ticking (+%lld ms in 100 ms)\n", (unsigned long long)c2, (long long)(c2 - c1));
+        printf("heartbeat: %llu ms, ticking (+%lld ms in 100 ms)\n", (unsigned long long)c2,
+               (long long)(c2 - c1));
     else
         printf("heartbeat: %llu ms, not ticking (unchanged over 100 ms: host stopped or region saved)\n",
                (unsigned long long)c1);
 }
 
-static void log_kvmfr_problem(const char *path, enum sg_kvmfr_status st, const uint8_t *app, uint32_t app_size,
-                              const struct sg_kvmfr_info *ki)
+static void log_kvmfr_problem(const char *path, enum sg_kvmfr_status st, const uint8_t *app,
+                              uint32_t app_size, const struct sg_kvmfr_info *ki)
 {
     char why[256] = "";
     if (st == SG_KVMFR_APPDATA_TOO_SMALL) {
@@ -352,8 +360,8 @@ static void print_kvmfr_records(const struct sg_kvmfr_info *ki)
         printf("kvmfr: vm info: uuid ");
         for (int i = 0; i < 16; i++)
             printf("%02x%s", ki->uuid[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
-        printf(", capture \"%s\", cpus %u, cores %u, sockets %u, model \"%s\"\n", ki->capture, ki->cpus, ki->cores,
-               ki->sockets, ki->cpu_model);
+        printf(", capture \"%s\", cpus %u, cores %u, sockets %u, model \"%s\"\n", ki->capture, ki->cpus,
+               ki->cores, ki->sockets, ki->cpu_model);
     }
     if (ki->has_os_info)
         printf("kvmfr: os info: %s (%u), \"%s\"\n", os_name(ki->os_kind), ki->os_kind, ki->os_name);
@@ -375,7 +383,8 @@ static int dump_kvmfr_info(const struct sg_shm *shm, const struct sg_lgmp_info *
     enum sg_kvmfr_status st = sg_kvmfr_parse_info(app, info->app_data_size, &ki);
     if (st == SG_KVMFR_OK || st == SG_KVMFR_BAD_VERSION)
         printf("kvmfr: magic KVMFR---, version %u, host version \"%s\", features 0x%x%s\n", ki.version,
-               ki.host_version, ki.features, ki.features & SG_KVMFR_FEATURE_SET_CURSOR_POS ? " (set-cursor-pos)" : "");
+               ki.host_version, ki.features,
+               ki.features & SG_KVMFR_FEATURE_SET_CURSOR_POS ? " (set-cursor-pos)" : "");
     if (st != SG_KVMFR_OK)
         log_kvmfr_problem(shm->path, st, app, info->app_data_size, &ki);
     else
@@ -388,10 +397,11 @@ static int dump_kvmfr_info(const struct sg_shm *shm, const struct sg_lgmp_info *
 static void print_queue_header(uint32_t i, const struct sg_lgmp_queue_info *q, uint64_t host_clock_ms)
 {
     uint32_t active = (uint32_t)(q->subs >> 32), badm = (uint32_t)q->subs;
-    printf("queue %u: id %u (%s), %u slots, sub timeout %u ms, ring at %u, write %u, read %u, outstanding %u, "
-           "new subscribers %u\n",
-           i, q->queue_id, queue_name(q->queue_id), q->slot_count, q->sub_timeout_ms, q->ring_offset,
-           q->write_index, q->read_index, q->outstanding, q->new_sub_count);
+    printf(
+        "queue %u: id %u (%s), %u slots, sub timeout %u ms, ring at %u, write %u, read %u, outstanding %u, "
+        "new subscribers %u\n",
+        i, q->queue_id, queue_name(q->queue_id), q->slot_count, q->sub_timeout_ms, q->ring_offset,
+        q->write_index, q->read_index, q->outstanding, q->new_sub_count);
     printf("queue %u: subscribers active 0x%08x, bad 0x%08x, oldest deadline %llu\n", i, active, badm,
            (unsigned long long)q->oldest_deadline);
     for (uint32_t s = 0; s < SG_LGMP_MAX_SUBSCRIBERS; s++) {
@@ -401,7 +411,8 @@ static void print_queue_header(uint32_t i, const struct sg_lgmp_queue_info *q, u
         printf("queue %u: subscriber %u: %s%s, tag 0x%08x, bad_until %llu", i, s, a ? "active" : "inactive",
                b ? " bad (evicted)" : "", q->client_tag[s], (unsigned long long)q->bad_until[s]);
         if (b && q->bad_until[s] > host_clock_ms)
-            printf(" (slot reserved for %llu more ms)", (unsigned long long)(q->bad_until[s] - host_clock_ms));
+            printf(" (slot reserved for %llu more ms)",
+                   (unsigned long long)(q->bad_until[s] - host_clock_ms));
         else if (b)
             printf(" (expired: the next subscribe reaps it)");
         printf("\n");
@@ -412,8 +423,8 @@ static void print_queue_header(uint32_t i, const struct sg_lgmp_queue_info *q, u
 
 /* The outstanding messages of a queue whose ring checked out (cursor messages decoded into cs).
  * Sets *outstanding to the number of messages the ring holds; returns 1 if anything is invalid. */
-static int dump_messages(const struct sg_shm *shm, uint32_t i, const struct sg_lgmp_queue_info *q, uint8_t *copy,
-                         size_t copy_size, struct cursor_state *cs, uint32_t *outstanding)
+static int dump_messages(const struct sg_shm *shm, uint32_t i, const struct sg_lgmp_queue_info *q,
+                         uint8_t *copy, size_t copy_size, struct cursor_state *cs, uint32_t *outstanding)
 {
     int bad = 0;
     uint32_t n = q->outstanding < q->slot_count ? q->outstanding : q->slot_count - 1;
@@ -428,7 +439,8 @@ static int dump_messages(const struct sg_shm *shm, uint32_t i, const struct sg_l
         struct sg_lgmp_message m;
         uint32_t pending;
         enum sg_lgmp_status ls = sg_lgmp_inspect_slot(shm->base, shm->size, q, slot, &m, &pending);
-        printf("queue %u: message %u (ring slot %u): app_value 0x%x, payload at %u, %u bytes, pending 0x%08x%s%s\n",
+        printf("queue %u: message %u (ring slot %u): app_value 0x%x, payload at %u, %u bytes, pending "
+               "0x%08x%s%s\n",
                i, k + 1, slot, m.app_value, m.offset, m.size, pending, ls ? ", INVALID: " : "",
                ls ? sg_lgmp_status_str(ls) : "");
         if (ls) {
@@ -489,8 +501,8 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
         const struct sg_lgmp_queue_info *q = &info.queues[i];
         print_queue_header(i, q, info.host_clock_ms);
         if (!q->ring_ok) {
-            printf("queue %u: INVALID ring (slot_count %u, ring_offset %u, write %u, read %u)\n", i, q->slot_count,
-                   q->ring_offset, q->write_index, q->read_index);
+            printf("queue %u: INVALID ring (slot_count %u, ring_offset %u, write %u, read %u)\n", i,
+                   q->slot_count, q->ring_offset, q->write_index, q->read_index);
             bad = 1;
             continue;
         }
@@ -514,21 +526,30 @@ static int dump_once(const struct sg_shm *shm, const struct opts *o)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"file", required_argument, 0, 'f'},   {"frame", required_argument, 0, 'F'},
+        {"file", required_argument, 0, 'f'},       {"frame", required_argument, 0, 'F'},
         {"cursor-png", required_argument, 0, 'c'}, {"watch", no_argument, 0, 'w'},
-        {"no-wait", no_argument, 0, 'n'},      {"help", no_argument, 0, 'h'},
-        {"log-level", required_argument, 0, 'l'},
-        {0, 0, 0, 0},
+        {"no-wait", no_argument, 0, 'n'},          {"help", no_argument, 0, 'h'},
+        {"log-level", required_argument, 0, 'l'},  {0, 0, 0, 0},
     };
     struct opts o = {0};
     int c;
     while ((c = getopt_long(argc, argv, "f:F:c:wnl:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'f': o.path = optarg; break;
-        case 'F': o.frame_png = optarg; break;
-        case 'c': o.cursor_png = optarg; break;
-        case 'w': o.watch = true; break;
-        case 'n': o.no_wait = true; break;
+        case 'f':
+            o.path = optarg;
+            break;
+        case 'F':
+            o.frame_png = optarg;
+            break;
+        case 'c':
+            o.cursor_png = optarg;
+            break;
+        case 'w':
+            o.watch = true;
+            break;
+        case 'n':
+            o.no_wait = true;
+            break;
         case 'l': {
             enum sg_log_level level;
             if (!sg_log_parse_level(optarg, &level)) {
@@ -538,8 +559,12 @@ int main(int argc, char **argv)
             sg_log_set_level(level);
             break;
         }
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

@@ -55,7 +55,7 @@ static uint64_t now_ns(void)
 
 static void sleep_ns(uint64_t ns)
 {
-    struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     nanosleep(&ts, NULL);
 }
 
@@ -76,9 +76,11 @@ static void open_disp(struct disp *d, const char *name)
 /* The RGB of one client-display pixel. */
 static bool read_box(struct disp *d, int x, int y, int w, int h, uint32_t *px, int max)
 {
-    xcb_get_image_reply_t *r = xcb_get_image_reply(
-        d->c, xcb_get_image(d->c, XCB_IMAGE_FORMAT_Z_PIXMAP, d->s->root, (int16_t)x, (int16_t)y, (uint16_t)w, (uint16_t)h, ~0u),
-        NULL);
+    xcb_get_image_reply_t *r =
+        xcb_get_image_reply(d->c,
+                            xcb_get_image(d->c, XCB_IMAGE_FORMAT_Z_PIXMAP, d->s->root, (int16_t)x, (int16_t)y,
+                                          (uint16_t)w, (uint16_t)h, ~0u),
+                            NULL);
     if (!r)
         return false;
     int n = xcb_get_image_data_length(r) / 4;
@@ -104,7 +106,7 @@ static bool close_rgb(uint32_t a, uint32_t b)
 static void fill(struct disp *g, xcb_gcontext_t gc, uint32_t colour, int x, int y, int w, int h)
 {
     xcb_change_gc(g->c, gc, XCB_GC_FOREGROUND, &colour);
-    xcb_rectangle_t r = { (int16_t)x, (int16_t)y, (uint16_t)w, (uint16_t)h };
+    xcb_rectangle_t r = {(int16_t)x, (int16_t)y, (uint16_t)w, (uint16_t)h};
     xcb_poly_fill_rectangle(g->c, g->s->root, gc, 1, &r);
 }
 
@@ -170,7 +172,7 @@ static void ev_push(struct events *e, uint64_t t, int a, int b)
         if (!e->v)
             exit(1);
     }
-    e->v[e->n++] = (struct event){ t, a, b };
+    e->v[e->n++] = (struct event){t, a, b};
 }
 
 /* Lines "T name a [b]" of the given name, in file order (= time order). */
@@ -193,7 +195,8 @@ static void load(const char *path, const char *name, struct events *out)
 }
 
 /* First event at or after t matching (a, b) (b ignored when match_b is false); NULL if none. */
-static const struct event *first_after(const struct events *e, uint64_t t, int a, int b, bool match_a, bool match_b)
+static const struct event *first_after(const struct events *e, uint64_t t, int a, int b, bool match_a,
+                                       bool match_b)
 {
     for (size_t i = 0; i < e->n; i++)
         if (e->v[i].t >= t && (!match_a || e->v[i].a == a) && (!match_b || e->v[i].b == b))
@@ -245,8 +248,10 @@ static double cpu_s(int pid)
 int main(int argc, char **argv)
 {
     if (argc != 8) {
-        fprintf(stderr, "usage: %s GUEST_DISPLAY CLIENT_DISPLAY SAMPLES HOST_TRACE CLIENT_TRACE HOST_PID CLIENT_PID\n",
-                argv[0]);
+        fprintf(
+            stderr,
+            "usage: %s GUEST_DISPLAY CLIENT_DISPLAY SAMPLES HOST_TRACE CLIENT_TRACE HOST_PID CLIENT_PID\n",
+            argv[0]);
         return 2;
     }
     struct disp g, cl;
@@ -274,14 +279,15 @@ int main(int argc, char **argv)
     uint64_t t = now_ns();
     while (!box_plain(&cl, bx, cy) || wait_cursor(&cl, ax, cy, now_ns()) == 0) {
         if (now_ns() - t > 10000000000ull) {
-            fprintf(stderr, "glass_to_glass: the client display never showed the plain guest with its cursor\n");
+            fprintf(stderr,
+                    "glass_to_glass: the client display never showed the plain guest with its cursor\n");
             return 1;
         }
         sleep_ns(20000000);
     }
 
     struct sample *fs = calloc((size_t)n, sizeof(*fs)), *cs = calloc((size_t)n, sizeof(*cs));
-    static const uint32_t colours[] = { 0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0x00ffff, 0xff00ff, 0xffffff };
+    static const uint32_t colours[] = {0xff0000, 0x00ff00, 0x0000ff, 0xffff00, 0x00ffff, 0xff00ff, 0xffffff};
     int lost_f = 0, lost_c = 0;
     for (int i = 0; i < n; i++) {
         uint32_t col = colours[i % (sizeof(colours) / sizeof(colours[0]))];
@@ -322,7 +328,7 @@ int main(int argc, char **argv)
     double move_h = (cpu_s(host_pid) - h0) / secs * 100, move_c = (cpu_s(client_pid) - c0) / secs * 100;
 
     /* traces */
-    struct events hf = { 0 }, hc = { 0 }, cf = { 0 }, cc = { 0 };
+    struct events hf = {0}, hc = {0}, cf = {0}, cc = {0};
     load(host_trace, "frame-post", &hf);
     load(host_trace, "cursor-post", &hc);
     load(client_trace, "frame-drawn", &cf);
@@ -347,10 +353,11 @@ int main(int argc, char **argv)
                 break;
             }
     }
-    printf("\nglass to glass, %d samples each (ms; load average at start of the table: see the runner)\n\n", n);
+    printf("\nglass to glass, %d samples each (ms; load average at start of the table: see the runner)\n\n",
+           n);
     printf("| %-36s | %5s | %7s | %7s | %7s | %7s |\n", "what", "n", "p50", "p90", "p99", "max");
-    printf("|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-------", "---------", "---------",
-           "---------", "---------");
+    printf("|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-------", "---------",
+           "---------", "---------", "---------");
     row("frame: painted -> seen", g2g, ng, (size_t)n);
     row("frame: host (painted -> posted)", host, nh, ng);
     row("frame: client (posted -> seen)", cli, nc, ng);

@@ -83,7 +83,10 @@ static int full_create(struct sg_capture **out, const char *const *v, char *err,
     *out = &f->base;
     return 0;
 }
-static int full_start(struct sg_capture *c) { return 0; }
+static int full_start(struct sg_capture *c)
+{
+    return 0;
+}
 static enum sg_capture_status full_next(struct sg_capture *c, uint32_t t, struct sg_capture_frame *out)
 {
     struct full *f = (struct full *)c;
@@ -98,21 +101,36 @@ static void full_copy(struct sg_capture *c, const struct sg_capture_rect *r, voi
     struct full *f = (struct full *)c;
     sg_capture_copy_image(f->img, (size_t)W * 4, r, dst, pitch);
 }
-static enum sg_capture_status full_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *s, size_t n)
+static enum sg_capture_status full_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *s,
+                                          size_t n)
 {
     return SG_CAPTURE_NONE;
 }
-static int full_setpos(struct sg_capture *c, int32_t x, int32_t y) { return 0; }
-static void full_stop(struct sg_capture *c) {}
+static int full_setpos(struct sg_capture *c, int32_t x, int32_t y)
+{
+    return 0;
+}
+static void full_stop(struct sg_capture *c)
+{
+}
 static void full_destroy(struct sg_capture *c)
 {
     free(((struct full *)c)->img);
     free(c);
 }
 static const struct sg_capture_impl full_impl = {
-    .name = "full", .label = "full", .help = "", .options = NULL, .create = full_create, .start = full_start,
-    .next_frame = full_next, .copy_rect = full_copy, .next_cursor = full_cursor, .set_cursor_pos = full_setpos,
-    .stop = full_stop, .destroy = full_destroy,
+    .name = "full",
+    .label = "full",
+    .help = "",
+    .options = NULL,
+    .create = full_create,
+    .start = full_start,
+    .next_frame = full_next,
+    .copy_rect = full_copy,
+    .next_cursor = full_cursor,
+    .set_cursor_pos = full_setpos,
+    .stop = full_stop,
+    .destroy = full_destroy,
 };
 
 /* ------------------------------------------------------------------ in-process runs */
@@ -177,7 +195,9 @@ static double run(struct sg_capture *cap, int frames, between_fn between, void *
             sg_lgmp_client_message_done(cq);
     }
     sg_publisher_get_stats(p, &s1);
-    *bytes_per_frame = s1.frames > s0.frames ? (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames) : 0;
+    *bytes_per_frame = s1.frames > s0.frames
+                           ? (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames)
+                           : 0;
     double med = got ? median(t, got) : 0;
     free(t);
     sg_lgmp_client_unsubscribe(&fq);

@@ -88,13 +88,13 @@ static double memcpy_frame_s(uint8_t *dst)
 
 struct synth {
     struct sg_capture base;
-    uint8_t *fb[2];    /* the "dumb buffers" */
-    int front;         /* which one is scanned out */
+    uint8_t *fb[2]; /* the "dumb buffers" */
+    int front;      /* which one is scanned out */
     struct sg_kms_detect det;
     const uint8_t *src;
     uint32_t phase, interleave;
     double next_cpu, copy_cpu; /* time inside next_frame / copy_rect */
-    uint32_t fps;      /* 0: poll without waiting */
+    uint32_t fps;              /* 0: poll without waiting */
     struct timespec next;
 };
 
@@ -111,7 +111,8 @@ static int synth_start(struct sg_capture *c)
     return 0;
 }
 static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_frame *out);
-static enum sg_capture_status synth_next(struct sg_capture *c, uint32_t timeout_ms, struct sg_capture_frame *out)
+static enum sg_capture_status synth_next(struct sg_capture *c, uint32_t timeout_ms,
+                                         struct sg_capture_frame *out)
 {
     struct synth *s = (struct synth *)c;
     double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
@@ -134,8 +135,8 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     if (!flipped && !sg_kms_detect_probe(&s->det, s->src, PITCH, s->phase++, s->interleave))
         return SG_CAPTURE_TIMEOUT;
     uint32_t checked;
-    if (flipped && s->det.valid && sg_kms_detect_sample(&s->det, s->src, PITCH, s->phase++, s->interleave, &checked) * 2 >
-                                       checked) {
+    if (flipped && s->det.valid &&
+        sg_kms_detect_sample(&s->det, s->src, PITCH, s->phase++, s->interleave, &checked) * 2 > checked) {
         out->width = W;
         out->height = H;
         out->damage_count = 0;
@@ -155,22 +156,39 @@ static void synth_copy(struct sg_capture *c, const struct sg_capture_rect *r, vo
     double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     for (uint32_t y = r->y; y < r->y + r->h; y++)
         sg_kms_detect_store(&s->det, y,
-                            sg_kms_copy_row_hash((uint8_t *)dst + (size_t)y * pitch, s->src + (size_t)y * PITCH,
-                                                 (size_t)W * 4));
+                            sg_kms_copy_row_hash((uint8_t *)dst + (size_t)y * pitch,
+                                                 s->src + (size_t)y * PITCH, (size_t)W * 4));
     sg_kms_copy_fence();
     s->copy_cpu += cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
-static enum sg_capture_status synth_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *sh, size_t n)
+static enum sg_capture_status synth_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *sh,
+                                           size_t n)
 {
     return SG_CAPTURE_NONE;
 }
-static int synth_setpos(struct sg_capture *c, int32_t x, int32_t y) { return -1; }
-static void synth_stop(struct sg_capture *c) {}
-static void synth_destroy(struct sg_capture *c) {}
+static int synth_setpos(struct sg_capture *c, int32_t x, int32_t y)
+{
+    return -1;
+}
+static void synth_stop(struct sg_capture *c)
+{
+}
+static void synth_destroy(struct sg_capture *c)
+{
+}
 static const struct sg_capture_impl synth_impl = {
-    .name = "kms-synthetic", .label = "KMS", .help = "", .options = NULL, .create = synth_create,
-    .start = synth_start, .next_frame = synth_next, .copy_rect = synth_copy, .next_cursor = synth_cursor,
-    .set_cursor_pos = synth_setpos, .stop = synth_stop, .destroy = synth_destroy,
+    .name = "kms-synthetic",
+    .label = "KMS",
+    .help = "",
+    .options = NULL,
+    .create = synth_create,
+    .start = synth_start,
+    .next_frame = synth_next,
+    .copy_rect = synth_copy,
+    .next_cursor = synth_cursor,
+    .set_cursor_pos = synth_setpos,
+    .stop = synth_stop,
+    .destroy = synth_destroy,
 };
 
 static void fill(uint8_t *fb, uint32_t seed)
@@ -264,11 +282,15 @@ static void whole_frames(struct synth *s, double mc)
     }
     sg_publisher_get_stats(ss.p, &s1);
     double med = median(t, got);
-    printf("whole changed 1920x1080 frame, capture + publish %8.3f ms CPU/frame %5.2f x memcpy  (%.0f%% of the frame "
+    printf("whole changed 1920x1080 frame, capture + publish %8.3f ms CPU/frame %5.2f x memcpy  (%.0f%% of "
+           "the frame "
            "copied into the region, %d frames)\n",
-           med * 1e3, med / mc, 100.0 * (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames) /
-           ((double)W * H * 4), got);
-    printf("  of which: change detection (next_frame) %.2f x memcpy, copy into the region (copy_rect) %.2f x memcpy\n",
+           med * 1e3, med / mc,
+           100.0 * (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames) /
+               ((double)W * H * 4),
+           got);
+    printf("  of which: change detection (next_frame) %.2f x memcpy, copy into the region (copy_rect) %.2f x "
+           "memcpy\n",
            (s->next_cpu - n0) / 60 / mc, (s->copy_cpu - c0) / 60 / mc);
     session_close(&ss);
 }
@@ -294,16 +316,21 @@ static void still_scan(struct synth *s, double mc)
         }
     }
     double med = median(t, 101), pmed = median(p, 101);
-    printf("still screen, full scan (every row hashed)        %8.3f ms CPU      %5.2f x memcpy  -> at 60 polls/s: "
+    printf("still screen, full scan (every row hashed)        %8.3f ms CPU      %5.2f x memcpy  -> at 60 "
+           "polls/s: "
            "%.2f%% of a core (%.1f GB/s read)\n",
            med * 1e3, med / mc, med * 60 * 100, (double)W * H * 4 / med / 1e9);
-    printf("still screen, probe (every %uth row, kms default) %8.3f ms CPU      %5.2f x memcpy  -> at 60 polls/s: "
+    printf("still screen, probe (every %uth row, kms default) %8.3f ms CPU      %5.2f x memcpy  -> at 60 "
+           "polls/s: "
            "%.2f%% of a core\n",
            s->interleave, pmed * 1e3, pmed / mc, pmed * 60 * 100);
 }
 
 static volatile sig_atomic_t stop_flag;
-static void on_alarm(int sig) { stop_flag = 1; }
+static void on_alarm(int sig)
+{
+    stop_flag = 1;
+}
 
 static void still_host(struct synth *s, int seconds)
 {
@@ -321,13 +348,16 @@ static void still_host(struct synth *s, int seconds)
     sg_publisher_run(ss.p, &stop_flag);
     double wall = now_s() - t0;
     getrusage(RUSAGE_SELF, &r1);
-    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) + (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
-                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) + (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
+    double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
+                 (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
+                 (double)(r1.ru_stime.tv_sec - r0.ru_stime.tv_sec) +
+                 (r1.ru_stime.tv_usec - r0.ru_stime.tv_usec) / 1e6;
     struct sg_publisher_stats st;
     sg_publisher_get_stats(ss.p, &st);
-    printf("still screen, host running %4.1f s at 60 polls/s   %5.2f%% of a core (frame thread + 10 ms tick), "
-           "%llu frames posted\n",
-           wall, 100 * cpu / wall, (unsigned long long)st.frames);
+    printf(
+        "still screen, host running %4.1f s at 60 polls/s   %5.2f%% of a core (frame thread + 10 ms tick), "
+        "%llu frames posted\n",
+        wall, 100 * cpu / wall, (unsigned long long)st.frames);
     fflush(stdout);
     s->fps = 0;
     session_close(&ss);
@@ -378,12 +408,14 @@ int main(int argc, char **argv)
     char err[256];
     sg_capture_create(&synth_impl, &cap, NULL, err, sizeof(err));
 
-    uint8_t *shared = mmap(NULL, (size_t)W * H * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    uint8_t *shared =
+        mmap(NULL, (size_t)W * H * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     double mc = memcpy_frame_s(shared);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load[3] = {0};
     getloadavg(load, 3);
-    printf("kms backend, synthetic scan-out %ux%u XRGB8888 (pitch %u); memcpy of the frame %.3f ms CPU; %ld CPUs, "
+    printf("kms backend, synthetic scan-out %ux%u XRGB8888 (pitch %u); memcpy of the frame %.3f ms CPU; %ld "
+           "CPUs, "
            "load %.2f\n",
            W, H, PITCH, mc * 1e3, cpus, load[0]);
     whole_frames(&s, mc);

@@ -47,7 +47,7 @@ struct run {
     uint64_t *post_ns;     /* per serial */
     uint64_t *complete_ns; /* per serial */
     atomic_bool client_ready;
-    uint32_t total; /* frames incl. warm-up */
+    uint32_t total;           /* frames incl. warm-up */
     uint32_t max_outstanding; /* 1: one frame in flight (latency); 2: B7 pipelining (throughput) */
     uint32_t timeouts;
 };
@@ -97,9 +97,17 @@ static void *host_thread(void *arg)
         struct sg_lgmp_mem *blk = &r->blocks[serial & 1];
         uint8_t *p = blk->ptr;
         struct sg_kvmfr_wire_frame fh = {
-            .format_version = 1, .frame_serial = serial, .type = SG_FRAME_BGRA,
-            .screen_width = r->w, .screen_height = r->h, .data_width = r->w, .data_height = r->h,
-            .frame_width = r->w, .frame_height = r->h, .stride = r->w, .pitch = r->pitch,
+            .format_version = 1,
+            .frame_serial = serial,
+            .type = SG_FRAME_BGRA,
+            .screen_width = r->w,
+            .screen_height = r->h,
+            .data_width = r->w,
+            .data_height = r->h,
+            .frame_width = r->w,
+            .frame_height = r->h,
+            .stride = r->w,
+            .pitch = r->pitch,
         };
         sg_kvmfr_frame_write(p, &fh);
         uint32_t *word = (uint32_t *)(p + r->fb_offset);
@@ -160,7 +168,8 @@ static void *client_thread(void *arg)
         }
         /* poll_ns 0: spin on the word; otherwise sleep between polls like B7 */
         uint32_t polls = r->o->poll_ns ? 1000000 : 2000000000u;
-        if (sg_kvmfr_frame_copy_ex(m.mem, &f, r->dst, r->pitch, false, polls, r->o->poll_ns, &rows) != SG_KVMFR_OK)
+        if (sg_kvmfr_frame_copy_ex(m.mem, &f, r->dst, r->pitch, false, polls, r->o->poll_ns, &rows) !=
+            SG_KVMFR_OK)
             r->timeouts++;
         r->complete_ns[f.hdr.frame_serial] = now_ns();
         sg_lgmp_client_message_done(q);
@@ -263,20 +272,31 @@ static int run_one(const struct opts *o, uint32_t w, uint32_t h)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"frames", required_argument, 0, 'n'}, {"poll-ns", required_argument, 0, 'p'},
-        {"only", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+        {"frames", required_argument, 0, 'n'},
+        {"poll-ns", required_argument, 0, 'p'},
+        {"only", required_argument, 0, 'o'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     struct opts o = {.frames = 200, .poll_ns = 0};
     int c;
     while ((c = getopt_long(argc, argv, "n:p:o:h", longopts, NULL)) != -1) {
         switch (c) {
-        case 'n': o.frames = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'p': o.poll_ns = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'o': o.only = optarg; break;
+        case 'n':
+            o.frames = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            o.poll_ns = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case 'o':
+            o.only = optarg;
+            break;
         case 'h':
-            printf("Usage: frame_relay [--frames N (200)] [--poll-ns NS (0 = spin; B7 sleeps ~1000)] [--only WxH]\n");
+            printf("Usage: frame_relay [--frames N (200)] [--poll-ns NS (0 = spin; B7 sleeps ~1000)] [--only "
+                   "WxH]\n");
             return 0;
-        default: return 2;
+        default:
+            return 2;
         }
     }
     if (o.frames < 10) {
@@ -284,7 +304,8 @@ int main(int argc, char **argv)
         return 2;
     }
     static const uint32_t modes[][2] = {{1920, 1080}, {2560, 1440}, {3840, 2160}};
-    printf("frame_relay: BGRA, B7 layout, progress every 1 MiB, client %s, %u frames per mode after 10 warm-up\n",
+    printf("frame_relay: BGRA, B7 layout, progress every 1 MiB, client %s, %u frames per mode after 10 "
+           "warm-up\n",
            o.poll_ns ? "sleeps between progress polls" : "spins on the progress word", o.frames);
     int rc = 0;
     for (size_t i = 0; i < 3; i++) {

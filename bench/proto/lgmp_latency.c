@@ -53,20 +53,24 @@ struct run {
     struct sg_lgmp_mem cursor[CURSOR_BUFFERS];
     struct sg_lgmp_mem frame[2];
     uint8_t *frame_src;
-    uint64_t *lat_ns;   /* per received message */
-    uint32_t received;  /* client */
-    uint32_t posted;    /* host writes, client reads: atomic */
-    uint32_t full;      /* host: QUEUE_FULL */
-    uint32_t misorder;  /* client: unexpected sequence */
-    int host_done;      /* atomic */
-    int stop;           /* atomic: frame thread */
-    uint64_t frames;    /* frame thread */
+    uint64_t *lat_ns;  /* per received message */
+    uint32_t received; /* client */
+    uint32_t posted;   /* host writes, client reads: atomic */
+    uint32_t full;     /* host: QUEUE_FULL */
+    uint32_t misorder; /* client: unexpected sequence */
+    int host_done;     /* atomic */
+    int stop;          /* atomic: frame thread */
+    uint64_t frames;   /* frame thread */
     uint64_t frame_ns;
     const char *error;
 };
 
 static volatile sig_atomic_t interrupted;
-static void on_signal(int sig) { (void)sig; interrupted = 1; }
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
 
 static uint64_t now_ns(void)
 {
@@ -77,7 +81,7 @@ static uint64_t now_ns(void)
 
 static void sleep_until_ns(uint64_t t)
 {
-    struct timespec ts = { .tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull) };
+    struct timespec ts = {.tv_sec = (time_t)(t / 1000000000ull), .tv_nsec = (long)(t % 1000000000ull)};
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR && !interrupted)
         ;
 }
@@ -223,7 +227,7 @@ static int run_once(const struct opts *o, int with_frames)
         fprintf(stderr, "lgmp_latency: out of memory (%u-byte region)\n", REGION_SIZE);
         return 1;
     }
-    *r = (struct run){ .o = o, .region = region, .lat_ns = lat, .frame_src = src };
+    *r = (struct run){.o = o, .region = region, .lat_ns = lat, .frame_src = src};
     memset(src, 0x5A, FRAME_SIZE);
     enum sg_lgmp_status st = sg_lgmp_host_create(&r->host, region, REGION_SIZE, "bench", 5, NULL);
     if (st == SG_LGMP_OK)
@@ -280,9 +284,10 @@ static int run_once(const struct opts *o, int with_frames)
         double sum = 0;
         for (uint32_t i = 0; i < n; ++i)
             sum += (double)lat[i];
-        printf("%-13s %6u msgs  p50 %7.1f us  p99 %7.1f us  max %8.1f us  mean %7.1f us  full %u  misordered %u",
-               with_frames ? "frame stream" : "quiet", n, lat[n / 2] / 1e3, lat[(uint64_t)n * 99 / 100] / 1e3,
-               lat[n - 1] / 1e3, sum / n / 1e3, r->full, r->misorder);
+        printf(
+            "%-13s %6u msgs  p50 %7.1f us  p99 %7.1f us  max %8.1f us  mean %7.1f us  full %u  misordered %u",
+            with_frames ? "frame stream" : "quiet", n, lat[n / 2] / 1e3, lat[(uint64_t)n * 99 / 100] / 1e3,
+            lat[n - 1] / 1e3, sum / n / 1e3, r->full, r->misorder);
         if (with_frames && r->frame_ns)
             printf("  (frames: %.0f/s, %.2f GB/s memcpy)", r->frames * 1e9 / r->frame_ns,
                    (double)r->frames * FRAME_SIZE / r->frame_ns);
@@ -324,7 +329,7 @@ static int parse_u32(const char *s, uint32_t *out)
 
 int main(int argc, char **argv)
 {
-    struct opts o = { .messages = 2000, .interval_us = 1000, .poll = POLL_SPIN };
+    struct opts o = {.messages = 2000, .interval_us = 1000, .poll = POLL_SPIN};
     for (int i = 1; i < argc; ++i) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -372,14 +377,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    struct sigaction sa = { .sa_handler = on_signal };
+    struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    static const char *const poll_names[] = { "spin", "yield", "sleep" };
-    printf("lgmp_latency: %u x %u-byte messages every %u us, queue of %u, host tick 10 ms, client %s, poll %s",
-           o.messages, CURSOR_MSG_SIZE, o.interval_us, CURSOR_QUEUE_LEN, o.fork ? "process" : "thread",
-           poll_names[o.poll]);
+    static const char *const poll_names[] = {"spin", "yield", "sleep"};
+    printf(
+        "lgmp_latency: %u x %u-byte messages every %u us, queue of %u, host tick 10 ms, client %s, poll %s",
+        o.messages, CURSOR_MSG_SIZE, o.interval_us, CURSOR_QUEUE_LEN, o.fork ? "process" : "thread",
+        poll_names[o.poll]);
     if (o.poll == POLL_SLEEP)
         printf(" %u us", o.sleep_us);
     printf("\n");

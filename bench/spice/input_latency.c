@@ -72,12 +72,13 @@ int main(int argc, char **argv)
     Display *c = XOpenDisplay(argv[1]), *g = XOpenDisplay(argv[2]);
     int n = atoi(argv[3]);
     if (!c || !g || n < 2) {
-        fprintf(stderr, "spice-input-latency: cannot open %s or %s (or bad sample count)\n", argv[1], argv[2]);
+        fprintf(stderr, "spice-input-latency: cannot open %s or %s (or bad sample count)\n", argv[1],
+                argv[2]);
         return 1;
     }
     double *spice = calloc((size_t)n, sizeof(double)), *cap = calloc((size_t)n, sizeof(double)),
            *total = calloc((size_t)n, sizeof(double));
-    const int pts[2][2] = { { 300, 300 }, { 360, 330 } };
+    const int pts[2][2] = {{300, 300}, {360, 330}};
     /* Enter the window and let the cursor synchronisation settle. */
     XTestFakeMotionEvent(c, 0, pts[1][0], pts[1][1], CurrentTime);
     XSync(c, False);
@@ -124,11 +125,12 @@ int main(int argc, char **argv)
     qsort(cap, (size_t)done, sizeof(double), cmp);
     qsort(total, (size_t)done, sizeof(double), cmp);
     printf("samples %d (lost %d)\n", done, lost);
-    printf("input -> cursor drawn:      p50 %6.2f ms  p99 %6.2f ms\n", pct(total, done, .5) / 1e3, pct(total, done, .99) / 1e3);
-    printf("  SPICE (input -> guest X): p50 %6.2f ms  p99 %6.2f ms  share of mean %2.0f%%\n", pct(spice, done, .5) / 1e3,
-           pct(spice, done, .99) / 1e3, 100 * mean_s / (mean_s + mean_c));
-    printf("  capture (guest -> drawn): p50 %6.2f ms  p99 %6.2f ms  share of mean %2.0f%%\n", pct(cap, done, .5) / 1e3,
-           pct(cap, done, .99) / 1e3, 100 * mean_c / (mean_s + mean_c));
+    printf("input -> cursor drawn:      p50 %6.2f ms  p99 %6.2f ms\n", pct(total, done, .5) / 1e3,
+           pct(total, done, .99) / 1e3);
+    printf("  SPICE (input -> guest X): p50 %6.2f ms  p99 %6.2f ms  share of mean %2.0f%%\n",
+           pct(spice, done, .5) / 1e3, pct(spice, done, .99) / 1e3, 100 * mean_s / (mean_s + mean_c));
+    printf("  capture (guest -> drawn): p50 %6.2f ms  p99 %6.2f ms  share of mean %2.0f%%\n",
+           pct(cap, done, .5) / 1e3, pct(cap, done, .99) / 1e3, 100 * mean_c / (mean_s + mean_c));
     printf("(poll granularity ~0.1 ms plus one XQueryPointer/XGetImage round trip)\n");
     return 0;
 }

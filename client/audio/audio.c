@@ -21,23 +21,23 @@ struct sg_audio {
     struct sg_playback *pb;
     struct sg_record *rec;
     _Atomic bool connected;
-    bool playback_ok;          /* SPICE thread: the current guest stream is playable */
-    unsigned pb_channels;      /* SPICE thread */
-    char bad_format[160];      /* SPICE thread: the last unplayable format said */
+    bool playback_ok;     /* SPICE thread: the current guest stream is playable */
+    unsigned pb_channels; /* SPICE thread */
+    char bad_format[160]; /* SPICE thread: the last unplayable format said */
 
-    pthread_mutex_t mu;        /* guards what follows */
-    _Atomic int mic;           /* enum sg_mic_state; also read without mu by on_captured */
-    bool user_allowed;         /* prompt: the user allowed the microphone this session */
+    pthread_mutex_t mu; /* guards what follows */
+    _Atomic int mic;    /* enum sg_mic_state; also read without mu by on_captured */
+    bool user_allowed;  /* prompt: the user allowed the microphone this session */
     bool guest_recording;
     unsigned rec_channels, rec_rate;
-    _Atomic bool rec_mute;     /* also read without mu by on_captured */
+    _Atomic bool rec_mute; /* also read without mu by on_captured */
     char fault[256];
     bool fault_new;
 };
 
 bool sg_mic_policy_parse(const char *s, enum sg_mic_policy *out)
 {
-    static const char *const names[] = { "prompt", "allow", "deny" };
+    static const char *const names[] = {"prompt", "allow", "deny"};
     for (int i = 0; i < 3; i++)
         if (s && !strcasecmp(s, names[i])) {
             *out = (enum sg_mic_policy)i;
@@ -107,7 +107,7 @@ struct sg_audio *sg_audio_create(const struct sg_audio_config *cfg, const struct
     if (ev)
         a->ev = *ev;
     pthread_mutex_init(&a->mu, NULL);
-    struct sg_pulse_callbacks cb = { .opaque = a, .on_ready = on_ready, .on_lost = on_lost };
+    struct sg_pulse_callbacks cb = {.opaque = a, .on_ready = on_ready, .on_lost = on_lost};
     a->pa = sg_pulse_create("Spyglass", cfg->retry_ms, &cb);
     if (a->pa) {
         a->pb = sg_playback_create(a->pa, cfg->device, cfg->latency_ms);
@@ -148,8 +148,8 @@ bool sg_audio_playback_start(struct sg_audio *a, int format, int channels, int r
         a->playback_ok = false;
         if (strcmp(why, a->bad_format)) {
             snprintf(a->bad_format, sizeof(a->bad_format), "%s", why);
-            snprintf(msg, sizeof(msg), "the guest's sound cannot be played: %s; it stays silent, the rest goes on",
-                     why);
+            snprintf(msg, sizeof(msg),
+                     "the guest's sound cannot be played: %s; it stays silent, the rest goes on", why);
             fault(a, msg);
         }
         return false;
@@ -197,7 +197,8 @@ void sg_audio_record_start(struct sg_audio *a, int format, int channels, int rat
 {
     char why[160], msg[256];
     if (!sg_audio_format_ok(format, channels, rate, why, sizeof(why))) {
-        snprintf(msg, sizeof(msg), "the guest's microphone format cannot be captured: %s; it gets no sound", why);
+        snprintf(msg, sizeof(msg), "the guest's microphone format cannot be captured: %s; it gets no sound",
+                 why);
         fault(a, msg);
         return;
     }
@@ -209,15 +210,17 @@ void sg_audio_record_start(struct sg_audio *a, int format, int channels, int rat
     a->rec_rate = (unsigned)rate;
     enum sg_mic_state next = a->cfg.mic == SG_MIC_ALLOW || a->user_allowed ? SG_MIC_OPEN
                              : a->cfg.mic == SG_MIC_DENY                   ? SG_MIC_REFUSED
-                                                                          : SG_MIC_ASKING;
+                                                                           : SG_MIC_ASKING;
     apply_mic(a, next);
     pthread_mutex_unlock(&a->mu);
     if (next == SG_MIC_REFUSED)
-        sg_audio_log("the guest asks for the microphone (%d Hz, %d channel(s)); refused: audio:micDefault=deny", rate,
-                     channels);
+        sg_audio_log(
+            "the guest asks for the microphone (%d Hz, %d channel(s)); refused: audio:micDefault=deny", rate,
+            channels);
     else if (next == SG_MIC_ASKING)
-        sg_audio_log("the guest asks for the microphone (%d Hz, %d channel(s)); waiting for the user to allow it",
-                     rate, channels);
+        sg_audio_log(
+            "the guest asks for the microphone (%d Hz, %d channel(s)); waiting for the user to allow it",
+            rate, channels);
     changed(a);
 }
 

@@ -19,18 +19,18 @@ enum sg_mic_policy { SG_MIC_PROMPT, SG_MIC_ALLOW, SG_MIC_DENY };
 bool sg_mic_policy_parse(const char *s, enum sg_mic_policy *out);
 
 enum sg_mic_state {
-    SG_MIC_IDLE,     /* the guest is not recording */
-    SG_MIC_ASKING,   /* the guest records; the user has not allowed it (prompt) */
-    SG_MIC_OPEN,     /* capturing for the guest */
-    SG_MIC_REFUSED,  /* the guest records; refused by audio:micDefault=deny or the user */
+    SG_MIC_IDLE,    /* the guest is not recording */
+    SG_MIC_ASKING,  /* the guest records; the user has not allowed it (prompt) */
+    SG_MIC_OPEN,    /* capturing for the guest */
+    SG_MIC_REFUSED, /* the guest records; refused by audio:micDefault=deny or the user */
 };
 
 struct sg_audio_config {
-    const char *device;      /* sink for playback, NULL/"" = the server's default */
-    const char *mic_device;  /* source for the microphone, NULL/"" = the default */
-    unsigned latency_ms;     /* held above the device's own latency */
+    const char *device;     /* sink for playback, NULL/"" = the server's default */
+    const char *mic_device; /* source for the microphone, NULL/"" = the default */
+    unsigned latency_ms;    /* held above the device's own latency */
     enum sg_mic_policy mic;
-    unsigned retry_ms;       /* sound server reconnection period (default 1000) */
+    unsigned retry_ms; /* sound server reconnection period (default 1000) */
 };
 
 struct sg_audio_events {
@@ -42,8 +42,8 @@ struct sg_audio_events {
 };
 
 struct sg_audio_stats {
-    bool connected;          /* to a sound server */
-    bool playing;            /* the guest's stream is being played */
+    bool connected; /* to a sound server */
+    bool playing;   /* the guest's stream is being played */
     double latency_ms, target_ms, device_ms, ratio;
     uint64_t underruns, overruns, frames_in;
     unsigned rate, channels;

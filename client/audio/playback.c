@@ -14,13 +14,13 @@
 
 struct sg_playback {
     struct sg_pulse *pa;
-    char *device;               /* sink name, or NULL for the default */
+    char *device; /* sink name, or NULL for the default */
     unsigned latency_ms;
 
     /* Pulse thread, or any thread with the pulse lock held. */
-    pa_context *ctx;            /* ready context, or NULL */
-    pa_stream *stream;          /* the guest stream's, or NULL */
-    pa_stream *draining;        /* a stopped stream playing out its last blocks */
+    pa_context *ctx;     /* ready context, or NULL */
+    pa_stream *stream;   /* the guest stream's, or NULL */
+    pa_stream *draining; /* a stopped stream playing out its last blocks */
     bool playing;
     bool failed_said;
 
@@ -40,11 +40,11 @@ struct sg_playback {
     struct sg_playback_stats st;
 };
 
-#define STATS(pb, stmt)                        \
-    do {                                       \
-        pthread_mutex_lock(&(pb)->stats_mu);   \
-        stmt;                                  \
-        pthread_mutex_unlock(&(pb)->stats_mu); \
+#define STATS(pb, stmt)                                                                                      \
+    do {                                                                                                     \
+        pthread_mutex_lock(&(pb)->stats_mu);                                                                 \
+        stmt;                                                                                                \
+        pthread_mutex_unlock(&(pb)->stats_mu);                                                               \
     } while (0)
 
 /* ------------------------------------------------------------ pulse thread */
@@ -55,7 +55,10 @@ static void on_underflow(pa_stream *s, void *data)
     if (s != pb->stream)
         return;
     pb->playing = false; /* the server waits for prebuf again, then restarts */
-    STATS(pb, { pb->st.underruns++; pb->st.playing = false; });
+    STATS(pb, {
+        pb->st.underruns++;
+        pb->st.playing = false;
+    });
 }
 
 static void on_overflow(pa_stream *s, void *data)
@@ -101,16 +104,17 @@ static void on_stream_state(pa_stream *s, void *data)
         return;
     if (st == PA_STREAM_READY) {
         const pa_buffer_attr *a = pa_stream_get_buffer_attr(s);
-        sg_audio_log("playing the guest's sound: %u Hz, %u channel(s) to %s (buffer target %u ms, prebuffer %u ms)",
-                     pb->rate, pb->channels, pa_stream_get_device_name(s) ? pa_stream_get_device_name(s) : "?",
-                     (unsigned)(pa_bytes_to_usec(a->tlength, pa_stream_get_sample_spec(s)) / 1000),
-                     (unsigned)(pa_bytes_to_usec(a->prebuf, pa_stream_get_sample_spec(s)) / 1000));
+        sg_audio_log(
+            "playing the guest's sound: %u Hz, %u channel(s) to %s (buffer target %u ms, prebuffer %u ms)",
+            pb->rate, pb->channels, pa_stream_get_device_name(s) ? pa_stream_get_device_name(s) : "?",
+            (unsigned)(pa_bytes_to_usec(a->tlength, pa_stream_get_sample_spec(s)) / 1000),
+            (unsigned)(pa_bytes_to_usec(a->prebuf, pa_stream_get_sample_spec(s)) / 1000));
         pb->failed_said = false;
     } else if (st == PA_STREAM_FAILED) {
         if (!pb->failed_said)
             sg_audio_warn("the sound server refused the playback stream (%s%s%s)",
-                         pa_strerror(pa_context_errno(pa_stream_get_context(s))), pb->device ? ", audio:device=" : "",
-                         pb->device ? pb->device : "");
+                          pa_strerror(pa_context_errno(pa_stream_get_context(s))),
+                          pb->device ? ", audio:device=" : "", pb->device ? pb->device : "");
         pb->failed_said = true;
         drop_stream(pb);
     }
@@ -125,7 +129,7 @@ static void make_stream(struct sg_playback *pb)
 {
     if (!pb->ctx || pb->stream || !pb->rate)
         return;
-    pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = pb->rate, .channels = (uint8_t)pb->channels };
+    pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = pb->rate, .channels = (uint8_t)pb->channels};
     pa_channel_map map;
     pa_channel_map_init_extend(&map, ss.channels, PA_CHANNEL_MAP_DEFAULT);
     pa_proplist *pl = pa_proplist_new();
@@ -144,12 +148,16 @@ static void make_stream(struct sg_playback *pb)
     uint32_t lat = (uint32_t)ms_to_bytes(pb->latency_ms, pb->rate, pb->channels);
     /* Playback starts once latencyMs is buffered; ADJUST_LATENCY lets the server size the
      * device's own buffer for that total instead of its (much larger) default. */
-    pa_buffer_attr attr = { .maxlength = (uint32_t)-1, .tlength = lat, .prebuf = lat, .minreq = (uint32_t)-1,
-                            .fragsize = (uint32_t)-1 };
-    pa_stream_flags_t fl = PA_STREAM_INTERPOLATE_TIMING | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_ADJUST_LATENCY;
+    pa_buffer_attr attr = {.maxlength = (uint32_t)-1,
+                           .tlength = lat,
+                           .prebuf = lat,
+                           .minreq = (uint32_t)-1,
+                           .fragsize = (uint32_t)-1};
+    pa_stream_flags_t fl =
+        PA_STREAM_INTERPOLATE_TIMING | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_ADJUST_LATENCY;
     if (pa_stream_connect_playback(s, pb->device, &attr, fl, NULL, NULL) < 0) {
         sg_audio_warn("cannot connect the playback stream%s%s: %s", pb->device ? " to " : "",
-                     pb->device ? pb->device : "", pa_strerror(pa_context_errno(pb->ctx)));
+                      pb->device ? pb->device : "", pa_strerror(pa_context_errno(pb->ctx)));
         pa_stream_unref(s);
         return;
     }
@@ -217,7 +225,8 @@ void sg_playback_start(struct sg_playback *pb, unsigned channels, unsigned rate)
     sg_resample_destroy(pb->rs);
     pb->rs = sg_resample_create(channels, rate);
     if (!pb->rs) {
-        sg_audio_warn("cannot create a resampler for %u Hz, %u channel(s): the guest stays silent", rate, channels);
+        sg_audio_warn("cannot create a resampler for %u Hz, %u channel(s): the guest stays silent", rate,
+                      channels);
         return;
     }
     pb->active = true;
@@ -263,7 +272,10 @@ void sg_playback_stop(struct sg_playback *pb)
         }
     }
     sg_pulse_unlock(pb->pa);
-    STATS(pb, { pb->st.active = false; pb->st.playing = false; });
+    STATS(pb, {
+        pb->st.active = false;
+        pb->st.playing = false;
+    });
 }
 
 void sg_playback_volume(struct sg_playback *pb, const uint16_t *vol, unsigned n)
@@ -322,18 +334,24 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
      * that has already broken the sound, followed by a burst: drop blocks until the latency
      * is back near the target, rather than keep the sound late for the many seconds the
      * resampler would take. A steady stream, however it drifts, never comes near this. */
-    double cap_us = pb->latency_ms * 1000.0 + (double)dev + (pb->latency_ms > 40 ? pb->latency_ms : 40) * 1000.0;
+    double cap_us =
+        pb->latency_ms * 1000.0 + (double)dev + (pb->latency_ms > 40 ? pb->latency_ms : 40) * 1000.0;
     if (have && (double)lat > cap_us) {
         if (!pb->backlog_said)
-            sg_audio_warn("playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
-                         (double)lat / 1000.0, (pb->latency_ms * 1000.0 + (double)dev) / 1000.0);
+            sg_audio_warn(
+                "playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
+                (double)lat / 1000.0, (pb->latency_ms * 1000.0 + (double)dev) / 1000.0);
         pb->backlog_said = true;
-        STATS(pb, { pb->st.frames_in += n_frames; pb->st.overruns++; });
+        STATS(pb, {
+            pb->st.frames_in += n_frames;
+            pb->st.overruns++;
+        });
         return;
     }
     if (have) {
         pb->ctl.target_s = (pb->latency_ms * 1000.0 + (double)dev) / 1e6;
-        ratio = sg_ratectl_update(&pb->ctl, (double)lat / 1e6, pb->last_ns ? (double)(now - pb->last_ns) / 1e9 : 0);
+        ratio = sg_ratectl_update(&pb->ctl, (double)lat / 1e6,
+                                  pb->last_ns ? (double)(now - pb->last_ns) / 1e9 : 0);
         pb->last_ns = now;
     } else {
         sg_ratectl_reset(&pb->ctl); /* prebuffering: nothing to measure, the drift still applies */

@@ -17,16 +17,16 @@
 struct sg_playback;
 
 struct sg_playback_stats {
-    bool active;         /* the guest's stream is started */
-    bool playing;        /* the sound server is playing it */
+    bool active;  /* the guest's stream is started */
+    bool playing; /* the sound server is playing it */
     unsigned rate, channels;
-    double latency_ms;   /* smoothed latency a block sees (what the controller holds) */
-    double target_ms;    /* device latency + audio:latencyMs */
-    double device_ms;    /* the sink's own latency */
-    double ratio;        /* output / input samples */
-    uint64_t underruns;  /* the server ran out of data */
-    uint64_t overruns;   /* blocks dropped: the server's buffer was full, or a backlog after a stall */
-    uint64_t frames_in;  /* guest frames received */
+    double latency_ms;  /* smoothed latency a block sees (what the controller holds) */
+    double target_ms;   /* device latency + audio:latencyMs */
+    double device_ms;   /* the sink's own latency */
+    double ratio;       /* output / input samples */
+    uint64_t underruns; /* the server ran out of data */
+    uint64_t overruns;  /* blocks dropped: the server's buffer was full, or a backlog after a stall */
+    uint64_t frames_in; /* guest frames received */
 };
 
 struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, unsigned latency_ms);

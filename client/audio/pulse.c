@@ -18,7 +18,7 @@ struct sg_pulse {
     unsigned retry_ms;
     bool ready;
     bool ever_ready;
-    bool warned;       /* the current outage was reported */
+    bool warned; /* the current outage was reported */
     bool prio_tried;
     char server[256];
 };
@@ -67,10 +67,12 @@ static void lost(struct sg_pulse *p, int err)
         p->cb.on_lost(p->cb.opaque);
     if (!p->warned) {
         if (was_ready)
-            sg_audio_warn("lost the sound server (%s); no sound until it is back, reconnecting", pa_strerror(err));
+            sg_audio_warn("lost the sound server (%s); no sound until it is back, reconnecting",
+                          pa_strerror(err));
         else
-            sg_audio_warn("no sound server at %s (%s): no sound; retrying every %u ms without further messages",
-                         server_hint(), pa_strerror(err), p->retry_ms);
+            sg_audio_warn(
+                "no sound server at %s (%s): no sound; retrying every %u ms without further messages",
+                server_hint(), pa_strerror(err), p->retry_ms);
         p->warned = true;
     }
     drop_context(p);
@@ -90,7 +92,8 @@ static void on_state(pa_context *c, void *data)
             if (sg_thread_raise_priority(5, -10, why, sizeof(why)) == SG_PRIO_NONE)
                 sg_audio_warn("the sound server thread keeps its priority (%s)", why);
         }
-        snprintf(p->server, sizeof(p->server), "%s %s", pa_context_get_server(c) ? pa_context_get_server(c) : "?",
+        snprintf(p->server, sizeof(p->server), "%s %s",
+                 pa_context_get_server(c) ? pa_context_get_server(c) : "?",
                  pa_context_is_local(c) ? "(local)" : "");
         sg_audio_log("%s the sound server at %s (protocol %u)", p->ever_ready ? "back on" : "connected to",
                      p->server, pa_context_get_server_protocol_version(c));
@@ -185,7 +188,19 @@ void sg_pulse_destroy(struct sg_pulse *p)
     free(p);
 }
 
-void sg_pulse_lock(struct sg_pulse *p) { pa_threaded_mainloop_lock(p->ml); }
-void sg_pulse_unlock(struct sg_pulse *p) { pa_threaded_mainloop_unlock(p->ml); }
-pa_context *sg_pulse_context(struct sg_pulse *p) { return p->ready ? p->ctx : NULL; }
-const char *sg_pulse_server(struct sg_pulse *p) { return p->ready ? p->server : ""; }
+void sg_pulse_lock(struct sg_pulse *p)
+{
+    pa_threaded_mainloop_lock(p->ml);
+}
+void sg_pulse_unlock(struct sg_pulse *p)
+{
+    pa_threaded_mainloop_unlock(p->ml);
+}
+pa_context *sg_pulse_context(struct sg_pulse *p)
+{
+    return p->ready ? p->ctx : NULL;
+}
+const char *sg_pulse_server(struct sg_pulse *p)
+{
+    return p->ready ? p->server : "";
+}

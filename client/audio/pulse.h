@@ -21,7 +21,8 @@ struct sg_pulse_callbacks {
     void (*on_lost)(void *opaque);
 };
 
-struct sg_pulse *sg_pulse_create(const char *app_name, unsigned retry_ms, const struct sg_pulse_callbacks *cb);
+struct sg_pulse *sg_pulse_create(const char *app_name, unsigned retry_ms,
+                                 const struct sg_pulse_callbacks *cb);
 /* Connects (callbacks may run from then on). */
 void sg_pulse_start(struct sg_pulse *p);
 void sg_pulse_destroy(struct sg_pulse *p);

@@ -11,13 +11,13 @@
 #include <stdbool.h>
 
 struct sg_ratectl {
-    double target_s;   /* latency to hold */
-    double max_adj;    /* |ratio - 1| never exceeds this */
-    double kp, ki;     /* per second, per second squared */
-    double tau_s;      /* smoothing of the measured latency */
-    double smooth_s;   /* smoothed latency */
-    double integ;      /* integral of the error, seconds x seconds */
-    double ratio;      /* output samples per input sample */
+    double target_s; /* latency to hold */
+    double max_adj;  /* |ratio - 1| never exceeds this */
+    double kp, ki;   /* per second, per second squared */
+    double tau_s;    /* smoothing of the measured latency */
+    double smooth_s; /* smoothed latency */
+    double integ;    /* integral of the error, seconds x seconds */
+    double ratio;    /* output samples per input sample */
     bool primed;
 };
 

@@ -79,8 +79,8 @@ static void on_state(pa_stream *s, void *data)
     case PA_STREAM_FAILED:
         if (!r->failed_said)
             sg_audio_warn("the sound server refused the capture stream (%s%s%s)",
-                         pa_strerror(pa_context_errno(pa_stream_get_context(s))), r->device ? ", audio:micDevice=" : "",
-                         r->device ? r->device : "");
+                          pa_strerror(pa_context_errno(pa_stream_get_context(s))),
+                          r->device ? ", audio:micDevice=" : "", r->device ? r->device : "");
         r->failed_said = true;
         drop_stream(r);
         break;
@@ -93,7 +93,7 @@ static void make_stream(struct sg_record *r)
 {
     if (!r->ctx || r->stream || !r->wanted)
         return;
-    pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = r->rate, .channels = (uint8_t)r->channels };
+    pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = r->rate, .channels = (uint8_t)r->channels};
     pa_channel_map map;
     pa_channel_map_init_extend(&map, ss.channels, PA_CHANNEL_MAP_DEFAULT);
     pa_proplist *pl = pa_proplist_new();
@@ -107,18 +107,22 @@ static void make_stream(struct sg_record *r)
     }
     pa_stream_set_state_callback(s, on_state, r);
     pa_stream_set_read_callback(s, on_read, r);
-    pa_buffer_attr attr = { .maxlength = (uint32_t)-1, .fragsize = (uint32_t)pa_usec_to_bytes(FRAGMENT_MS * 1000, &ss),
-                            .tlength = (uint32_t)-1, .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1 };
+    pa_buffer_attr attr = {.maxlength = (uint32_t)-1,
+                           .fragsize = (uint32_t)pa_usec_to_bytes(FRAGMENT_MS * 1000, &ss),
+                           .tlength = (uint32_t)-1,
+                           .prebuf = (uint32_t)-1,
+                           .minreq = (uint32_t)-1};
     if (pa_stream_connect_record(s, r->device, &attr, PA_STREAM_ADJUST_LATENCY) < 0) {
-        sg_audio_warn("cannot connect the capture stream%s%s: %s", r->device ? " to " : "", r->device ? r->device : "",
-                     pa_strerror(pa_context_errno(r->ctx)));
+        sg_audio_warn("cannot connect the capture stream%s%s: %s", r->device ? " to " : "",
+                      r->device ? r->device : "", pa_strerror(pa_context_errno(r->ctx)));
         pa_stream_unref(s);
         return;
     }
     r->stream = s;
 }
 
-struct sg_record *sg_record_create(struct sg_pulse *pa, const char *device, sg_record_data_fn fn, void *opaque)
+struct sg_record *sg_record_create(struct sg_pulse *pa, const char *device, sg_record_data_fn fn,
+                                   void *opaque)
 {
     struct sg_record *r = calloc(1, sizeof(*r));
     if (!r)

@@ -15,7 +15,8 @@ struct sg_record;
 
 typedef void (*sg_record_data_fn)(void *opaque, const int16_t *frames, size_t n_frames, unsigned channels);
 
-struct sg_record *sg_record_create(struct sg_pulse *pa, const char *device, sg_record_data_fn fn, void *opaque);
+struct sg_record *sg_record_create(struct sg_pulse *pa, const char *device, sg_record_data_fn fn,
+                                   void *opaque);
 void sg_record_destroy(struct sg_record *r);
 
 void sg_record_on_ready(struct sg_record *r, pa_context *ctx);

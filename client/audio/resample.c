@@ -61,7 +61,8 @@ size_t sg_resample_out_max(size_t in_frames)
     return in_frames + in_frames / 50 + 8;
 }
 
-size_t sg_resample_run(struct sg_resample *r, const int16_t *in, size_t in_frames, int16_t *out, size_t out_cap)
+size_t sg_resample_run(struct sg_resample *r, const int16_t *in, size_t in_frames, int16_t *out,
+                       size_t out_cap)
 {
     spx_uint32_t in_len = (spx_uint32_t)in_frames, out_len = (spx_uint32_t)out_cap;
     speex_resampler_process_interleaved_int(r->st, in, &in_len, out, &out_len);

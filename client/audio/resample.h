@@ -12,5 +12,6 @@ void sg_resample_destroy(struct sg_resample *r);
 void sg_resample_set_ratio(struct sg_resample *r, double ratio);
 /* Resamples in_frames frames into out (room for out_cap frames); returns the frames written.
  * All input is consumed when out_cap >= sg_resample_out_max(in_frames). */
-size_t sg_resample_run(struct sg_resample *r, const int16_t *in, size_t in_frames, int16_t *out, size_t out_cap);
+size_t sg_resample_run(struct sg_resample *r, const int16_t *in, size_t in_frames, int16_t *out,
+                       size_t out_cap);
 size_t sg_resample_out_max(size_t in_frames);

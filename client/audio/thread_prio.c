@@ -17,9 +17,9 @@ static bool rtkit(const char *method, GVariant *args, GError **err)
         g_variant_unref(g_variant_ref_sink(args));
         return false;
     }
-    GVariant *ret = g_dbus_connection_call_sync(bus, "org.freedesktop.RealtimeKit1", "/org/freedesktop/RealtimeKit1",
-                                                "org.freedesktop.RealtimeKit1", method, args, NULL,
-                                                G_DBUS_CALL_FLAGS_NONE, 500, NULL, err);
+    GVariant *ret = g_dbus_connection_call_sync(
+        bus, "org.freedesktop.RealtimeKit1", "/org/freedesktop/RealtimeKit1", "org.freedesktop.RealtimeKit1",
+        method, args, NULL, G_DBUS_CALL_FLAGS_NONE, 500, NULL, err);
     g_object_unref(bus);
     if (ret)
         g_variant_unref(ret);
@@ -31,7 +31,7 @@ enum sg_prio sg_thread_raise_priority(int rt_prio, int nice, char *why, size_t w
     pid_t tid = (pid_t)syscall(SYS_gettid);
     /* Real-time first, as desktop sound clients get it (a thread that only ever waits for
      * the network and writes small blocks; reset on fork so no child inherits it). */
-    struct sched_param sp = { .sched_priority = rt_prio };
+    struct sched_param sp = {.sched_priority = rt_prio};
     if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) == 0)
         return SG_PRIO_REALTIME;
     int rt_err = errno;

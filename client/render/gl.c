@@ -56,57 +56,53 @@ static const char vs_src[] =
     "  uv = t;\n"
     "}\n";
 
-static const char fs_frame[] =
-    "in vec2 uv;\n"
-    "out vec4 color;\n"
-    "uniform sampler2D tex;\n"
-    "uniform int swap_rb;\n"
-    "uniform float dim;\n"
-    "void main() {\n"
-    "  vec4 c = texture(tex, uv);\n"
-    "  if (swap_rb != 0) c = c.bgra;\n"
-    "  color = vec4(clamp(c.rgb, 0.0, 1.0) * dim, 1.0);\n"
-    "}\n";
+static const char fs_frame[] = "in vec2 uv;\n"
+                               "out vec4 color;\n"
+                               "uniform sampler2D tex;\n"
+                               "uniform int swap_rb;\n"
+                               "uniform float dim;\n"
+                               "void main() {\n"
+                               "  vec4 c = texture(tex, uv);\n"
+                               "  if (swap_rb != 0) c = c.bgra;\n"
+                               "  color = vec4(clamp(c.rgb, 0.0, 1.0) * dim, 1.0);\n"
+                               "}\n";
 
-static const char fs_tex[] =
-    "in vec2 uv;\n"
-    "out vec4 color;\n"
-    "uniform sampler2D tex;\n"
-    "void main() { color = texture(tex, uv); }\n";
+static const char fs_tex[] = "in vec2 uv;\n"
+                             "out vec4 color;\n"
+                             "uniform sampler2D tex;\n"
+                             "void main() { color = texture(tex, uv); }\n";
 
 /* Packed 24-bit BGR (kvmfr.md §5.3, type 5): each row is a byte string, pixel
  * x at bytes 3x (blue), 3x+1 (green), 3x+2 (red), read here through RGBA8
  * texels of 4 bytes. Drawn into a texture of the picture's size, one
  * fragment per pixel, so gl_FragCoord is the pixel. */
-static const char fs_unpack_bgr24[] =
-    "out vec4 color;\n"
-    "uniform sampler2D tex;\n"
-    "void main() {\n"
-    "  ivec2 p = ivec2(gl_FragCoord.xy);\n"
-    "  int t = p.x * 3 / 4, o = p.x * 3 - t * 4;\n"
-    "  int last = textureSize(tex, 0).x - 1;\n"
-    "  vec4 a = texelFetch(tex, ivec2(t, p.y), 0);\n"
-    "  vec4 b = texelFetch(tex, ivec2(min(t + 1, last), p.y), 0);\n"
-    "  float v[8] = float[8](a.r, a.g, a.b, a.a, b.r, b.g, b.b, b.a);\n"
-    "  color = vec4(v[o + 2], v[o + 1], v[o], 1.0);\n"
-    "}\n";
+static const char fs_unpack_bgr24[] = "out vec4 color;\n"
+                                      "uniform sampler2D tex;\n"
+                                      "void main() {\n"
+                                      "  ivec2 p = ivec2(gl_FragCoord.xy);\n"
+                                      "  int t = p.x * 3 / 4, o = p.x * 3 - t * 4;\n"
+                                      "  int last = textureSize(tex, 0).x - 1;\n"
+                                      "  vec4 a = texelFetch(tex, ivec2(t, p.y), 0);\n"
+                                      "  vec4 b = texelFetch(tex, ivec2(min(t + 1, last), p.y), 0);\n"
+                                      "  float v[8] = float[8](a.r, a.g, a.b, a.a, b.r, b.g, b.b, b.a);\n"
+                                      "  color = vec4(v[o + 2], v[o + 1], v[o], 1.0);\n"
+                                      "}\n";
 
 /* Without logic ops: any non-zero XOR pixel inverts (blend 1-dst). */
-static const char fs_invert[] =
-    "in vec2 uv;\n"
-    "out vec4 color;\n"
-    "uniform sampler2D tex;\n"
-    "void main() {\n"
-    "  vec4 c = texture(tex, uv);\n"
-    "  float m = (c.r + c.g + c.b) > 0.0 ? 1.0 : 0.0;\n"
-    "  color = vec4(m, m, m, 0.0);\n"
-    "}\n";
+static const char fs_invert[] = "in vec2 uv;\n"
+                                "out vec4 color;\n"
+                                "uniform sampler2D tex;\n"
+                                "void main() {\n"
+                                "  vec4 c = texture(tex, uv);\n"
+                                "  float m = (c.r + c.g + c.b) > 0.0 ? 1.0 : 0.0;\n"
+                                "  color = vec4(m, m, m, 0.0);\n"
+                                "}\n";
 
 static GLuint compile(struct sg_renderer *r, GLenum kind, const char *body, char *err, size_t err_size)
 {
-    const char *hdr = r->gles ? "#version 300 es\nprecision highp float;\nprecision highp int;\n"
-                              : "#version 330 core\n";
-    const char *srcs[2] = { hdr, body };
+    const char *hdr =
+        r->gles ? "#version 300 es\nprecision highp float;\nprecision highp int;\n" : "#version 330 core\n";
+    const char *srcs[2] = {hdr, body};
     GLuint s = glCreateShader(kind);
     glShaderSource(s, 2, srcs, NULL);
     glCompileShader(s);
@@ -160,7 +156,7 @@ static void gl_destroy(struct sg_renderer *r)
     for (int i = 0; i < PROG_COUNT; i++)
         if (r->prog[i])
             glDeleteProgram(r->prog[i]);
-    GLuint tex[] = { r->frame_tex, r->cur_over, r->cur_xor, r->packed_tex };
+    GLuint tex[] = {r->frame_tex, r->cur_over, r->cur_xor, r->packed_tex};
     glDeleteTextures(4, tex);
     if (r->unpack_fbo)
         glDeleteFramebuffers(1, &r->unpack_fbo);
@@ -203,7 +199,8 @@ static struct sg_renderer *gl_create(bool gles, char *err, size_t err_size)
     snprintf(r->desc, sizeof(r->desc), "%s; %s", (const char *)glGetString(GL_VERSION),
              (const char *)glGetString(GL_RENDERER));
     glGenVertexArrays(1, &r->vao);
-    if (!link_prog(r, PROG_FRAME, fs_frame, err, err_size) || !link_prog(r, PROG_TEX, fs_tex, err, err_size) ||
+    if (!link_prog(r, PROG_FRAME, fs_frame, err, err_size) ||
+        !link_prog(r, PROG_TEX, fs_tex, err, err_size) ||
         !link_prog(r, PROG_INVERT, fs_invert, err, err_size) ||
         !link_prog(r, PROG_UNPACK_BGR24, fs_unpack_bgr24, err, err_size)) {
         gl_destroy(r);
@@ -246,25 +243,41 @@ static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t wi
     case SG_FRAME_BGRA:
     case SG_FRAME_RGBA:
         /* both as RGBA bytes; BGRA is swizzled in the shader (GLES has no GL_BGRA) */
-        r->ifmt = GL_RGBA8; r->fmt = GL_RGBA; r->gltype = GL_UNSIGNED_BYTE; r->bpt = 4;
+        r->ifmt = GL_RGBA8;
+        r->fmt = GL_RGBA;
+        r->gltype = GL_UNSIGNED_BYTE;
+        r->bpt = 4;
         break;
     case SG_FRAME_RGBA10:
-        r->ifmt = GL_RGB10_A2; r->fmt = GL_RGBA; r->gltype = GL_UNSIGNED_INT_2_10_10_10_REV; r->bpt = 4;
+        r->ifmt = GL_RGB10_A2;
+        r->fmt = GL_RGBA;
+        r->gltype = GL_UNSIGNED_INT_2_10_10_10_REV;
+        r->bpt = 4;
         break;
     case SG_FRAME_RGBA16F:
-        r->ifmt = GL_RGBA16F; r->fmt = GL_RGBA; r->gltype = GL_HALF_FLOAT; r->bpt = 8;
+        r->ifmt = GL_RGBA16F;
+        r->fmt = GL_RGBA;
+        r->gltype = GL_HALF_FLOAT;
+        r->bpt = 8;
         break;
     case SG_FRAME_RGB_24:
-        r->ifmt = GL_RGB8; r->fmt = GL_RGB; r->gltype = GL_UNSIGNED_BYTE; r->bpt = 3;
+        r->ifmt = GL_RGB8;
+        r->fmt = GL_RGB;
+        r->gltype = GL_UNSIGNED_BYTE;
+        r->bpt = 3;
         break;
     case SG_FRAME_BGR_32:
         /* the texels as bytes; the picture is unpacked from them after each upload */
-        r->ifmt = GL_RGBA8; r->fmt = GL_RGBA; r->gltype = GL_UNSIGNED_BYTE; r->bpt = 4;
+        r->ifmt = GL_RGBA8;
+        r->fmt = GL_RGBA;
+        r->gltype = GL_UNSIGNED_BYTE;
+        r->bpt = 4;
         r->packed = true;
         break;
     default:
         snprintf(err, err_size,
-                 "frame type %u (%s) is not supported by this client (BGRA, RGBA, RGBA10, RGBA16F, BGR_32, RGB_24 are)",
+                 "frame type %u (%s) is not supported by this client (BGRA, RGBA, RGBA10, RGBA16F, BGR_32, "
+                 "RGB_24 are)",
                  type, sg_kvmfr_frame_type_str(type));
         return false;
     }
@@ -274,7 +287,8 @@ static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t wi
         width = (uint32_t)((uint64_t)data_width * 4 / 3); /* never read past a row */
     GLint max = 0;
     glGetIntegerv(GL_MAX_TEXTURE_SIZE, &max);
-    if (width == 0 || height == 0 || width > (uint32_t)max || height > (uint32_t)max || data_width > (uint32_t)max) {
+    if (width == 0 || height == 0 || width > (uint32_t)max || height > (uint32_t)max ||
+        data_width > (uint32_t)max) {
         snprintf(err, err_size, "frame size %ux%u outside what the GPU supports (1..%d)", width, height, max);
         return false;
     }
@@ -286,25 +300,28 @@ static bool gl_frame_configure(struct sg_renderer *r, uint32_t type, uint32_t wi
     drain_gl_errors();
     glBindTexture(GL_TEXTURE_2D, r->frame_tex);
     if (r->packed) {
-        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)width, (GLsizei)height, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+        glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)width, (GLsizei)height, 0, GL_RGBA,
+                     GL_UNSIGNED_BYTE, NULL);
         if (!r->packed_tex)
             r->packed_tex = new_tex();
         if (!r->unpack_fbo)
             glGenFramebuffers(1, &r->unpack_fbo);
         glBindTexture(GL_TEXTURE_2D, r->packed_tex);
-        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)data_width, (GLsizei)height, 0, r->fmt, r->gltype,
-                     NULL);
+        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)data_width, (GLsizei)height, 0, r->fmt,
+                     r->gltype, NULL);
         glBindFramebuffer(GL_FRAMEBUFFER, r->unpack_fbo);
         glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, r->frame_tex, 0);
         bool complete = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
         glBindFramebuffer(GL_FRAMEBUFFER, 0);
         if (!complete) {
-            snprintf(err, err_size, "cannot unpack %ux%u BGR_32 frames: the GPU cannot draw into an RGBA8 texture",
-                     width, height);
+            snprintf(err, err_size,
+                     "cannot unpack %ux%u BGR_32 frames: the GPU cannot draw into an RGBA8 texture", width,
+                     height);
             return false;
         }
     } else
-        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)width, (GLsizei)height, 0, r->fmt, r->gltype, NULL);
+        glTexImage2D(GL_TEXTURE_2D, 0, (GLint)r->ifmt, (GLsizei)width, (GLsizei)height, 0, r->fmt, r->gltype,
+                     NULL);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, r->pbo);
     glBufferData(GL_PIXEL_UNPACK_BUFFER, (GLsizeiptr)(r->pitch * height), NULL, GL_STREAM_DRAW);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
@@ -325,7 +342,8 @@ static void *gl_frame_map(struct sg_renderer *r, size_t *pitch)
     /* Not INVALIDATE_BUFFER: with damage only the damaged parts are written,
      * and only those are uploaded, but the driver must not hand us memory the
      * GPU still reads from the previous upload. */
-    void *p = glMapBufferRange(GL_PIXEL_UNPACK_BUFFER, 0, (GLsizeiptr)(r->pitch * r->height), GL_MAP_WRITE_BIT);
+    void *p =
+        glMapBufferRange(GL_PIXEL_UNPACK_BUFFER, 0, (GLsizeiptr)(r->pitch * r->height), GL_MAP_WRITE_BIT);
     glBindBuffer(GL_PIXEL_UNPACK_BUFFER, 0);
     if (!p)
         return NULL;
@@ -335,7 +353,8 @@ static void *gl_frame_map(struct sg_renderer *r, size_t *pitch)
 }
 
 /* Damage rectangle in pixels -> the data's texel columns [*x0, *x1). */
-static void data_columns(const struct sg_renderer *r, const struct sg_render_rect *d, uint32_t *x0, uint32_t *x1)
+static void data_columns(const struct sg_renderer *r, const struct sg_render_rect *d, uint32_t *x0,
+                         uint32_t *x1)
 {
     uint64_t a = d->x, b = (uint64_t)d->x + d->w;
     if (r->packed) {
@@ -409,8 +428,8 @@ static void upload_rgba(GLuint tex, uint32_t w, uint32_t h, const uint8_t *px)
     glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)w, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, px);
 }
 
-static bool gl_cursor_shape(struct sg_renderer *r, uint32_t w, uint32_t h, const uint8_t *over, const uint8_t *xor_px,
-                            bool has_xor)
+static bool gl_cursor_shape(struct sg_renderer *r, uint32_t w, uint32_t h, const uint8_t *over,
+                            const uint8_t *xor_px, bool has_xor)
 {
     drain_gl_errors();
     upload_rgba(r->cur_over, w, h, over);
@@ -430,8 +449,8 @@ static void gl_layer_image(struct sg_renderer *r, enum sg_render_layer layer, ui
 }
 
 /* Quad in drawable pixels (top-left origin) -> NDC. */
-static void quad(struct sg_renderer *r, int prog, int fb_w, int fb_h, double x, double y, double w, double h, int rot,
-                 bool flip)
+static void quad(struct sg_renderer *r, int prog, int fb_w, int fb_h, double x, double y, double w, double h,
+                 int rot, bool flip)
 {
     float x0 = (float)(x / fb_w * 2 - 1), x1 = (float)((x + w) / fb_w * 2 - 1);
     float y0 = (float)(1 - y / fb_h * 2), y1 = (float)(1 - (y + h) / fb_h * 2);
@@ -497,15 +516,16 @@ static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s)
                     glEnable(GL_COLOR_LOGIC_OP);
                     glLogicOp(GL_XOR);
                     set_filter(r->cur_xor, false);
-                    quad(r, PROG_TEX, s->fb_w, s->fb_h, s->cur_x, s->cur_y, s->cur_w, s->cur_h, s->rotation, false);
+                    quad(r, PROG_TEX, s->fb_w, s->fb_h, s->cur_x, s->cur_y, s->cur_w, s->cur_h, s->rotation,
+                         false);
                     glDisable(GL_COLOR_LOGIC_OP);
                 } else {
                     /* out = m * (1 - dst) + dst * (1 - m): inversion where m = 1 */
                     glBlendFunc(GL_ONE_MINUS_DST_COLOR, GL_ONE_MINUS_SRC_COLOR);
                     glUseProgram(r->prog[PROG_INVERT]);
                     set_filter(r->cur_xor, false);
-                    quad(r, PROG_INVERT, s->fb_w, s->fb_h, s->cur_x, s->cur_y, s->cur_w, s->cur_h, s->rotation,
-                         false);
+                    quad(r, PROG_INVERT, s->fb_w, s->fb_h, s->cur_x, s->cur_y, s->cur_w, s->cur_h,
+                         s->rotation, false);
                 }
             }
         }
@@ -518,7 +538,8 @@ static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s)
         if (!s->layer[i].visible || !r->layer_w[i])
             continue;
         glBindTexture(GL_TEXTURE_2D, r->layer_tex[i]);
-        quad(r, PROG_TEX, s->fb_w, s->fb_h, s->layer[i].x, s->layer[i].y, r->layer_w[i], r->layer_h[i], 0, false);
+        quad(r, PROG_TEX, s->fb_w, s->fb_h, s->layer[i].x, s->layer[i].y, r->layer_w[i], r->layer_h[i], 0,
+             false);
     }
     glDisable(GL_BLEND);
 }
@@ -539,8 +560,8 @@ static bool gl_read_frame(struct sg_renderer *r, uint8_t **rgba, uint32_t *w, ui
     drain_gl_errors();
     glGenTextures(1, &tex);
     glBindTexture(GL_TEXTURE_2D, tex);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)r->width, (GLsizei)r->height, 0, GL_RGBA, GL_UNSIGNED_BYTE,
-                 NULL);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)r->width, (GLsizei)r->height, 0, GL_RGBA,
+                 GL_UNSIGNED_BYTE, NULL);
     glGenFramebuffers(1, &fbo);
     glBindFramebuffer(GL_FRAMEBUFFER, fbo);
     glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);

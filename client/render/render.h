@@ -22,21 +22,27 @@ struct sg_render_rect {
 };
 
 /* Overlay layers, drawn in this order over frame and cursor. */
-enum sg_render_layer { SG_LAYER_STATUS, SG_LAYER_STATS, SG_LAYER_GRAPHS, SG_LAYER_HELP, SG_LAYER_INDICATOR,
-                       SG_LAYER_COUNT };
+enum sg_render_layer {
+    SG_LAYER_STATUS,
+    SG_LAYER_STATS,
+    SG_LAYER_GRAPHS,
+    SG_LAYER_HELP,
+    SG_LAYER_INDICATOR,
+    SG_LAYER_COUNT
+};
 
 struct sg_render_scene {
-    int fb_w, fb_h;          /* drawable size in pixels */
+    int fb_w, fb_h; /* drawable size in pixels */
     bool have_frame;
     double dst_x, dst_y, dst_w, dst_h; /* frame rectangle in drawable pixels, top-left origin */
-    int rotation;            /* quarter turns clockwise */
-    bool linear;             /* linear filtering (else nearest) */
-    bool dim;                /* darken the frame (host gone: the last frame stays with a notice) */
-    bool cursor_visible;     /* draw the cursor quad */
+    int rotation;                      /* quarter turns clockwise */
+    bool linear;                       /* linear filtering (else nearest) */
+    bool dim;                          /* darken the frame (host gone: the last frame stays with a notice) */
+    bool cursor_visible;               /* draw the cursor quad */
     double cur_x, cur_y, cur_w, cur_h; /* cursor image rectangle in drawable pixels */
     struct {
         bool visible;
-        int x, y;            /* top-left in drawable pixels */
+        int x, y; /* top-left in drawable pixels */
     } layer[SG_LAYER_COUNT];
     /* nclip > 0: draw only inside these rectangles (drawable pixels, top-left
      * origin); the rest of the framebuffer is left as it is. */
@@ -74,8 +80,8 @@ struct sg_render_impl {
     /* New cursor shape: `over` premultiplied RGBA drawn with alpha blending,
      * `xor` RGBA XORed with the screen (zero = no change), w*h each.
      * Context: main thread, when the session reports a new shape. */
-    bool (*cursor_shape)(struct sg_renderer *r, uint32_t w, uint32_t h, const uint8_t *over, const uint8_t *xor_px,
-                         bool has_xor);
+    bool (*cursor_shape)(struct sg_renderer *r, uint32_t w, uint32_t h, const uint8_t *over,
+                         const uint8_t *xor_px, bool has_xor);
     /* New overlay layer image (premultiplied RGBA, tightly packed).
      * Context: main thread, when an overlay's text changes. */
     void (*layer_image)(struct sg_renderer *r, enum sg_render_layer layer, uint32_t w, uint32_t h,

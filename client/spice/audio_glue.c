@@ -20,10 +20,10 @@ struct sg_spice_audio {
     SpiceRecordChannel *record;
     bool playing;
     bool prio_tried;
-    bool debug;                /* SPYGLASS_AUDIO_DEBUG=1: blocks that come late */
+    bool debug; /* SPYGLASS_AUDIO_DEBUG=1: blocks that come late */
     gint64 last_data_us;
 
-    GMutex mu;                 /* guards pending, idle_queued */
+    GMutex mu; /* guards pending, idle_queued */
     GByteArray *pending;
     bool idle_queued;
     guint64 dropped;
@@ -59,11 +59,17 @@ static void on_pb_start(SpicePlaybackChannel *ch, gint format, gint channels, gi
         char why[300];
         sa->prio_tried = true;
         switch (sg_thread_raise_priority(5, -10, why, sizeof(why))) {
-        case SG_PRIO_REALTIME: sg_audio_log("the SPICE thread runs real-time (SCHED_RR 5)"); break;
-        case SG_PRIO_NICE: sg_audio_log("the SPICE thread runs at nice -10 (real-time refused)"); break;
+        case SG_PRIO_REALTIME:
+            sg_audio_log("the SPICE thread runs real-time (SCHED_RR 5)");
+            break;
+        case SG_PRIO_NICE:
+            sg_audio_log("the SPICE thread runs at nice -10 (real-time refused)");
+            break;
         case SG_PRIO_NONE:
-            sg_audio_warn("the SPICE thread keeps its priority (%s); on a busy machine raise audio:latencyMs if the "
-                          "sound breaks up", why);
+            sg_audio_warn(
+                "the SPICE thread keeps its priority (%s); on a busy machine raise audio:latencyMs if the "
+                "sound breaks up",
+                why);
             break;
         }
     }
@@ -78,8 +84,8 @@ static void on_pb_data(SpicePlaybackChannel *ch, gpointer bytes, gint size, gpoi
     if (sa->debug) {
         gint64 now = g_get_monotonic_time();
         if (sa->last_data_us && now - sa->last_data_us > 15000)
-            sg_audio_log("debug: %.1f ms since the previous block (%d bytes)", (double)(now - sa->last_data_us) / 1000.0,
-                         size);
+            sg_audio_log("debug: %.1f ms since the previous block (%d bytes)",
+                         (double)(now - sa->last_data_us) / 1000.0, size);
         sa->last_data_us = now;
     }
     sg_audio_playback_data(sa->audio, bytes, (size_t)size);

@@ -43,7 +43,8 @@ static bool opt_yes(struct sg_app *app, const char *key, bool def)
     return def;
 }
 
-struct sg_audio_ui *sg_audio_ui_create(struct sg_app *app, struct sg_spice_config *cfg, struct sg_spice_callbacks *cb)
+struct sg_audio_ui *sg_audio_ui_create(struct sg_app *app, struct sg_spice_config *cfg,
+                                       struct sg_spice_callbacks *cb)
 {
     if (!opt_yes(app, "enable", true)) {
         LOG_I("audio:enable=no: no guest sound, no microphone");
@@ -73,7 +74,7 @@ struct sg_audio_ui *sg_audio_ui_create(struct sg_app *app, struct sg_spice_confi
     ui->app = app;
     const char *esc = sg_app_option(app, "input", "escapeKey");
     snprintf(ui->esc_name, sizeof(ui->esc_name), "%s", esc && *esc ? esc : "ScrollLock");
-    struct sg_audio_events ev = { .opaque = ui, .on_record_data = on_record_data, .on_change = on_change };
+    struct sg_audio_events ev = {.opaque = ui, .on_record_data = on_record_data, .on_change = on_change};
     ui->audio = sg_audio_create(&ac, &ev);
     if (!ui->audio) {
         free(ui);
@@ -127,10 +128,14 @@ bool sg_audio_ui_escape(struct sg_audio_ui *ui, SDL_Keycode key)
 static const char *mic_str(enum sg_mic_state m)
 {
     switch (m) {
-    case SG_MIC_IDLE: return "idle";
-    case SG_MIC_ASKING: return "asking";
-    case SG_MIC_OPEN: return "open";
-    case SG_MIC_REFUSED: return "refused";
+    case SG_MIC_IDLE:
+        return "idle";
+    case SG_MIC_ASKING:
+        return "asking";
+    case SG_MIC_OPEN:
+        return "open";
+    case SG_MIC_REFUSED:
+        return "refused";
     }
     return "?";
 }
@@ -150,13 +155,17 @@ void sg_audio_ui_stats(struct sg_audio_ui *ui, char *text, size_t text_size, cha
         snprintf(text, text_size, "audio idle   mic %s   xrun %llu/%llu", mic_str(st.mic),
                  (unsigned long long)st.underruns, (unsigned long long)st.overruns);
     else
-        snprintf(text, text_size, "audio %5.1f ms (target %.1f) x%.4f   mic %s   xrun %llu/%llu", st.latency_ms,
-                 st.target_ms, st.ratio, mic_str(st.mic), (unsigned long long)st.underruns,
+        snprintf(text, text_size, "audio %5.1f ms (target %.1f) x%.4f   mic %s   xrun %llu/%llu",
+                 st.latency_ms, st.target_ms, st.ratio, mic_str(st.mic), (unsigned long long)st.underruns,
                  (unsigned long long)st.overruns);
     snprintf(kv, kv_size,
              "audio=%s\naudio_latency_ms=%.2f\naudio_target_ms=%.2f\naudio_device_ms=%.2f\naudio_ratio=%.6f\n"
-             "audio_underruns=%llu\naudio_overruns=%llu\naudio_frames=%llu\naudio_rate=%u\nmic=%s\nmic_frames=%llu\n",
-             !st.connected ? "no-server" : st.playing ? "playing" : "idle", st.latency_ms, st.target_ms, st.device_ms,
-             st.ratio, (unsigned long long)st.underruns, (unsigned long long)st.overruns,
-             (unsigned long long)st.frames_in, st.rate, mic_str(st.mic), (unsigned long long)st.mic_frames);
+             "audio_underruns=%llu\naudio_overruns=%llu\naudio_frames=%llu\naudio_rate=%u\nmic=%s\nmic_"
+             "frames=%llu\n",
+             !st.connected ? "no-server"
+             : st.playing  ? "playing"
+                           : "idle",
+             st.latency_ms, st.target_ms, st.device_ms, st.ratio, (unsigned long long)st.underruns,
+             (unsigned long long)st.overruns, (unsigned long long)st.frames_in, st.rate, mic_str(st.mic),
+             (unsigned long long)st.mic_frames);
 }

@@ -14,15 +14,43 @@
 #include "sg_log.h"
 
 enum {
-    A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_INCR, A_PNG, A_BMP, A_PROP0, A_PROP1, A_PROP2, A_PROP3, A_STAMP, A_WAKE,
-    A_UTF8, A_TEXT, A_PLAIN, A_PLAIN_UTF8, A_COMPOUND, /* text types: SDL handles those copies */
+    A_CLIPBOARD,
+    A_TARGETS,
+    A_TIMESTAMP,
+    A_INCR,
+    A_PNG,
+    A_BMP,
+    A_PROP0,
+    A_PROP1,
+    A_PROP2,
+    A_PROP3,
+    A_STAMP,
+    A_WAKE,
+    A_UTF8,
+    A_TEXT,
+    A_PLAIN,
+    A_PLAIN_UTF8,
+    A_COMPOUND, /* text types: SDL handles those copies */
     A_COUNT
 };
 static const char *const atom_names[A_COUNT] = {
-    "CLIPBOARD", "TARGETS", "TIMESTAMP", "INCR", "image/png", "image/bmp",
-    "SPYGLASS_CLIPX0", "SPYGLASS_CLIPX1", "SPYGLASS_CLIPX2", "SPYGLASS_CLIPX3", "SPYGLASS_CLIPX_STAMP",
+    "CLIPBOARD",
+    "TARGETS",
+    "TIMESTAMP",
+    "INCR",
+    "image/png",
+    "image/bmp",
+    "SPYGLASS_CLIPX0",
+    "SPYGLASS_CLIPX1",
+    "SPYGLASS_CLIPX2",
+    "SPYGLASS_CLIPX3",
+    "SPYGLASS_CLIPX_STAMP",
     "SPYGLASS_CLIPX_WAKE",
-    "UTF8_STRING", "TEXT", "text/plain", "text/plain;charset=utf-8", "COMPOUND_TEXT",
+    "UTF8_STRING",
+    "TEXT",
+    "text/plain",
+    "text/plain;charset=utf-8",
+    "COMPOUND_TEXT",
 };
 
 /* An image served to requestors; shared by the selection and INCR transfers still running. */
@@ -35,7 +63,7 @@ struct blob {
 
 /* One INCR transfer to a local program: the next piece goes when it deletes the property. */
 struct outgoing {
-    struct blob *blob;       /* NULL = slot free */
+    struct blob *blob; /* NULL = slot free */
     xcb_window_t win;
     xcb_atom_t prop;
     size_t off;
@@ -51,35 +79,39 @@ struct sg_clipx {
     struct sg_clipx_callbacks cb;
     pthread_t thread;
 
-    pthread_mutex_t mu;       /* guards pending, has_pending, quit */
+    pthread_mutex_t mu; /* guards pending, has_pending, quit */
     struct blob *pending;
     bool has_pending;
     bool quit;
 
     /* Module thread only. */
-    struct blob *owned;       /* what we serve as the CLIPBOARD owner, or NULL */
+    struct blob *owned; /* what we serve as the CLIPBOARD owner, or NULL */
     xcb_timestamp_t owned_since;
-    struct blob *to_own;      /* waiting for a server timestamp to become the owner with */
+    struct blob *to_own; /* waiting for a server timestamp to become the owner with */
     enum in_state in;
     uint8_t *in_buf;
     size_t in_len;
     bool in_too_big;
-    unsigned in_pieces;       /* INCR pieces of the image being fetched */
-    xcb_timestamp_t in_time;  /* when the owner we fetch from took CLIPBOARD */
+    unsigned in_pieces;      /* INCR pieces of the image being fetched */
+    xcb_timestamp_t in_time; /* when the owner we fetch from took CLIPBOARD */
     /* Each fetch uses the next of 4 properties: an older owner still sending an INCR
      * transfer into its property can then never overwrite the current fetch's data. */
-    unsigned in_prop;         /* 0..3, offset from A_PROP0 */
+    unsigned in_prop; /* 0..3, offset from A_PROP0 */
     struct outgoing out[4];
-    bool debug;               /* SPYGLASS_CLIPBOARD_DEBUG=1: log each transfer */
+    bool debug; /* SPYGLASS_CLIPBOARD_DEBUG=1: log each transfer */
 };
 
 const char *sg_clipx_error_str(enum sg_clipx_error e)
 {
     switch (e) {
-    case SG_CLIPX_OK: return "ok";
-    case SG_CLIPX_NO_DISPLAY: return "cannot connect to the X display";
-    case SG_CLIPX_NO_XFIXES: return "the X server has no XFIXES extension";
-    case SG_CLIPX_NO_THREAD: return "cannot start the clipboard thread";
+    case SG_CLIPX_OK:
+        return "ok";
+    case SG_CLIPX_NO_DISPLAY:
+        return "cannot connect to the X display";
+    case SG_CLIPX_NO_XFIXES:
+        return "the X server has no XFIXES extension";
+    case SG_CLIPX_NO_THREAD:
+        return "cannot start the clipboard thread";
     }
     return "?";
 }
@@ -93,7 +125,10 @@ static void blob_unref(struct blob *b)
 static void wake(struct sg_clipx *c)
 {
     xcb_client_message_event_t ev = {
-        .response_type = XCB_CLIENT_MESSAGE, .format = 32, .window = c->win, .type = c->a[A_WAKE],
+        .response_type = XCB_CLIENT_MESSAGE,
+        .format = 32,
+        .window = c->win,
+        .type = c->a[A_WAKE],
     };
     /* An empty event mask sends the event to the window's creator: us. */
     xcb_send_event(c->conn, 0, c->win, XCB_EVENT_MASK_NO_EVENT, (const char *)&ev);
@@ -120,8 +155,8 @@ static xcb_atom_t fetch_prop(const struct sg_clipx *c)
 
 static xcb_get_property_reply_t *take_property(struct sg_clipx *c)
 {
-    xcb_get_property_cookie_t ck =
-        xcb_get_property(c->conn, 1, c->win, fetch_prop(c), XCB_GET_PROPERTY_TYPE_ANY, 0, SG_CLIPX_MAX_BYTES / 4 + 1);
+    xcb_get_property_cookie_t ck = xcb_get_property(c->conn, 1, c->win, fetch_prop(c),
+                                                    XCB_GET_PROPERTY_TYPE_ANY, 0, SG_CLIPX_MAX_BYTES / 4 + 1);
     return xcb_get_property_reply(c->conn, ck, NULL);
 }
 
@@ -129,7 +164,7 @@ static void deliver(struct sg_clipx *c)
 {
     if (c->in_too_big)
         LOG_I("clipboard: a local program copied an image larger than %u MiB; not offered to the guest",
-                  SG_CLIPX_MAX_BYTES >> 20);
+              SG_CLIPX_MAX_BYTES >> 20);
     else if (c->in_len && c->cb.on_local_png)
         c->cb.on_local_png(c->cb.opaque, c->in_buf, c->in_len);
     if (c->debug && !c->in_too_big)
@@ -213,15 +248,20 @@ static void on_incr_piece(struct sg_clipx *c)
 static void send_notify(struct sg_clipx *c, const xcb_selection_request_event_t *rq, xcb_atom_t prop)
 {
     xcb_selection_notify_event_t ev = {
-        .response_type = XCB_SELECTION_NOTIFY, .time = rq->time, .requestor = rq->requestor,
-        .selection = rq->selection, .target = rq->target, .property = prop,
+        .response_type = XCB_SELECTION_NOTIFY,
+        .time = rq->time,
+        .requestor = rq->requestor,
+        .selection = rq->selection,
+        .target = rq->target,
+        .property = prop,
     };
     xcb_send_event(c->conn, 0, rq->requestor, XCB_EVENT_MASK_NO_EVENT, (const char *)&ev);
 }
 
 #define N_OUT (sizeof(((struct sg_clipx *)0)->out) / sizeof(((struct sg_clipx *)0)->out[0]))
 
-/* Ends transfers to this window (and property, unless XCB_ATOM_ANY); stops watching the window when none is left. */
+/* Ends transfers to this window (and property, unless XCB_ATOM_ANY); stops watching the window when none is
+ * left. */
 static void drop_outgoing(struct sg_clipx *c, xcb_window_t win, xcb_atom_t prop, bool window_gone)
 {
     bool still = false;
@@ -278,8 +318,9 @@ static void on_request(struct sg_clipx *c, const xcb_selection_request_event_t *
     bool current = rq->time == XCB_CURRENT_TIME || (int32_t)(rq->time - c->owned_since) >= 0;
     if (c->owned && current && rq->selection == c->a[A_CLIPBOARD]) {
         if (rq->target == c->a[A_TARGETS]) {
-            xcb_atom_t targets[] = { c->a[A_TARGETS], c->a[A_TIMESTAMP], c->owned->type };
-            xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_ATOM, 32, 3, targets);
+            xcb_atom_t targets[] = {c->a[A_TARGETS], c->a[A_TIMESTAMP], c->owned->type};
+            xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_ATOM, 32, 3,
+                                targets);
             answer = prop;
         } else if (rq->target == c->a[A_TIMESTAMP]) {
             xcb_change_property(c->conn, XCB_PROP_MODE_REPLACE, rq->requestor, prop, XCB_ATOM_INTEGER, 32, 1,
@@ -316,8 +357,8 @@ static void on_requestor_deleted(struct sg_clipx *c, const xcb_property_notify_e
         o->off += n;
         if (n == 0) {
             if (c->debug)
-                LOG_I("clipboard: served %zu bytes to window 0x%x in INCR pieces of up to %u", o->blob->len, o->win,
-                          SG_CLIPX_CHUNK);
+                LOG_I("clipboard: served %zu bytes to window 0x%x in INCR pieces of up to %u", o->blob->len,
+                      o->win, SG_CLIPX_CHUNK);
             drop_outgoing(c, o->win, o->prop, false);
         }
         xcb_flush(c->conn);
@@ -445,8 +486,9 @@ struct sg_clipx *sg_clipx_create(const char *display_name, const struct sg_clipx
     }
     const xcb_query_extension_reply_t *ext = xcb_get_extension_data(c->conn, &xcb_xfixes_id);
     xcb_xfixes_query_version_reply_t *ver =
-        ext && ext->present ? xcb_xfixes_query_version_reply(c->conn, xcb_xfixes_query_version(c->conn, 1, 0), NULL)
-                            : NULL;
+        ext && ext->present
+            ? xcb_xfixes_query_version_reply(c->conn, xcb_xfixes_query_version(c->conn, 1, 0), NULL)
+            : NULL;
     if (!ver) {
         *err = SG_CLIPX_NO_XFIXES;
         goto fail;
@@ -510,8 +552,9 @@ void sg_clipx_set_image(struct sg_clipx *c, const char *mime, const uint8_t *dat
     if (!c || !len)
         return;
     if (len > SG_CLIPX_MAX_BYTES) {
-        LOG_I("clipboard: the guest copied an image of %zu bytes (over %u MiB); not put in the local clipboard", len,
-                  SG_CLIPX_MAX_BYTES >> 20);
+        LOG_I(
+            "clipboard: the guest copied an image of %zu bytes (over %u MiB); not put in the local clipboard",
+            len, SG_CLIPX_MAX_BYTES >> 20);
         return;
     }
     struct blob *b = malloc(sizeof(*b) + len);

@@ -26,9 +26,9 @@ struct sg_clipx_callbacks {
 
 enum sg_clipx_error {
     SG_CLIPX_OK,
-    SG_CLIPX_NO_DISPLAY,   /* cannot connect to the X display */
-    SG_CLIPX_NO_XFIXES,    /* the X server lacks XFIXES (needed to see local copies) */
-    SG_CLIPX_NO_THREAD,    /* out of memory or threads */
+    SG_CLIPX_NO_DISPLAY, /* cannot connect to the X display */
+    SG_CLIPX_NO_XFIXES,  /* the X server lacks XFIXES (needed to see local copies) */
+    SG_CLIPX_NO_THREAD,  /* out of memory or threads */
 };
 const char *sg_clipx_error_str(enum sg_clipx_error e);
 

@@ -27,11 +27,11 @@ struct hooks {
     struct sg_app *app;
     struct sg_spice *spice;
     bool clipboard;
-    bool input_on;            /* escape + E turns sending input off and on */
+    bool input_on; /* escape + E turns sending input off and on */
     bool captured;
     bool inside;
     bool focused;
-    bool use_set_pos;         /* input:setCursorPos */
+    bool use_set_pos; /* input:setCursorPos */
     double sens;
     SDL_Keycode esc_sym;
     struct sg_cursor_sync sync;
@@ -40,21 +40,21 @@ struct hooks {
     uint32_t set_pos_id;
     bool warp_pending;
     int warp_x, warp_y;
-    uint64_t rebase_at;       /* after leaving capture: re-place the guest cursor at this time */
+    uint64_t rebase_at; /* after leaving capture: re-place the guest cursor at this time */
     double cap_rem_x, cap_rem_y;
     bool key_down[SDL_NUM_SCANCODES];
-    int cursor_shown;         /* -1 unknown, else what SDL_ShowCursor was last told */
+    int cursor_shown; /* -1 unknown, else what SDL_ShowCursor was last told */
     int last_state;
     bool ever_connected;
-    char *last_from_guest;    /* text we put in the local clipboard, not to be echoed back */
-    struct sg_clipx *clipx;   /* images on an X11 desktop, or NULL */
+    char *last_from_guest;     /* text we put in the local clipboard, not to be echoed back */
+    struct sg_clipx *clipx;    /* images on an X11 desktop, or NULL */
     struct sg_audio_ui *audio; /* guest sound and microphone (spice/audio_ui.h), or NULL */
 
     /* Mailbox from the SPICE thread: mu guards guest_text and guest_image*
      * (hooks_clipboard.c); state, guest_locks and clip_changed are atomics. */
     pthread_mutex_t mu;
     char *guest_text;
-    uint8_t *guest_image;     /* with guest_image_len, guest_image_mime */
+    uint8_t *guest_image; /* with guest_image_len, guest_image_mime */
     size_t guest_image_len;
     const char *guest_image_mime;
     _Atomic int state;
@@ -71,7 +71,8 @@ static inline bool sg_hooks_active(struct hooks *h)
 /* hooks_mouse.c */
 void sg_hooks_enter_at(struct hooks *h, int wx, int wy); /* the pointer is (again) at this window point */
 void sg_hooks_set_capture(struct hooks *h, bool on);
-void sg_hooks_mouse_tick(struct hooks *h); /* re-placing after capture, corrections, local cursor shown or not */
+void sg_hooks_mouse_tick(
+    struct hooks *h); /* re-placing after capture, corrections, local cursor shown or not */
 /* How soon sg_hooks_mouse_tick must run again: a re-placing due, or corrections while the
  * guest cursor is off target; 0 = only on events. */
 unsigned sg_hooks_mouse_wake_ms(struct hooks *h);

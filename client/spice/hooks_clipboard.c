@@ -65,20 +65,21 @@ static bool start_image_clipboard(struct hooks *h)
     const char *driver = SDL_GetCurrentVideoDriver();
 #ifdef SG_HAVE_CLIPX
     if (driver && strcmp(driver, "x11") == 0) {
-        struct sg_clipx_callbacks cb = { .opaque = h, .on_local_png = cb_local_png };
+        struct sg_clipx_callbacks cb = {.opaque = h, .on_local_png = cb_local_png};
         enum sg_clipx_error err;
         h->clipx = sg_clipx_create(NULL, &cb, &err);
         if (h->clipx)
             return true;
-        LOG_W("image clipboard unavailable (%s, DISPLAY=%s); text only",
-                sg_clipx_error_str(err), getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)");
+        LOG_W("image clipboard unavailable (%s, DISPLAY=%s); text only", sg_clipx_error_str(err),
+              getenv("DISPLAY") ? getenv("DISPLAY") : "(unset)");
         return false;
     }
     LOG_W("image clipboard unavailable: the window is not on X11 (SDL video driver %s); "
-            "text only", driver ? driver : "none");
+          "text only",
+          driver ? driver : "none");
 #else
     LOG_W("image clipboard unavailable: built without xcb; text only (video driver %s)",
-            driver ? driver : "none");
+          driver ? driver : "none");
 #endif
     return false;
 }

@@ -26,9 +26,11 @@ static void act(struct hooks *h, const struct sg_sync_action *a)
 {
     if (debug_on() && a->type != SG_SYNC_NONE)
         LOG_I("input: %llu %s %d,%d (target %.0f,%.0f reported %d,%d)", (unsigned long long)sg_time_ms(),
-                a->type == SG_SYNC_RELATIVE ? "relative" : a->type == SG_SYNC_SET_POS ? "set-pos" : "follow",
-                a->type == SG_SYNC_RELATIVE ? a->dx : a->x, a->type == SG_SYNC_RELATIVE ? a->dy : a->y,
-                h->sync.tx, h->sync.ty, h->sync.rx, h->sync.ry);
+              a->type == SG_SYNC_RELATIVE  ? "relative"
+              : a->type == SG_SYNC_SET_POS ? "set-pos"
+                                           : "follow",
+              a->type == SG_SYNC_RELATIVE ? a->dx : a->x, a->type == SG_SYNC_RELATIVE ? a->dy : a->y,
+              h->sync.tx, h->sync.ty, h->sync.rx, h->sync.ry);
     switch (a->type) {
     case SG_SYNC_NONE:
         break;
@@ -153,12 +155,23 @@ bool sg_hooks_on_button(void *state, const SDL_MouseButtonEvent *ev)
         return false;
     enum sg_spice_button b;
     switch (ev->button) {
-    case SDL_BUTTON_LEFT: b = SG_SPICE_BUTTON_LEFT; break;
-    case SDL_BUTTON_MIDDLE: b = SG_SPICE_BUTTON_MIDDLE; break;
-    case SDL_BUTTON_RIGHT: b = SG_SPICE_BUTTON_RIGHT; break;
-    case SDL_BUTTON_X1: b = SG_SPICE_BUTTON_SIDE; break;
-    case SDL_BUTTON_X2: b = SG_SPICE_BUTTON_EXTRA; break;
-    default: return false;
+    case SDL_BUTTON_LEFT:
+        b = SG_SPICE_BUTTON_LEFT;
+        break;
+    case SDL_BUTTON_MIDDLE:
+        b = SG_SPICE_BUTTON_MIDDLE;
+        break;
+    case SDL_BUTTON_RIGHT:
+        b = SG_SPICE_BUTTON_RIGHT;
+        break;
+    case SDL_BUTTON_X1:
+        b = SG_SPICE_BUTTON_SIDE;
+        break;
+    case SDL_BUTTON_X2:
+        b = SG_SPICE_BUTTON_EXTRA;
+        break;
+    default:
+        return false;
     }
     sg_spice_button(h->spice, b, ev->state == SDL_PRESSED);
     return true;
@@ -215,7 +228,7 @@ void sg_hooks_on_cursor_pos_done(void *state, uint32_t id, enum sg_cursor_pos_re
     struct hooks *h = state;
     if (debug_on())
         LOG_I("input: %llu set-pos %u %s%s", (unsigned long long)sg_time_ms(), id,
-                res == SG_CURSOR_POS_ACKED ? "acked" : "failed", id != h->set_pos_id ? " (stale)" : "");
+              res == SG_CURSOR_POS_ACKED ? "acked" : "failed", id != h->set_pos_id ? " (stale)" : "");
     if (!h || id != h->set_pos_id)
         return;
     h->set_pos_id = 0;
@@ -233,7 +246,8 @@ unsigned sg_hooks_mouse_wake_ms(struct hooks *h)
         ms = h->rebase_at > now ? (unsigned)(h->rebase_at - now) : 1;
     }
     /* the tick's corrections wait for the cursor to settle: look every 10 ms while one may come */
-    if (sg_hooks_active(h) && !h->captured && sg_cursor_sync_wants_tick(&h->sync, can_set_pos(h)) && (!ms || ms > 10))
+    if (sg_hooks_active(h) && !h->captured && sg_cursor_sync_wants_tick(&h->sync, can_set_pos(h)) &&
+        (!ms || ms > 10))
         ms = 10;
     return ms;
 }

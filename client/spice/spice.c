@@ -10,24 +10,33 @@
 
 #include "sg_log.h"
 
-enum cmd_type { CMD_KEY, CMD_MOTION, CMD_BUTTON, CMD_WHEEL, CMD_LOCKS, CMD_RELEASE_ALL, CMD_CLIP_OFFER, CMD_FLUSH };
+enum cmd_type {
+    CMD_KEY,
+    CMD_MOTION,
+    CMD_BUTTON,
+    CMD_WHEEL,
+    CMD_LOCKS,
+    CMD_RELEASE_ALL,
+    CMD_CLIP_OFFER,
+    CMD_FLUSH
+};
 
 struct cmd {
     enum cmd_type type;
-    int a, b;       /* key: scancode, down; motion: dx, dy; button: button, down; wheel: clicks; locks */
-    char *text;     /* CMD_CLIP_OFFER: the bytes (text NUL-terminated) */
-    size_t len;     /* CMD_CLIP_OFFER */
+    int a, b;           /* key: scancode, down; motion: dx, dy; button: button, down; wheel: clicks; locks */
+    char *text;         /* CMD_CLIP_OFFER: the bytes (text NUL-terminated) */
+    size_t len;         /* CMD_CLIP_OFFER */
     uint32_t clip_type; /* CMD_CLIP_OFFER: VD_AGENT_CLIPBOARD_* */
-    uint64_t seq;   /* CMD_FLUSH */
+    uint64_t seq;       /* CMD_FLUSH */
 };
 
 struct sg_spice {
-    struct sg_spice_config cfg;     /* strings owned */
+    struct sg_spice_config cfg; /* strings owned */
     struct sg_spice_callbacks cb;
     GThread *thread;
     GMainLoop *loop;
 
-    GMutex lock;                    /* guards queue, drain_scheduled, flush_* */
+    GMutex lock; /* guards queue, drain_scheduled, flush_* */
     GCond flushed;
     GQueue queue;
     bool drain_scheduled;
@@ -43,24 +52,28 @@ struct sg_spice {
     guint retry_timer;
     bool restarting;
     bool stopping;
-    uint32_t buttons;               /* SPICE button mask currently pressed */
+    uint32_t buttons; /* SPICE button mask currently pressed */
     uint8_t keys_down[0x200 / 8];
-    int want_locks;                 /* -1 = none asked yet */
-    char *clip_data;                /* what the client last offered */
+    int want_locks;  /* -1 = none asked yet */
+    char *clip_data; /* what the client last offered */
     size_t clip_len;
-    uint32_t clip_type;             /* its VD_AGENT_CLIPBOARD_* type */
+    uint32_t clip_type; /* its VD_AGENT_CLIPBOARD_* type */
     bool no_agent_said;
     bool images_said;
-    char down_said[256];            /* the reason last logged for SG_SPICE_DOWN */
+    char down_said[256]; /* the reason last logged for SG_SPICE_DOWN */
 };
 
 const char *sg_spice_state_str(enum sg_spice_state st)
 {
     switch (st) {
-    case SG_SPICE_CONNECTING: return "connecting";
-    case SG_SPICE_CONNECTED: return "connected";
-    case SG_SPICE_DOWN: return "down";
-    case SG_SPICE_AUTH_FAILED: return "password refused";
+    case SG_SPICE_CONNECTING:
+        return "connecting";
+    case SG_SPICE_CONNECTED:
+        return "connected";
+    case SG_SPICE_DOWN:
+        return "down";
+    case SG_SPICE_AUTH_FAILED:
+        return "password refused";
     }
     return "?";
 }
@@ -82,7 +95,8 @@ static void set_state(struct sg_spice *s, enum sg_spice_state st, const char *de
         /* Still down, for another reason (the socket appeared but refuses, or went away): worth one
          * more line, since the reason is what the user acts on. The same reason again is not. */
         if (st == SG_SPICE_DOWN && detail && strcmp(detail, s->down_said)) {
-            LOG_I("spice: SPICE server at %s is still down, now: %s; retrying", where(s, w, sizeof(w)), detail);
+            LOG_I("spice: SPICE server at %s is still down, now: %s; retrying", where(s, w, sizeof(w)),
+                  detail);
             snprintf(s->down_said, sizeof(s->down_said), "%s", detail);
         }
         return;
@@ -94,11 +108,14 @@ static void set_state(struct sg_spice *s, enum sg_spice_state st, const char *de
         break;
     case SG_SPICE_DOWN:
         snprintf(s->down_said, sizeof(s->down_said), "%s", detail ? detail : "");
-        LOG_I("spice: SPICE server at %s is down (%s); input is not sent, retrying every %u ms", where(s, w, sizeof(w)),
-               detail, s->cfg.retry_ms);
+        LOG_I("spice: SPICE server at %s is down (%s); input is not sent, retrying every %u ms",
+              where(s, w, sizeof(w)), detail, s->cfg.retry_ms);
         break;
-    case SG_SPICE_AUTH_FAILED: LOG_I("spice: the SPICE server at %s refused the password", where(s, w, sizeof(w))); break;
-    case SG_SPICE_CONNECTING: break;
+    case SG_SPICE_AUTH_FAILED:
+        LOG_I("spice: the SPICE server at %s refused the password", where(s, w, sizeof(w)));
+        break;
+    case SG_SPICE_CONNECTING:
+        break;
     }
     if (s->cb.on_state)
         s->cb.on_state(s->cb.opaque, st, detail);
@@ -167,15 +184,24 @@ static void schedule_restart(struct sg_spice *s, enum sg_spice_state st, const c
 static const char *event_str(SpiceChannelEvent ev)
 {
     switch (ev) {
-    case SPICE_CHANNEL_OPENED: return "opened";
-    case SPICE_CHANNEL_SWITCHING: return "switching";
-    case SPICE_CHANNEL_CLOSED: return "closed";
-    case SPICE_CHANNEL_ERROR_CONNECT: return "cannot connect";
-    case SPICE_CHANNEL_ERROR_TLS: return "TLS error";
-    case SPICE_CHANNEL_ERROR_LINK: return "link error";
-    case SPICE_CHANNEL_ERROR_AUTH: return "authentication failed";
-    case SPICE_CHANNEL_ERROR_IO: return "I/O error";
-    default: return "unknown event";
+    case SPICE_CHANNEL_OPENED:
+        return "opened";
+    case SPICE_CHANNEL_SWITCHING:
+        return "switching";
+    case SPICE_CHANNEL_CLOSED:
+        return "closed";
+    case SPICE_CHANNEL_ERROR_CONNECT:
+        return "cannot connect";
+    case SPICE_CHANNEL_ERROR_TLS:
+        return "TLS error";
+    case SPICE_CHANNEL_ERROR_LINK:
+        return "link error";
+    case SPICE_CHANNEL_ERROR_AUTH:
+        return "authentication failed";
+    case SPICE_CHANNEL_ERROR_IO:
+        return "I/O error";
+    default:
+        return "unknown event";
     }
 }
 
@@ -198,8 +224,8 @@ static void on_channel_event(SpiceChannel *ch, SpiceChannelEvent ev, gpointer da
     if (SPICE_IS_MAIN_CHANNEL(ch) || SPICE_IS_INPUTS_CHANNEL(ch)) {
         const GError *err = spice_channel_get_error(ch);
         char why[256];
-        snprintf(why, sizeof(why), "%s channel: %s%s%s", SPICE_IS_MAIN_CHANNEL(ch) ? "main" : "inputs", event_str(ev),
-                 err ? ": " : "", err ? err->message : "");
+        snprintf(why, sizeof(why), "%s channel: %s%s%s", SPICE_IS_MAIN_CHANNEL(ch) ? "main" : "inputs",
+                 event_str(ev), err ? ": " : "", err ? err->message : "");
         schedule_restart(s, ev == SPICE_CHANNEL_ERROR_AUTH ? SG_SPICE_AUTH_FAILED : SG_SPICE_DOWN, why);
     }
 }
@@ -219,7 +245,8 @@ static void on_agent_update(SpiceMainChannel *main, gpointer data)
     }
 }
 
-static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer types_p, guint ntypes, gpointer data)
+static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer types_p, guint ntypes,
+                             gpointer data)
 {
     struct sg_spice *s = data;
     const guint32 *types = types_p;
@@ -244,7 +271,8 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
         s->images_said = true;
     } else if (image) {
         if (!s->images_said)
-            LOG_I("spice: the guest copied an image; ignored: the image clipboard is unavailable here (text only)");
+            LOG_I("spice: the guest copied an image; ignored: the image clipboard is unavailable here (text "
+                  "only)");
         s->images_said = true;
         if (s->cb.on_guest_clipboard_other)
             s->cb.on_guest_clipboard_other(s->cb.opaque, "image");
@@ -252,7 +280,8 @@ static gboolean on_clip_grab(SpiceMainChannel *main, guint selection, gpointer t
     return TRUE;
 }
 
-static void on_clip_data(SpiceMainChannel *main, guint selection, guint type, gpointer bytes, guint size, gpointer data)
+static void on_clip_data(SpiceMainChannel *main, guint selection, guint type, gpointer bytes, guint size,
+                         gpointer data)
 {
     struct sg_spice *s = data;
     if (selection != VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD)
@@ -337,7 +366,8 @@ static void start_session(struct sg_spice *s)
     }
     if (s->cfg.password)
         g_object_set(s->session, "password", s->cfg.password, NULL);
-    g_object_set(s->session, "enable-audio", (gboolean)s->cfg.audio, "enable-usbredir", FALSE, "enable-smartcard", FALSE, NULL);
+    g_object_set(s->session, "enable-audio", (gboolean)s->cfg.audio, "enable-usbredir", FALSE,
+                 "enable-smartcard", FALSE, NULL);
     g_signal_connect(s->session, "channel-new", G_CALLBACK(on_channel_new), s);
     g_signal_connect(s->session, "channel-destroy", G_CALLBACK(on_channel_destroy), s);
     g_signal_connect(s->session, "disconnected", G_CALLBACK(on_disconnected), s);
@@ -348,12 +378,18 @@ static void start_session(struct sg_spice *s)
 static uint32_t button_mask(int button)
 {
     switch (button) {
-    case SG_SPICE_BUTTON_LEFT: return SPICE_MOUSE_BUTTON_MASK_LEFT;
-    case SG_SPICE_BUTTON_MIDDLE: return SPICE_MOUSE_BUTTON_MASK_MIDDLE;
-    case SG_SPICE_BUTTON_RIGHT: return SPICE_MOUSE_BUTTON_MASK_RIGHT;
-    case SG_SPICE_BUTTON_SIDE: return SPICE_MOUSE_BUTTON_MASK_SIDE;
-    case SG_SPICE_BUTTON_EXTRA: return SPICE_MOUSE_BUTTON_MASK_EXTRA;
-    default: return 0;
+    case SG_SPICE_BUTTON_LEFT:
+        return SPICE_MOUSE_BUTTON_MASK_LEFT;
+    case SG_SPICE_BUTTON_MIDDLE:
+        return SPICE_MOUSE_BUTTON_MASK_MIDDLE;
+    case SG_SPICE_BUTTON_RIGHT:
+        return SPICE_MOUSE_BUTTON_MASK_RIGHT;
+    case SG_SPICE_BUTTON_SIDE:
+        return SPICE_MOUSE_BUTTON_MASK_SIDE;
+    case SG_SPICE_BUTTON_EXTRA:
+        return SPICE_MOUSE_BUTTON_MASK_EXTRA;
+    default:
+        return 0;
     }
 }
 
@@ -366,7 +402,10 @@ static void flush_done(struct sg_spice *s, uint64_t seq)
     g_mutex_unlock(&s->lock);
 }
 
-struct flush_ctx { struct sg_spice *s; uint64_t seq; };
+struct flush_ctx {
+    struct sg_spice *s;
+    uint64_t seq;
+};
 
 static void on_flushed(GObject *src, GAsyncResult *res, gpointer data)
 {
@@ -389,7 +428,7 @@ static void run_cmd(struct sg_spice *s, struct cmd *c)
             s->keys_down[code / 8] |= (uint8_t)(1u << (code % 8));
             spice_inputs_channel_key_press(in, code);
         } else {
-            s->keys_down[code / 8] &= (uint8_t)~(1u << (code % 8));
+            s->keys_down[code / 8] &= (uint8_t) ~(1u << (code % 8));
             spice_inputs_channel_key_release(in, code);
         }
         break;
@@ -451,7 +490,8 @@ static void run_cmd(struct sg_spice *s, struct cmd *c)
         }
         if (s->main) {
             guint32 t = s->clip_type;
-            spice_main_channel_clipboard_selection_grab(s->main, VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, &t, 1);
+            spice_main_channel_clipboard_selection_grab(s->main, VD_AGENT_CLIPBOARD_SELECTION_CLIPBOARD, &t,
+                                                        1);
         }
         break;
     case CMD_FLUSH:

@@ -19,10 +19,10 @@
 struct sg_spice;
 
 enum sg_spice_state {
-    SG_SPICE_CONNECTING,   /* first attempt, or retrying after a failure */
-    SG_SPICE_CONNECTED,    /* main and inputs channels open */
-    SG_SPICE_DOWN,         /* the server is gone or refused us; retrying */
-    SG_SPICE_AUTH_FAILED,  /* the password was refused; not retrying */
+    SG_SPICE_CONNECTING,  /* first attempt, or retrying after a failure */
+    SG_SPICE_CONNECTED,   /* main and inputs channels open */
+    SG_SPICE_DOWN,        /* the server is gone or refused us; retrying */
+    SG_SPICE_AUTH_FAILED, /* the password was refused; not retrying */
 };
 const char *sg_spice_state_str(enum sg_spice_state st);
 
@@ -43,13 +43,13 @@ enum sg_spice_button {
 };
 
 struct sg_spice_config {
-    const char *host;        /* TCP host (default "127.0.0.1") when unix_path is NULL */
-    int port;                /* TCP port (default 5900 when 0) */
-    const char *unix_path;   /* unix socket of the SPICE server, or NULL */
-    const char *password;    /* or NULL */
-    bool clipboard;          /* share the clipboard through the agent */
-    unsigned retry_ms;       /* delay between reconnection attempts (default 1000 when 0) */
-    bool audio;              /* open the playback and record channels (see on_channel) */
+    const char *host;      /* TCP host (default "127.0.0.1") when unix_path is NULL */
+    int port;              /* TCP port (default 5900 when 0) */
+    const char *unix_path; /* unix socket of the SPICE server, or NULL */
+    const char *password;  /* or NULL */
+    bool clipboard;        /* share the clipboard through the agent */
+    unsigned retry_ms;     /* delay between reconnection attempts (default 1000 when 0) */
+    bool audio;            /* open the playback and record channels (see on_channel) */
 };
 
 struct sg_spice_callbacks {

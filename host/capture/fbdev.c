@@ -63,9 +63,15 @@ void sg_fbdev_convert(const struct sg_fb_format *f, const uint8_t *src, uint32_t
 bool sg_fbdev_default_format(uint32_t bpp, struct sg_fb_format *f)
 {
     switch (bpp) {
-    case 16: *f = (struct sg_fb_format){16, 11, 5, 5, 6, 0, 5}; return true;
-    case 24: *f = (struct sg_fb_format){24, 16, 8, 8, 8, 0, 8}; return true;
-    case 32: *f = (struct sg_fb_format){32, 16, 8, 8, 8, 0, 8}; return true;
+    case 16:
+        *f = (struct sg_fb_format){16, 11, 5, 5, 6, 0, 5};
+        return true;
+    case 24:
+        *f = (struct sg_fb_format){24, 16, 8, 8, 8, 0, 8};
+        return true;
+    case 32:
+        *f = (struct sg_fb_format){32, 16, 8, 8, 8, 0, 8};
+        return true;
     }
     return false;
 }
@@ -74,15 +80,15 @@ struct fbdev {
     struct sg_capture base;
     char path[128];
     uint32_t rate;
-    bool is_fb;         /* a real framebuffer device (ioctls work) */
+    bool is_fb; /* a real framebuffer device (ioctls work) */
     int fd;
     uint8_t *map;
     size_t map_size;
     /* the visible image */
     uint32_t w, h, line, offset;
     struct sg_fb_format fmt;
-    uint8_t *shadow;    /* raw copy of the visible rows, w * bpp/8 per row */
-    uint32_t *img;      /* converted BGRX, w * 4 per row */
+    uint8_t *shadow; /* raw copy of the visible rows, w * bpp/8 per row */
+    uint32_t *img;   /* converted BGRX, w * 4 per row */
     bool started, have_image;
     uint64_t next_poll_ns;
 };
@@ -135,8 +141,8 @@ static int fb_probe(struct fbdev *fb, char *err, size_t err_size)
                  fb->path, w, h, fmt.bpp, line, need);
         return -1;
     }
-    bool changed = w != fb->w || h != fb->h || line != fb->line || offset != fb->offset || fmt.bpp != fb->fmt.bpp ||
-                   memcmp(&fmt, &fb->fmt, sizeof(fmt)) != 0 || !fb->map;
+    bool changed = w != fb->w || h != fb->h || line != fb->line || offset != fb->offset ||
+                   fmt.bpp != fb->fmt.bpp || memcmp(&fmt, &fb->fmt, sizeof(fmt)) != 0 || !fb->map;
     if (!changed)
         return 0;
     fb_unmap(fb);
@@ -196,8 +202,8 @@ static int fb_create(struct sg_capture **out, const char *const *v, char *err, s
         fb->line = w * (bpp / 8);
         struct stat st;
         if (fstat(fb->fd, &st) != 0 || (uint64_t)st.st_size < (uint64_t)fb->line * h) {
-            snprintf(err, err_size, "fbdev %s: file is smaller than %ux%u at %u bpp (%llu bytes)", fb->path, w, h,
-                     bpp, (unsigned long long)fb->line * h);
+            snprintf(err, err_size, "fbdev %s: file is smaller than %ux%u at %u bpp (%llu bytes)", fb->path,
+                     w, h, bpp, (unsigned long long)fb->line * h);
             goto fail;
         }
     }
@@ -253,13 +259,14 @@ static bool fb_scan_band(struct fbdev *fb, uint32_t y0, uint32_t y1, bool all, u
     for (uint32_t y = y0; y < y1; y++) {
         const uint8_t *src = fb->map + fb->offset + (size_t)y * fb->line + (size_t)*x0 * bpp;
         memcpy(fb->shadow + ((size_t)y * fb->w + *x0) * bpp, src, (size_t)(*x1 - *x0) * bpp);
-        sg_fbdev_convert(&fb->fmt, fb->shadow + ((size_t)y * fb->w + *x0) * bpp, fb->img + (size_t)y * fb->w + *x0,
-                         *x1 - *x0);
+        sg_fbdev_convert(&fb->fmt, fb->shadow + ((size_t)y * fb->w + *x0) * bpp,
+                         fb->img + (size_t)y * fb->w + *x0, *x1 - *x0);
     }
     return true;
 }
 
-static enum sg_capture_status fb_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
+static enum sg_capture_status fb_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
+                                            struct sg_capture_frame *out)
 {
     struct fbdev *fb = (struct fbdev *)cap;
     int64_t budget = (int64_t)timeout_ms * 1000000;
@@ -318,8 +325,8 @@ static void fb_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r
 }
 
 /* The framebuffer has no cursor of its own. */
-static enum sg_capture_status fb_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out, uint8_t *shape,
-                                             size_t shape_cap)
+static enum sg_capture_status fb_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
+                                             uint8_t *shape, size_t shape_cap)
 {
     return SG_CAPTURE_NONE;
 }

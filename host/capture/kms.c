@@ -57,8 +57,8 @@
 
 /* A framebuffer mapped for reading. */
 struct kms_buf {
-    uint32_t fb_id;       /* 0 = empty slot */
-    uint64_t key;         /* identity of the memory (dumb map offset / dma-buf inode) */
+    uint32_t fb_id; /* 0 = empty slot */
+    uint64_t key;   /* identity of the memory (dumb map offset / dma-buf inode) */
     uint8_t *map;
     size_t map_size;
     uint32_t width, height, pitch, offset, format;
@@ -67,16 +67,16 @@ struct kms_buf {
 /* What one lookup of the scan-out found. */
 struct kms_scanout {
     uint32_t crtc_id, fb_id;
-    uint32_t x, y, w, h;  /* the visible part of the framebuffer */
+    uint32_t x, y, w, h; /* the visible part of the framebuffer */
 };
 
 struct kms_cursor {
-    uint32_t plane_id;    /* 0: no cursor plane for our CRTC (software cursor) */
+    uint32_t plane_id; /* 0: no cursor plane for our CRTC (software cursor) */
     uint32_t prop_fb, prop_crtc, prop_x, prop_y;
     uint32_t prop_hot_x, prop_hot_y; /* 0 before Linux 6.8: hotspot unknown, 0,0 */
     int32_t hot_x, hot_y, shape_hot_x, shape_hot_y;
     uint64_t shape_hash;
-    uint32_t shape_fb;    /* the framebuffer the shape was last read from */
+    uint32_t shape_fb; /* the framebuffer the shape was last read from */
     bool have_shape, visible, have_pos, reported;
     int32_t x, y;
 };
@@ -89,39 +89,41 @@ struct kms {
     uint32_t fps;
     int fd;
     uint32_t conn_id;
-    bool atomic;          /* plane properties readable (the cursor's position) */
+    bool atomic;              /* plane properties readable (the cursor's position) */
     _Atomic uint32_t crtc_id; /* read by the tick thread for the cursor */
 
     struct kms_buf cache[MAP_CACHE];
     uint32_t cache_next;
 
     uint32_t interleave;
-    uint32_t w, h;        /* the current image */
-    uint8_t *bounce;      /* one row of the scan-out, w * 4 bytes */
+    uint32_t w, h;           /* the current image */
+    uint8_t *bounce;         /* one row of the scan-out, w * 4 bytes */
     const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
     uint32_t scan_format;
-    uint32_t scan_fb;     /* what scan_src was found from: a flip changes these */
+    uint32_t scan_fb; /* what scan_src was found from: a flip changes these */
     uint64_t scan_key;
-    uint32_t phase;       /* which rows the next probe reads */
+    uint32_t phase; /* which rows the next probe reads */
     struct sg_kms_detect det;
     bool started, off;
     uint64_t next_poll_ns;
 
     pthread_mutex_t cursor_lock;
     struct kms_cursor cur;
-    uint32_t cursor_crtc;  /* the CRTC cur.plane_id was looked up for */
+    uint32_t cursor_crtc; /* the CRTC cur.plane_id was looked up for */
     bool sw_cursor_logged;
 };
 
 static const struct sg_capture_option kms_options[] = {
     {"device", "", "DRM device (default: the first /dev/dri/card* with a connected output)"},
-    {"connector", "", "output to capture: a name like Virtual-1 or HDMI-A-1, or a connector id "
-                      "(default: the first connected one that is lit)"},
+    {"connector", "",
+     "output to capture: a name like Virtual-1 or HDMI-A-1, or a connector id "
+     "(default: the first connected one that is lit)"},
     {"fps", "60", "scan-outs compared per second (KMS has no change events)"},
-    {"interleave", "8", "on a still screen each poll reads every Nth row, another set each time, and scans "
-                        "fully when one differs (1 = every row every poll; a change under N rows tall can "
-                        "wait N polls)"},
+    {"interleave", "8",
+     "on a still screen each poll reads every Nth row, another set each time, and scans "
+     "fully when one differs (1 = every row every poll; a change under N rows tall can "
+     "wait N polls)"},
     {NULL, NULL, NULL},
 };
 
@@ -217,24 +219,28 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
 {
     char fmt[8];
     if (!fb->handle) {
-        snprintf(err, err_size,
-                 "kms %s: the kernel gave no handle for framebuffer %u: reading another program's framebuffer "
-                 "needs root or CAP_SYS_ADMIN (spyglass-host runs as uid %u%s)",
-                 device, fb->fb_id, (unsigned)geteuid(), has_cap_sys_admin() ? "" : " without CAP_SYS_ADMIN");
+        snprintf(
+            err, err_size,
+            "kms %s: the kernel gave no handle for framebuffer %u: reading another program's framebuffer "
+            "needs root or CAP_SYS_ADMIN (spyglass-host runs as uid %u%s)",
+            device, fb->fb_id, (unsigned)geteuid(), has_cap_sys_admin() ? "" : " without CAP_SYS_ADMIN");
     } else if (fb->modifier != DRM_FORMAT_MOD_LINEAR && fb->modifier != DRM_FORMAT_MOD_INVALID) {
-        char *vendor = drmGetFormatModifierVendor(fb->modifier), *name = drmGetFormatModifierName(fb->modifier);
-        snprintf(err, err_size,
-                 "kms %s: framebuffer %u uses format modifier 0x%016llx (%s %s): a tiled or compressed layout the "
-                 "CPU cannot read; only linear framebuffers can be captured",
-                 device, fb->fb_id, (unsigned long long)fb->modifier, vendor ? vendor : "unknown vendor",
-                 name ? name : "unknown");
+        char *vendor = drmGetFormatModifierVendor(fb->modifier),
+             *name = drmGetFormatModifierName(fb->modifier);
+        snprintf(
+            err, err_size,
+            "kms %s: framebuffer %u uses format modifier 0x%016llx (%s %s): a tiled or compressed layout the "
+            "CPU cannot read; only linear framebuffers can be captured",
+            device, fb->fb_id, (unsigned long long)fb->modifier, vendor ? vendor : "unknown vendor",
+            name ? name : "unknown");
         free(vendor);
         free(name);
     } else if (!format_supported(fb->format)) {
-        snprintf(err, err_size,
-                 "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
-                 "AR30, XB30, AB30",
-                 device, fb->fb_id, format_name(fb->format, fmt), fb->format);
+        snprintf(
+            err, err_size,
+            "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
+            "AR30, XB30, AB30",
+            device, fb->fb_id, format_name(fb->format, fmt), fb->format);
     } else if (fb->width == 0 || fb->height == 0 || fb->pitch < (uint64_t)fb->width * 4) {
         snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", device,
                  fb->fb_id, fb->width, fb->height, fb->pitch);
@@ -296,8 +302,9 @@ static int map_handle(struct kms *k, uint32_t handle, size_t size, uint8_t **map
         close(pfd);
         errno = e;
     }
-    snprintf(err, err_size, "kms %s: cannot map %zu bytes of a framebuffer: dumb-buffer map: %s, PRIME export: %s",
-             k->path, size, strerror(dumb_errno), strerror(errno));
+    snprintf(err, err_size,
+             "kms %s: cannot map %zu bytes of a framebuffer: dumb-buffer map: %s, PRIME export: %s", k->path,
+             size, strerror(dumb_errno), strerror(errno));
     return -1;
 }
 
@@ -328,9 +335,11 @@ static struct kms_buf *fb_lookup(struct kms *k, uint32_t fb_id, char *err, size_
         nb.width = fb->width;
         nb.height = fb->height;
         nb.pitch = fb->pitch;
-        nb.format = fb->bpp != 32 ? 0 : fb->depth == 24 ? DRM_FORMAT_XRGB8888
-                                     : fb->depth == 32 ? DRM_FORMAT_ARGB8888
-                                     : fb->depth == 30 ? DRM_FORMAT_XRGB2101010 : 0;
+        nb.format = fb->bpp != 32     ? 0
+                    : fb->depth == 24 ? DRM_FORMAT_XRGB8888
+                    : fb->depth == 32 ? DRM_FORMAT_ARGB8888
+                    : fb->depth == 30 ? DRM_FORMAT_XRGB2101010
+                                      : 0;
         handles[0] = fb->handle;
         drmModeFreeFB(fb);
     } else {
@@ -419,8 +428,8 @@ static int choose_connector(struct kms *k, const char *want, char *err, size_t e
             continue;
         char name[64];
         connector_name(c, name, sizeof(name));
-        used += (size_t)snprintf(names + used, used < sizeof(names) ? sizeof(names) - used : 0, "%s%s (%u, %s)",
-                                 used ? ", " : "", name, c->connector_id,
+        used += (size_t)snprintf(names + used, used < sizeof(names) ? sizeof(names) - used : 0,
+                                 "%s%s (%u, %s)", used ? ", " : "", name, c->connector_id,
                                  c->connection == DRM_MODE_CONNECTED ? "connected" : "not connected");
         if (used >= sizeof(names))
             used = sizeof(names) - 1;
@@ -494,8 +503,8 @@ static int find_scanout(struct kms *k, struct kms_scanout *s, char *err, size_t 
 {
     drmModeConnectorPtr c = drmModeGetConnectorCurrent(k->fd, k->conn_id);
     if (!c) {
-        snprintf(err, err_size, "kms %s: connector %s (%u) is gone: %s", k->path, k->connector_name, k->conn_id,
-                 strerror(errno));
+        snprintf(err, err_size, "kms %s: connector %s (%u) is gone: %s", k->path, k->connector_name,
+                 k->conn_id, strerror(errno));
         return -1;
     }
     uint32_t crtc_id = c->connection == DRM_MODE_DISCONNECTED ? 0 : connector_crtc(k->fd, c);
@@ -569,18 +578,20 @@ static int kms_create(struct sg_capture **out, const char *const *v, char *err, 
         }
         if (k->fd < 0) {
             if (!any)
-                snprintf(err, err_size, "kms: no DRM device (/dev/dri/card0 .. card15 do not exist); is the GPU "
-                                        "driver loaded?");
+                snprintf(err, err_size,
+                         "kms: no DRM device (/dev/dri/card0 .. card15 do not exist); is the GPU "
+                         "driver loaded?");
             else
                 snprintf(err, err_size, "%s", first_err);
             goto fail;
         }
     }
     if (!has_cap_sys_admin()) {
-        snprintf(err, err_size,
-                 "kms %s: reading another program's framebuffer needs root or CAP_SYS_ADMIN; spyglass-host runs "
-                 "as uid %u without it (run it as root, or setcap cap_sys_admin+ep on the binary)",
-                 k->path, (unsigned)geteuid());
+        snprintf(
+            err, err_size,
+            "kms %s: reading another program's framebuffer needs root or CAP_SYS_ADMIN; spyglass-host runs "
+            "as uid %u without it (run it as root, or setcap cap_sys_admin+ep on the binary)",
+            k->path, (unsigned)geteuid());
         goto fail;
     }
     *out = &k->base;
@@ -660,8 +671,8 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     }
     if (!lit) {
         if (!k->off)
-            LOG_I("kms %s: %s is off (no CRTC, mode or framebuffer): no frames until it is lit again", k->path,
-                  k->connector_name);
+            LOG_I("kms %s: %s is off (no CRTC, mode or framebuffer): no frames until it is lit again",
+                  k->path, k->connector_name);
         k->off = true;
         sg_kms_detect_invalidate(&k->det); /* when it comes back, send it whole */
         return SG_CAPTURE_TIMEOUT;
@@ -676,8 +687,8 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     }
     if (s.w > SG_KVMFR_MAX_DIMENSION || s.h > SG_KVMFR_MAX_DIMENSION || (uint64_t)s.x + s.w > b->width ||
         (uint64_t)s.y + s.h > b->height) {
-        sg_capture_set_error(&k->base, "kms %s: mode %ux%u at %u,%u does not fit framebuffer %u (%ux%u)", k->path,
-                             s.w, s.h, s.x, s.y, s.fb_id, b->width, b->height);
+        sg_capture_set_error(&k->base, "kms %s: mode %ux%u at %u,%u does not fit framebuffer %u (%ux%u)",
+                             k->path, s.w, s.h, s.x, s.y, s.fb_id, b->width, b->height);
         return SG_CAPTURE_ERROR;
     }
     if (resize_image(k, s.w, s.h, err, sizeof(err))) {
@@ -687,7 +698,8 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     const uint8_t *src = b->map + b->offset + (size_t)s.y * b->pitch + (size_t)s.x * 4;
     if (k->scan_format != b->format)
         sg_kms_detect_invalidate(&k->det); /* same bytes can mean other colours */
-    bool flipped = src != k->scan_src || b->pitch != k->scan_pitch || b->fb_id != k->scan_fb || b->key != k->scan_key;
+    bool flipped =
+        src != k->scan_src || b->pitch != k->scan_pitch || b->fb_id != k->scan_fb || b->key != k->scan_key;
     k->scan_src = src;
     k->scan_pitch = b->pitch;
     k->scan_format = b->format;
@@ -700,7 +712,8 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
      * first (copy_rect stores the hash of each row it copies) */
     uint32_t checked;
     if (flipped && k->det.valid && k->interleave > 1 &&
-        sg_kms_detect_sample(&k->det, src, k->scan_pitch, k->phase++, k->interleave, &checked) * 2 > checked) {
+        sg_kms_detect_sample(&k->det, src, k->scan_pitch, k->phase++, k->interleave, &checked) * 2 >
+            checked) {
         out->width = k->w;
         out->height = k->h;
         out->damage_count = 0;
@@ -737,7 +750,8 @@ static enum sg_capture_status kms_next_frame(struct sg_capture *cap, uint32_t ti
     }
 }
 
-static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
+static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst,
+                          size_t dst_pitch)
 {
     struct kms *k = (struct kms *)cap;
     bool full_rows = r->x == 0 && r->w == k->w;
@@ -822,7 +836,8 @@ static void find_cursor_plane(struct kms *k, uint32_t crtc_id)
     drmModeFreePlaneResources(planes);
     k->cursor_crtc = crtc_id;
     if (!c->plane_id && !k->sw_cursor_logged) {
-        LOG_I("kms %s: CRTC %u has no cursor plane%s: the cursor is drawn into the picture (software cursor), so "
+        LOG_I("kms %s: CRTC %u has no cursor plane%s: the cursor is drawn into the picture (software "
+              "cursor), so "
               "no cursor is published",
               k->path, crtc_id, k->atomic ? "" : " readable without atomic mode setting");
         k->sw_cursor_logged = true;
@@ -832,8 +847,8 @@ static void find_cursor_plane(struct kms *k, uint32_t crtc_id)
 }
 
 /* Read the cursor shape from framebuffer fb_id into shape (BGRA, w*4 pitch). */
-static bool read_cursor_shape(struct kms *k, uint32_t fb_id, uint8_t *shape, size_t cap, uint32_t *w, uint32_t *h,
-                              uint64_t *hash)
+static bool read_cursor_shape(struct kms *k, uint32_t fb_id, uint8_t *shape, size_t cap, uint32_t *w,
+                              uint32_t *h, uint64_t *hash)
 {
     char err[SG_CAPTURE_ERR_SIZE];
     drmModeFB2Ptr fb2 = drmModeGetFB2(k->fd, fb_id);
@@ -868,7 +883,8 @@ static bool read_cursor_shape(struct kms *k, uint32_t fb_id, uint8_t *shape, siz
             munmap(map, size);
             *w = nb.width;
             *h = nb.height;
-            *hash = sg_kms_row_hash(shape, (size_t)nb.width * nb.height * 4) ^ nb.width ^ (uint64_t)nb.height << 32;
+            *hash = sg_kms_row_hash(shape, (size_t)nb.width * nb.height * 4) ^ nb.width ^
+                    (uint64_t)nb.height << 32;
             ok = true;
         }
     }

@@ -53,7 +53,8 @@ static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
     __m128i a0 = _mm_set_epi64x(2, 1), a1 = _mm_set_epi64x(4, 3), b0 = _mm_setzero_si128(),
             b1 = _mm_setzero_si128();
     for (; i + 32 <= bytes; i += 32) {
-        __m128i w0 = _mm_loadu_si128((const __m128i *)(p + i)), w1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
+        __m128i w0 = _mm_loadu_si128((const __m128i *)(p + i)),
+                w1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
         if (stream) {
             _mm_stream_si128((__m128i *)(out + i), w0);
             _mm_stream_si128((__m128i *)(out + i + 16), w1);
@@ -173,8 +174,8 @@ void sg_kms_detect_store(struct sg_kms_detect *d, uint32_t y, uint64_t hash)
         d->row_hash[y] = hash;
 }
 
-uint32_t sg_kms_detect_sample(const struct sg_kms_detect *d, const uint8_t *src, size_t src_pitch, uint32_t phase,
-                              uint32_t step, uint32_t *checked)
+uint32_t sg_kms_detect_sample(const struct sg_kms_detect *d, const uint8_t *src, size_t src_pitch,
+                              uint32_t phase, uint32_t step, uint32_t *checked)
 {
     uint32_t changed = 0, n = 0;
     if (step == 0)

@@ -62,8 +62,8 @@ bool sg_kms_detect_probe(const struct sg_kms_detect *d, const uint8_t *src, size
 /* Like the probe, but reads every sampled row: how many of them differ, and
  * in *checked how many were read. After a flip, a mostly changed sample means
  * the whole frame is worth sending without a full scan. */
-uint32_t sg_kms_detect_sample(const struct sg_kms_detect *d, const uint8_t *src, size_t src_pitch, uint32_t phase,
-                              uint32_t step, uint32_t *checked);
+uint32_t sg_kms_detect_sample(const struct sg_kms_detect *d, const uint8_t *src, size_t src_pitch,
+                              uint32_t phase, uint32_t step, uint32_t *checked);
 
 /* Row y was published with bytes of this hash: remember it. */
 void sg_kms_detect_store(struct sg_kms_detect *d, uint32_t y, uint64_t hash);

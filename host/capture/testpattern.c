@@ -47,7 +47,8 @@ static bool in_rect(const struct sg_capture_rect *r, uint32_t x, uint32_t y)
     return x >= r->x && x < r->x + r->w && y >= r->y && y < r->y + r->h;
 }
 
-void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img, size_t pitch)
+void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img,
+                  size_t pitch)
 {
     struct sg_capture_rect box = sg_tp_box(w, h, n);
     uint32_t scene = n / SG_TP_SCENE, colour = sg_tp_box_colour(n);
@@ -138,10 +139,10 @@ struct tp {
     uint32_t w, h, rate, frames;
     uint8_t *img;
     bool started;
-    uint32_t n;           /* frame number of the image held in img */
-    bool have_frame;      /* img holds frame n */
-    uint64_t t0_ns;       /* when frame 0 of this run was due */
-    uint32_t run_frames;  /* frames produced since start */
+    uint32_t n;          /* frame number of the image held in img */
+    bool have_frame;     /* img holds frame n */
+    uint64_t t0_ns;      /* when frame 0 of this run was due */
+    uint32_t run_frames; /* frames produced since start */
 
     pthread_mutex_t lock; /* guards the cursor state below */
     uint32_t cur_n;
@@ -180,7 +181,8 @@ static int tp_create(struct sg_capture **out, const char *const *v, char *err, s
         sg_capture_parse_uint("testpattern:frames", v[3], UINT32_MAX, &frames, err, err_size))
         return -1;
     if (w < SG_TP_MIN_W || h < SG_TP_MIN_H) {
-        snprintf(err, err_size, "testpattern: %ux%u is too small (at least %ux%u)", w, h, SG_TP_MIN_W, SG_TP_MIN_H);
+        snprintf(err, err_size, "testpattern: %ux%u is too small (at least %ux%u)", w, h, SG_TP_MIN_W,
+                 SG_TP_MIN_H);
         return -1;
     }
     struct tp *tp = calloc(1, sizeof(*tp));
@@ -212,7 +214,8 @@ static int tp_start(struct sg_capture *cap)
     return 0;
 }
 
-static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
+static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
+                                            struct sg_capture_frame *out)
 {
     struct tp *tp = (struct tp *)cap;
     bool first = !tp->have_frame || tp->run_frames == 0;
@@ -269,8 +272,8 @@ static void tp_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r
     sg_capture_copy_image(tp->img, (size_t)tp->w * 4, r, dst, dst_pitch);
 }
 
-static enum sg_capture_status tp_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out, uint8_t *shape,
-                                             size_t shape_cap)
+static enum sg_capture_status tp_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
+                                             uint8_t *shape, size_t shape_cap)
 {
     struct tp *tp = (struct tp *)cap;
     enum sg_capture_status st = SG_CAPTURE_NONE;

@@ -31,7 +31,8 @@
 uint32_t sg_tp_background(uint32_t scene, uint32_t x, uint32_t y);
 uint32_t sg_tp_box_colour(uint32_t n);
 /* Render rect r of frame n into img (pitch bytes per row, row 0 at img). */
-void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img, size_t pitch);
+void sg_tp_render(uint32_t w, uint32_t h, uint32_t n, const struct sg_capture_rect *r, uint8_t *img,
+                  size_t pitch);
 /* The box of frame n. */
 struct sg_capture_rect sg_tp_box(uint32_t w, uint32_t h, uint32_t n);
 /* What changed from frame n-1 to n (n > 0); count 0 = everything. */

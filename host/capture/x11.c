@@ -54,11 +54,11 @@ struct frame_conn {
     bool damage_live;
     /* pixels */
     uint32_t w, h;
-    uint8_t *img;          /* w*h*4: the current image */
+    uint8_t *img; /* w*h*4: the current image */
     bool use_shm;
     int shmid;
     xcb_shm_seg_t seg;
-    uint8_t *shm;          /* w*h*4 scratch the server writes into */
+    uint8_t *shm; /* w*h*4 scratch the server writes into */
     bool have_image;
     bool damage_pending;
 };
@@ -73,9 +73,9 @@ struct x11 {
     xcb_connection_t *cc;
     xcb_window_t croot;
     uint8_t cursor_event;
-    uint8_t xi_opcode;    /* XInputExtension's major opcode, for its GenericEvents */
-    bool xi_ok;           /* XInput 2.2 raw motion selected on the root */
-    bool motion_pending;  /* raw motion (or our warp) since the last QueryPointer */
+    uint8_t xi_opcode;   /* XInputExtension's major opcode, for its GenericEvents */
+    bool xi_ok;          /* XInput 2.2 raw motion selected on the root */
+    bool motion_pending; /* raw motion (or our warp) since the last QueryPointer */
     uint64_t next_warp_poll_ms;
     uint64_t c_retry_ms;
     bool shape_pending, pos_known;
@@ -96,8 +96,8 @@ static const struct sg_capture_option x11_options[] = {
 static pthread_mutex_t connect_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Connect and check what both connections need; NULL with err on failure. */
-static xcb_connection_t *x11_connect(const char *display, xcb_window_t *root, uint32_t *w, uint32_t *h, char *err,
-                                     size_t err_size)
+static xcb_connection_t *x11_connect(const char *display, xcb_window_t *root, uint32_t *w, uint32_t *h,
+                                     char *err, size_t err_size)
 {
     int screen_num = 0;
     pthread_mutex_lock(&connect_lock);
@@ -127,16 +127,17 @@ static xcb_connection_t *x11_connect(const char *display, xcb_window_t *root, ui
             continue;
         for (xcb_visualtype_iterator_t v = xcb_depth_visuals_iterator(d.data); v.rem; xcb_visualtype_next(&v))
             if (v.data->visual_id == s->root_visual)
-                visual_ok = v.data->red_mask == 0xff0000 && v.data->green_mask == 0xff00 &&
-                            v.data->blue_mask == 0xff;
+                visual_ok =
+                    v.data->red_mask == 0xff0000 && v.data->green_mask == 0xff00 && v.data->blue_mask == 0xff;
     }
     bool bpp_ok = false;
     for (xcb_format_iterator_t f = xcb_setup_pixmap_formats_iterator(setup); f.rem; xcb_format_next(&f))
         if (f.data->depth == s->root_depth)
             bpp_ok = f.data->bits_per_pixel == 32;
     if (!visual_ok || !bpp_ok) {
-        snprintf(err, err_size, "X display %s: root depth %u is not 32-bit pixels with 8-bit R,G,B (unsupported)",
-                 display, s->root_depth);
+        snprintf(err, err_size,
+                 "X display %s: root depth %u is not 32-bit pixels with 8-bit R,G,B (unsupported)", display,
+                 s->root_depth);
         xcb_disconnect(c);
         return NULL;
     }
@@ -273,8 +274,9 @@ static int frame_grab(struct frame_conn *f, const struct sg_capture_rect *r, uin
         for (uint32_t i = 0; i < n; i++) {
             bool in_place = r[i].x == 0 && r[i].w == f->w;
             off[i] = in_place ? (size_t)r[i].y * f->w * 4 : at;
-            ck[i] = xcb_shm_get_image(f->c, f->root, (int16_t)r[i].x, (int16_t)r[i].y, (uint16_t)r[i].w,
-                                      (uint16_t)r[i].h, ~0u, XCB_IMAGE_FORMAT_Z_PIXMAP, f->seg, (uint32_t)off[i]);
+            ck[i] =
+                xcb_shm_get_image(f->c, f->root, (int16_t)r[i].x, (int16_t)r[i].y, (uint16_t)r[i].w,
+                                  (uint16_t)r[i].h, ~0u, XCB_IMAGE_FORMAT_Z_PIXMAP, f->seg, (uint32_t)off[i]);
             if (!in_place)
                 at += (size_t)r[i].w * r[i].h * 4;
         }
@@ -289,17 +291,17 @@ static int frame_grab(struct frame_conn *f, const struct sg_capture_rect *r, uin
             if (off[i] < frame)
                 continue; /* landed in place */
             for (uint32_t y = 0; y < r[i].h; y++)
-                memcpy(f->img + ((size_t)(r[i].y + y) * f->w + r[i].x) * 4, f->shm + off[i] + (size_t)y * r[i].w * 4,
-                       (size_t)r[i].w * 4);
+                memcpy(f->img + ((size_t)(r[i].y + y) * f->w + r[i].x) * 4,
+                       f->shm + off[i] + (size_t)y * r[i].w * 4, (size_t)r[i].w * 4);
         }
         return rc;
     }
     for (uint32_t i = 0; i < n; i++) {
-        xcb_get_image_reply_t *rep = xcb_get_image_reply(
-            f->c,
-            xcb_get_image(f->c, XCB_IMAGE_FORMAT_Z_PIXMAP, f->root, (int16_t)r[i].x, (int16_t)r[i].y,
-                          (uint16_t)r[i].w, (uint16_t)r[i].h, ~0u),
-            NULL);
+        xcb_get_image_reply_t *rep =
+            xcb_get_image_reply(f->c,
+                                xcb_get_image(f->c, XCB_IMAGE_FORMAT_Z_PIXMAP, f->root, (int16_t)r[i].x,
+                                              (int16_t)r[i].y, (uint16_t)r[i].w, (uint16_t)r[i].h, ~0u),
+                                NULL);
         if (!rep)
             return -1;
         const uint8_t *data = xcb_get_image_data(rep);
@@ -316,7 +318,8 @@ static int frame_grab(struct frame_conn *f, const struct sg_capture_rect *r, uin
 static int frame_take_damage(struct frame_conn *f, struct sg_capture_frame *out)
 {
     xcb_damage_subtract(f->c, f->damage, XCB_NONE, f->region);
-    xcb_xfixes_fetch_region_reply_t *rep = xcb_xfixes_fetch_region_reply(f->c, xcb_xfixes_fetch_region(f->c, f->region), NULL);
+    xcb_xfixes_fetch_region_reply_t *rep =
+        xcb_xfixes_fetch_region_reply(f->c, xcb_xfixes_fetch_region(f->c, f->region), NULL);
     if (!rep)
         return -1;
     xcb_rectangle_t *rects = xcb_xfixes_fetch_region_rectangles(rep);
@@ -325,7 +328,8 @@ static int frame_take_damage(struct frame_conn *f, struct sg_capture_frame *out)
     for (int i = 0; i < n; i++) {
         if (rects[i].x < 0 || rects[i].y < 0)
             continue; /* the root window never reports these; clip would be wrong */
-        struct sg_capture_rect r = {(uint32_t)rects[i].x, (uint32_t)rects[i].y, rects[i].width, rects[i].height};
+        struct sg_capture_rect r = {(uint32_t)rects[i].x, (uint32_t)rects[i].y, rects[i].width,
+                                    rects[i].height};
         if (sg_capture_rect_clip(&r, f->w, f->h))
             sg_capture_damage_add(out->damage, &out->damage_count, &r);
     }
@@ -373,7 +377,8 @@ static void x11_stop(struct sg_capture *cap)
         cursor_select(x, false);
 }
 
-static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t timeout_ms, struct sg_capture_frame *out)
+static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
+                                             struct sg_capture_frame *out)
 {
     struct x11 *x = (struct x11 *)cap;
     struct frame_conn *f = &x->f;
@@ -474,7 +479,8 @@ grab_failed:
     return SG_CAPTURE_TIMEOUT;
 }
 
-static void x11_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch)
+static void x11_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst,
+                          size_t dst_pitch)
 {
     struct frame_conn *f = &((struct x11 *)cap)->f;
     if (!f->img || r->x + r->w > f->w || r->y + r->h > f->h)
@@ -549,7 +555,8 @@ static enum sg_capture_status cursor_shape(struct x11 *x, struct sg_capture_curs
         return SG_CAPTURE_NONE;
     uint32_t w = rep->width, h = rep->height;
     const uint32_t *px = xcb_xfixes_get_cursor_image_cursor_image(rep);
-    if (w && h && w <= SG_CAPTURE_MAX_CURSOR_DIM && h <= SG_CAPTURE_MAX_CURSOR_DIM && (size_t)w * h * 4 <= shape_cap &&
+    if (w && h && w <= SG_CAPTURE_MAX_CURSOR_DIM && h <= SG_CAPTURE_MAX_CURSOR_DIM &&
+        (size_t)w * h * 4 <= shape_cap &&
         (size_t)xcb_xfixes_get_cursor_image_cursor_image_length(rep) >= (size_t)w * h) {
         /* XFixes gives premultiplied ARGB words: in memory exactly the
          * B,G,R,A bytes of the colour type. */
@@ -598,8 +605,8 @@ static enum sg_capture_status cursor_query(struct x11 *x, struct sg_capture_curs
     return SG_CAPTURE_OK;
 }
 
-static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out, uint8_t *shape,
-                                              size_t shape_cap)
+static enum sg_capture_status x11_next_cursor(struct sg_capture *cap, struct sg_capture_cursor *out,
+                                              uint8_t *shape, size_t shape_cap)
 {
     struct x11 *x = (struct x11 *)cap;
     if (!x->started)

@@ -139,14 +139,38 @@ _Static_assert(SG_LGMP_CMSG_COUNT == 10 && SG_LGMP_CMSG_PAYLOAD == 64 && SG_LGMP
 
 #define SG_LGMP_SC __ATOMIC_SEQ_CST
 
-static inline uint32_t sg_lgmp_aload32(const uint32_t *p) { return __atomic_load_n(p, SG_LGMP_SC); }
-static inline uint64_t sg_lgmp_aload64(const uint64_t *p) { return __atomic_load_n(p, SG_LGMP_SC); }
-static inline void sg_lgmp_astore32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, SG_LGMP_SC); }
-static inline void sg_lgmp_astore64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, SG_LGMP_SC); }
-static inline uint32_t sg_lgmp_afetch_add32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, SG_LGMP_SC); }
-static inline uint32_t sg_lgmp_afetch_sub32(uint32_t *p, uint32_t v) { return __atomic_fetch_sub(p, v, SG_LGMP_SC); }
-static inline uint32_t sg_lgmp_afetch_and32(uint32_t *p, uint32_t v) { return __atomic_fetch_and(p, v, SG_LGMP_SC); }
-static inline uint32_t sg_lgmp_axchg32(uint32_t *p, uint32_t v) { return __atomic_exchange_n(p, v, SG_LGMP_SC); }
+static inline uint32_t sg_lgmp_aload32(const uint32_t *p)
+{
+    return __atomic_load_n(p, SG_LGMP_SC);
+}
+static inline uint64_t sg_lgmp_aload64(const uint64_t *p)
+{
+    return __atomic_load_n(p, SG_LGMP_SC);
+}
+static inline void sg_lgmp_astore32(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, SG_LGMP_SC);
+}
+static inline void sg_lgmp_astore64(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, SG_LGMP_SC);
+}
+static inline uint32_t sg_lgmp_afetch_add32(uint32_t *p, uint32_t v)
+{
+    return __atomic_fetch_add(p, v, SG_LGMP_SC);
+}
+static inline uint32_t sg_lgmp_afetch_sub32(uint32_t *p, uint32_t v)
+{
+    return __atomic_fetch_sub(p, v, SG_LGMP_SC);
+}
+static inline uint32_t sg_lgmp_afetch_and32(uint32_t *p, uint32_t v)
+{
+    return __atomic_fetch_and(p, v, SG_LGMP_SC);
+}
+static inline uint32_t sg_lgmp_axchg32(uint32_t *p, uint32_t v)
+{
+    return __atomic_exchange_n(p, v, SG_LGMP_SC);
+}
 
 /* ------------------------------------------------------------ spin locks (§7)
  *
@@ -180,7 +204,10 @@ static inline bool sg_lgmp_lock(uint32_t *lock, const struct sg_clock *clock)
     }
 }
 
-static inline void sg_lgmp_unlock(uint32_t *lock) { sg_lgmp_astore32(lock, 0); }
+static inline void sg_lgmp_unlock(uint32_t *lock)
+{
+    sg_lgmp_astore32(lock, 0);
+}
 
 /* Session ids and client tags: like the reference's rand() (0..2^31-1) but
  * drawn from getrandom so that two processes never share a sequence. */

@@ -25,9 +25,9 @@
 #include <time.h>
 
 #define RATE 48000u
-#define CHUNK 240u            /* frames per read: 5 ms */
+#define CHUNK 240u /* frames per read: 5 ms */
 #define THRESHOLD 3000
-#define QUIET_BEFORE 2000u    /* samples of quiet before a click's marker */
+#define QUIET_BEFORE 2000u /* samples of quiet before a click's marker */
 #define BIT_SPACING 96u
 #define PULSE_LEN 24u
 #define ID_BITS 10u
@@ -40,8 +40,14 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-struct readmark { uint64_t t_ns, frames; };
-struct readlog { struct readmark *m; size_t n, cap; unsigned rate; };
+struct readmark {
+    uint64_t t_ns, frames;
+};
+struct readlog {
+    struct readmark *m;
+    size_t n, cap;
+    unsigned rate;
+};
 
 static void mark(struct readlog *l, uint64_t t, uint64_t frames)
 {
@@ -51,7 +57,7 @@ static void mark(struct readlog *l, uint64_t t, uint64_t frames)
         if (!l->m)
             abort();
     }
-    l->m[l->n++] = (struct readmark){ t, frames };
+    l->m[l->n++] = (struct readmark){t, frames};
 }
 
 /* When frame idx was rendered (see the header comment). */
@@ -83,11 +89,15 @@ static uint64_t frame_time(const struct readlog *l, uint64_t idx)
 
 static pa_simple *open_rec(const char *dev, unsigned rate, const char *what)
 {
-    pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = rate, .channels = 2 };
-    pa_buffer_attr ba = { .maxlength = (uint32_t)-1, .fragsize = CHUNK * 4, .tlength = (uint32_t)-1,
-                          .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1 };
+    pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = rate, .channels = 2};
+    pa_buffer_attr ba = {.maxlength = (uint32_t)-1,
+                         .fragsize = CHUNK * 4,
+                         .tlength = (uint32_t)-1,
+                         .prebuf = (uint32_t)-1,
+                         .minreq = (uint32_t)-1};
     int err = 0;
-    pa_simple *s = pa_simple_new(NULL, "spyglass-sndprobe", PA_STREAM_RECORD, dev, what, &ss, NULL, &ba, &err);
+    pa_simple *s =
+        pa_simple_new(NULL, "spyglass-sndprobe", PA_STREAM_RECORD, dev, what, &ss, NULL, &ba, &err);
     if (!s)
         fprintf(stderr, "sndprobe: cannot record %s: %s\n", dev, pa_strerror(err));
     return s;
@@ -95,14 +105,18 @@ static pa_simple *open_rec(const char *dev, unsigned rate, const char *what)
 
 /* ------------------------------------------------------------------ listen */
 
-struct click { uint64_t idx; unsigned id; int amp; };
+struct click {
+    uint64_t idx;
+    unsigned id;
+    int amp;
+};
 
 static int listen_clicks(const char *dev, double seconds)
 {
     pa_simple *s = open_rec(dev, RATE, "click listener");
     if (!s)
         return 1;
-    struct readlog rl = { .rate = RATE };
+    struct readlog rl = {.rate = RATE};
     /* a ring of the last 2048 left-channel samples, enough to decode a click */
     enum { HIST = 2048 };
     int16_t hist[HIST];
@@ -153,7 +167,7 @@ static int listen_clicks(const char *dev, double seconds)
                     if (!clicks)
                         abort();
                 }
-                clicks[nclicks++] = (struct click){ pending, id, amp };
+                clicks[nclicks++] = (struct click){pending, id, amp};
                 pending = UINT64_MAX;
                 quiet = 0;
             }
@@ -164,8 +178,8 @@ static int listen_clicks(const char *dev, double seconds)
     if (raw)
         fclose(raw);
     for (size_t i = 0; i < nclicks; i++)
-        printf("click %u %" PRIu64 " %d %" PRIu64 "\n", clicks[i].id, frame_time(&rl, clicks[i].idx), clicks[i].amp,
-               clicks[i].idx);
+        printf("click %u %" PRIu64 " %d %" PRIu64 "\n", clicks[i].id, frame_time(&rl, clicks[i].idx),
+               clicks[i].amp, clicks[i].idx);
     printf("rendered %" PRIu64 "\nlevel %d\n", n, level);
     free(clicks);
     free(rl.m);
@@ -174,16 +188,25 @@ static int listen_clicks(const char *dev, double seconds)
 
 /* ----------------------------------------------------------------- counter */
 
-struct counter_job { const char *sink; unsigned rate; double seconds; int rc; };
+struct counter_job {
+    const char *sink;
+    unsigned rate;
+    double seconds;
+    int rc;
+};
 
 static void *play_counter(void *p)
 {
     struct counter_job *j = p;
-    pa_sample_spec ss = { .format = PA_SAMPLE_S16LE, .rate = j->rate, .channels = 2 };
-    pa_buffer_attr ba = { .maxlength = (uint32_t)-1, .tlength = (uint32_t)pa_usec_to_bytes(20000, &ss),
-                          .prebuf = (uint32_t)-1, .minreq = (uint32_t)-1, .fragsize = (uint32_t)-1 };
+    pa_sample_spec ss = {.format = PA_SAMPLE_S16LE, .rate = j->rate, .channels = 2};
+    pa_buffer_attr ba = {.maxlength = (uint32_t)-1,
+                         .tlength = (uint32_t)pa_usec_to_bytes(20000, &ss),
+                         .prebuf = (uint32_t)-1,
+                         .minreq = (uint32_t)-1,
+                         .fragsize = (uint32_t)-1};
     int err = 0;
-    pa_simple *s = pa_simple_new(NULL, "spyglass-sndprobe", PA_STREAM_PLAYBACK, j->sink, "counter", &ss, NULL, &ba, &err);
+    pa_simple *s = pa_simple_new(NULL, "spyglass-sndprobe", PA_STREAM_PLAYBACK, j->sink, "counter", &ss, NULL,
+                                 &ba, &err);
     if (!s) {
         fprintf(stderr, "sndprobe: cannot play to %s: %s\n", j->sink, pa_strerror(err));
         j->rc = 1;
@@ -213,11 +236,14 @@ static int counter(const char *sink, unsigned rate, double seconds)
     pa_simple *r = open_rec(mon, rate, "counter monitor");
     if (!r)
         return 1;
-    struct counter_job j = { sink, rate, seconds, 0 };
+    struct counter_job j = {sink, rate, seconds, 0};
     pthread_t th;
     pthread_create(&th, NULL, play_counter, &j);
-    struct readlog rl = { .rate = rate };
-    struct { uint32_t c; uint64_t idx; } *marks = NULL;
+    struct readlog rl = {.rate = rate};
+    struct {
+        uint32_t c;
+        uint64_t idx;
+    } *marks = NULL;
     size_t nm = 0, cap = 0;
     uint64_t n = 0, end = mono_ns() + (uint64_t)((seconds + 1.0) * 1e9);
     uint32_t buf[CHUNK];

@@ -11,8 +11,8 @@
 #include "ratectl.h"
 
 struct sim_result {
-    double min_buffer_s;      /* after the start */
-    double max_err_s;         /* |latency - target| after settling */
+    double min_buffer_s; /* after the start */
+    double max_err_s;    /* |latency - target| after settling */
     double final_ratio;
     double final_smooth_s;
 };
@@ -31,12 +31,12 @@ static struct sim_result simulate(double drift, double jit_s, double seconds, do
     const double rate = 48000, frame_s = 480 / (rate * (1 + drift)), dev_s = 0.005, target_s = 0.025;
     struct sg_ratectl c;
     sg_ratectl_init(&c, target_s);
-    struct sim_result r = { .min_buffer_s = 1e9 };
+    struct sim_result r = {.min_buffer_s = 1e9};
     double buffer_s = target_s - dev_s, t_prev = frame_s;
     for (int k = 1; k * frame_s < seconds; k++) {
         double t = k * frame_s + jitter(jit_s);
         if (t < t_prev)
-            t = t_prev; /* blocks keep their order */
+            t = t_prev;         /* blocks keep their order */
         buffer_s -= t - t_prev; /* the device played this much meanwhile */
         if (buffer_s < r.min_buffer_s && t > 1.0)
             r.min_buffer_s = buffer_s;
@@ -94,7 +94,9 @@ static void never_beyond_one_percent(void **state)
 static void reset_keeps_the_drift(void **state)
 {
     /* After an underrun the buffer refills: the smoothing starts over, the drift learnt stays. */
-    struct simulated { double drift; } g = { 0.005 };
+    struct simulated {
+        double drift;
+    } g = {0.005};
     struct sg_ratectl c;
     sg_ratectl_init(&c, 0.025);
     double buffer_s = 0.02;

@@ -35,8 +35,13 @@ static bool make_context(char *why, size_t size)
         snprintf(why, size, "no surfaceless EGL display (0x%x)", eglGetError());
         return false;
     }
-    const EGLint attrs[] = { EGL_CONTEXT_MAJOR_VERSION, 3, EGL_CONTEXT_MINOR_VERSION, 3,
-                             EGL_CONTEXT_OPENGL_PROFILE_MASK, EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT, EGL_NONE };
+    const EGLint attrs[] = {EGL_CONTEXT_MAJOR_VERSION,
+                            3,
+                            EGL_CONTEXT_MINOR_VERSION,
+                            3,
+                            EGL_CONTEXT_OPENGL_PROFILE_MASK,
+                            EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
+                            EGL_NONE};
     EGLContext c = eglCreateContext(d, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT, attrs);
     if (c == EGL_NO_CONTEXT || !eglMakeCurrent(d, EGL_NO_SURFACE, EGL_NO_SURFACE, c)) {
         snprintf(why, size, "no OpenGL 3.3 core context without a surface (0x%x)", eglGetError());
@@ -78,7 +83,8 @@ static void pixel(int n, uint32_t x, uint32_t y, uint8_t *rr, uint8_t *g, uint8_
 }
 
 /* Writes picture n into the staging buffer in the type's layout and uploads the rectangles. */
-static void upload(uint32_t type, uint32_t w, uint32_t h, int n, const struct sg_render_rect *rects, unsigned nr)
+static void upload(uint32_t type, uint32_t w, uint32_t h, int n, const struct sg_render_rect *rects,
+                   unsigned nr)
 {
     size_t pitch = 0;
     uint8_t *dst = ri->frame_map(r, &pitch);
@@ -112,8 +118,8 @@ static void expect_picture(uint32_t w, uint32_t h, int n, const struct sg_render
             const uint8_t *p = px + ((size_t)y * w + x) * 4;
             if (p[0] != cr || p[1] != cg || p[2] != cb || p[3] != 255) {
                 char msg[160];
-                snprintf(msg, sizeof(msg), "pixel (%u,%u): got %u,%u,%u,%u, want %u,%u,%u,255 (picture %d)", x, y,
-                         p[0], p[1], p[2], p[3], cr, cg, cb, in ? inside : n);
+                snprintf(msg, sizeof(msg), "pixel (%u,%u): got %u,%u,%u,%u, want %u,%u,%u,255 (picture %d)",
+                         x, y, p[0], p[1], p[2], p[3], cr, cg, cb, in ? inside : n);
                 free(px);
                 fail_msg("%s", msg);
             }
@@ -131,7 +137,7 @@ static void packed_type(uint32_t type)
     upload(type, w, h, 0, NULL, 0);
     expect_picture(w, h, 0, NULL, 0);
     /* picture 1 in the buffer, but only a rectangle uploaded: it changes there only */
-    struct sg_render_rect rect = { 5, 2, 7, 3 };
+    struct sg_render_rect rect = {5, 2, 7, 3};
     upload(type, w, h, 1, &rect, 1);
     expect_picture(w, h, 0, &rect, 1);
     upload(type, w, h, 1, NULL, 0);
@@ -169,11 +175,11 @@ static void clip_draws_only_inside(void **state)
     glBindFramebuffer(GL_FRAMEBUFFER, fbo);
     glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
     assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
-    struct sg_render_scene sc = { .fb_w = (int)w, .fb_h = (int)h, .have_frame = true, .dst_w = w, .dst_h = h };
+    struct sg_render_scene sc = {.fb_w = (int)w, .fb_h = (int)h, .have_frame = true, .dst_w = w, .dst_h = h};
     upload(SG_FRAME_RGBA, w, h, 0, NULL, 0);
     ri->draw(r, &sc);
     upload(SG_FRAME_RGBA, w, h, 1, NULL, 0);
-    const struct sg_render_rect clip[2] = { { 5, 2, 7, 3 }, { 30, 0, 7, 9 } };
+    const struct sg_render_rect clip[2] = {{5, 2, 7, 3}, {30, 0, 7, 9}};
     sc.clip = clip;
     sc.nclip = 2;
     ri->draw(r, &sc);
@@ -186,13 +192,14 @@ static void clip_draws_only_inside(void **state)
         for (uint32_t x = 0; x < w; x++) {
             bool in = false;
             for (int i = 0; i < 2; i++)
-                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y && y < clip[i].y + clip[i].h;
+                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y &&
+                      y < clip[i].y + clip[i].h;
             uint8_t cr, cg, cb;
             pixel(in ? 1 : 0, x, y, &cr, &cg, &cb);
             const uint8_t *p = px + ((size_t)(h - 1 - y) * w + x) * 4; /* read back bottom row first */
             if (p[0] != cr || p[1] != cg || p[2] != cb)
-                fail_msg("pixel (%u,%u): got %u,%u,%u, want picture %d's %u,%u,%u", x, y, p[0], p[1], p[2], in ? 1 : 0,
-                         cr, cg, cb);
+                fail_msg("pixel (%u,%u): got %u,%u,%u, want picture %d's %u,%u,%u", x, y, p[0], p[1], p[2],
+                         in ? 1 : 0, cr, cg, cb);
         }
 }
 
@@ -209,10 +216,12 @@ int main(void)
         fprintf(stderr, "renderer: %s\n", err);
         return 1;
     }
-    const struct CMUnitTest tests[] = { cmocka_unit_test(stale_error_does_not_fail_texture),
-                                        cmocka_unit_test(stale_error_does_not_fail_cursor),
-                                        cmocka_unit_test(bgr_32_exact), cmocka_unit_test(rgb_24_exact),
-                                        cmocka_unit_test(rgba_exact), cmocka_unit_test(clip_draws_only_inside) };
+    const struct CMUnitTest tests[] = {cmocka_unit_test(stale_error_does_not_fail_texture),
+                                       cmocka_unit_test(stale_error_does_not_fail_cursor),
+                                       cmocka_unit_test(bgr_32_exact),
+                                       cmocka_unit_test(rgb_24_exact),
+                                       cmocka_unit_test(rgba_exact),
+                                       cmocka_unit_test(clip_draws_only_inside)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ri->destroy(r);
     return rc;

@@ -36,7 +36,7 @@ static atomic_bool posted;
 
 static void sleep_ms(unsigned ms)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
     nanosleep(&ts, NULL);
 }
 
@@ -70,7 +70,7 @@ static FILE *stderr_capture_end(struct captured_stderr *c)
 
 static void start_host(uint32_t features)
 {
-    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION, .features = features };
+    struct sg_kvmfr_info info = {.version = SG_KVMFR_VERSION, .features = features};
     snprintf(info.host_version, sizeof(info.host_version), "session-test");
     uint8_t ad[512];
     size_t n = sg_kvmfr_build_info(&info, ad, sizeof(ad));
@@ -114,14 +114,15 @@ static void wait_state(struct sg_session *s, enum sg_session_state want, uint32_
             return;
         sleep_ms(10);
     }
-    fail_msg("state %s (%s), wanted %s", sg_session_state_str(st.state), st.message, sg_session_state_str(want));
+    fail_msg("state %s (%s), wanted %s", sg_session_state_str(st.state), st.message,
+             sg_session_state_str(want));
 }
 
 static void set_cursor_pos(void **state)
 {
     start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
     assert_int_equal(pthread_create(&tick_thread, NULL, ticker, NULL), 0);
-    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     wait_state(s, SG_SESSION_RUNNING, 0);
@@ -203,7 +204,7 @@ static void set_cursor_pos_after_eviction(void **state)
     start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
     pthread_t tk;
     assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
-    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     wait_state(s, SG_SESSION_RUNNING, 0);
@@ -265,7 +266,7 @@ static void eviction_storm(void **state)
     assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
     struct captured_stderr cap;
     stderr_capture_begin(&cap, evict_log);
-    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     wait_state(s, SG_SESSION_RUNNING, 0);
@@ -300,9 +301,15 @@ static void *bad_frame_host(void *arg)
     pthread_mutex_lock(&host_lock);
     assert_int_equal(sg_lgmp_host_alloc_aligned(host, 4096, 64u << 10, &blk), SG_LGMP_OK);
     sg_kvmfr_frame_init_block(blk.ptr, 4092);
-    struct sg_kvmfr_wire_frame hdr = { .type = 99, .screen_width = 64, .screen_height = 64, .data_width = 64,
-                                       .data_height = 64, .frame_width = 64, .frame_height = 64, .stride = 64,
-                                       .pitch = 256 };
+    struct sg_kvmfr_wire_frame hdr = {.type = 99,
+                                      .screen_width = 64,
+                                      .screen_height = 64,
+                                      .data_width = 64,
+                                      .data_height = 64,
+                                      .frame_width = 64,
+                                      .frame_height = 64,
+                                      .stride = 64,
+                                      .pitch = 256};
     sg_kvmfr_frame_write(blk.ptr, &hdr);
     pthread_mutex_unlock(&host_lock);
     uint64_t n = 0;
@@ -314,7 +321,7 @@ static void *bad_frame_host(void *arg)
             sg_lgmp_host_queue_has_subs(fq))
             atomic_fetch_add(&bad_posted, 1);
         pthread_mutex_unlock(&host_lock);
-        struct timespec ts = { 0, 100000 };
+        struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
     }
     return NULL;
@@ -330,7 +337,7 @@ static void rejection_flood(void **state)
     stderr_capture_begin(&cap, flood_log);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, bad_frame_host, NULL), 0);
-    struct sg_session_opts o = { .path = path, .poll_us = 100, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 100, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     wait_state(s, SG_SESSION_RUNNING, 0);
@@ -355,9 +362,9 @@ static void rejection_flood(void **state)
         unlink(flood_log);
     fprintf(stderr, "rejection flood: %u posted, %u rejected, %u log lines (%u with a count)\n",
             atomic_load(&bad_posted), st.rejected, lines, summaries);
-    assert_true(st.rejected >= 500);             /* a flood it was, and every one counted */
+    assert_true(st.rejected >= 500); /* a flood it was, and every one counted */
     assert_true(st.rejected <= atomic_load(&bad_posted));
-    assert_true(lines >= 1 && lines <= 20);      /* a burst, then one a second */
+    assert_true(lines >= 1 && lines <= 20); /* a burst, then one a second */
     assert_true(summaries >= 1);
     sg_lgmp_host_destroy(host);
     host = NULL;
@@ -372,7 +379,7 @@ static void stuck_cmsg_lock(void **state)
     start_host(SG_KVMFR_FEATURE_SET_CURSOR_POS);
     pthread_t tk;
     assert_int_equal(pthread_create(&tk, NULL, ticker, NULL), 0);
-    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     wait_state(s, SG_SESSION_RUNNING, 0);
@@ -392,7 +399,8 @@ static void stuck_cmsg_lock(void **state)
         sg_session_get_status(s, &st); /* what the window does every loop */
         done = sg_session_cursor_pos_result(s, &got_id, &res);
         clock_gettime(CLOCK_MONOTONIC, &b);
-        uint64_t us = (uint64_t)(((int64_t)b.tv_sec - a.tv_sec) * 1000000 + ((int64_t)b.tv_nsec - a.tv_nsec) / 1000);
+        uint64_t us =
+            (uint64_t)(((int64_t)b.tv_sec - a.tv_sec) * 1000000 + ((int64_t)b.tv_nsec - a.tv_nsec) / 1000);
         worst_us = us > worst_us ? us : worst_us;
         sleep_ms(5);
     }
@@ -434,7 +442,7 @@ static void stuck_queue_lock(void **state)
     __atomic_store_n(lock, 1, __ATOMIC_SEQ_CST);
     struct timespec c0, c1;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-    struct sg_session_opts o = { .path = path, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     sleep_ms(4000);
@@ -460,9 +468,9 @@ static void stuck_queue_lock(void **state)
 static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host **h, uint8_t fill)
 {
     char err[256];
-    struct sg_shm_open_opts o = { .path = p, .create = true, .create_size = 4u << 20 };
+    struct sg_shm_open_opts o = {.path = p, .create = true, .create_size = 4u << 20};
     assert_int_equal(sg_shm_open(m, &o, err, sizeof(err)), 0);
-    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION };
+    struct sg_kvmfr_info info = {.version = SG_KVMFR_VERSION};
     snprintf(info.host_version, sizeof(info.host_version), "replaced-test");
     uint8_t ad[512];
     size_t n = sg_kvmfr_build_info(&info, ad, sizeof(ad));
@@ -473,9 +481,16 @@ static void replaced_host(const char *p, struct sg_shm *m, struct sg_lgmp_host *
     assert_int_equal(sg_lgmp_host_queue_create(*h, SG_KVMFR_CURSOR_QUEUE_ID, 20, 1000, &c), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_alloc_aligned(*h, 4096, 1u << 20, &blk), SG_LGMP_OK);
     sg_kvmfr_frame_init_block(blk.ptr, 4092);
-    struct sg_kvmfr_wire_frame hdr = { .frame_serial = fill, .type = SG_FRAME_BGRA, .screen_width = 64,
-                                       .screen_height = 64, .data_width = 64, .data_height = 64,
-                                       .frame_width = 64, .frame_height = 64, .stride = 64, .pitch = 256 };
+    struct sg_kvmfr_wire_frame hdr = {.frame_serial = fill,
+                                      .type = SG_FRAME_BGRA,
+                                      .screen_width = 64,
+                                      .screen_height = 64,
+                                      .data_width = 64,
+                                      .data_height = 64,
+                                      .frame_width = 64,
+                                      .frame_height = 64,
+                                      .stride = 64,
+                                      .pitch = 256};
     sg_kvmfr_frame_write(blk.ptr, &hdr);
     memset((uint8_t *)blk.ptr + 4096, fill, 64 * 256);
     sg_kvmfr_progress_store((uint32_t *)((uint8_t *)blk.ptr + 4092), 64 * 256);
@@ -489,7 +504,8 @@ static void *replaced_ticker(void *arg)
         pthread_mutex_lock(&host_lock);
         if (host) {
             sg_lgmp_host_process(host);
-            if (sg_lgmp_host_queue_has_subs(fq) && sg_lgmp_host_queue_pending(fq) == 0 && !atomic_load(&posted)) {
+            if (sg_lgmp_host_queue_has_subs(fq) && sg_lgmp_host_queue_pending(fq) == 0 &&
+                !atomic_load(&posted)) {
                 sg_lgmp_host_post(fq, 0, &blocks_posted);
                 atomic_store(&posted, true);
             }
@@ -514,7 +530,7 @@ static void frame_survives_region_replacement(void **state)
     pthread_mutex_unlock(&host_lock);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, replaced_ticker, NULL), 0);
-    struct sg_session_opts o = { .path = p1, .poll_us = 1000, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = p1, .poll_us = 1000, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
     struct sg_session_frame sf;
@@ -562,7 +578,6 @@ static void frame_survives_region_replacement(void **state)
     unlink(p1);
 }
 
-
 /* meson's timeout sends SIGTERM: do not leave the regions and logs behind */
 static void on_term(int sig)
 {
@@ -583,16 +598,18 @@ int main(void)
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     char err[256];
-    struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = 4u << 20 };
+    struct sg_shm_open_opts o = {.path = path, .create = true, .create_size = 4u << 20};
     if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    const struct CMUnitTest tests[] = { cmocka_unit_test(set_cursor_pos),
-                                        cmocka_unit_test(frame_survives_region_replacement),
-                                        cmocka_unit_test(set_cursor_pos_after_eviction),
-                                        cmocka_unit_test(eviction_storm), cmocka_unit_test(rejection_flood),
-                                        cmocka_unit_test(stuck_cmsg_lock), cmocka_unit_test(stuck_queue_lock) };
+    const struct CMUnitTest tests[] = {cmocka_unit_test(set_cursor_pos),
+                                       cmocka_unit_test(frame_survives_region_replacement),
+                                       cmocka_unit_test(set_cursor_pos_after_eviction),
+                                       cmocka_unit_test(eviction_storm),
+                                       cmocka_unit_test(rejection_flood),
+                                       cmocka_unit_test(stuck_cmsg_lock),
+                                       cmocka_unit_test(stuck_queue_lock)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);

@@ -38,7 +38,10 @@
 #ifdef __SANITIZE_ADDRESS__
 /* freed blocks are kept 256 MiB deep by default: the RSS check would measure that */
 const char *__asan_default_options(void);
-const char *__asan_default_options(void) { return "quarantine_size_mb=16"; }
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=16";
+}
 #endif
 
 #define REGION_SIZE (16u << 20)
@@ -66,16 +69,19 @@ static uint64_t now_ms(void)
 
 static void sleep_us(unsigned us)
 {
-    struct timespec ts = { us / 1000000u, (long)(us % 1000000u) * 1000 };
+    struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000};
     nanosleep(&ts, NULL);
 }
 
-static uint8_t px_value(uint32_t s, uint32_t k) { return (uint8_t)(s * 7u + k * 13u); }
+static uint8_t px_value(uint32_t s, uint32_t k)
+{
+    return (uint8_t)(s * 7u + k * 13u);
+}
 
 /* (Re)creates the host: a new session, queues and blocks. Under host_lock. */
 static void start_host(void)
 {
-    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION };
+    struct sg_kvmfr_info info = {.version = SG_KVMFR_VERSION};
     snprintf(info.host_version, sizeof(info.host_version), "stress");
     uint8_t ad[512];
     size_t n = sg_kvmfr_build_info(&info, ad, sizeof(ad));
@@ -97,24 +103,49 @@ static atomic_bool spoil; /* the host itself posts bad messages now and then */
 static void spoil_frame(struct sg_kvmfr_wire_frame *h, uint32_t n)
 {
     switch (n % 7) {
-    case 0: h->type = n % 2 ? 0 : 0x80000007u; break;
-    case 1: h->data_width = n % 2 ? 0 : 16385; break;
-    case 2: h->data_height = FH + 1; break; /* taller than the frame */
-    case 3: h->pitch = 1; break;
-    case 4: h->damage_count = 65; break;
-    case 5: h->frame_height = 0xffffffffu; break;
-    default: h->stride = FW + 1; break;
+    case 0:
+        h->type = n % 2 ? 0 : 0x80000007u;
+        break;
+    case 1:
+        h->data_width = n % 2 ? 0 : 16385;
+        break;
+    case 2:
+        h->data_height = FH + 1;
+        break; /* taller than the frame */
+    case 3:
+        h->pitch = 1;
+        break;
+    case 4:
+        h->damage_count = 65;
+        break;
+    case 5:
+        h->frame_height = 0xffffffffu;
+        break;
+    default:
+        h->stride = FW + 1;
+        break;
     }
 }
 
 static void spoil_cursor(struct sg_kvmfr_wire_cursor *c, uint32_t n)
 {
     switch (n % 5) {
-    case 0: c->shape_type = 3 + n % 1000; break;
-    case 1: c->width = n % 2 ? 0 : 1025; break;
-    case 2: c->pitch = 4; break;
-    case 3: c->height = 0x80000000u; break;
-    default: c->height = 0x4000; c->pitch = 0x4000; break; /* 256 MiB */
+    case 0:
+        c->shape_type = 3 + n % 1000;
+        break;
+    case 1:
+        c->width = n % 2 ? 0 : 1025;
+        break;
+    case 2:
+        c->pitch = 4;
+        break;
+    case 3:
+        c->height = 0x80000000u;
+        break;
+    default:
+        c->height = 0x4000;
+        c->pitch = 0x4000;
+        break; /* 256 MiB */
     }
 }
 
@@ -122,8 +153,16 @@ static void post_frame(unsigned b)
 {
     uint32_t s = atomic_fetch_add(&serial, 1) + 1;
     struct sg_kvmfr_wire_frame h = {
-        .frame_serial = s, .type = SG_FRAME_BGRA, .screen_width = FW, .screen_height = FH, .data_width = FW,
-        .data_height = FH, .frame_width = FW, .frame_height = FH, .stride = FW, .pitch = FW * 4,
+        .frame_serial = s,
+        .type = SG_FRAME_BGRA,
+        .screen_width = FW,
+        .screen_height = FH,
+        .data_width = FW,
+        .data_height = FH,
+        .frame_width = FW,
+        .frame_height = FH,
+        .stride = FW,
+        .pitch = FW * 4,
     };
     if (atomic_load(&spoil) && s % 5 == 0)
         spoil_frame(&h, s / 5);
@@ -143,13 +182,20 @@ static void post_frame(unsigned b)
 static void post_cursor(unsigned i, uint32_t n)
 {
     uint8_t *p = shapes[i].ptr;
-    struct sg_kvmfr_wire_cursor c = { .x = (int16_t)(n % 100), .y = 20, .shape_type = SG_CURSOR_COLOR,
-                                      .hot_x = 1, .hot_y = 2, .width = 32, .height = 32, .pitch = 128 };
+    struct sg_kvmfr_wire_cursor c = {.x = (int16_t)(n % 100),
+                                     .y = 20,
+                                     .shape_type = SG_CURSOR_COLOR,
+                                     .hot_x = 1,
+                                     .hot_y = 2,
+                                     .width = 32,
+                                     .height = 32,
+                                     .pitch = 128};
     if (atomic_load(&spoil) && n % 5 == 0)
         spoil_cursor(&c, n / 5);
     sg_kvmfr_cursor_write(p, &c);
     memset(p + SG_KVMFR_CURSOR_HEADER_SIZE, 0x80, 32 * 128);
-    sg_lgmp_host_post(cq, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE, &shapes[i]);
+    sg_lgmp_host_post(cq, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE,
+                      &shapes[i]);
 }
 
 static void *host_main(void *arg)
@@ -186,8 +232,9 @@ static uint32_t rnd(uint32_t *seed)
 
 static uint32_t extreme(uint32_t *seed)
 {
-    static const uint32_t v[] = { 0, 1, 2, 3, 4, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 16384, 16385,
-                                  1u << 20, 0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu };
+    static const uint32_t v[] = {0,     1,        2,          3,           4,           0x7f,
+                                 0x80,  0xff,     0x7fff,     0x8000,      0xffff,      16384,
+                                 16385, 1u << 20, 0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu};
     uint32_t k = rnd(seed) % (sizeof(v) / sizeof(v[0]) + 2);
     return k < sizeof(v) / sizeof(v[0]) ? v[k] : rnd(seed) * 2654435761u;
 }
@@ -197,14 +244,15 @@ static size_t pick_field(uint32_t *seed)
 {
     const size_t q0 = 32, qsize = 1144;
     size_t q = q0 + qsize * (rnd(seed) % 2);
-    static const size_t qf[] = { 0, 4, 16, 20, 416, 420, 424, 440, 456, 460 }; /* id, slots, write, ring, subs, read... */
-    static const size_t ff[] = { 8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 1080 };
-    static const size_t cf[] = { 0, 4, 8, 12, 16, 20 };
+    static const size_t qf[] = {0,   4,   16,  20,  416,
+                                420, 424, 440, 456, 460}; /* id, slots, write, ring, subs, read... */
+    static const size_t ff[] = {8, 12, 16, 20, 24, 28, 32, 36, 40, 44, 48, 52, 56, 60, 64, 68, 1080};
+    static const size_t cf[] = {0, 4, 8, 12, 16, 20};
     /* mostly what each message carries; the session-wide fields now and then, since
      * each of those flips costs a re-attach */
     uint32_t k = rnd(seed) % 1024;
     if (k <= 1) { /* global header: magic (rarely), session id, queue count, app data size */
-        static const size_t g[] = { 8, 24, 24, 5752, 5752, 8, 0 };
+        static const size_t g[] = {8, 24, 24, 5752, 5752, 8, 0};
         return g[rnd(seed) % 7];
     }
     if (k <= 9)
@@ -218,7 +266,8 @@ static size_t pick_field(uint32_t *seed)
         return ring + (rnd(seed) % slots) * 16 + (rnd(seed) % 3) * 4;
     }
     if (k <= 699) /* a frame header field, or the progress word */
-        return blocks[rnd(seed) % 2].offset + (rnd(seed) % 6 ? ff[rnd(seed) % (sizeof(ff) / sizeof(ff[0]))] : ALIGN - 4);
+        return blocks[rnd(seed) % 2].offset +
+               (rnd(seed) % 6 ? ff[rnd(seed) % (sizeof(ff) / sizeof(ff[0]))] : ALIGN - 4);
     return shapes[rnd(seed) % 3].offset + cf[rnd(seed) % (sizeof(cf) / sizeof(cf[0]))];
 }
 
@@ -275,8 +324,8 @@ static void read_frame(struct sg_session *s, struct reader *r, bool verify)
     assert_non_null(dst);
     uint64_t t0 = now_ms();
     uint32_t rows = 0;
-    enum sg_kvmfr_status ks =
-        sg_kvmfr_frame_copy_budget(sf.payload, &sf.frame, dst, pitch, false, FB_POLLS, 1000, 5 * FB_POLLS, &rows);
+    enum sg_kvmfr_status ks = sg_kvmfr_frame_copy_budget(sf.payload, &sf.frame, dst, pitch, false, FB_POLLS,
+                                                         1000, 5 * FB_POLLS, &rows);
     uint64_t dt = now_ms() - t0;
     r->max_copy_ms = dt > r->max_copy_ms ? dt : r->max_copy_ms;
     assert_true(rows <= h->data_height);
@@ -361,10 +410,10 @@ static void hostile_writer(void **state)
     assert_non_null(logf);
     dup2(fileno(logf), 2);
 
-    struct sg_session_opts o = { .path = path, .poll_us = 200, .retry_ms = 50 };
+    struct sg_session_opts o = {.path = path, .poll_us = 200, .retry_ms = 50};
     struct sg_session *s = sg_session_create(&o);
     assert_non_null(s);
-    struct reader r = { 0 };
+    struct reader r = {0};
     struct sg_session_status st;
     uint64_t t_end = now_ms() + 3000;
     while (r.frames_ok == 0 && now_ms() < t_end) {
@@ -421,15 +470,18 @@ static void hostile_writer(void **state)
     unsigned frame_rej = count_rejections(log, "spyglass-client: frame message at offset ", &total);
     unsigned cursor_rej = count_rejections(log, "spyglass-client: cursor message at offset ", &total) +
                           count_rejections(log, "spyglass-client: cursor shape type ", &total);
-    fprintf(stderr,
-            "stress: %u writes; during them %llu frames and %llu cursor updates taken; rejected %u frame and %u "
-            "cursor messages (%u with the ones left out; counter %u); longest copy %llu ms; RSS %ld kB -> peak %ld kB; destroy %llu ms; "
-            "state %s (%s)\n",
-            atomic_load(&flips), (unsigned long long)stressed_frames, (unsigned long long)stressed_cursors,
-            frame_rej, cursor_rej, total, st.rejected, (unsigned long long)r.max_copy_ms, rss0, hwm,
-            (unsigned long long)destroy_ms, sg_session_state_str(st.state), st.message);
+    fprintf(
+        stderr,
+        "stress: %u writes; during them %llu frames and %llu cursor updates taken; rejected %u frame and %u "
+        "cursor messages (%u with the ones left out; counter %u); longest copy %llu ms; RSS %ld kB -> peak "
+        "%ld kB; destroy %llu ms; "
+        "state %s (%s)\n",
+        atomic_load(&flips), (unsigned long long)stressed_frames, (unsigned long long)stressed_cursors,
+        frame_rej, cursor_rej, total, st.rejected, (unsigned long long)r.max_copy_ms, rss0, hwm,
+        (unsigned long long)destroy_ms, sg_session_state_str(st.state), st.message);
     if (r.frames_ok == ok_before || r.last_good_serial <= serial_at_stop)
-        fail_msg("no intact frame after the writer stopped; log tail:\n%s", log + (size > 3000 ? size - 3000 : 0));
+        fail_msg("no intact frame after the writer stopped; log tail:\n%s",
+                 log + (size > 3000 ? size - 3000 : 0));
     free(log);
 
     assert_true(stressed_frames > 0 && stressed_cursors > 0);
@@ -462,12 +514,12 @@ int main(void)
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     char err[256];
-    struct sg_shm_open_opts o = { .path = path, .create = true, .create_size = REGION_SIZE };
+    struct sg_shm_open_opts o = {.path = path, .create = true, .create_size = REGION_SIZE};
     if (sg_shm_open(&shm, &o, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    const struct CMUnitTest tests[] = { cmocka_unit_test(hostile_writer) };
+    const struct CMUnitTest tests[] = {cmocka_unit_test(hostile_writer)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);

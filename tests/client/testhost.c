@@ -41,8 +41,8 @@ static int cur_x, cur_y, cur_visible = 1, have_shape, cur_shape_buf;
 static uint32_t fw = 320, fh = 240, ftype = SG_FRAME_BGRA, fflags, frot;
 static uint64_t frames_posted;
 static int last_mx = -1, last_my = -1; /* marker of the last posted frame */
-static bool stream_full; /* stream whole frames (no damage rects) */
-static uint8_t *pat;      /* the pattern in the current format, pitch * fh bytes */
+static bool stream_full;               /* stream whole frames (no damage rects) */
+static uint8_t *pat;                   /* the pattern in the current format, pitch * fh bytes */
 static uint32_t pat_w, pat_h, pat_type;
 /* "trickle": a frame with padded rows whose progress word advances one row at a time */
 static uint32_t pad_texels;
@@ -77,13 +77,13 @@ static void texel(uint8_t *p, uint32_t type, uint8_t r, uint8_t g, uint8_t b)
         p[0] = r, p[1] = g, p[2] = b, p[3] = 255;
         break;
     case SG_FRAME_RGBA10: {
-        uint32_t v = (uint32_t)(r * 1023 / 255) | (uint32_t)(g * 1023 / 255) << 10 | (uint32_t)(b * 1023 / 255) << 20 |
-                     3u << 30;
+        uint32_t v = (uint32_t)(r * 1023 / 255) | (uint32_t)(g * 1023 / 255) << 10 |
+                     (uint32_t)(b * 1023 / 255) << 20 | 3u << 30;
         memcpy(p, &v, 4);
         break;
     }
     case SG_FRAME_RGBA16F: {
-        uint16_t v[4] = { half(r / 255.0f), half(g / 255.0f), half(b / 255.0f), 0x3c00 };
+        uint16_t v[4] = {half(r / 255.0f), half(g / 255.0f), half(b / 255.0f), 0x3c00};
         memcpy(p, v, 8);
         break;
     }
@@ -102,7 +102,7 @@ static void texel(uint8_t *p, uint32_t type, uint8_t r, uint8_t g, uint8_t b)
 static void pattern_px(uint32_t x, uint32_t y, uint8_t *r, uint8_t *g, uint8_t *b)
 {
     bool right = x >= fw / 2, bottom = y >= fh / 2;
-    static const uint8_t c[4][3] = { { 255, 0, 0 }, { 0, 255, 0 }, { 0, 0, 255 }, { 255, 255, 255 } };
+    static const uint8_t c[4][3] = {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}};
     int q = (bottom ? 2 : 0) + (right ? 1 : 0);
     *r = c[q][0], *g = c[q][1], *b = c[q][2];
 }
@@ -131,7 +131,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     unsigned i = block_i;
     block_i ^= 1;
     uint8_t *p = blocks[i].ptr;
-    struct sg_kvmfr_wire_frame h = { 0 };
+    struct sg_kvmfr_wire_frame h = {0};
     h.format_version = format_version;
     h.frame_serial = serial++;
     h.type = ftype;
@@ -145,15 +145,15 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
     if (mx >= 0 && last_block != 99 && !stream_full) {
         /* damage: the old and new marker squares (this block is two frames old: cover both moves) */
         h.damage_count = 1;
-        int xs[3] = { mx, prev_mx, prev2_mx }, ys[3] = { my, prev_my, prev2_my };
+        int xs[3] = {mx, prev_mx, prev2_mx}, ys[3] = {my, prev_my, prev2_my};
         int x0 = mx, y0 = my, x1 = mx, y1 = my;
         for (int k = 1; k < 3; k++) {
             x0 = xs[k] < x0 ? xs[k] : x0, x1 = xs[k] > x1 ? xs[k] : x1;
             y0 = ys[k] < y0 ? ys[k] : y0, y1 = ys[k] > y1 ? ys[k] : y1;
         }
         x1 += 16, y1 += 16;
-        h.damage[0] = (struct sg_kvmfr_wire_rect){ (uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0),
-                                                   (uint32_t)(y1 - y0) };
+        h.damage[0] =
+            (struct sg_kvmfr_wire_rect){(uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0)};
     }
     sg_kvmfr_frame_write(p, &h);
     uint32_t *word = (uint32_t *)(p + ALIGN - 4);
@@ -179,7 +179,7 @@ static int post_frame(int mx, int my, int prev_mx, int prev_my, int prev2_mx, in
             }
         pat_w = fw, pat_h = fh, pat_type = ftype;
     }
-    uint8_t black[16 * 8] = { 0 };
+    uint8_t black[16 * 8] = {0};
     for (uint32_t k = 0; k + pxb <= 16 * 8; k += pxb)
         texel(black + k, ftype, 0, 0, 0);
     for (uint32_t y = 0; y < fh; y += 64) {
@@ -271,9 +271,14 @@ static void cursor_shape(int type, int x, int y, int hx, int hy)
     uint32_t rows, pitch;
     make_shape((uint8_t *)m->ptr + SG_KVMFR_CURSOR_HEADER_SIZE, type, &rows, &pitch);
     cur_x = x, cur_y = y;
-    struct sg_kvmfr_wire_cursor c = { .x = (int16_t)x, .y = (int16_t)y, .shape_type = (uint32_t)type,
-                                      .hot_x = (int8_t)hx, .hot_y = (int8_t)hy, .width = 16, .height = rows,
-                                      .pitch = pitch };
+    struct sg_kvmfr_wire_cursor c = {.x = (int16_t)x,
+                                     .y = (int16_t)y,
+                                     .shape_type = (uint32_t)type,
+                                     .hot_x = (int8_t)hx,
+                                     .hot_y = (int8_t)hy,
+                                     .width = 16,
+                                     .height = rows,
+                                     .pitch = pitch};
     sg_kvmfr_cursor_write(m->ptr, &c);
     have_shape = 1;
     post_cursor(cur_flags() | SG_CURSOR_FLAG_SHAPE, m);
@@ -283,7 +288,7 @@ static void cursor_record(void)
 {
     struct sg_lgmp_mem *m = &records[rec_i];
     rec_i = (rec_i + 1) % SG_KVMFR_CURSOR_RECORDS;
-    struct sg_kvmfr_wire_cursor c = { .x = (int16_t)cur_x, .y = (int16_t)cur_y };
+    struct sg_kvmfr_wire_cursor c = {.x = (int16_t)cur_x, .y = (int16_t)cur_y};
     sg_kvmfr_cursor_write(m->ptr, &c);
     post_cursor(cur_flags(), m);
 }
@@ -330,14 +335,19 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct sg_shm shm;
     char err[256];
-    struct sg_shm_open_opts so = { .path = path, .create = true, .create_size = (uint64_t)mib << 20 };
+    struct sg_shm_open_opts so = {.path = path, .create = true, .create_size = (uint64_t)mib << 20};
     if (sg_shm_open(&shm, &so, err, sizeof(err)) != 0) {
         fprintf(stderr, "testhost: %s\n", err);
         return 1;
     }
-    struct sg_kvmfr_info info = { .version = SG_KVMFR_VERSION, .features = SG_KVMFR_FEATURE_SET_CURSOR_POS,
-                                  .has_vm_info = true, .cpus = 2, .cores = 2, .sockets = 1, .has_os_info = true,
-                                  .os_kind = SG_OS_LINUX };
+    struct sg_kvmfr_info info = {.version = SG_KVMFR_VERSION,
+                                 .features = SG_KVMFR_FEATURE_SET_CURSOR_POS,
+                                 .has_vm_info = true,
+                                 .cpus = 2,
+                                 .cores = 2,
+                                 .sockets = 1,
+                                 .has_os_info = true,
+                                 .os_kind = SG_OS_LINUX};
     snprintf(info.host_version, sizeof(info.host_version), "client-testhost");
     snprintf(info.capture, sizeof(info.capture), "test");
     snprintf(info.cpu_model, sizeof(info.cpu_model), "test cpu");
@@ -369,7 +379,8 @@ int main(int argc, char **argv)
             sg_kvmfr_frame_init_block(blocks[i].ptr, ALIGN - 4);
     }
     if (ls != SG_LGMP_OK) {
-        fprintf(stderr, "testhost: cannot set up %s (%zu bytes): %s\n", path, shm.size, sg_lgmp_status_str(ls));
+        fprintf(stderr, "testhost: cannot set up %s (%zu bytes): %s\n", path, shm.size,
+                sg_lgmp_status_str(ls));
         return 1;
     }
     printf("ready\n");
@@ -425,7 +436,7 @@ int main(int argc, char **argv)
             if (post_frame(mx, my, pmx, pmy, omx, omy) == 1)
                 mx = pmx, my = pmy, pmx = omx, pmy = omy;
         }
-        struct pollfd pfd = { 0, POLLIN, 0 };
+        struct pollfd pfd = {0, POLLIN, 0};
         if (poll(&pfd, 1, stream_fps ? 1 : 5) <= 0)
             continue;
         ssize_t n = read(0, line + have, sizeof(line) - 1 - have);

@@ -59,7 +59,7 @@ static void view_rotation_roundtrip(void **st)
             assert_true(v.dst_h == 900 && v.dst_w == 675);
         else
             assert_true(v.dst_w == 1200 && v.dst_h == 900);
-        int pts[][2] = { { 0, 0 }, { 639, 0 }, { 0, 479 }, { 320, 100 }, { 17, 401 } };
+        int pts[][2] = {{0, 0}, {639, 0}, {0, 479}, {320, 100}, {17, 401}};
         for (size_t i = 0; i < sizeof(pts) / sizeof(pts[0]); i++) {
             double wx, wy;
             int gx, gy;
@@ -75,7 +75,7 @@ static void view_rotation_roundtrip(void **st)
     double wx, wy;
     sg_view_guest_to_window(&v, 0, 0, &wx, &wy);
     assert_true(wx == 480 && wy == 0);
-    struct sg_view inv = { 0 };
+    struct sg_view inv = {0};
     int gx, gy;
     assert_false(sg_view_window_to_guest(&inv, 1, 1, &gx, &gy));
 }
@@ -96,58 +96,60 @@ static void view_clamped_warp_target(void **st)
     assert_true(sg_view_guest_to_window_clamped(&v, 320, 240, &wx, &wy));
     assert_true(sg_view_guest_to_window(&v, 320, 240, &px, &py));
     assert_true(wx == px && wy == py);
-    struct sg_view inv = { 0 };
+    struct sg_view inv = {0};
     assert_false(sg_view_guest_to_window_clamped(&inv, 1, 1, &wx, &wy));
 }
 
 static void cursor_mono(void **st)
 {
     /* 8x2 visible: AND row then XOR row per visible row; pixel x = bit 7-x */
-    uint8_t data[4] = { 0x0F, 0x0F, /* AND */ 0x33, 0x33 /* XOR */ };
+    uint8_t data[4] = {0x0F, 0x0F, /* AND */ 0x33, 0x33 /* XOR */};
     /* rows 0,1 AND; rows 2,3 XOR */
-    struct sg_cursor_image img = { 0 };
+    struct sg_cursor_image img = {0};
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MONOCHROME, 8, 4, 1, data, sizeof(data)), SG_CURSOR_OK);
     assert_int_equal(img.w, 8);
     assert_int_equal(img.h, 2);
     /* x: AND bits 0,0,0,0,1,1,1,1; XOR bits 0,0,1,1,0,0,1,1 */
     const uint8_t *o = img.over, *x = img.xor_px;
-    assert_memory_equal(o + 0 * 4, ((uint8_t[]){ 0, 0, 0, 255 }), 4);       /* black */
-    assert_memory_equal(o + 2 * 4, ((uint8_t[]){ 255, 255, 255, 255 }), 4); /* white */
-    assert_memory_equal(o + 4 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);         /* unchanged */
-    assert_memory_equal(x + 4 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);
-    assert_memory_equal(o + 6 * 4, ((uint8_t[]){ 0, 0, 0, 0 }), 4);         /* inverted: */
-    assert_memory_equal(x + 6 * 4, ((uint8_t[]){ 255, 255, 255, 0 }), 4);  /* XOR white */
+    assert_memory_equal(o + 0 * 4, ((uint8_t[]){0, 0, 0, 255}), 4);       /* black */
+    assert_memory_equal(o + 2 * 4, ((uint8_t[]){255, 255, 255, 255}), 4); /* white */
+    assert_memory_equal(o + 4 * 4, ((uint8_t[]){0, 0, 0, 0}), 4);         /* unchanged */
+    assert_memory_equal(x + 4 * 4, ((uint8_t[]){0, 0, 0, 0}), 4);
+    assert_memory_equal(o + 6 * 4, ((uint8_t[]){0, 0, 0, 0}), 4);       /* inverted: */
+    assert_memory_equal(x + 6 * 4, ((uint8_t[]){255, 255, 255, 0}), 4); /* XOR white */
     assert_true(img.has_xor);
     sg_cursor_image_finish(&img);
 }
 
 static void cursor_colour_and_masked(void **st)
 {
-    uint8_t px[2 * 4] = { 10, 20, 30, 128, /* B G R A */ 1, 2, 3, 0 };
-    struct sg_cursor_image img = { 0 };
+    uint8_t px[2 * 4] = {10, 20, 30, 128, /* B G R A */ 1, 2, 3, 0};
+    struct sg_cursor_image img = {0};
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 2, 1, 8, px, sizeof(px)), SG_CURSOR_OK);
-    assert_memory_equal(img.over, ((uint8_t[]){ 30, 20, 10, 128, 3, 2, 1, 0 }), 8);
+    assert_memory_equal(img.over, ((uint8_t[]){30, 20, 10, 128, 3, 2, 1, 0}), 8);
     assert_false(img.has_xor);
-    uint8_t m[3 * 4] = { 0, 255, 0, 0, /* opaque green */ 255, 0, 255, 255, /* XOR magenta */ 0, 0, 0, 255 };
+    uint8_t m[3 * 4] = {0, 255, 0, 0, /* opaque green */ 255, 0, 255, 255, /* XOR magenta */ 0, 0, 0, 255};
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MASKED_COLOR, 3, 1, 12, m, sizeof(m)), SG_CURSOR_OK);
-    assert_memory_equal(img.over, ((uint8_t[]){ 0, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0 }), 12);
-    assert_memory_equal(img.xor_px, ((uint8_t[]){ 0, 0, 0, 0, 255, 0, 255, 0, 0, 0, 0, 0 }), 12);
+    assert_memory_equal(img.over, ((uint8_t[]){0, 255, 0, 255, 0, 0, 0, 0, 0, 0, 0, 0}), 12);
+    assert_memory_equal(img.xor_px, ((uint8_t[]){0, 0, 0, 0, 255, 0, 255, 0, 0, 0, 0, 0}), 12);
     assert_true(img.has_xor);
     sg_cursor_image_finish(&img);
 }
 
 static void cursor_rejects(void **st)
 {
-    uint8_t d[64] = { 0 };
-    struct sg_cursor_image img = { 0 };
+    uint8_t d[64] = {0};
+    struct sg_cursor_image img = {0};
     assert_int_equal(sg_cursor_decode(&img, 3, 1, 1, 4, d, sizeof(d)), SG_CURSOR_BAD_TYPE);
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_MONOCHROME, 8, 3, 1, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 4, 1, 15, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 0, 1, 4, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
     assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 4, 5, 16, d, sizeof(d)), SG_CURSOR_SHORT_DATA);
-    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 100000, 1, 400000, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 100000, 1, 400000, d, sizeof(d)),
+                     SG_CURSOR_BAD_SIZE);
     /* pitch * rows overflowing 32 bits is caught, not wrapped */
-    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 1, 0x10000, 0x10000, d, sizeof(d)), SG_CURSOR_BAD_SIZE);
+    assert_int_equal(sg_cursor_decode(&img, SG_CURSOR_COLOR, 1, 0x10000, 0x10000, d, sizeof(d)),
+                     SG_CURSOR_BAD_SIZE);
     assert_null(img.over);
 }
 
@@ -170,13 +172,13 @@ static void options_values(void **st)
     assert_false(sg_options_set(&o, "nope", "x", "1", err, sizeof(err)));
     assert_non_null(strstr(err, "nope:x"));
 
-    char *argv[] = { "c", "-f", "/dev/shm/x", "win:fullScreen=yes", "-k", "--stats-file", "/tmp/s", NULL };
+    char *argv[] = {"c", "-f", "/dev/shm/x", "win:fullScreen=yes", "-k", "--stats-file", "/tmp/s", NULL};
     assert_int_equal(sg_options_load(&o, 7, argv), SG_OPTIONS_OK);
     assert_string_equal(sg_options_str(&o, "app", "shmFile"), "/dev/shm/x");
     assert_true(sg_options_bool(&o, "win", "fullScreen"));
     assert_true(sg_options_bool(&o, "win", "showFPS"));
     assert_string_equal(sg_options_str(&o, "app", "statsFile"), "/tmp/s");
-    char *bad[] = { "c", "win:width", NULL };
+    char *bad[] = {"c", "win:width", NULL};
     assert_int_equal(sg_options_load(&o, 2, bad), SG_OPTIONS_ERROR);
     sg_options_finish(&o);
 }
@@ -184,7 +186,7 @@ static void options_values(void **st)
 static enum sg_keys_result feed(struct sg_keys *k, bool down, SDL_Scancode sc, SDL_Keycode sym, bool repeat,
                                 enum sg_key_cmd *cmd, SDL_Keycode *key)
 {
-    SDL_KeyboardEvent ev = { .type = down ? SDL_KEYDOWN : SDL_KEYUP, .repeat = repeat };
+    SDL_KeyboardEvent ev = {.type = down ? SDL_KEYDOWN : SDL_KEYUP, .repeat = repeat};
     ev.keysym.scancode = sc;
     ev.keysym.sym = sym;
     *cmd = SG_KEY_NONE;
@@ -202,7 +204,8 @@ static void keys_escape(void **st)
     assert_int_equal(feed(&k, true, SDL_SCANCODE_A, SDLK_a, false, &cmd, &key), SG_KEYS_PASS);
     assert_int_equal(feed(&k, false, SDL_SCANCODE_A, SDLK_a, false, &cmd, &key), SG_KEYS_PASS);
     /* escape + Q = quit; escape + F = full screen; repeats and releases are swallowed */
-    assert_int_equal(feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key), SG_KEYS_CONSUMED);
+    assert_int_equal(feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key),
+                     SG_KEYS_CONSUMED);
     assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, false, &cmd, &key), SG_KEYS_COMMAND);
     assert_int_equal(cmd, SG_KEY_QUIT);
     assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, true, &cmd, &key), SG_KEYS_CONSUMED);
@@ -213,7 +216,8 @@ static void keys_escape(void **st)
     assert_int_equal(feed(&k, true, SDL_SCANCODE_C, SDLK_c, false, &cmd, &key), SG_KEYS_UNBOUND);
     assert_int_equal(key, SDLK_c);
     /* the release after a combination is not a tap */
-    assert_int_equal(feed(&k, false, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key), SG_KEYS_CONSUMED);
+    assert_int_equal(feed(&k, false, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key),
+                     SG_KEYS_CONSUMED);
     /* a tap alone is */
     feed(&k, true, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key);
     assert_int_equal(feed(&k, false, SDL_SCANCODE_SCROLLLOCK, SDLK_SCROLLLOCK, false, &cmd, &key),
@@ -224,7 +228,7 @@ static void keys_escape(void **st)
     assert_int_equal(feed(&k, true, SDL_SCANCODE_Q, SDLK_q, false, &cmd, &key), SG_KEYS_PASS);
 
     char help[1024];
-    const char *extra[] = { "C      capture input", NULL };
+    const char *extra[] = {"C      capture input", NULL};
     sg_keys_help("ScrollLock", extra, help, sizeof(help));
     assert_non_null(strstr(help, "(ScrollLock)"));
     assert_non_null(strstr(help, "Q      quit"));
@@ -234,7 +238,8 @@ static void keys_escape(void **st)
 static void overlay_wrap(void **st)
 {
     char out[256];
-    sg_overlay_wrap("host not running (no heartbeat in /dev/shm/looking-glass); waiting", 20, out, sizeof(out));
+    sg_overlay_wrap("host not running (no heartbeat in /dev/shm/looking-glass); waiting", 20, out,
+                    sizeof(out));
     assert_string_equal(out, "host not running (no\nheartbeat in\n/dev/shm/looking-gla\nss); waiting");
     sg_overlay_wrap("a\nb c", 20, out, sizeof(out));
     assert_string_equal(out, "a\nb c");
@@ -305,7 +310,8 @@ static void graphs_bars(void **state)
     assert_true(sg_graphs_render(g, NULL, now, &px, &w, &h));
     assert_int_equal(w, SG_GRAPHS_WIDTH);
     const uint8_t *blue = sg_graph_colour[SG_GRAPH_FRAME_INTERVAL];
-#define IS_BAR(x, y) (px[((size_t)(y) * w + (x)) * 4 + 3] == 255 && !memcmp(&px[((size_t)(y) * w + (x)) * 4], blue, 3))
+#define IS_BAR(x, y)                                                                                         \
+    (px[((size_t)(y)*w + (x)) * 4 + 3] == 255 && !memcmp(&px[((size_t)(y)*w + (x)) * 4], blue, 3))
     uint32_t bottom = SG_GRAPHS_PLOT_H - 1, right = w - 1, mid = right - right / 2;
     /* scale 0-20 ms: 10 ms is half the plot high, 20 ms all of it */
     assert_true(IS_BAR(right, bottom));
@@ -330,12 +336,17 @@ int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(view_keep_letterbox), cmocka_unit_test(view_integer),
+        cmocka_unit_test(view_keep_letterbox),
+        cmocka_unit_test(view_integer),
         cmocka_unit_test(view_rotation_roundtrip),
-        cmocka_unit_test(view_clamped_warp_target), cmocka_unit_test(cursor_mono),
-        cmocka_unit_test(cursor_colour_and_masked), cmocka_unit_test(cursor_rejects),
-        cmocka_unit_test(options_values), cmocka_unit_test(keys_escape),
-        cmocka_unit_test(overlay_wrap), cmocka_unit_test(graphs_bars),
+        cmocka_unit_test(view_clamped_warp_target),
+        cmocka_unit_test(cursor_mono),
+        cmocka_unit_test(cursor_colour_and_masked),
+        cmocka_unit_test(cursor_rejects),
+        cmocka_unit_test(options_values),
+        cmocka_unit_test(keys_escape),
+        cmocka_unit_test(overlay_wrap),
+        cmocka_unit_test(graphs_bars),
         cmocka_unit_test(screenshot_appears_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

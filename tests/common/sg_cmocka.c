@@ -66,7 +66,8 @@ int sg_run_group(int argc, char **argv, const struct CMUnitTest *tests, size_t c
         return 1;
     size_t n = 0;
     for (size_t k = 0; k < count; k++)
-        if ((!any_named || named(tests[k].name, argc, argv, false)) && !named(tests[k].name, argc, argv, true))
+        if ((!any_named || named(tests[k].name, argc, argv, false)) &&
+            !named(tests[k].name, argc, argv, true))
             run[n++] = tests[k];
     if (n == 0) {
         fprintf(stderr, "%s: the arguments leave no case to run\n", argv[0]);

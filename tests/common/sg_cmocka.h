@@ -21,9 +21,9 @@ void sg_count_skip(void);
 #define skip() (sg_count_skip(), _skip(__FILE__, __LINE__))
 
 /* Runs the cases named on the command line (all when none is named; "-x NAME" leaves one out),
- * as a group named after the program, then returns the exit status: 0 all passed, 1 any failed, 77 any skipped and none failed,
- * 2 a name that is no case. */
-#define sg_run_tests(argc, argv, tests, setup, teardown)                                                  \
+ * as a group named after the program, then returns the exit status: 0 all passed, 1 any failed, 77 any
+ * skipped and none failed, 2 a name that is no case. */
+#define sg_run_tests(argc, argv, tests, setup, teardown)                                                     \
     sg_run_group((argc), (argv), (tests), sizeof(tests) / sizeof((tests)[0]), (setup), (teardown))
 int sg_run_group(int argc, char **argv, const struct CMUnitTest *tests, size_t count, CMFixtureFunction setup,
                  CMFixtureFunction teardown);

@@ -35,13 +35,13 @@
 static const char *prog = "sg-xvfb";
 
 struct opts {
-    const char *server;      /* Xvfb, or the Xephyr binary */
+    const char *server; /* Xvfb, or the Xephyr binary */
     bool xephyr;
-    int display;             /* -1: the lowest free number */
+    int display; /* -1: the lowest free number */
     bool reusable;
-    int out_fd;              /* where the number goes */
+    int out_fd; /* where the number goes */
     unsigned w, h, depth;
-    char **extra;            /* arguments for the server after "--" */
+    char **extra; /* arguments for the server after "--" */
     int n_extra;
 };
 
@@ -57,7 +57,8 @@ static void usage(FILE *f)
             "  --display N     take display :N (fails if another server has it); default: the lowest free\n"
             "  --reusable      a free number far above the ones handed out by default, for a test that\n"
             "                  stops the server and starts another on the same number (--display N)\n"
-            "  --xephyr PATH   start Xephyr (a nested server whose RandR can resize) on $DISPLAY instead of Xvfb\n"
+            "  --xephyr PATH   start Xephyr (a nested server whose RandR can resize) on $DISPLAY instead of "
+            "Xvfb\n"
             "  --fd N          print the number on file descriptor N instead of standard output\n"
             "  -h, --help      this text\n"
             "Always passed: -displayfd, -nolisten tcp, the screen size (depth 24 unless given).\n"
@@ -92,7 +93,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         } else if (!strcmp(a, "--reusable")) {
             o->reusable = true;
-        } else if ((!strcmp(a, "--display") || !strcmp(a, "--fd") || !strcmp(a, "--xephyr")) && i + 1 < argc) {
+        } else if ((!strcmp(a, "--display") || !strcmp(a, "--fd") || !strcmp(a, "--xephyr")) &&
+                   i + 1 < argc) {
             const char *v = argv[++i];
             if (!strcmp(a, "--xephyr")) {
                 o->server = v;
@@ -324,7 +326,8 @@ static enum start_result start(const struct opts *o, int display, int sfd, int *
                 break; /* the caller tries another number */
         }
         if (res == NUMBER_TAKEN)
-            fprintf(stderr, "%s: display :%d is taken (%s exists); %s %s\n", prog, display, sock, o->server, why);
+            fprintf(stderr, "%s: display :%d is taken (%s exists); %s %s\n", prog, display, sock, o->server,
+                    why);
         else
             fprintf(stderr, "%s: %s %s before reporting a display\n", prog, o->server, why);
         show_log();

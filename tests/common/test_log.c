@@ -52,8 +52,8 @@ static void line_format_and_levels(void **state)
     sg_log("prog", SG_LOG_INFO, "connected");
     sg_log("prog", SG_LOG_DEBUG, "not shown at info");
     assert_string_equal(cap_end(), "prog: error: cannot open /x\n"
-                                    "prog: frame message at offset 7 rejected\n"
-                                    "prog: connected\n");
+                                   "prog: frame message at offset 7 rejected\n"
+                                   "prog: connected\n");
 
     sg_log_set_level(SG_LOG_DEBUG);
     cap_begin();
@@ -94,7 +94,11 @@ static void escaping(void **state)
     (void)state;
     char out[128];
     /* a terminal title sequence, a forged second line, DEL, a C1 CSI, a stray continuation byte */
-    sg_log_escape(out, sizeof(out), "a\033]0;X\007b\nc\r\x7f" "d\xc2\x9b" "e\x80" "f");
+    sg_log_escape(out, sizeof(out),
+                  "a\033]0;X\007b\nc\r\x7f"
+                  "d\xc2\x9b"
+                  "e\x80"
+                  "f");
     assert_string_equal(out, "a\\x1b]0;X\\x07b\\x0ac\\x0d\\x7fd\\xc2\\x9be\\x80f");
     /* well-formed UTF-8 passes: é, €, 𝄞 */
     sg_log_escape(out, sizeof(out), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e");
@@ -115,7 +119,7 @@ static void escaping(void **state)
 static void rate_limit(void **state)
 {
     (void)state;
-    struct sg_log_limit l = { 0 };
+    struct sg_log_limit l = {0};
     unsigned skipped = 99, allowed = 0;
     uint64_t t = 5000;
     for (int i = 0; i < 100; i++)
@@ -143,7 +147,7 @@ static void clock_and_sleep(void **state)
     sg_sleep_us(2000);
     uint64_t b = sg_time_ns();
     assert_true(b - a >= 2000000u); /* at least the time asked for; no upper bound (loaded machine) */
-    sg_sleep_ns(-5);                 /* a passed deadline returns at once */
+    sg_sleep_ns(-5);                /* a passed deadline returns at once */
     assert_true(sg_time_ms() >= b / 1000000u);
 }
 

@@ -8,7 +8,7 @@
 #include <X11/extensions/Xfixes.h>
 
 #define AGENT_MAX_MSG (16u << 20)
-#define AGENT_CONVS 4   /* conversions of the guest's CLIPBOARD in flight, one property each */
+#define AGENT_CONVS 4 /* conversions of the guest's CLIPBOARD in flight, one property each */
 
 struct fvm_agent {
     SpiceCharDeviceInstance sin;
@@ -19,10 +19,10 @@ struct fvm_agent {
     Atom a_clipboard, a_utf8, a_targets, a_text, a_tprop, a_png, a_bmp, a_incr;
     int xfixes_event;
 
-    GByteArray *in;        /* bytes from the server not yet parsed */
-    GByteArray *msg;       /* message being reassembled from chunks */
+    GByteArray *in;  /* bytes from the server not yet parsed */
+    GByteArray *msg; /* message being reassembled from chunks */
     uint32_t msg_port;
-    GByteArray *out;       /* chunks waiting for the server to read */
+    GByteArray *out; /* chunks waiting for the server to read */
 
     gboolean client_caps_seen;
     /* Client requests waiting for the guest owner's SelectionNotify: each converts into its own
@@ -31,11 +31,11 @@ struct fvm_agent {
     Atom a_conv[AGENT_CONVS];
     uint32_t conv_type[AGENT_CONVS]; /* VD_AGENT_CLIPBOARD_* type, 0 = free */
     unsigned conv_next;
-    char *owned_data;      /* what the client copied, served by us as the X CLIPBOARD owner */
+    char *owned_data; /* what the client copied, served by us as the X CLIPBOARD owner */
     size_t owned_len;
-    uint32_t owned_type;   /* its VD_AGENT_CLIPBOARD_* type */
-    uint32_t incr_type;    /* a guest program sends this type in INCR pieces into incr_buf */
-    Atom incr_prop;        /* through this property */
+    uint32_t owned_type; /* its VD_AGENT_CLIPBOARD_* type */
+    uint32_t incr_type;  /* a guest program sends this type in INCR pieces into incr_buf */
+    Atom incr_prop;      /* through this property */
     GByteArray *incr_buf;
 };
 
@@ -46,14 +46,14 @@ static struct fvm_agent *from_sin(SpiceCharDeviceInstance *sin)
 
 static void agent_send(struct fvm_agent *a, uint32_t type, const void *data, uint32_t size)
 {
-    VDAgentMessage m = { .protocol = VD_AGENT_PROTOCOL, .type = type, .opaque = 0, .size = size };
+    VDAgentMessage m = {.protocol = VD_AGENT_PROTOCOL, .type = type, .opaque = 0, .size = size};
     GByteArray *whole = g_byte_array_sized_new(sizeof(m) + size);
     g_byte_array_append(whole, (const guint8 *)&m, sizeof(m));
     if (size)
         g_byte_array_append(whole, data, size);
     for (guint off = 0; off < whole->len;) {
         uint32_t n = MIN(whole->len - off, VD_AGENT_MAX_DATA_SIZE);
-        VDIChunkHeader h = { .port = VDP_CLIENT_PORT, .size = n };
+        VDIChunkHeader h = {.port = VDP_CLIENT_PORT, .size = n};
         g_byte_array_append(a->out, (const guint8 *)&h, sizeof(h));
         g_byte_array_append(a->out, whole->data + off, n);
         off += n;
@@ -64,7 +64,10 @@ static void agent_send(struct fvm_agent *a, uint32_t type, const void *data, uin
 
 static void announce(struct fvm_agent *a, uint32_t request)
 {
-    struct { VDAgentAnnounceCapabilities h; uint32_t caps[VD_AGENT_CAPS_SIZE]; } __attribute__((packed)) m;
+    struct {
+        VDAgentAnnounceCapabilities h;
+        uint32_t caps[VD_AGENT_CAPS_SIZE];
+    } __attribute__((packed)) m;
     memset(&m, 0, sizeof(m));
     m.h.request = request;
     VD_AGENT_SET_CAPABILITY(m.caps, VD_AGENT_CAP_CLIPBOARD_BY_DEMAND);
@@ -86,20 +89,28 @@ static void send_clipboard(struct fvm_agent *a, uint32_t type, const void *data,
 static const char *type_str(uint32_t t)
 {
     switch (t) {
-    case VD_AGENT_CLIPBOARD_UTF8_TEXT: return "text";
-    case VD_AGENT_CLIPBOARD_IMAGE_PNG: return "image/png";
-    case VD_AGENT_CLIPBOARD_IMAGE_BMP: return "image/bmp";
-    default: return "other";
+    case VD_AGENT_CLIPBOARD_UTF8_TEXT:
+        return "text";
+    case VD_AGENT_CLIPBOARD_IMAGE_PNG:
+        return "image/png";
+    case VD_AGENT_CLIPBOARD_IMAGE_BMP:
+        return "image/bmp";
+    default:
+        return "other";
     }
 }
 
 static Atom type_atom(struct fvm_agent *a, uint32_t t)
 {
     switch (t) {
-    case VD_AGENT_CLIPBOARD_UTF8_TEXT: return a->a_utf8;
-    case VD_AGENT_CLIPBOARD_IMAGE_PNG: return a->a_png;
-    case VD_AGENT_CLIPBOARD_IMAGE_BMP: return a->a_bmp;
-    default: return None;
+    case VD_AGENT_CLIPBOARD_UTF8_TEXT:
+        return a->a_utf8;
+    case VD_AGENT_CLIPBOARD_IMAGE_PNG:
+        return a->a_png;
+    case VD_AGENT_CLIPBOARD_IMAGE_BMP:
+        return a->a_bmp;
+    default:
+        return None;
     }
 }
 
@@ -133,7 +144,8 @@ static void offer_targets(struct fvm_agent *a, XSelectionEvent *sn)
     unsigned char *data = NULL;
     if (sn->property != None &&
         XGetWindowProperty(a->dpy, a->win, a->a_tprop, 0, 1024, True, XA_ATOM, &type, &format, &count, &left,
-                           &data) == Success && format == 32) {
+                           &data) == Success &&
+        format == 32) {
         gboolean text = FALSE, png = FALSE, bmp = FALSE;
         for (unsigned long i = 0; i < count; i++) {
             Atom t = ((Atom *)data)[i];
@@ -156,8 +168,8 @@ static void offer_targets(struct fvm_agent *a, XSelectionEvent *sn)
         fvm_log(1, "clipboard: the guest's CLIPBOARD has neither text nor PNG/BMP; not offered");
         return;
     }
-    fvm_log(1, "clipboard: offering the guest's %s%s%s to the client", type_str(types[0]), n > 1 ? " and " : "",
-            n > 1 ? type_str(types[1]) : "");
+    fvm_log(1, "clipboard: offering the guest's %s%s%s to the client", type_str(types[0]),
+            n > 1 ? " and " : "", n > 1 ? type_str(types[1]) : "");
     agent_send(a, VD_AGENT_CLIPBOARD_GRAB, types, (uint32_t)(4 * n));
 }
 
@@ -304,17 +316,22 @@ static void cd_state(SpiceCharDeviceInstance *sin, int connected)
 static void serve_request(struct fvm_agent *a, XSelectionRequestEvent *rq)
 {
     XSelectionEvent reply = {
-        .type = SelectionNotify, .display = rq->display, .requestor = rq->requestor,
-        .selection = rq->selection, .target = rq->target, .property = None, .time = rq->time,
+        .type = SelectionNotify,
+        .display = rq->display,
+        .requestor = rq->requestor,
+        .selection = rq->selection,
+        .target = rq->target,
+        .property = None,
+        .time = rq->time,
     };
     Atom prop = rq->property != None ? rq->property : rq->target;
     gboolean text = a->owned_type == VD_AGENT_CLIPBOARD_UTF8_TEXT;
     if (a->owned_data && rq->target == a->a_targets) {
-        Atom targets[] = { a->a_targets, a->a_utf8, XA_STRING, a->a_text };
+        Atom targets[] = {a->a_targets, a->a_utf8, XA_STRING, a->a_text};
         if (!text)
             targets[1] = type_atom(a, a->owned_type);
-        XChangeProperty(a->dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace,
-                        (unsigned char *)targets, text ? G_N_ELEMENTS(targets) : 2);
+        XChangeProperty(a->dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace, (unsigned char *)targets,
+                        text ? G_N_ELEMENTS(targets) : 2);
         reply.property = prop;
     } else if (a->owned_data && text &&
                (rq->target == a->a_utf8 || rq->target == XA_STRING || rq->target == a->a_text)) {
@@ -393,14 +410,15 @@ static void on_x_event(XEvent *ev, void *opaque)
     }
     case PropertyNotify: {
         XPropertyEvent *pe = &ev->xproperty;
-        if (!a->incr_type || pe->window != a->win || pe->atom != a->incr_prop || pe->state != PropertyNewValue)
+        if (!a->incr_type || pe->window != a->win || pe->atom != a->incr_prop ||
+            pe->state != PropertyNewValue)
             break;
         Atom type;
         int format;
         unsigned long n = 0, left;
         unsigned char *data = NULL;
-        if (XGetWindowProperty(a->dpy, a->win, a->incr_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType, &type,
-                               &format, &n, &left, &data) != Success)
+        if (XGetWindowProperty(a->dpy, a->win, a->incr_prop, 0, AGENT_MAX_MSG / 4, True, AnyPropertyType,
+                               &type, &format, &n, &left, &data) != Success)
             break;
         if (n == 0) { /* the empty piece ends it */
             fvm_log(1, "clipboard: sending %u bytes of guest %s (INCR) to the client", a->incr_buf->len,
@@ -421,8 +439,10 @@ static void on_x_event(XEvent *ev, void *opaque)
 }
 
 static const SpiceCharDeviceInterface agent_sif = {
-    .base = { .type = SPICE_INTERFACE_CHAR_DEVICE, .description = "fakevm vdagent",
-              .major_version = SPICE_INTERFACE_CHAR_DEVICE_MAJOR, .minor_version = SPICE_INTERFACE_CHAR_DEVICE_MINOR },
+    .base = {.type = SPICE_INTERFACE_CHAR_DEVICE,
+             .description = "fakevm vdagent",
+             .major_version = SPICE_INTERFACE_CHAR_DEVICE_MAJOR,
+             .minor_version = SPICE_INTERFACE_CHAR_DEVICE_MINOR},
     .state = cd_state,
     .write = cd_write,
     .read = cd_read,

@@ -117,7 +117,7 @@ static void watch_remove(SpiceWatch *w)
 
 static void channel_event(int event, SpiceChannelEventInfo *info)
 {
-    static const char *const names[] = { "?", "connected", "initialized", "disconnected" };
+    static const char *const names[] = {"?", "connected", "initialized", "disconnected"};
     if (event == SPICE_CHANNEL_EVENT_INITIALIZED || event == SPICE_CHANNEL_EVENT_DISCONNECTED)
         fvm_log(1, "channel type %d id %d %s", info->type, info->id,
                 event >= 1 && event <= 3 ? names[event] : "?");
@@ -126,12 +126,13 @@ static void channel_event(int event, SpiceChannelEventInfo *info)
 SpiceCoreInterface *fvm_core_get(void)
 {
     static SpiceCoreInterface core = {
-        .base = {
-            .type = SPICE_INTERFACE_CORE,
-            .description = "spyglass-fakevm glib core",
-            .major_version = SPICE_INTERFACE_CORE_MAJOR,
-            .minor_version = SPICE_INTERFACE_CORE_MINOR,
-        },
+        .base =
+            {
+                .type = SPICE_INTERFACE_CORE,
+                .description = "spyglass-fakevm glib core",
+                .major_version = SPICE_INTERFACE_CORE_MAJOR,
+                .minor_version = SPICE_INTERFACE_CORE_MINOR,
+            },
         .timer_add = timer_add,
         .timer_start = timer_start,
         .timer_cancel = timer_cancel,

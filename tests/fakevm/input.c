@@ -15,12 +15,12 @@ struct fvm_input {
     gboolean has_tablet;
     int tablet_w, tablet_h;
 
-    unsigned prefix;      /* 0xe0 after an extended prefix, 0xe1 while in a Pause sequence */
-    int pause_left;       /* bytes of the Pause sequence still to swallow */
-    uint32_t buttons;     /* last button mask seen (server-local: 1 left, 2 right, 4 middle) */
-    double rem_x, rem_y;  /* sub-pixel remainders of accelerated motion */
-    uint8_t leds;         /* last lock state reported to the server */
-    Atom led_atoms[3];    /* Scroll, Num, Caps: the order of SPICE_KEYBOARD_MODIFIER_FLAGS */
+    unsigned prefix;     /* 0xe0 after an extended prefix, 0xe1 while in a Pause sequence */
+    int pause_left;      /* bytes of the Pause sequence still to swallow */
+    uint32_t buttons;    /* last button mask seen (server-local: 1 left, 2 right, 4 middle) */
+    double rem_x, rem_y; /* sub-pixel remainders of accelerated motion */
+    uint8_t leds;        /* last lock state reported to the server */
+    Atom led_atoms[3];   /* Scroll, Num, Caps: the order of SPICE_KEYBOARD_MODIFIER_FLAGS */
     guint led_timer;
 };
 
@@ -123,8 +123,13 @@ void fvm_input_accel(int num, int den, int threshold, double *dx, double *dy)
 }
 
 /* Button bits of the server's local mask against X button numbers. */
-static const struct { uint32_t bit; unsigned xbutton; } button_map[] = {
-    { 1, 1 }, { 4, 2 }, { 2, 3 },
+static const struct {
+    uint32_t bit;
+    unsigned xbutton;
+} button_map[] = {
+    {1, 1},
+    {4, 2},
+    {2, 3},
 };
 
 static void apply_buttons(struct fvm_input *in, uint32_t state)
@@ -207,22 +212,28 @@ static void tablet_buttons(SpiceTabletInstance *sin, uint32_t buttons)
 }
 
 static const SpiceKbdInterface kbd_sif = {
-    .base = { .type = SPICE_INTERFACE_KEYBOARD, .description = "fakevm keyboard",
-              .major_version = SPICE_INTERFACE_KEYBOARD_MAJOR, .minor_version = SPICE_INTERFACE_KEYBOARD_MINOR },
+    .base = {.type = SPICE_INTERFACE_KEYBOARD,
+             .description = "fakevm keyboard",
+             .major_version = SPICE_INTERFACE_KEYBOARD_MAJOR,
+             .minor_version = SPICE_INTERFACE_KEYBOARD_MINOR},
     .push_scan_freg = kbd_push_scan,
     .get_leds = kbd_get_leds,
 };
 
 static const SpiceMouseInterface mouse_sif = {
-    .base = { .type = SPICE_INTERFACE_MOUSE, .description = "fakevm mouse",
-              .major_version = SPICE_INTERFACE_MOUSE_MAJOR, .minor_version = SPICE_INTERFACE_MOUSE_MINOR },
+    .base = {.type = SPICE_INTERFACE_MOUSE,
+             .description = "fakevm mouse",
+             .major_version = SPICE_INTERFACE_MOUSE_MAJOR,
+             .minor_version = SPICE_INTERFACE_MOUSE_MINOR},
     .motion = mouse_motion,
     .buttons = mouse_buttons,
 };
 
 static const SpiceTabletInterface tablet_sif = {
-    .base = { .type = SPICE_INTERFACE_TABLET, .description = "fakevm tablet",
-              .major_version = SPICE_INTERFACE_TABLET_MAJOR, .minor_version = SPICE_INTERFACE_TABLET_MINOR },
+    .base = {.type = SPICE_INTERFACE_TABLET,
+             .description = "fakevm tablet",
+             .major_version = SPICE_INTERFACE_TABLET_MAJOR,
+             .minor_version = SPICE_INTERFACE_TABLET_MINOR},
     .set_logical_size = tablet_set_logical_size,
     .position = tablet_position,
     .wheel = tablet_wheel,
@@ -235,14 +246,15 @@ struct fvm_input *fvm_input_create(struct fvm_x *x, SpiceServer *server, gboolea
     in->x = x;
     in->dpy = fvm_x_display(x);
     in->server = server;
-    static const char *const led_names[3] = { "Scroll Lock", "Num Lock", "Caps Lock" };
+    static const char *const led_names[3] = {"Scroll Lock", "Num Lock", "Caps Lock"};
     for (int i = 0; i < 3; i++)
         in->led_atoms[i] = XInternAtom(in->dpy, led_names[i], False);
     in->leds = read_leds(in);
 
     in->kbd.base.sif = &kbd_sif.base;
     in->mouse.base.sif = &mouse_sif.base;
-    if (spice_server_add_interface(server, &in->kbd.base) || spice_server_add_interface(server, &in->mouse.base)) {
+    if (spice_server_add_interface(server, &in->kbd.base) ||
+        spice_server_add_interface(server, &in->mouse.base)) {
         fvm_log(0, "spice_server_add_interface failed for keyboard or mouse");
         g_free(in);
         return NULL;

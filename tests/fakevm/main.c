@@ -27,7 +27,8 @@ void fvm_log(int level, const char *fmt, ...)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
+    fprintf(
+        f,
         "Usage: spyglass-fakevm [OPTION]...\n"
         "A fake VM guest: a SPICE server (keyboard, relative mouse, vdagent clipboard) that replays\n"
         "the input it receives on an X display through XTest.\n\n"
@@ -36,14 +37,16 @@ static void usage(FILE *f)
         "  -a, --addr ADDR        TCP address to listen on (default 127.0.0.1)\n"
         "  -u, --unix PATH        listen on a unix socket instead of TCP\n"
         "  -P, --password PW      require this SPICE password (default: none)\n"
-        "  -A, --accel N/D[/T]    set the guest's pointer acceleration like 'xset m N/D T' (default: leave it)\n"
+        "  -A, --accel N/D[/T]    set the guest's pointer acceleration like 'xset m N/D T' (default: leave "
+        "it)\n"
         "  -t, --tablet           also offer an absolute tablet (the client should still use the mouse)\n"
         "  -n, --no-agent         no vdagent: a guest without clipboard sharing\n"
         "      --audio-clicks     a sound card playing a click train (numbered clicks, 10 per second)\n"
         "      --audio-beep       a sound card playing a soft beep each second (the demo)\n"
         "      --audio-rate HZ    playback sample rate announced to the client (default 48000)\n"
         "      --audio-drift PPM  the guest's sample clock runs PPM parts per million fast (negative: slow)\n"
-        "      --audio-opus       let SPICE compress playback with Opus (QEMU's default; default here: raw PCM)\n"
+        "      --audio-opus       let SPICE compress playback with Opus (QEMU's default; default here: raw "
+        "PCM)\n"
         "      --audio-stop SECS  stop the playback stream after SECS seconds\n"
         "      --audio-record HZ  ask the client for its microphone at HZ and check the test counter in it\n"
         "      --audio-log PATH   write click put times and record receive times to PATH\n"
@@ -80,24 +83,35 @@ int main(int argc, char **argv)
     const char *display = NULL, *unix_path = NULL, *password = NULL, *addr = "127.0.0.1", *accel = NULL;
     long port = -1;
     gboolean tablet = FALSE, agent = TRUE;
-    struct fvm_sound_opts so = { .rate = 48000, .record_rate = 48000 };
+    struct fvm_sound_opts so = {.rate = 48000, .record_rate = 48000};
     static const struct option opts[] = {
-        { "display", required_argument, NULL, 'd' }, { "port", required_argument, NULL, 'p' },
-        { "addr", required_argument, NULL, 'a' },    { "unix", required_argument, NULL, 'u' },
-        { "password", required_argument, NULL, 'P' }, { "accel", required_argument, NULL, 'A' },
-        { "tablet", no_argument, NULL, 't' },        { "no-agent", no_argument, NULL, 'n' },
-        { "verbose", no_argument, NULL, 'v' },       { "help", no_argument, NULL, 'h' },
-        { "audio-clicks", no_argument, NULL, 1 },    { "audio-beep", no_argument, NULL, 2 },
-        { "audio-rate", required_argument, NULL, 3 }, { "audio-drift", required_argument, NULL, 4 },
-        { "audio-opus", no_argument, NULL, 5 },      { "audio-stop", required_argument, NULL, 6 },
-        { "audio-record", required_argument, NULL, 7 }, { "audio-log", required_argument, NULL, 8 },
-        { NULL, 0, NULL, 0 },
+        {"display", required_argument, NULL, 'd'},
+        {"port", required_argument, NULL, 'p'},
+        {"addr", required_argument, NULL, 'a'},
+        {"unix", required_argument, NULL, 'u'},
+        {"password", required_argument, NULL, 'P'},
+        {"accel", required_argument, NULL, 'A'},
+        {"tablet", no_argument, NULL, 't'},
+        {"no-agent", no_argument, NULL, 'n'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"audio-clicks", no_argument, NULL, 1},
+        {"audio-beep", no_argument, NULL, 2},
+        {"audio-rate", required_argument, NULL, 3},
+        {"audio-drift", required_argument, NULL, 4},
+        {"audio-opus", no_argument, NULL, 5},
+        {"audio-stop", required_argument, NULL, 6},
+        {"audio-record", required_argument, NULL, 7},
+        {"audio-log", required_argument, NULL, 8},
+        {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "d:p:a:u:P:A:tnvh", opts, NULL)) != -1) {
         char *end;
         switch (c) {
-        case 'd': display = optarg; break;
+        case 'd':
+            display = optarg;
+            break;
         case 'p':
             port = strtol(optarg, &end, 10);
             if (*end || port < 1 || port > 65535) {
@@ -105,15 +119,33 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'a': addr = optarg; break;
-        case 'u': unix_path = optarg; break;
-        case 'P': password = optarg; break;
-        case 'A': accel = optarg; break;
-        case 't': tablet = TRUE; break;
-        case 'n': agent = FALSE; break;
-        case 'v': verbosity++; break;
-        case 1: so.signal = FVM_SIGNAL_CLICKS; break;
-        case 2: so.signal = FVM_SIGNAL_BEEP; break;
+        case 'a':
+            addr = optarg;
+            break;
+        case 'u':
+            unix_path = optarg;
+            break;
+        case 'P':
+            password = optarg;
+            break;
+        case 'A':
+            accel = optarg;
+            break;
+        case 't':
+            tablet = TRUE;
+            break;
+        case 'n':
+            agent = FALSE;
+            break;
+        case 'v':
+            verbosity++;
+            break;
+        case 1:
+            so.signal = FVM_SIGNAL_CLICKS;
+            break;
+        case 2:
+            so.signal = FVM_SIGNAL_BEEP;
+            break;
         case 3:
             /* Any value: the tests announce rates the client must refuse. */
             so.rate = (unsigned)strtoul(optarg, &end, 10);
@@ -125,12 +157,17 @@ int main(int argc, char **argv)
         case 4:
             so.drift_ppm = strtod(optarg, &end);
             if (*end || so.drift_ppm < -100000 || so.drift_ppm > 100000) {
-                fprintf(stderr, "spyglass-fakevm: invalid --audio-drift '%s' (ppm, -100000..100000)\n", optarg);
+                fprintf(stderr, "spyglass-fakevm: invalid --audio-drift '%s' (ppm, -100000..100000)\n",
+                        optarg);
                 return 2;
             }
             break;
-        case 5: so.opus = true; break;
-        case 6: so.play_seconds = strtod(optarg, NULL); break;
+        case 5:
+            so.opus = true;
+            break;
+        case 6:
+            so.play_seconds = strtod(optarg, NULL);
+            break;
         case 7:
             so.record = true;
             so.record_rate = (unsigned)strtoul(optarg, &end, 10);
@@ -139,9 +176,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
-        case 8: so.log_path = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 8:
+            so.log_path = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -153,7 +196,8 @@ int main(int argc, char **argv)
         return 2;
     }
     int acc_n = 0, acc_d = 1, acc_t = 0;
-    if (accel && (sscanf(accel, "%d/%d/%d", &acc_n, &acc_d, &acc_t) < 2 || acc_n < 1 || acc_d < 1 || acc_t < 0)) {
+    if (accel &&
+        (sscanf(accel, "%d/%d/%d", &acc_n, &acc_d, &acc_t) < 2 || acc_n < 1 || acc_d < 1 || acc_t < 0)) {
         fprintf(stderr, "spyglass-fakevm: invalid --accel '%s' (expected N/D or N/D/T, e.g. 3/1/0)\n", accel);
         return 2;
     }

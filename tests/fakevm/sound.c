@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLICK_PERIOD 4800u   /* samples: 100 ms at 48 kHz */
-#define PULSE_LEN 24u        /* samples per pulse: 0.5 ms */
-#define BIT_SPACING 96u      /* samples between the marker and each id slot */
+#define CLICK_PERIOD 4800u /* samples: 100 ms at 48 kHz */
+#define PULSE_LEN 24u      /* samples per pulse: 0.5 ms */
+#define BIT_SPACING 96u    /* samples between the marker and each id slot */
 #define ID_BITS 10u
 #define AMPLITUDE 16000
 /* libspice-server (0.15.1 here) keeps received microphone frames in a ring of 8192 frames;
@@ -45,9 +45,9 @@ struct fvm_sound {
 
     int play_fd, rec_fd;
     guint play_watch, rec_watch;
-    uint64_t t0_ns;           /* the guest clock's zero */
-    uint64_t produced;        /* samples generated so far */
-    uint64_t sent;            /* samples handed to the server */
+    uint64_t t0_ns;    /* the guest clock's zero */
+    uint64_t produced; /* samples generated so far */
+    uint64_t sent;     /* samples handed to the server */
     uint64_t clicks_sent;
     bool playing;
     bool half_volume, muted;
@@ -66,13 +66,17 @@ static uint64_t mono_ns(void)
 }
 
 static const SpicePlaybackInterface playback_sif = {
-    .base = { .type = SPICE_INTERFACE_PLAYBACK, .description = "fakevm playback",
-              .major_version = SPICE_INTERFACE_PLAYBACK_MAJOR, .minor_version = SPICE_INTERFACE_PLAYBACK_MINOR },
+    .base = {.type = SPICE_INTERFACE_PLAYBACK,
+             .description = "fakevm playback",
+             .major_version = SPICE_INTERFACE_PLAYBACK_MAJOR,
+             .minor_version = SPICE_INTERFACE_PLAYBACK_MINOR},
 };
 
 static const SpiceRecordInterface record_sif = {
-    .base = { .type = SPICE_INTERFACE_RECORD, .description = "fakevm record",
-              .major_version = SPICE_INTERFACE_RECORD_MAJOR, .minor_version = SPICE_INTERFACE_RECORD_MINOR },
+    .base = {.type = SPICE_INTERFACE_RECORD,
+             .description = "fakevm record",
+             .major_version = SPICE_INTERFACE_RECORD_MAJOR,
+             .minor_version = SPICE_INTERFACE_RECORD_MINOR},
 };
 
 /* ----------------------------------------------------------------- playback */
@@ -105,7 +109,8 @@ static void arm_play(struct fvm_sound *s, uint64_t frame_samples)
     /* When the guest clock has produced the next frame's last sample. */
     double real_rate = s->o.rate * (1.0 + s->o.drift_ppm / 1e6);
     uint64_t due = s->t0_ns + (uint64_t)((double)(s->produced + frame_samples) * 1e9 / real_rate);
-    struct itimerspec it = { .it_value = { .tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u) } };
+    struct itimerspec it = {
+        .it_value = {.tv_sec = (time_t)(due / 1000000000u), .tv_nsec = (long)(due % 1000000000u)}};
     timerfd_settime(s->play_fd, TFD_TIMER_ABSTIME, &it, NULL);
 }
 
@@ -144,7 +149,7 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
         for (uint32_t i = 0; i < n; i++) {
             int16_t v = s->o.signal == FVM_SIGNAL_CLICKS ? click_sample(first + i)
                         : s->o.signal == FVM_SIGNAL_BEEP ? beep_sample(first + i, s->o.rate)
-                                                           : 0;
+                                                         : 0;
             uint16_t u = (uint16_t)v;
             buf[i] = (uint32_t)u | ((uint32_t)u << 16);
         }
@@ -157,8 +162,11 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
         /* Log each click whose marker went out in this frame, with its offset. */
         uint64_t k0 = (first + CLICK_PERIOD - 1) / CLICK_PERIOD, k1 = (first + n - 1) / CLICK_PERIOD;
         for (uint64_t k = k0; k <= k1 && s->o.signal == FVM_SIGNAL_CLICKS && s->log; k++) {
-            fprintf(s->log, "click %" PRIu64 " %" PRIu64 " %u %s\n", k, t, (unsigned)(k * CLICK_PERIOD - first),
-                    s->muted ? "muted" : s->half_volume ? "half" : "full");
+            fprintf(s->log, "click %" PRIu64 " %" PRIu64 " %u %s\n", k, t,
+                    (unsigned)(k * CLICK_PERIOD - first),
+                    s->muted         ? "muted"
+                    : s->half_volume ? "half"
+                                     : "full");
             s->clicks_sent++;
         }
     }
@@ -170,7 +178,7 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
 
 static void set_volume(struct fvm_sound *s)
 {
-    uint16_t v = s->half_volume ? 32768 : 65535, vol[2] = { v, v };
+    uint16_t v = s->half_volume ? 32768 : 65535, vol[2] = {v, v};
     spice_server_playback_set_volume(&s->play, 2, vol);
     spice_server_playback_set_mute(&s->play, s->muted);
 }
@@ -198,7 +206,7 @@ void fvm_sound_toggle_mute(struct fvm_sound *s)
 static void check_frame(struct fvm_sound *s, uint32_t f, uint64_t t)
 {
     uint64_t pos = s->rec_frames++; /* the server's read position: it starts at 0 */
-    uint32_t c = f; /* left = low 16 bits, right = high 16 bits */
+    uint32_t c = f;                 /* left = low 16 bits, right = high 16 bits */
     if (c == 0) {
         s->rec_zeros++;
         if (s->rec_in_seq) /* the end of the signal (or a gap of silence; told apart below) */
@@ -215,8 +223,8 @@ static void check_frame(struct fvm_sound *s, uint32_t f, uint64_t t)
     } else if (c != s->rec_expect) {
         s->rec_gaps++;
         if (s->rec_gaps <= 5 || getenv("FVM_DEBUG"))
-            fvm_log(0, "sound: record: GAP: expected %u, got %u (after %" PRIu64 " in order)", s->rec_expect, c,
-                    s->rec_in_order);
+            fvm_log(0, "sound: record: GAP: expected %u, got %u (after %" PRIu64 " in order)", s->rec_expect,
+                    c, s->rec_in_order);
     }
     if (c == s->rec_expect || s->rec_first == c)
         s->rec_in_order++;
@@ -274,8 +282,9 @@ struct fvm_sound *fvm_sound_create(SpiceServer *server, const struct fvm_sound_o
         s->playing = true;
         s->t0_ns = mono_ns();
         arm_play(s, 480);
-        fvm_log(0, "sound: playing %s at %u Hz%s, guest clock %+.0f ppm", o->signal == FVM_SIGNAL_CLICKS ? "clicks" : "a beep",
-                o->rate, o->opus ? " (Opus allowed)" : " (raw PCM)", o->drift_ppm);
+        fvm_log(0, "sound: playing %s at %u Hz%s, guest clock %+.0f ppm",
+                o->signal == FVM_SIGNAL_CLICKS ? "clicks" : "a beep", o->rate,
+                o->opus ? " (Opus allowed)" : " (raw PCM)", o->drift_ppm);
     }
     if (o->record) {
         s->rec.base.sif = &record_sif.base;
@@ -287,7 +296,7 @@ struct fvm_sound *fvm_sound_create(SpiceServer *server, const struct fvm_sound_o
         spice_server_set_record_rate(&s->rec, o->record_rate);
         spice_server_record_start(&s->rec);
         s->rec_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-        struct itimerspec it = { .it_interval = { 0, 2000000 }, .it_value = { 0, 2000000 } };
+        struct itimerspec it = {.it_interval = {0, 2000000}, .it_value = {0, 2000000}};
         timerfd_settime(s->rec_fd, 0, &it, NULL);
         s->rec_watch = g_unix_fd_add(s->rec_fd, G_IO_IN, on_rec_timer, s);
         fvm_log(0, "sound: recording at %u Hz", o->record_rate);
@@ -300,8 +309,10 @@ void fvm_sound_destroy(struct fvm_sound *s)
     if (!s)
         return;
     if (s->o.record)
-        fvm_log(0, "sound: record: %" PRIu64 " frames received, %" PRIu64 " of the counter in order (%u..%u), %" PRIu64
-                   " gaps (and %" PRIu64 " moves where the server's ring wraps)",
+        fvm_log(0,
+                "sound: record: %" PRIu64 " frames received, %" PRIu64
+                " of the counter in order (%u..%u), %" PRIu64 " gaps (and %" PRIu64
+                " moves where the server's ring wraps)",
                 s->rec_frames, s->rec_in_order, s->rec_first, s->rec_last, s->rec_gaps, s->rec_wrap_moves);
     if (s->play_watch)
         g_source_remove(s->play_watch);

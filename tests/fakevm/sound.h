@@ -10,14 +10,14 @@
 enum fvm_signal { FVM_SIGNAL_NONE, FVM_SIGNAL_CLICKS, FVM_SIGNAL_BEEP };
 
 struct fvm_sound_opts {
-    enum fvm_signal signal;   /* what playback plays */
-    unsigned rate;            /* playback sample rate announced to the client */
-    double drift_ppm;         /* the guest's clock: rate x (1 + ppm / 1e6) real samples per second */
-    bool opus;                /* let SPICE compress playback with Opus (QEMU's default); else raw PCM */
-    bool record;              /* ask the client for the microphone */
+    enum fvm_signal signal; /* what playback plays */
+    unsigned rate;          /* playback sample rate announced to the client */
+    double drift_ppm;       /* the guest's clock: rate x (1 + ppm / 1e6) real samples per second */
+    bool opus;              /* let SPICE compress playback with Opus (QEMU's default); else raw PCM */
+    bool record;            /* ask the client for the microphone */
     unsigned record_rate;
-    const char *log_path;     /* put/receive times for the tests, or NULL */
-    double play_seconds;      /* stop the playback stream after this long (0 = never) */
+    const char *log_path; /* put/receive times for the tests, or NULL */
+    double play_seconds;  /* stop the playback stream after this long (0 = never) */
 };
 
 struct fvm_sound;

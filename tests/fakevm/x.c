@@ -9,7 +9,6 @@ struct fvm_x {
     void *opaque;
 };
 
-
 static void drain(struct fvm_x *x)
 {
     while (XPending(x->dpy)) {

@@ -47,7 +47,8 @@ static int setup(void)
 }
 
 /* One frame block of w x h texels of type, with damage rects. */
-static int post_frame(uint32_t type, uint32_t w, uint32_t h, uint32_t frame_w, uint32_t ndamage, uint32_t serial)
+static int post_frame(uint32_t type, uint32_t w, uint32_t h, uint32_t frame_w, uint32_t ndamage,
+                      uint32_t serial)
 {
     uint32_t bpt = sg_kvmfr_bytes_per_texel(type), pitch = w * bpt;
     struct sg_lgmp_mem mem;
@@ -56,8 +57,17 @@ static int post_frame(uint32_t type, uint32_t w, uint32_t h, uint32_t frame_w, u
         return fail("frame alloc", st);
     sg_kvmfr_frame_init_block(mem.ptr, FB_OFFSET);
     struct sg_kvmfr_wire_frame fh = {
-        .format_version = 1, .frame_serial = serial, .type = type, .screen_width = frame_w, .screen_height = h,
-        .data_width = w, .data_height = h, .frame_width = frame_w, .frame_height = h, .stride = w, .pitch = pitch,
+        .format_version = 1,
+        .frame_serial = serial,
+        .type = type,
+        .screen_width = frame_w,
+        .screen_height = h,
+        .data_width = w,
+        .data_height = h,
+        .frame_width = frame_w,
+        .frame_height = h,
+        .stride = w,
+        .pitch = pitch,
         .damage_count = ndamage,
     };
     for (uint32_t i = 0; i < ndamage; i++)
@@ -79,8 +89,14 @@ static int post_cursor(uint32_t flags, uint32_t type, uint32_t w, uint32_t rows,
     enum sg_lgmp_status st = sg_lgmp_host_alloc(host, SG_KVMFR_CURSOR_HEADER_SIZE + shape, &mem);
     if (st)
         return fail("cursor alloc", st);
-    struct sg_kvmfr_wire_cursor c = {.x = 100, .y = -3, .shape_type = type, .hot_x = 1, .hot_y = 2,
-                                     .width = w, .height = rows, .pitch = pitch};
+    struct sg_kvmfr_wire_cursor c = {.x = 100,
+                                     .y = -3,
+                                     .shape_type = type,
+                                     .hot_x = 1,
+                                     .hot_y = 2,
+                                     .width = w,
+                                     .height = rows,
+                                     .pitch = pitch};
     sg_kvmfr_cursor_write(mem.ptr, &c);
     uint8_t *s = (uint8_t *)mem.ptr + SG_KVMFR_CURSOR_HEADER_SIZE;
     for (uint32_t i = 0; i < shape; i++)

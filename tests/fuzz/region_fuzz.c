@@ -39,8 +39,8 @@ static void use_frame(const struct sg_lgmp_message *m)
 static void use_cursor(const struct sg_lgmp_message *m)
 {
     struct sg_kvmfr_cursor c;
-    if (sg_kvmfr_cursor_read(m->mem, m->size, m->app_value, cursor_copy, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c) !=
-            SG_KVMFR_OK ||
+    if (sg_kvmfr_cursor_read(m->mem, m->size, m->app_value, cursor_copy, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE,
+                             &c) != SG_KVMFR_OK ||
         !c.shape)
         return;
     size_t n = (size_t)c.width * c.height;

@@ -155,7 +155,8 @@ int reader_next_frame(struct reader *r, uint32_t timeout_ms)
             sg_lgmp_client_message_done(r->fq);
             return -1;
         }
-        if (r->have_image && f.hdr.frame_serial == r->last_serial && f.hdr.format_version == r->format_version) {
+        if (r->have_image && f.hdr.frame_serial == r->last_serial &&
+            f.hdr.format_version == r->format_version) {
             sg_lgmp_client_message_done(r->fq); /* a re-post of what we have */
             continue;
         }
@@ -200,8 +201,8 @@ int reader_next_cursor(struct reader *r, uint32_t timeout_ms)
         int got = wait_message(r, r->cq, "cursor", end, &m);
         if (got != 0)
             return got;
-        enum sg_kvmfr_status ks =
-            sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, r->cbuf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &r->cursor);
+        enum sg_kvmfr_status ks = sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, r->cbuf,
+                                                       SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &r->cursor);
         r->cursor_offset = m.offset;
         sg_lgmp_client_message_done(r->cq);
         if (ks != SG_KVMFR_OK) {

@@ -25,9 +25,9 @@ struct reader {
     uint32_t format_version;
     bool have_image;
     uint32_t last_serial;
-    struct sg_kvmfr_frame frame;   /* the last frame header */
-    uint32_t frame_offset;         /* region offset of its payload */
-    bool frame_was_partial;        /* copied with damage only */
+    struct sg_kvmfr_frame frame; /* the last frame header */
+    uint32_t frame_offset;       /* region offset of its payload */
+    bool frame_was_partial;      /* copied with damage only */
     /* verify_block: also copy the whole block (after its progress word is
      * final) into block_img, to check what a newly joining client would get */
     bool verify_block;

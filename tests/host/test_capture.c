@@ -116,7 +116,8 @@ static void test_testpattern_frames(void **state)
                 uint32_t px;
                 memcpy(&px, buf + (y * W + x) * 4, 4);
                 if (px != sg_tp_pixel(W, H, n, x, y))
-                    fail_msg("frame %u pixel (%u,%u) is %08x, want %08x", n, x, y, px, sg_tp_pixel(W, H, n, x, y));
+                    fail_msg("frame %u pixel (%u,%u) is %08x, want %08x", n, x, y, px,
+                             sg_tp_pixel(W, H, n, x, y));
             }
     }
     /* a restart shows the frame held, whole */
@@ -169,7 +170,8 @@ static void test_testpattern_cursor(void **state)
     bool seen_type[3] = {false, false, false};
     for (uint32_t n = 0; n < 3 * SG_TP_SHAPE_PERIOD + 1; n++) {
         assert_int_equal(sg_capture_next_frame(cap, 10, &f), SG_CAPTURE_OK);
-        assert_int_equal(sg_capture_next_cursor(cap, &c, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES), SG_CAPTURE_OK);
+        assert_int_equal(sg_capture_next_cursor(cap, &c, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES),
+                         SG_CAPTURE_OK);
         int32_t x, y;
         sg_tp_cursor_pos(320, 240, n, &x, &y);
         assert_true(c.has_position && c.visible);
@@ -185,9 +187,11 @@ static void test_testpattern_cursor(void **state)
             seen_type[c.shape_type] = true;
         }
         /* nothing more until the next frame */
-        assert_int_equal(sg_capture_next_cursor(cap, &c, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES), SG_CAPTURE_NONE);
+        assert_int_equal(sg_capture_next_cursor(cap, &c, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES),
+                         SG_CAPTURE_NONE);
     }
-    assert_true(seen_type[SG_CURSOR_COLOR] && seen_type[SG_CURSOR_MONOCHROME] && seen_type[SG_CURSOR_MASKED_COLOR]);
+    assert_true(seen_type[SG_CURSOR_COLOR] && seen_type[SG_CURSOR_MONOCHROME] &&
+                seen_type[SG_CURSOR_MASKED_COLOR]);
     assert_int_equal(sg_capture_set_cursor_pos(cap, 17, 23), 0);
     assert_int_equal(sg_capture_next_cursor(cap, &c, shape, SG_KVMFR_CURSOR_MAX_SHAPE_BYTES), SG_CAPTURE_OK);
     assert_int_equal(c.x, 17);
@@ -326,17 +330,20 @@ static void test_kms_fb_check(void **state)
     f = ok;
     f.format = DRM_FORMAT_NV12;
     assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), -1);
-    assert_string_equal(err, "kms /dev/dri/card0: framebuffer 42 has pixel format NV12 (0x3231564e); supported: "
-                             "XR24, AR24, XB24, AB24, XR30, AR30, XB30, AB30");
+    assert_string_equal(err,
+                        "kms /dev/dri/card0: framebuffer 42 has pixel format NV12 (0x3231564e); supported: "
+                        "XR24, AR24, XB24, AB24, XR30, AR30, XB30, AB30");
     f = ok;
     f.handle = 0;
     assert_int_equal(sg_kms_fb_check("/dev/dri/card1", &f, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "kms /dev/dri/card1: the kernel gave no handle for framebuffer 42: reading another "
-                                "program's framebuffer needs root or CAP_SYS_ADMIN (spyglass-host runs as uid "));
+    assert_non_null(
+        strstr(err, "kms /dev/dri/card1: the kernel gave no handle for framebuffer 42: reading another "
+                    "program's framebuffer needs root or CAP_SYS_ADMIN (spyglass-host runs as uid "));
     f = ok;
     f.pitch = 1000;
     assert_int_equal(sg_kms_fb_check("/dev/dri/card0", &f, err, sizeof(err)), -1);
-    assert_string_equal(err, "kms /dev/dri/card0: framebuffer 42 is 1920x1080 with pitch 1000: not a usable layout");
+    assert_string_equal(
+        err, "kms /dev/dri/card0: framebuffer 42 is 1920x1080 with pitch 1000: not a usable layout");
 }
 
 static void test_kms_errors(void **state)
@@ -347,8 +354,9 @@ static void test_kms_errors(void **state)
     assert_string_equal(err, "kms /nonexistent/card9: cannot open: No such file or directory");
     const char *plain[] = {"device", "/dev/null", NULL};
     assert_null(make("kms", plain, err));
-    assert_string_equal(err, "kms /dev/null: not a KMS device (no mode-setting resources: Inappropriate ioctl for "
-                             "device)");
+    assert_string_equal(err,
+                        "kms /dev/null: not a KMS device (no mode-setting resources: Inappropriate ioctl for "
+                        "device)");
     const char *fps[] = {"device", "/dev/null", "fps", "-3", NULL};
     assert_null(make("kms", fps, err));
     assert_string_equal(err, "option kms:fps: '-3' is not a whole number between 0 and 1000");

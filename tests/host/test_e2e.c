@@ -60,7 +60,8 @@ static uint32_t check_pixels(struct reader *r, uint32_t w, uint32_t h, uint32_t 
             uint32_t want = sg_tp_pixel(w, h, n, x, y);
             if (px != want)
                 fail_msg("frame serial %u (pattern %u, %s copy): pixel (%u,%u) is %08x, want %08x",
-                         r->frame.hdr.frame_serial, n, r->frame_was_partial ? "damage" : "full", x, y, px, want);
+                         r->frame.hdr.frame_serial, n, r->frame_was_partial ? "damage" : "full", x, y, px,
+                         want);
         }
     return n;
 }
@@ -126,8 +127,8 @@ static void drain_cursor(struct reader *r, struct cursor_check *cc, uint32_t w, 
 static void test_stream(void **state)
 {
     const uint32_t W = 320, H = 240;
-    const char *extra[] = {"-o", "testpattern:width=320", "-o", "testpattern:height=240", "-o",
-                           "testpattern:rate=120", NULL};
+    const char *extra[] = {"-o", "testpattern:width=320", "-o", "testpattern:height=240",
+                           "-o", "testpattern:rate=120",  NULL};
     pid_t host = start_host(extra);
     struct reader r;
     if (reader_open(&r, region, 5000) != 0)
@@ -237,8 +238,9 @@ static void test_stream(void **state)
 static void test_still_and_subscribers(void **state)
 {
     const uint32_t W = 200, H = 150;
-    const char *extra[] = {"-o", "testpattern:width=200", "-o", "testpattern:height=150", "-o",
-                           "testpattern:rate=100", "-o", "testpattern:frames=5", NULL};
+    const char *extra[] = {"-o", "testpattern:width=200", "-o", "testpattern:height=150",
+                           "-o", "testpattern:rate=100",  "-o", "testpattern:frames=5",
+                           NULL};
     pid_t host = start_host(extra);
     struct reader r, r2;
     if (reader_open(&r, region, 5000) != 0)
@@ -303,8 +305,9 @@ static void test_still_and_subscribers(void **state)
 
 static void test_fps_cap(void **state)
 {
-    const char *extra[] = {"-o", "testpattern:width=160", "-o", "testpattern:height=120", "-o",
-                           "testpattern:rate=0", "--fps", "20", NULL};
+    const char *extra[] = {"-o", "testpattern:width=160", "-o",    "testpattern:height=120",
+                           "-o", "testpattern:rate=0",    "--fps", "20",
+                           NULL};
     pid_t host = start_host(extra);
     struct reader r;
     if (reader_open(&r, region, 5000) != 0)
@@ -333,8 +336,8 @@ static void test_truncated(void **state)
     assert_non_null(f);
     assert_int_equal(ftruncate(fileno(f), 8 << 20), 0);
     fclose(f);
-    const char *extra[] = {"-o", "testpattern:width=1920", "-o", "testpattern:height=1080", "-o",
-                           "testpattern:rate=30", NULL};
+    const char *extra[] = {"-o", "testpattern:width=1920", "-o", "testpattern:height=1080",
+                           "-o", "testpattern:rate=30",    NULL};
     pid_t host = start_host(extra);
     struct reader r;
     if (reader_open(&r, region, 5000) != 0)
@@ -370,8 +373,8 @@ static void test_fbdev(void **state)
     fclose(f);
     char dev[160];
     snprintf(dev, sizeof(dev), "fbdev:device=%s", fbpath);
-    char *argv[] = {(char *)harness_host_path(), "-c", "fbdev", "-o", dev, "-o", "fbdev:geometry=320x200x24",
-                    "-o", "fbdev:rate=100", "-f", region, NULL};
+    char *argv[] = {(char *)harness_host_path(), "-c", "fbdev",          "-o", dev,    "-o",
+                    "fbdev:geometry=320x200x24", "-o", "fbdev:rate=100", "-f", region, NULL};
     pid_t host = harness_spawn(argv, logpath);
     struct reader r;
     if (reader_open(&r, region, 5000) != 0)
@@ -420,7 +423,8 @@ static int run_host(char *const *argv, int *status, bool as_nobody)
     return 0;
 }
 
-static void expect_failure(char *const *argv, bool as_nobody, const char *msg1, const char *msg2, int want_status)
+static void expect_failure(char *const *argv, bool as_nobody, const char *msg1, const char *msg2,
+                           int want_status)
 {
     int status;
     assert_int_equal(run_host(argv, &status, as_nobody), 0);
@@ -455,7 +459,8 @@ static void test_region_errors(void **state)
 
     char *a4[] = {(char *)harness_host_path(), "-c", "nope", "-f", region, NULL};
     expect_failure(a4, false, "unknown capture backend 'nope'", NULL, 2);
-    char *a5[] = {(char *)harness_host_path(), "-c", "testpattern", "-o", "testpattern:width=12", "-f", region, NULL};
+    char *a5[] = {(char *)harness_host_path(), "-c", "testpattern", "-o",
+                  "testpattern:width=12",      "-f", region,        NULL};
     expect_failure(a5, false, "testpattern: 12x720 is too small", NULL, 1);
 }
 

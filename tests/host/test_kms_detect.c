@@ -239,7 +239,8 @@ static void test_store(void **state)
     assert_int_equal(scan(f), 1);
     assert_rect(&f->damage[0], 0, 9, W, 1);
     uint32_t copy[W];
-    sg_kms_detect_store(&f->det, 9, sg_kms_copy_row_hash(copy, px(f, 0, 9), sizeof(copy))); /* as the buffer is */
+    sg_kms_detect_store(&f->det, 9,
+                        sg_kms_copy_row_hash(copy, px(f, 0, 9), sizeof(copy))); /* as the buffer is */
     assert_memory_equal(copy, px(f, 0, 9), sizeof(copy));
     assert_int_equal(scan(f), 0);
     sg_kms_detect_store(&f->det, H, 1); /* outside the image: ignored */
@@ -266,7 +267,8 @@ static void test_sample(void **state)
 {
     struct fixture *f = *state;
     uint32_t checked;
-    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 0, 8, &checked), H / 8); /* nothing stored yet */
+    assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 0, 8, &checked),
+                     H / 8); /* nothing stored yet */
     assert_int_equal(checked, H / 8);
     scan(f);
     assert_int_equal(sg_kms_detect_sample(&f->det, f->buf, PITCH, 3, 8, &checked), 0);

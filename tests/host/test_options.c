@@ -110,8 +110,9 @@ static void test_ini_order(void **state)
     mkdir(path, 0700);
     snprintf(home_ini, sizeof(home_ini), "%s/spyglass/host.ini", dir);
     snprintf(extra, sizeof(extra), "%s/extra.ini", dir);
-    write_file(home_ini, "; user settings\n[host]\nregion=/dev/shm/from-home\nfps=30\n[testpattern]\nwidth=800\n"
-                         "rate=5\n");
+    write_file(home_ini,
+               "; user settings\n[host]\nregion=/dev/shm/from-home\nfps=30\n[testpattern]\nwidth=800\n"
+               "rate=5\n");
     write_file(extra, "[app]\nshmFile=/dev/shm/from-extra\n[testpattern]\nwidth=1024\n");
     setenv("XDG_CONFIG_HOME", dir, 1);
     struct sg_host_options o;
@@ -151,7 +152,8 @@ static void test_sysinfo(void **state)
 {
     char path[256], name[256];
     snprintf(path, sizeof(path), "%s/os-release", dir);
-    write_file(path, "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n");
+    write_file(path,
+               "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n");
     sg_host_os_name(path, name, sizeof(name));
     assert_string_equal(name, "Debian GNU/Linux 12 (bookworm)");
     write_file(path, "NAME=Alpine\n");
@@ -203,11 +205,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_command_line),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_ini_order),
-        cmocka_unit_test(test_sysinfo),
+        cmocka_unit_test(test_defaults),  cmocka_unit_test(test_command_line), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_ini_order), cmocka_unit_test(test_sysinfo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

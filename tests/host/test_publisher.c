@@ -73,7 +73,10 @@ static struct probe *probe_new(void)
         p->wake[0] = p->wake[1] = -1;
     return p;
 }
-static int probe_create(struct sg_capture **out, const char *const *v, char *err, size_t n) { return -1; }
+static int probe_create(struct sg_capture **out, const char *const *v, char *err, size_t n)
+{
+    return -1;
+}
 static int probe_start(struct sg_capture *c)
 {
     struct probe *p = (struct probe *)c;
@@ -103,8 +106,8 @@ static void probe_copy(struct sg_capture *c, const struct sg_capture_rect *r, vo
     for (uint32_t y = r->y; y < r->y + r->h; y++)
         memset((uint8_t *)dst + y * pitch + r->x * 4, p->fill, (size_t)r->w * 4);
 }
-static enum sg_capture_status probe_cursor(struct sg_capture *c, struct sg_capture_cursor *out, uint8_t *shape,
-                                           size_t cap)
+static enum sg_capture_status probe_cursor(struct sg_capture *c, struct sg_capture_cursor *out,
+                                           uint8_t *shape, size_t cap)
 {
     struct probe *p = (struct probe *)c;
     atomic_fetch_add(&p->cursor_calls, 1);
@@ -135,8 +138,14 @@ static int probe_setpos(struct sg_capture *c, int32_t x, int32_t y)
     p->warps++;
     return 0;
 }
-static int probe_cursor_fd(struct sg_capture *c) { return ((struct probe *)c)->wake[0]; }
-static void probe_stop(struct sg_capture *c) { ((struct probe *)c)->started = false; }
+static int probe_cursor_fd(struct sg_capture *c)
+{
+    return ((struct probe *)c)->wake[0];
+}
+static void probe_stop(struct sg_capture *c)
+{
+    ((struct probe *)c)->started = false;
+}
 static void probe_destroy(struct sg_capture *c)
 {
     struct probe *p = (struct probe *)c;
@@ -145,16 +154,26 @@ static void probe_destroy(struct sg_capture *c)
     free(c);
 }
 static const struct sg_capture_impl probe_impl = {
-    .name = "probe", .label = "probe", .help = "", .create = probe_create, .start = probe_start,
-    .next_frame = probe_next, .copy_rect = probe_copy, .next_cursor = probe_cursor,
-    .set_cursor_pos = probe_setpos, .cursor_fd = probe_cursor_fd, .stop = probe_stop, .destroy = probe_destroy,
+    .name = "probe",
+    .label = "probe",
+    .help = "",
+    .create = probe_create,
+    .start = probe_start,
+    .next_frame = probe_next,
+    .copy_rect = probe_copy,
+    .next_cursor = probe_cursor,
+    .set_cursor_pos = probe_setpos,
+    .cursor_fd = probe_cursor_fd,
+    .stop = probe_stop,
+    .destroy = probe_destroy,
 };
 
 /* Position events for the probe to report, announced on its descriptor. */
 static void give_burst(struct probe *p, const int32_t (*xy)[2], uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
-        p->burst[i] = (struct sg_capture_cursor){.has_position = true, .x = xy[i][0], .y = xy[i][1], .visible = true};
+        p->burst[i] =
+            (struct sg_capture_cursor){.has_position = true, .x = xy[i][0], .y = xy[i][1], .visible = true};
     p->nburst = n;
     p->iburst = 0;
     assert_int_equal(write(p->wake[1], "m", 1), 1);
@@ -179,7 +198,8 @@ static int setup(void **state)
     sg_host_sysinfo(&info, &probe_impl);
     char err[256];
     struct sg_publisher_opts po = {.region_name = "test"};
-    assert_int_equal(sg_publisher_create(&f->pub, f->region, REGION, &f->probe->base, &info, &po, err, sizeof(err)), 0);
+    assert_int_equal(
+        sg_publisher_create(&f->pub, f->region, REGION, &f->probe->base, &info, &po, err, sizeof(err)), 0);
     assert_int_equal(sg_lgmp_client_create(&f->client, f->region, REGION, NULL), SG_LGMP_OK);
     *state = f;
     return 0;
@@ -218,8 +238,8 @@ static int teardown(void **state)
 }
 
 /* Queue one frame in the probe, aim its word pointer at the block it will use. */
-static void give_frame(struct fixture *f, uint32_t w, uint32_t h, const struct sg_capture_rect *damage, uint32_t n,
-                       int block)
+static void give_frame(struct fixture *f, uint32_t w, uint32_t h, const struct sg_capture_rect *damage,
+                       uint32_t n, int block)
 {
     struct probe *p = f->probe;
     p->have_frame = true;
@@ -441,17 +461,26 @@ static void test_cursor(void **state)
     const struct sg_kvmfr_layout *L = sg_publisher_layout(f->pub);
     p->have_cursor = true;
     p->shape_byte = 0x42;
-    p->cursor = (struct sg_capture_cursor){.has_position = true, .x = 100, .y = 50, .visible = true,
-                                           .has_shape = true, .shape_type = SG_CURSOR_MONOCHROME, .width = 16,
-                                           .height = 32, .pitch = 2, .hot_x = 3, .hot_y = 4};
+    p->cursor = (struct sg_capture_cursor){.has_position = true,
+                                           .x = 100,
+                                           .y = 50,
+                                           .visible = true,
+                                           .has_shape = true,
+                                           .shape_type = SG_CURSOR_MONOCHROME,
+                                           .width = 16,
+                                           .height = 32,
+                                           .pitch = 2,
+                                           .hot_x = 3,
+                                           .hot_y = 4};
     sg_publisher_tick(f->pub);
     uint8_t *buf = malloc(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
     struct sg_kvmfr_cursor c;
     assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
     assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE);
     assert_int_equal(m.offset, L->shape_buffers);
-    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
-                     SG_KVMFR_OK);
+    assert_int_equal(
+        sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+        SG_KVMFR_OK);
     sg_lgmp_client_message_done(f->cq);
     assert_int_equal(c.x, 97);
     assert_int_equal(c.y, 46);
@@ -470,8 +499,9 @@ static void test_cursor(void **state)
     assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION);
     assert_int_equal(m.offset, L->cursor_records);
     assert_int_equal(m.size, 24);
-    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
-                     SG_KVMFR_OK);
+    assert_int_equal(
+        sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+        SG_KVMFR_OK);
     sg_lgmp_client_message_done(f->cq);
     assert_int_equal(c.x, 197);
     assert_int_equal(c.y, 6);
@@ -503,8 +533,9 @@ static void test_cursor(void **state)
     assert_int_equal(sg_lgmp_client_process(q2, &m), SG_LGMP_OK);
     assert_int_equal(m.app_value, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE | SG_CURSOR_FLAG_SHAPE);
     assert_int_equal(m.offset, L->shape_buffers);
-    assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
-                     SG_KVMFR_OK);
+    assert_int_equal(
+        sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+        SG_KVMFR_OK);
     assert_int_equal(c.x, 24 - 3);
     assert_int_equal(c.y, 24 - 4);
     assert_int_equal(c.shape_type, SG_CURSOR_MONOCHROME);
@@ -604,14 +635,14 @@ static void test_cursor_coalesced_while_unread(void **state)
     sg_publisher_get_stats(f->pub, &st);
     assert_int_equal(st.cursor_posts, 1); /* the first; the rest wait for it to be read */
     assert_true(sg_publisher_cursor_holding(f->pub));
-    sg_publisher_cursor_step(f->pub);     /* still unread: still one */
+    sg_publisher_cursor_step(f->pub); /* still unread: still one */
     sg_publisher_get_stats(f->pub, &st);
     assert_int_equal(st.cursor_posts, 1);
     int32_t x, y;
     take_position(f, &x, &y);
     assert_int_equal(x, 10);
     assert_int_equal(y, 11);
-    sg_publisher_cursor_step(f->pub);     /* read: the newest place follows */
+    sg_publisher_cursor_step(f->pub); /* read: the newest place follows */
     assert_false(sg_publisher_cursor_holding(f->pub));
     take_position(f, &x, &y);
     assert_int_equal(x, 40);
@@ -633,7 +664,10 @@ static void test_cursor_extremes(void **state)
     sg_publisher_tick(f->pub);
     struct probe *p = f->probe;
     uint8_t *buf = malloc(SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE);
-    static const struct { int32_t x, y; int16_t wx, wy; } cases[] = {
+    static const struct {
+        int32_t x, y;
+        int16_t wx, wy;
+    } cases[] = {
         {40000, -40000, INT16_MAX, INT16_MIN},
         {INT32_MIN, INT32_MAX, INT16_MIN, INT16_MAX},
         {INT32_MAX, INT32_MIN, INT16_MAX, INT16_MIN},
@@ -643,15 +677,24 @@ static void test_cursor_extremes(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         p->have_cursor = true;
         p->shape_byte = 0x11;
-        p->cursor = (struct sg_capture_cursor){.has_position = true, .x = cases[i].x, .y = cases[i].y,
-                                               .visible = true, .has_shape = i == 0, .shape_type = SG_CURSOR_COLOR,
-                                               .width = 4, .height = 4, .pitch = 16, .hot_x = 3, .hot_y = 4};
+        p->cursor = (struct sg_capture_cursor){.has_position = true,
+                                               .x = cases[i].x,
+                                               .y = cases[i].y,
+                                               .visible = true,
+                                               .has_shape = i == 0,
+                                               .shape_type = SG_CURSOR_COLOR,
+                                               .width = 4,
+                                               .height = 4,
+                                               .pitch = 16,
+                                               .hot_x = 3,
+                                               .hot_y = 4};
         sg_publisher_tick(f->pub);
         struct sg_lgmp_message m;
         struct sg_kvmfr_cursor c;
         assert_int_equal(sg_lgmp_client_process(f->cq, &m), SG_LGMP_OK);
         assert_int_equal(
-            sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c), SG_KVMFR_OK);
+            sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, buf, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+            SG_KVMFR_OK);
         sg_lgmp_client_message_done(f->cq);
         assert_int_equal(c.x, cases[i].wx);
         assert_int_equal(c.y, cases[i].wy);
@@ -744,7 +787,10 @@ struct runner {
 /* The stop flag is set the way spyglass-host sets it: by a signal handler on
  * the thread that runs the publisher. */
 static volatile sig_atomic_t run_stop;
-static void on_stop_signal(int sig) { run_stop = 1; }
+static void on_stop_signal(int sig)
+{
+    run_stop = 1;
+}
 
 static void *run_publisher(void *arg)
 {
@@ -887,7 +933,8 @@ static void test_b7_fixture_placement(void **state)
     info.os_name[39] = 0;
     struct sg_publisher *pub;
     char err[256];
-    assert_int_equal(sg_publisher_create(&pub, region, 16u << 20, &probe->base, &info, NULL, err, sizeof(err)), 0);
+    assert_int_equal(
+        sg_publisher_create(&pub, region, 16u << 20, &probe->base, &info, NULL, err, sizeof(err)), 0);
     struct sg_lgmp_info li;
     assert_int_equal(sg_lgmp_inspect(region, 16u << 20, &li), SG_LGMP_OK);
     assert_int_equal(li.app_data_size, 197);

@@ -41,16 +41,30 @@
 
 /* queue header fields (lgmp.md §4), relative to the queue's header */
 enum {
-    Q_NEW_SUBS = 8, Q_WRITE = 16, Q_BAD_UNTIL = 24, Q_TAG = 280, Q_LOCK = 408, Q_SUBS = 416, Q_READ = 424,
-    Q_DEADLINE = 432, Q_OUTSTANDING = 440, Q_CMSG_LOCK = 444, Q_CMSG_FREE = 448, Q_CMSG_WRITE = 452,
-    Q_CMSG_SENT = 456, Q_CMSG = 464,
+    Q_NEW_SUBS = 8,
+    Q_WRITE = 16,
+    Q_BAD_UNTIL = 24,
+    Q_TAG = 280,
+    Q_LOCK = 408,
+    Q_SUBS = 416,
+    Q_READ = 424,
+    Q_DEADLINE = 432,
+    Q_OUTSTANDING = 440,
+    Q_CMSG_LOCK = 444,
+    Q_CMSG_FREE = 448,
+    Q_CMSG_WRITE = 452,
+    Q_CMSG_SENT = 456,
+    Q_CMSG = 464,
 };
 #define HEADER_BYTES 5760u
 #define QUEUES 2u /* frame and cursor queues */
 
 static char region[128], logpath[128];
 
-static uint64_t now_ms(void) { return reader_now_ms(); }
+static uint64_t now_ms(void)
+{
+    return reader_now_ms();
+}
 
 static void fail_with_log(const char *what, const char *err)
 {
@@ -67,11 +81,21 @@ static uint32_t rnd(uint32_t *seed)
     return *seed >> 8 ^ *seed << 13;
 }
 
-static void put32(uint8_t *base, size_t at, uint32_t v) { __atomic_store_n((uint32_t *)(base + at), v, __ATOMIC_SEQ_CST); }
-static void put64(uint8_t *base, size_t at, uint64_t v) { __atomic_store_n((uint64_t *)(base + at), v, __ATOMIC_SEQ_CST); }
-static uint32_t get32(const uint8_t *base, size_t at) { return __atomic_load_n((const uint32_t *)(base + at), __ATOMIC_SEQ_CST); }
+static void put32(uint8_t *base, size_t at, uint32_t v)
+{
+    __atomic_store_n((uint32_t *)(base + at), v, __ATOMIC_SEQ_CST);
+}
+static void put64(uint8_t *base, size_t at, uint64_t v)
+{
+    __atomic_store_n((uint64_t *)(base + at), v, __ATOMIC_SEQ_CST);
+}
+static uint32_t get32(const uint8_t *base, size_t at)
+{
+    return __atomic_load_n((const uint32_t *)(base + at), __ATOMIC_SEQ_CST);
+}
 
-static const uint32_t extremes[] = {0, 1, 2, 3, 20, 21, 22, 0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+static const uint32_t extremes[] = {0,  1,          2,           3,           20,         21,
+                                    22, 0x7fffffff, 0x80000000u, 0xfffffffeu, 0xffffffffu};
 
 static uint32_t nasty(uint32_t *seed)
 {
@@ -93,8 +117,9 @@ static void hostile(uint8_t *base, size_t size, uint32_t ms, uint32_t seed)
             put32(base, q + Q_CMSG_LOCK, flip ? rnd(&seed) % 2 : 1);
             switch (rnd(&seed) % 8) {
             case 0: /* subscription bits: all, none, random, ACTIVE without BAD */
-                put64(base, q + Q_SUBS, rnd(&seed) % 2 ? (uint64_t)rnd(&seed) << 32 | rnd(&seed)
-                                                       : (uint64_t)nasty(&seed) << 32);
+                put64(base, q + Q_SUBS,
+                      rnd(&seed) % 2 ? (uint64_t)rnd(&seed) << 32 | rnd(&seed)
+                                     : (uint64_t)nasty(&seed) << 32);
                 break;
             case 1: { /* the queue full by its read index, nothing outstanding */
                 uint32_t w = get32(base, q + Q_WRITE);
@@ -224,9 +249,11 @@ static int honest_step(struct honest *h, bool check)
             const uint8_t *b = h->r.shm.base;
             char st[256];
             uint64_t subs = __atomic_load_n((const uint64_t *)(b + 32 + Q_SUBS), __ATOMIC_SEQ_CST);
-            snprintf(st, sizeof(st), "no frame in 50 ms: frame queue subs %016llx write %u read %u outstanding %u "
-                     "lock %u deadline %+lld ms", (unsigned long long)subs, get32(b, 32 + Q_WRITE),
-                     get32(b, 32 + Q_READ), get32(b, 32 + Q_OUTSTANDING), get32(b, 32 + Q_LOCK),
+            snprintf(st, sizeof(st),
+                     "no frame in 50 ms: frame queue subs %016llx write %u read %u outstanding %u "
+                     "lock %u deadline %+lld ms",
+                     (unsigned long long)subs, get32(b, 32 + Q_WRITE), get32(b, 32 + Q_READ),
+                     get32(b, 32 + Q_OUTSTANDING), get32(b, 32 + Q_LOCK),
                      (long long)(__atomic_load_n((const uint64_t *)(b + 32 + Q_DEADLINE), __ATOMIC_SEQ_CST) -
                                  __atomic_load_n((const uint64_t *)(b + 16), __ATOMIC_SEQ_CST)));
             say(h, st);
@@ -254,8 +281,18 @@ static bool host_alive(pid_t host)
 static void test_hostile_client(void **state)
 {
     (void)state;
-    char *argv[] = {(char *)harness_host_path(), "-c", "testpattern", "-o", "testpattern:width=320",
-                    "-o", "testpattern:height=240", "-o", "testpattern:rate=60", "-f", region, NULL};
+    char *argv[] = {(char *)harness_host_path(),
+                    "-c",
+                    "testpattern",
+                    "-o",
+                    "testpattern:width=320",
+                    "-o",
+                    "testpattern:height=240",
+                    "-o",
+                    "testpattern:rate=60",
+                    "-f",
+                    region,
+                    NULL};
     pid_t host = harness_spawn(argv, logpath);
     assert_true(host > 0);
 
@@ -287,11 +324,14 @@ static void test_hostile_client(void **state)
     while (now_ms() < t_end && !resumed)
         if (honest_step(&h, true) == 1)
             resumed = now_ms() - t_stop;
-    fprintf(stderr, "host-stress: %llu frames read during %u ms of hostile writes; first new pixel-exact frame "
-            "%llu ms after the hostile client stopped (%llu re-attaches)\n", (unsigned long long)during, HOSTILE_MS,
-            (unsigned long long)resumed, (unsigned long long)(h.reattaches - reattach0));
+    fprintf(stderr,
+            "host-stress: %llu frames read during %u ms of hostile writes; first new pixel-exact frame "
+            "%llu ms after the hostile client stopped (%llu re-attaches)\n",
+            (unsigned long long)during, HOSTILE_MS, (unsigned long long)resumed,
+            (unsigned long long)(h.reattaches - reattach0));
     if (!resumed)
-        fail_with_log("no new frame within 10 s after the hostile client stopped", h.open ? h.r.err : "detached");
+        fail_with_log("no new frame within 10 s after the hostile client stopped",
+                      h.open ? h.r.err : "detached");
     assert_true(resumed <= RESUME_DEADLINE_MS);
     /* and they keep coming */
     uint32_t more = 0;

@@ -91,7 +91,8 @@ static void wait_image(struct reader *r, uint32_t w, uint32_t h, want_fn want, u
         for (uint32_t y = 0; y < h && ok; y++)
             for (uint32_t x = 0; x < w && ok; x++)
                 if (px_at(r, x, y) != want(x, y)) {
-                    snprintf(why, sizeof(why), "pixel (%u,%u) is %06x, want %06x", x, y, px_at(r, x, y), want(x, y));
+                    snprintf(why, sizeof(why), "pixel (%u,%u) is %06x, want %06x", x, y, px_at(r, x, y),
+                             want(x, y));
                     ok = false;
                 }
         if (ok)
@@ -125,7 +126,8 @@ static uint32_t want_spot(uint32_t x, uint32_t y)
 {
     if (x == WIN_X && y == WIN_Y)
         return BLUE; /* the marker drawn before the spot */
-    if (x >= WIN_X + SPOT_X && x < WIN_X + SPOT_X + SPOT_W && y >= WIN_Y + SPOT_Y && y < WIN_Y + SPOT_Y + SPOT_H)
+    if (x >= WIN_X + SPOT_X && x < WIN_X + SPOT_X + SPOT_W && y >= WIN_Y + SPOT_Y &&
+        y < WIN_Y + SPOT_Y + SPOT_H)
         return BLUE;
     return want_window(x, y);
 }
@@ -145,7 +147,8 @@ static void test_x11_content_damage_cursor(void **state)
     xcb_window_t win = xcb_generate_id(c);
     uint32_t vals[] = {ORANGE, 1};
     xcb_create_window(c, XCB_COPY_FROM_PARENT, win, s->root, WIN_X, WIN_Y, WIN_W, WIN_H, 0,
-                      XCB_WINDOW_CLASS_INPUT_OUTPUT, s->root_visual, XCB_CW_BACK_PIXEL | XCB_CW_OVERRIDE_REDIRECT, vals);
+                      XCB_WINDOW_CLASS_INPUT_OUTPUT, s->root_visual,
+                      XCB_CW_BACK_PIXEL | XCB_CW_OVERRIDE_REDIRECT, vals);
     xcb_map_window(c, win);
     xcb_flush(c);
 
@@ -193,18 +196,22 @@ static void test_x11_content_damage_cursor(void **state)
     for (uint32_t i = 0; i < r.frame.hdr.damage_count; i++) {
         const struct sg_kvmfr_wire_rect *dr = &r.frame.hdr.damage[i];
         area += (uint64_t)dr->width * dr->height;
-        covered |= dr->x <= WIN_X + SPOT_X && dr->y <= WIN_Y + SPOT_Y && dr->x + dr->width >= WIN_X + SPOT_X + SPOT_W &&
+        covered |= dr->x <= WIN_X + SPOT_X && dr->y <= WIN_Y + SPOT_Y &&
+                   dr->x + dr->width >= WIN_X + SPOT_X + SPOT_W &&
                    dr->y + dr->height >= WIN_Y + SPOT_Y + SPOT_H;
     }
     if (!covered || area > 640 * 480 / 4)
-        fail_msg("damage (%u rects, %llu pixels, first %u,%u %ux%u) does not cover the 20x10 change at %u,%u or is "
+        fail_msg("damage (%u rects, %llu pixels, first %u,%u %ux%u) does not cover the 20x10 change at %u,%u "
+                 "or is "
                  "too large",
-                 r.frame.hdr.damage_count, (unsigned long long)area, r.frame.hdr.damage[0].x, r.frame.hdr.damage[0].y,
-                 r.frame.hdr.damage[0].width, r.frame.hdr.damage[0].height, WIN_X + SPOT_X, WIN_Y + SPOT_Y);
+                 r.frame.hdr.damage_count, (unsigned long long)area, r.frame.hdr.damage[0].x,
+                 r.frame.hdr.damage[0].y, r.frame.hdr.damage[0].width, r.frame.hdr.damage[0].height,
+                 WIN_X + SPOT_X, WIN_Y + SPOT_Y);
     wait_image(&r, 640, 480, want_spot, 3000);
 
     /* cursor: the shape and position the X server has */
-    xcb_xfixes_query_version_reply_t *qv = xcb_xfixes_query_version_reply(c, xcb_xfixes_query_version(c, 4, 0), NULL);
+    xcb_xfixes_query_version_reply_t *qv =
+        xcb_xfixes_query_version_reply(c, xcb_xfixes_query_version(c, 4, 0), NULL);
     free(qv);
     xcb_xfixes_get_cursor_image_reply_t *ci =
         xcb_xfixes_get_cursor_image_reply(c, xcb_xfixes_get_cursor_image(c), NULL);
@@ -221,7 +228,8 @@ static void test_x11_content_damage_cursor(void **state)
     assert_int_equal(r2.cursor.height, ci->height);
     assert_int_equal(r2.cursor.hot_x, ci->xhot);
     assert_int_equal(r2.cursor.hot_y, ci->yhot);
-    assert_memory_equal(r2.cursor.shape, xcb_xfixes_get_cursor_image_cursor_image(ci), (size_t)ci->width * ci->height * 4);
+    assert_memory_equal(r2.cursor.shape, xcb_xfixes_get_cursor_image_cursor_image(ci),
+                        (size_t)ci->width * ci->height * 4);
     assert_int_equal(r2.cursor.x + r2.cursor.hot_x, ci->x);
     assert_int_equal(r2.cursor.y + r2.cursor.hot_y, ci->y);
     int hot_x = ci->xhot, hot_y = ci->yhot;
@@ -357,7 +365,8 @@ static void test_x11_xrandr(void **state)
 static void test_x11_pointer_events(void **state)
 {
 #ifndef SG_HAVE_XCB_XTEST
-    print_message("built without libxcb-xtest (scripts/deps.sh installs it): the pointer burst did not run\n");
+    print_message(
+        "built without libxcb-xtest (scripts/deps.sh installs it): the pointer burst did not run\n");
     skip();
 #else
     pid_t xvfb;
@@ -391,10 +400,11 @@ static void test_x11_pointer_events(void **state)
     xcb_create_window(c, XCB_COPY_FROM_PARENT, win, s->root, 0, 0, 640, 480, 0, XCB_WINDOW_CLASS_INPUT_OUTPUT,
                       s->root_visual, XCB_CW_OVERRIDE_REDIRECT, vals);
     xcb_map_window(c, win);
-    xcb_grab_pointer_reply_t *g = xcb_grab_pointer_reply(
-        c, xcb_grab_pointer(c, 0, win, XCB_EVENT_MASK_POINTER_MOTION, XCB_GRAB_MODE_ASYNC, XCB_GRAB_MODE_ASYNC, XCB_NONE,
-                            XCB_NONE, XCB_CURRENT_TIME),
-        NULL);
+    xcb_grab_pointer_reply_t *g =
+        xcb_grab_pointer_reply(c,
+                               xcb_grab_pointer(c, 0, win, XCB_EVENT_MASK_POINTER_MOTION, XCB_GRAB_MODE_ASYNC,
+                                                XCB_GRAB_MODE_ASYNC, XCB_NONE, XCB_NONE, XCB_CURRENT_TIME),
+                               NULL);
     assert_non_null(g);
     assert_int_equal(g->status, XCB_GRAB_STATUS_SUCCESS);
     free(g);

@@ -45,7 +45,8 @@ static int load_region(void **state)
     }
     off_t size = lseek(fd, 0, SEEK_END);
     if (size != REGION_SIZE) {
-        fprintf(stderr, "fixture: decompressed region is %lld bytes, expected %u\n", (long long)size, REGION_SIZE);
+        fprintf(stderr, "fixture: decompressed region is %lld bytes, expected %u\n", (long long)size,
+                REGION_SIZE);
         close(fd);
         return -1;
     }
@@ -205,8 +206,8 @@ static void test_frame_pixels(void **state)
                 continue;
             mismatches++;
             if (x < 104 || x > 107 || y < 117 || y > 127)
-                fail_msg("pixel %u,%u differs outside the text cursor box: BGR %u,%u,%u vs PNG RGB %u,%u,%u", x, y,
-                         s[0], s[1], s[2], r[0], r[1], r[2]);
+                fail_msg("pixel %u,%u differs outside the text cursor box: BGR %u,%u,%u vs PNG RGB %u,%u,%u",
+                         x, y, s[0], s[1], s[2], r[0], r[1], r[2]);
         }
     assert_int_equal(mismatches, 44);
     assert_int_equal(alpha_nonzero, 0);
@@ -247,11 +248,13 @@ static void test_cursor_queue(void **state)
     int hot_x = 0, hot_y = 0;
     for (uint32_t k = 0; k < 3; k++) {
         struct sg_lgmp_message m;
-        assert_int_equal(sg_lgmp_inspect_slot(region, REGION_SIZE, q, (q->read_index + k) % 21, &m, NULL), SG_LGMP_OK);
+        assert_int_equal(sg_lgmp_inspect_slot(region, REGION_SIZE, q, (q->read_index + k) % 21, &m, NULL),
+                         SG_LGMP_OK);
         assert_int_equal(m.app_value, want[k].flags);
         struct sg_kvmfr_cursor c;
-        assert_int_equal(sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, copy, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
-                         SG_KVMFR_OK);
+        assert_int_equal(
+            sg_kvmfr_cursor_read(m.mem, m.size, m.app_value, copy, SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE, &c),
+            SG_KVMFR_OK);
         assert_int_equal(c.x, want[k].x);
         assert_int_equal(c.y, want[k].y);
         if (want[k].flags & SG_CURSOR_FLAG_SHAPE) {
@@ -328,9 +331,9 @@ int main(int argc, char **argv)
 {
     fixtures = argc > 1 ? argv[1] : "../shared/fixtures";
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lgmp_header),  cmocka_unit_test(test_app_data),
-        cmocka_unit_test(test_frame_queue),  cmocka_unit_test(test_newest_frame),
-        cmocka_unit_test(test_frame_pixels), cmocka_unit_test(test_cursor_queue),
+        cmocka_unit_test(test_lgmp_header),   cmocka_unit_test(test_app_data),
+        cmocka_unit_test(test_frame_queue),   cmocka_unit_test(test_newest_frame),
+        cmocka_unit_test(test_frame_pixels),  cmocka_unit_test(test_cursor_queue),
         cmocka_unit_test(test_client_attach),
     };
     return cmocka_run_group_tests(tests, load_region, unload_region);

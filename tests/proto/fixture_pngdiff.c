@@ -15,7 +15,8 @@ int main(int argc, char **argv)
     uint8_t *a, *b;
     uint32_t aw, ah, bw, bh;
     char err[512];
-    if (sg_dump_read_png(argv[1], &a, &aw, &ah, err, sizeof err) || sg_dump_read_png(argv[2], &b, &bw, &bh, err, sizeof err)) {
+    if (sg_dump_read_png(argv[1], &a, &aw, &ah, err, sizeof err) ||
+        sg_dump_read_png(argv[2], &b, &bw, &bh, err, sizeof err)) {
         fprintf(stderr, "fixture_pngdiff: %s\n", err);
         return 1;
     }

@@ -30,7 +30,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static void put(int16_t x, int16_t y, uint32_t type, int8_t hx, int8_t hy, uint32_t w, uint32_t h, uint32_t pitch)
+static void put(int16_t x, int16_t y, uint32_t type, int8_t hx, int8_t hy, uint32_t w, uint32_t h,
+                uint32_t pitch)
 {
     struct sg_kvmfr_wire_cursor c = {x, y, type, hx, hy, {0, 0}, w, h, pitch};
     sg_kvmfr_cursor_write(payload, &c);
@@ -40,8 +41,9 @@ static void test_position_only(void **state)
 {
     struct sg_kvmfr_cursor c;
     put(-5, 300, 77 /* ignored without SHAPE */, 0, 0, 0, 0, 0);
-    assert_int_equal(sg_kvmfr_cursor_read(payload, 24, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE, copy, 24, &c),
-                     SG_KVMFR_OK);
+    assert_int_equal(
+        sg_kvmfr_cursor_read(payload, 24, SG_CURSOR_FLAG_POSITION | SG_CURSOR_FLAG_VISIBLE, copy, 24, &c),
+        SG_KVMFR_OK);
     assert_int_equal(c.flags, 3);
     assert_int_equal(c.x, -5);
     assert_int_equal(c.y, 300);
@@ -102,7 +104,8 @@ static void test_monochrome(void **state)
     struct sg_kvmfr_cursor c;
     put(0, 0, SG_CURSOR_MONOCHROME, 1, 1, 10, 4, 3);
     uint8_t *s = payload + 24;
-    const uint8_t rows[4][3] = {{0x33, 0xC0, 0xEE}, {0x00, 0x00, 0xEE}, {0x55, 0x40, 0xEE}, {0xFF, 0xFF, 0xEE}};
+    const uint8_t rows[4][3] = {
+        {0x33, 0xC0, 0xEE}, {0x00, 0x00, 0xEE}, {0x55, 0x40, 0xEE}, {0xFF, 0xFF, 0xEE}};
     memcpy(s, rows, sizeof rows);
     assert_int_equal(sg_kvmfr_cursor_read(payload, BUF_SIZE, 4, copy, BUF_SIZE, &c), SG_KVMFR_OK);
     assert_int_equal(c.height, 2);
@@ -125,10 +128,10 @@ static void test_masked_colour(void **state)
     struct sg_kvmfr_cursor c;
     put(0, 0, SG_CURSOR_MASKED_COLOR, 0, 0, 4, 1, 16);
     const uint8_t px[16] = {
-        10, 20, 30, 0,     /* M = 0: opaque R=30 G=20 B=10 */
-        0, 0, 0, 0,        /* M = 0, black: opaque black */
-        0, 0x80, 0, 0xFF,  /* M != 0, non-zero colour: invert */
-        0, 0, 0, 0xFF,     /* M != 0, zero colour: transparent */
+        10, 20,   30, 0,    /* M = 0: opaque R=30 G=20 B=10 */
+        0,  0,    0,  0,    /* M = 0, black: opaque black */
+        0,  0x80, 0,  0xFF, /* M != 0, non-zero colour: invert */
+        0,  0,    0,  0xFF, /* M != 0, zero colour: transparent */
     };
     memcpy(payload + 24, px, 16);
     assert_int_equal(sg_kvmfr_cursor_read(payload, BUF_SIZE, 4, copy, BUF_SIZE, &c), SG_KVMFR_OK);
@@ -161,7 +164,8 @@ static void test_decode_xor_colours(void **state)
     assert_true(has_xor);
 
     put(0, 0, SG_CURSOR_MONOCHROME, 0, 0, 8, 2, 1);
-    const uint8_t mono[2] = {0x80, 0x80}; /* pixel 0: AND 1, XOR 1 -> invert; the rest AND 0, XOR 0 -> black */
+    const uint8_t mono[2] = {0x80,
+                             0x80}; /* pixel 0: AND 1, XOR 1 -> invert; the rest AND 0, XOR 0 -> black */
     memcpy(payload + 24, mono, 2);
     assert_int_equal(sg_kvmfr_cursor_read(payload, BUF_SIZE, 4, copy, BUF_SIZE, &c), SG_KVMFR_OK);
     uint8_t o8[32], x8[32];
@@ -177,8 +181,8 @@ static void test_decode_xor_colours(void **state)
     assert_int_equal(sg_kvmfr_cursor_decode_xor(&c, o8, x8, 7, &has_xor), SG_KVMFR_BUFFER_TOO_SMALL);
 }
 
-static void expect(uint32_t type, uint32_t w, uint32_t h, uint32_t pitch, uint32_t payload_size, size_t copy_size,
-                   enum sg_kvmfr_status want)
+static void expect(uint32_t type, uint32_t w, uint32_t h, uint32_t pitch, uint32_t payload_size,
+                   size_t copy_size, enum sg_kvmfr_status want)
 {
     struct sg_kvmfr_cursor c;
     put(1, 2, type, 0, 0, w, h, pitch);
@@ -198,23 +202,24 @@ static void test_hostile(void **state)
     expect(0, 0, 8, 32, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);
     expect(0, 8, 0, 32, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);
     expect(0, 8, 8, 0, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);
-    expect(0, 8, 8, 31, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);   /* pitch < 4 * width */
+    expect(0, 8, 8, 31, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE); /* pitch < 4 * width */
     expect(2, 8, 8, 31, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);
-    expect(1, 17, 8, 2, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);   /* needs 3 bytes */
+    expect(1, 17, 8, 2, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE); /* needs 3 bytes */
     expect(1, 17, 8, 3, BUF_SIZE, BUF_SIZE, SG_KVMFR_OK);
-    expect(1, 8, 7, 1, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);    /* odd monochrome height */
-    expect(0, 512, 512, 2048, BUF_SIZE, BUF_SIZE, SG_KVMFR_OK);          /* exactly 1 MiB */
+    expect(1, 8, 7, 1, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE); /* odd monochrome height */
+    expect(0, 512, 512, 2048, BUF_SIZE, BUF_SIZE, SG_KVMFR_OK);       /* exactly 1 MiB */
     expect(0, 512, 513, 2048, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);
     expect(0, 1, 0x10000, 0x10000, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE); /* 2^32 bytes */
-    expect(1, 1025, 2, 1000, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE); /* wider than 1024 */
+    expect(1, 1025, 2, 1000, BUF_SIZE, BUF_SIZE, SG_KVMFR_BAD_CURSOR_SIZE);       /* wider than 1024 */
     expect(0, 8, 8, 32, 24 + 255, BUF_SIZE, SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD);
     expect(0, 8, 8, 32, 24 + 256, BUF_SIZE, SG_KVMFR_OK);
     expect(0, 8, 8, 32, 24 + 256, 24 + 255, SG_KVMFR_BUFFER_TOO_SMALL);
-    expect(0, 8, 8, 32, 24, BUF_SIZE, SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD); /* a 24-byte record claiming a shape */
+    expect(0, 8, 8, 32, 24, BUF_SIZE,
+           SG_KVMFR_CURSOR_OUTSIDE_PAYLOAD); /* a 24-byte record claiming a shape */
 
     /* decode of something that did not come from cursor_read */
-    struct sg_kvmfr_cursor bad = {.shape = copy, .shape_type = 1, .width = 8, .height = 4, .pitch = 1,
-                                  .data_rows = 4, .shape_size = 4};
+    struct sg_kvmfr_cursor bad = {
+        .shape = copy, .shape_type = 1, .width = 8, .height = 4, .pitch = 1, .data_rows = 4, .shape_size = 4};
     uint8_t rgba[64], inv[16];
     assert_int_equal(sg_kvmfr_cursor_decode(&bad, rgba, inv, 16), SG_KVMFR_BAD_CURSOR_SIZE);
     bad.shape_type = 5;

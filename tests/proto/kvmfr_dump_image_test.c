@@ -13,7 +13,8 @@
 
 #include "dump_image.h"
 
-static struct sg_kvmfr_frame frame(uint32_t type, uint32_t data_w, uint32_t frame_w, uint32_t h, uint32_t pitch)
+static struct sg_kvmfr_frame frame(uint32_t type, uint32_t data_w, uint32_t frame_w, uint32_t h,
+                                   uint32_t pitch)
 {
     struct sg_kvmfr_frame f = {0};
     f.hdr.type = type;
@@ -41,7 +42,7 @@ static void expect_rgb(uint32_t type, uint32_t data_w, uint32_t frame_w, uint32_
 static void test_8bit_types(void **state)
 {
     /* 2x2, pitch 12 (one texel of padding per row) */
-    const uint8_t bgra[24] = {1, 2, 3, 4, 5, 6, 7, 8, 0xEE, 0xEE, 0xEE, 0xEE,
+    const uint8_t bgra[24] = {1, 2,  3,  4,  5,  6,  7,  8,  0xEE, 0xEE, 0xEE, 0xEE,
                               9, 10, 11, 12, 13, 14, 15, 16, 0xEE, 0xEE, 0xEE, 0xEE};
     const uint8_t from_bgra[12] = {3, 2, 1, 7, 6, 5, 11, 10, 9, 15, 14, 13};
     const uint8_t from_rgba[12] = {1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15};
@@ -66,7 +67,8 @@ static void test_10bit(void **state)
     uint32_t px[4] = {
         1023u | 0u << 10 | 512u << 20 | 3u << 30,
         4u | 8u << 10 | 12u << 20,
-        0, 0x3FFFFFFFu,
+        0,
+        0x3FFFFFFFu,
     };
     const uint8_t want[12] = {255, 0, 128, 1, 2, 3, 0, 0, 0, 255, 255, 255};
     expect_rgb(SG_FRAME_RGBA10, 2, 2, 8, px, want, 2);

@@ -38,10 +38,21 @@ static int teardown(void **state)
 static struct sg_kvmfr_wire_frame good_header(void)
 {
     struct sg_kvmfr_wire_frame h = {
-        .format_version = 3, .frame_serial = 77, .type = SG_FRAME_BGRA,
-        .screen_width = W, .screen_height = H, .data_width = W, .data_height = H,
-        .frame_width = W, .frame_height = H, .rotation = 0, .stride = PITCH / 4, .pitch = PITCH,
-        .fb_offset = FB_OFF, .damage_count = 0, .flags = 0,
+        .format_version = 3,
+        .frame_serial = 77,
+        .type = SG_FRAME_BGRA,
+        .screen_width = W,
+        .screen_height = H,
+        .data_width = W,
+        .data_height = H,
+        .frame_width = W,
+        .frame_height = H,
+        .rotation = 0,
+        .stride = PITCH / 4,
+        .pitch = PITCH,
+        .fb_offset = FB_OFF,
+        .damage_count = 0,
+        .flags = 0,
     };
     return h;
 }
@@ -106,49 +117,109 @@ static void test_read_hostile(void **state)
     assert_int_equal(sg_kvmfr_frame_read(payload, 1083, &f), SG_KVMFR_PAYLOAD_TOO_SMALL);
     assert_int_equal(sg_kvmfr_frame_read(NULL, PAYLOAD, &f), SG_KVMFR_PAYLOAD_TOO_SMALL);
 
-    h = g; h.type = 0; expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
-    h = g; h.type = 7; expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
-    h = g; h.type = 0xFFFFFFFF; expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
+    h = g;
+    h.type = 0;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
+    h = g;
+    h.type = 7;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
+    h = g;
+    h.type = 0xFFFFFFFF;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FRAME_TYPE);
 
-    h = g; h.screen_width = 0; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.screen_height = 16385; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.data_width = 0; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.data_height = 0; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.frame_width = 0x80000000u; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.frame_height = 0; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.data_height = H + 1; h.frame_height = H; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
-    h = g; h.frame_width = W - 1; expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.screen_width = 0;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.screen_height = 16385;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.data_width = 0;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.data_height = 0;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.frame_width = 0x80000000u;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.frame_height = 0;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.data_height = H + 1;
+    h.frame_height = H;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
+    h = g;
+    h.frame_width = W - 1;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DIMENSIONS);
 
-    h = g; h.pitch = W * 4 - 1; h.stride = h.pitch / 4; expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH);
-    h = g; h.stride = PITCH; expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH);
-    h = g; h.type = SG_FRAME_RGBA16F; expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH); /* 8 B/texel, stride now wrong */
+    h = g;
+    h.pitch = W * 4 - 1;
+    h.stride = h.pitch / 4;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH);
+    h = g;
+    h.stride = PITCH;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH);
+    h = g;
+    h.type = SG_FRAME_RGBA16F;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_PITCH); /* 8 B/texel, stride now wrong */
 
-    h = g; h.fb_offset = FB_OFF + 2; expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET);
-    h = g; h.fb_offset = 1080; expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET); /* inside the header */
-    h = g; h.fb_offset = PAYLOAD - 3; expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET);
-    h = g; h.fb_offset = 0xFFFFFFFC; expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET); /* + 4 would wrap */
+    h = g;
+    h.fb_offset = FB_OFF + 2;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET);
+    h = g;
+    h.fb_offset = 1080;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET); /* inside the header */
+    h = g;
+    h.fb_offset = PAYLOAD - 3;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET);
+    h = g;
+    h.fb_offset = 0xFFFFFFFC;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_FB_OFFSET); /* + 4 would wrap */
     /* a misaligned payload pointer makes the word misaligned too */
     memmove(payload + 1, payload, 1084);
     assert_int_equal(sg_kvmfr_frame_read(payload + 1, PAYLOAD - 1, &f), SG_KVMFR_BAD_FB_OFFSET);
 
-    h = g; h.data_height = H; h.frame_height = H; expect(h, PAYLOAD - 1, SG_KVMFR_FRAME_OUTSIDE_PAYLOAD);
+    h = g;
+    h.data_height = H;
+    h.frame_height = H;
+    expect(h, PAYLOAD - 1, SG_KVMFR_FRAME_OUTSIDE_PAYLOAD);
     /* 16384 rows of 0xFFFFFFFC bytes: overflows 32 bits, caught in 64 */
-    h = g; h.pitch = 0xFFFFFFFC; h.stride = h.pitch / 4; h.data_height = h.frame_height = 16384;
+    h = g;
+    h.pitch = 0xFFFFFFFC;
+    h.stride = h.pitch / 4;
+    h.data_height = h.frame_height = 16384;
     h.screen_height = 16384;
     expect(h, PAYLOAD, SG_KVMFR_FRAME_OUTSIDE_PAYLOAD);
-    h = g; h.fb_offset = PAYLOAD - 4; expect(h, PAYLOAD, SG_KVMFR_FRAME_OUTSIDE_PAYLOAD);
+    h = g;
+    h.fb_offset = PAYLOAD - 4;
+    expect(h, PAYLOAD, SG_KVMFR_FRAME_OUTSIDE_PAYLOAD);
 
-    h = g; h.damage_count = 65; expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_COUNT);
-    h = g; h.damage_count = 0xFFFFFFFF; expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_COUNT);
-    h = g; h.damage_count = 64; expect(h, PAYLOAD, SG_KVMFR_OK); /* zero-sized rects are fine */
-    h = g; h.damage_count = 1; h.damage[0] = (struct sg_kvmfr_wire_rect){0xFFFFFFFF, 0, 2, 1};
+    h = g;
+    h.damage_count = 65;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_COUNT);
+    h = g;
+    h.damage_count = 0xFFFFFFFF;
+    expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_COUNT);
+    h = g;
+    h.damage_count = 64;
+    expect(h, PAYLOAD, SG_KVMFR_OK); /* zero-sized rects are fine */
+    h = g;
+    h.damage_count = 1;
+    h.damage[0] = (struct sg_kvmfr_wire_rect){0xFFFFFFFF, 0, 2, 1};
     expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_RECT); /* x + w wraps */
-    h = g; h.damage_count = 1; h.damage[0] = (struct sg_kvmfr_wire_rect){0, 1, W, H};
+    h = g;
+    h.damage_count = 1;
+    h.damage[0] = (struct sg_kvmfr_wire_rect){0, 1, W, H};
     expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_RECT);
-    h = g; h.damage_count = 3; h.damage[2] = (struct sg_kvmfr_wire_rect){W, 0, 1, 1};
+    h = g;
+    h.damage_count = 3;
+    h.damage[2] = (struct sg_kvmfr_wire_rect){W, 0, 1, 1};
     expect(h, PAYLOAD, SG_KVMFR_BAD_DAMAGE_RECT);
     /* a bad rect past damage_count is stale and ignored */
-    h = g; h.damage_count = 2; h.damage[2] = (struct sg_kvmfr_wire_rect){W, 0, 1, 1};
+    h = g;
+    h.damage_count = 2;
+    h.damage[2] = (struct sg_kvmfr_wire_rect){W, 0, 1, 1};
     expect(h, PAYLOAD, SG_KVMFR_OK);
 }
 
@@ -191,7 +262,7 @@ static void test_progress(void **state)
     assert_int_equal(sg_kvmfr_progress_wait(&word, 1235, 20, 1000000), SG_KVMFR_FB_TIMEOUT);
     clock_gettime(CLOCK_MONOTONIC, &b);
     double ms = (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
-    assert_true(ms >= 19.0); /* 20 polls of 1 ms: it did wait */
+    assert_true(ms >= 19.0);  /* 20 polls of 1 ms: it did wait */
     assert_true(ms < 2000.0); /* and it is bounded */
     assert_int_equal(sg_kvmfr_progress_wait(&word, 1235, 1000, 0), SG_KVMFR_FB_TIMEOUT); /* spin variant */
 }
@@ -312,7 +383,8 @@ static void test_copy_partial_and_pitch(void **state)
         assert_int_equal(dst[y * dp + W * 4], 0xAA);
         assert_int_equal(dst[y * dp + dp - 1], 0xAA);
     }
-    assert_int_equal(sg_kvmfr_frame_copy(payload, &f, dst, W * 4 - 1, false, &rows), SG_KVMFR_BUFFER_TOO_SMALL);
+    assert_int_equal(sg_kvmfr_frame_copy(payload, &f, dst, W * 4 - 1, false, &rows),
+                     SG_KVMFR_BUFFER_TOO_SMALL);
 
     /* progress stops after 10.5 rows: row copy gives 10 rows, then times out */
     memset(dst, 0xAA, H * dp);
@@ -330,7 +402,8 @@ static void test_copy_partial_and_pitch(void **state)
     uint8_t *lin = malloc(H * PITCH);
     memset(lin, 0xAA, H * PITCH);
     sg_kvmfr_progress_store(word, 7 * PITCH + 3);
-    assert_int_equal(sg_kvmfr_frame_copy_ex(payload, &f, lin, PITCH, false, 5, 0, &rows), SG_KVMFR_FB_TIMEOUT);
+    assert_int_equal(sg_kvmfr_frame_copy_ex(payload, &f, lin, PITCH, false, 5, 0, &rows),
+                     SG_KVMFR_FB_TIMEOUT);
     assert_int_equal(rows, 7);
     assert_memory_equal(lin, src, 7 * PITCH + 3);
     assert_int_equal(lin[7 * PITCH + 3], 0xAA);

@@ -124,7 +124,8 @@ static void test_header_rejections(void **state)
 }
 
 /* Appends a record to buf at *pos. */
-static void add_record(uint8_t *buf, size_t *pos, uint8_t type, uint32_t len, const void *payload, size_t payload_len)
+static void add_record(uint8_t *buf, size_t *pos, uint8_t type, uint32_t len, const void *payload,
+                       size_t payload_len)
 {
     buf[*pos] = type;
     buf[*pos + 1] = 0x55; /* padding is ignored */
@@ -149,7 +150,7 @@ static void test_records_skip_and_truncate(void **state)
     uint8_t buf[1024], vm[64] = {0}, os[8] = {3, 'W', 'i', 'n', 0};
     struct sg_kvmfr_info out;
     size_t pos = header_only(buf);
-    add_record(buf, &pos, 9, 5, "abcde", 5);       /* unknown: skipped */
+    add_record(buf, &pos, 9, 5, "abcde", 5); /* unknown: skipped */
     memcpy(vm + 16, "D12", 4);
     vm[48] = 2;
     memcpy(vm + 51, "CPU", 4);
@@ -242,9 +243,12 @@ static void test_layout_worked_example(void **state)
 
 static void test_layout_table(void **state)
 {
-    static const struct { uint32_t mib; uint64_t f4k, f64k; } rows[] = {
-        {16, 6809600, 6750208},       {32, 15198208, 15138816},     {64, 31975424, 31916032},
-        {128, 65529856, 65470464},    {256, 132638720, 132579328},  {512, 266856448, 266797056},
+    static const struct {
+        uint32_t mib;
+        uint64_t f4k, f64k;
+    } rows[] = {
+        {16, 6809600, 6750208},    {32, 15198208, 15138816},    {64, 31975424, 31916032},
+        {128, 65529856, 65470464}, {256, 132638720, 132579328}, {512, 266856448, 266797056},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         for (uint32_t u = 118; u < 1400; u += 211) {
@@ -261,7 +265,10 @@ static void test_layout_table(void **state)
         }
     }
     /* minimum regions of the §9 table: fits at that size, not at half */
-    static const struct { uint64_t bytes; uint32_t mib; } modes[] = {
+    static const struct {
+        uint64_t bytes;
+        uint32_t mib;
+    } modes[] = {
         {8294400, 32}, {14745600, 32}, {19814400, 64}, {33177600, 128}, {16588800, 64}, {66355200, 256},
     };
     for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
@@ -311,9 +318,12 @@ static void test_strings_without_controls(void **state)
 {
     struct sg_kvmfr_info in = sample_info(), out;
     strcpy(in.host_version, "B7\x1b]0;owned\x07\r");
-    strcpy(in.capture, "X\x9b" "2J");              /* a raw C1 CSI */
-    strcpy(in.cpu_model, "CPU \xc2\x9b" "1m\x7f"); /* CSI encoded as UTF-8, DEL */
-    strcpy(in.os_name, "Windows 10 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xe2\x82"); /* e-acute, euro, emoji, cut */
+    strcpy(in.capture, "X\x9b"
+                       "2J"); /* a raw C1 CSI */
+    strcpy(in.cpu_model, "CPU \xc2\x9b"
+                         "1m\x7f"); /* CSI encoded as UTF-8, DEL */
+    strcpy(in.os_name,
+           "Windows 10 \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 \xe2\x82"); /* e-acute, euro, emoji, cut */
     uint8_t buf[512];
     size_t n = sg_kvmfr_build_info(&in, buf, sizeof buf);
     assert_int_equal(sg_kvmfr_parse_info(buf, n, &out), SG_KVMFR_OK);
@@ -326,10 +336,11 @@ static void test_strings_without_controls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_build_exact_bytes),  cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_header_rejections),  cmocka_unit_test(test_records_skip_and_truncate),
-        cmocka_unit_test(test_layout_worked_example), cmocka_unit_test(test_layout_table),
-        cmocka_unit_test(test_recommended_mib),    cmocka_unit_test(test_status_strings), cmocka_unit_test(test_strings_without_controls),
+        cmocka_unit_test(test_build_exact_bytes),        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_header_rejections),        cmocka_unit_test(test_records_skip_and_truncate),
+        cmocka_unit_test(test_layout_worked_example),    cmocka_unit_test(test_layout_table),
+        cmocka_unit_test(test_recommended_mib),          cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_strings_without_controls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -139,7 +139,8 @@ static void host_tick(struct host *h)
 }
 
 /* Ticks while waiting, like the B7 host's timer thread. false on timeout. */
-static bool host_wait_pending_below(struct host *h, struct sg_lgmp_host_queue *q, uint32_t limit, unsigned max_ms)
+static bool host_wait_pending_below(struct host *h, struct sg_lgmp_host_queue *q, uint32_t limit,
+                                    unsigned max_ms)
 {
     uint64_t start = now_ms();
     while (sg_lgmp_host_queue_pending(q) >= limit) {
@@ -213,7 +214,8 @@ static int host_session(struct host *h)
     if (h->records[0].offset != l.cursor_records || h->shapes[0].offset != l.shape_buffers ||
         h->blocks[0].offset != l.frame_block[0] || h->blocks[1].offset != l.frame_block[1] ||
         h->blocks[0].size != l.block_size)
-        host_fail("allocations differ from the kvmfr.md section 4 layout: block 0 at %s%ld", "", h->blocks[0].offset);
+        host_fail("allocations differ from the kvmfr.md section 4 layout: block 0 at %s%ld", "",
+                  h->blocks[0].offset);
     h->fb_offset = 4096 - 4;
     for (int i = 0; i < 2; i++)
         sg_kvmfr_frame_init_block(h->blocks[i].ptr, h->fb_offset);
@@ -225,8 +227,8 @@ static int host_session(struct host *h)
 
 static void host_new_format(struct host *h)
 {
-    static const uint32_t types[] = {SG_FRAME_BGRA, SG_FRAME_RGBA, SG_FRAME_RGBA10, SG_FRAME_RGBA16F,
-                                     SG_FRAME_BGR_32, SG_FRAME_RGB_24};
+    static const uint32_t types[] = {SG_FRAME_BGRA,    SG_FRAME_RGBA,   SG_FRAME_RGBA10,
+                                     SG_FRAME_RGBA16F, SG_FRAME_BGR_32, SG_FRAME_RGB_24};
     h->type = types[rng_next(&h->rng) % 6];
     h->bpt = sg_kvmfr_bytes_per_texel(h->type);
     h->frame_w = 16 + (uint32_t)(rng_next(&h->rng) % 400);
@@ -458,7 +460,8 @@ static bool client_attach(struct client *c, uint64_t deadline)
     if (ks != SG_KVMFR_OK || strcmp(info.host_version, "relay-test") != 0 || !info.has_vm_info ||
         strcmp(info.os_name, "test os") != 0)
         client_fail(c, "app data: %ld (size %ld)", ks, app_size);
-    while ((st = sg_lgmp_client_subscribe(c->lgmp, SG_KVMFR_FRAME_QUEUE_ID, &c->fq)) == SG_LGMP_NO_SUCH_QUEUE &&
+    while ((st = sg_lgmp_client_subscribe(c->lgmp, SG_KVMFR_FRAME_QUEUE_ID, &c->fq)) ==
+               SG_LGMP_NO_SUCH_QUEUE &&
            now_ms() < deadline)
         sleep_us(1000);
     if (st == SG_LGMP_OK)
@@ -490,7 +493,8 @@ static bool client_frame(struct client *c, const struct sg_lgmp_message *m, uint
         snprintf(why, why_size, "frame of %zu bytes larger than expected (serial %u)", n, f.hdr.frame_serial);
         return false;
     }
-    bool damage = f.hdr.damage_count > 0 && c->have_prev && f.hdr.frame_serial == c->prev_hdr.frame_serial + 1 &&
+    bool damage = f.hdr.damage_count > 0 && c->have_prev &&
+                  f.hdr.frame_serial == c->prev_hdr.frame_serial + 1 &&
                   f.hdr.format_version == c->prev_hdr.format_version;
     uint32_t rows;
     if (damage) {
@@ -676,7 +680,8 @@ static int run_client(const char *path, int id, bool stall)
                 c.have_prev = false;
             }
         }
-        if (st == SG_LGMP_INVALID_SESSION || (now_ms() - last_check >= 100 && !sg_lgmp_client_session_valid(c.lgmp))) {
+        if (st == SG_LGMP_INVALID_SESSION ||
+            (now_ms() - last_check >= 100 && !sg_lgmp_client_session_valid(c.lgmp))) {
             c.st->reattaches++;
             if (!client_attach(&c, deadline)) {
                 client_fail(&c, "could not re-attach after a session change (%ld %ld)", 0, 0);
@@ -692,8 +697,8 @@ static int run_client(const char *path, int id, bool stall)
             sleep_us(100);
     }
     if (!c.st->finished)
-        client_fail(&c, "did not see the final frame (last accepted serial %ld, %ld frames)", (long)last_serial,
-                    c.st->frames);
+        client_fail(&c, "did not see the final frame (last accepted serial %ld, %ld frames)",
+                    (long)last_serial, c.st->frames);
 out:
     sg_lgmp_client_unsubscribe(&c.fq);
     sg_lgmp_client_unsubscribe(&c.cq);
@@ -809,7 +814,8 @@ int main(void)
                "not accepted %u, failures %u %s\n",
                'A' + i, s->frames, s->damage_checked, s->full_only, s->cursor_shapes[0], s->cursor_shapes[1],
                s->cursor_shapes[2], s->cursor_positions, s->evictions, s->evict_ms, s->resubscribes,
-               s->frames_after_resub, s->reattaches, s->fb_timeouts, s->not_accepted, s->failures, s->first_failure);
+               s->frames_after_resub, s->reattaches, s->fb_timeouts, s->not_accepted, s->failures,
+               s->first_failure);
     }
     for (int i = 0; i < 3; i++)
         check(WIFEXITED(status[i]) && WEXITSTATUS(status[i]) == 0, "process exit status", status[i]);
@@ -829,7 +835,8 @@ int main(void)
     check(a->frames >= FRAMES_PER_SESSION, "client A accepted frames", a->frames);
     check(a->evictions == 0, "client A never evicted", a->evictions);
     check(b->evictions == 1, "client B evicted once", b->evictions);
-    check(b->evict_ms >= 700 && b->evict_ms <= 2000, "client B evicted after about a second (ms)", b->evict_ms);
+    check(b->evict_ms >= 700 && b->evict_ms <= 2000, "client B evicted after about a second (ms)",
+          b->evict_ms);
     check(b->resubscribes == 1, "client B subscribed again", b->resubscribes);
     check(b->frames_after_resub >= 100, "client B frames after subscribing again", b->frames_after_resub);
     if (checks_failed)

@@ -12,7 +12,8 @@
  * and no bound on the polls of all the waits together. */
 static inline enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, const struct sg_kvmfr_frame *f,
                                                           void *dst, size_t dst_pitch, bool only_damage,
-                                                          uint32_t max_polls, uint32_t poll_ns, uint32_t *rows_done)
+                                                          uint32_t max_polls, uint32_t poll_ns,
+                                                          uint32_t *rows_done)
 {
     return sg_kvmfr_frame_copy_budget(payload, f, dst, dst_pitch, only_damage, max_polls, poll_ns, UINT32_MAX,
                                       rows_done);
@@ -20,13 +21,13 @@ static inline enum sg_kvmfr_status sg_kvmfr_frame_copy_ex(const void *payload, c
 
 /* Wait until the word is >= needed: up to max_polls more loads, sleeping
  * poll_ns between them (0 = spin). */
-static inline enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t needed, uint32_t max_polls,
-                                                          uint32_t poll_ns)
+static inline enum sg_kvmfr_status sg_kvmfr_progress_wait(const uint32_t *word, uint32_t needed,
+                                                          uint32_t max_polls, uint32_t poll_ns)
 {
     uint32_t v = sg_kvmfr_progress_load(word);
     for (uint32_t i = 0; v < needed && i < max_polls; i++) {
         if (poll_ns) {
-            struct timespec ts = { .tv_sec = poll_ns / 1000000000u, .tv_nsec = poll_ns % 1000000000u };
+            struct timespec ts = {.tv_sec = poll_ns / 1000000000u, .tv_nsec = poll_ns % 1000000000u};
             nanosleep(&ts, NULL);
         } else {
             __builtin_ia32_pause();

@@ -17,7 +17,8 @@ static inline uint8_t *lt_region(size_t size)
 
 static inline uint32_t lt_u32(const uint8_t *r, size_t off)
 {
-    return (uint32_t)r[off] | (uint32_t)r[off + 1] << 8 | (uint32_t)r[off + 2] << 16 | (uint32_t)r[off + 3] << 24;
+    return (uint32_t)r[off] | (uint32_t)r[off + 1] << 8 | (uint32_t)r[off + 2] << 16 |
+           (uint32_t)r[off + 3] << 24;
 }
 
 static inline uint64_t lt_u64(const uint8_t *r, size_t off)
@@ -38,13 +39,31 @@ static inline void lt_put64(uint8_t *r, size_t off, uint64_t v)
 }
 
 /* Absolute offset of a field of queue header entry i (lgmp.md §4). */
-static inline size_t lt_q(unsigned i, size_t rel) { return 32 + 1144 * (size_t)i + rel; }
+static inline size_t lt_q(unsigned i, size_t rel)
+{
+    return 32 + 1144 * (size_t)i + rel;
+}
 
 enum {
-    LT_Q_ID = 0, LT_Q_SLOT_COUNT = 4, LT_Q_NEW_SUBS = 8, LT_Q_TIMEOUT = 12, LT_Q_WRITE = 16, LT_Q_RING = 20,
-    LT_Q_BAD_UNTIL = 24, LT_Q_TAG = 280, LT_Q_LOCK = 408, LT_Q_SUBS = 416, LT_Q_READ = 424,
-    LT_Q_DEADLINE = 432, LT_Q_OUTSTANDING = 440, LT_Q_CMSG_LOCK = 444, LT_Q_CMSG_FREE = 448,
-    LT_Q_CMSG_WRITE = 452, LT_Q_CMSG_SENT = 456, LT_Q_CMSG_DONE = 460, LT_Q_CMSG = 464,
+    LT_Q_ID = 0,
+    LT_Q_SLOT_COUNT = 4,
+    LT_Q_NEW_SUBS = 8,
+    LT_Q_TIMEOUT = 12,
+    LT_Q_WRITE = 16,
+    LT_Q_RING = 20,
+    LT_Q_BAD_UNTIL = 24,
+    LT_Q_TAG = 280,
+    LT_Q_LOCK = 408,
+    LT_Q_SUBS = 416,
+    LT_Q_READ = 424,
+    LT_Q_DEADLINE = 432,
+    LT_Q_OUTSTANDING = 440,
+    LT_Q_CMSG_LOCK = 444,
+    LT_Q_CMSG_FREE = 448,
+    LT_Q_CMSG_WRITE = 452,
+    LT_Q_CMSG_SENT = 456,
+    LT_Q_CMSG_DONE = 460,
+    LT_Q_CMSG = 464,
 };
 
 /* The §9.7 client list of queue qi, read from the region as the host would

@@ -36,7 +36,8 @@ static int fx_setup(void **state)
     f->r = lt_region(f->size);
     sg_fake_clock_init(&f->hclk, 5000);
     sg_fake_clock_init(&f->cclk, 900000);
-    assert_int_equal(sg_lgmp_host_create(&f->host, f->r, f->size, app, sizeof(app), &f->hclk.clock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_create(&f->host, f->r, f->size, app, sizeof(app), &f->hclk.clock),
+                     SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_queue_create(f->host, 7, 4, 1000, &f->hq), SG_LGMP_OK);
     for (int i = 0; i < 8; ++i) {
         assert_int_equal(sg_lgmp_host_alloc(f->host, 64, &f->mem[i]), SG_LGMP_OK);
@@ -101,7 +102,7 @@ static void test_layout_fresh_region(void **state)
     assert_int_equal(lt_u32(r, 24), 0);
     assert_int_equal(lt_u32(r, 5752), U);
     assert_memory_equal(r + 5756, appdata, U);
-    assert_int_equal(r[5756 + U], 0xEE); /* nothing past the app data */
+    assert_int_equal(r[5756 + U], 0xEE);          /* nothing past the app data */
     assert_int_equal(lt_u32(r, 32), 0xEEEEEEEEu); /* queue headers not initialised */
 
     /* The two B7 queues in B7 order: frames (id 2, 2 msgs), cursor (id 1, 20 msgs). */
@@ -112,8 +113,12 @@ static void test_layout_fresh_region(void **state)
     assert_int_equal(A0, 5960); /* what the B7 fixture shows */
     assert_int_equal(lt_u32(r, 24), 2);
 
-    static const struct { unsigned idx; uint32_t id, slots, ring; } want[] = {
-        { 0, 2, 3, 5960 }, { 1, 1, 21, 5960 + 3 * 16 },
+    static const struct {
+        unsigned idx;
+        uint32_t id, slots, ring;
+    } want[] = {
+        {0, 2, 3, 5960},
+        {1, 1, 21, 5960 + 3 * 16},
     };
     for (unsigned k = 0; k < 2; ++k) {
         unsigned i = want[k].idx;
@@ -124,7 +129,8 @@ static void test_layout_fresh_region(void **state)
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_TIMEOUT)), 1000);
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_WRITE)), 0);
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_RING)), want[k].ring);
-        assert_int_equal(lt_u64(r, lt_q(i, LT_Q_BAD_UNTIL)), 0xEEEEEEEEEEEEEEEEull); /* §9.2: not initialised */
+        assert_int_equal(lt_u64(r, lt_q(i, LT_Q_BAD_UNTIL)),
+                         0xEEEEEEEEEEEEEEEEull); /* §9.2: not initialised */
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_TAG)), 0xEEEEEEEEu);
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_LOCK)), 0);
         assert_int_equal(lt_u32(r, lt_q(i, LT_Q_LOCK + 4)), 0xEEEEEEEEu);
@@ -203,7 +209,7 @@ static void test_host_create_errors(void **state)
     assert_int_equal(sg_lgmp_host_create(&h, r, 8192, NULL, 0, &clk.clock), SG_LGMP_CLOCK_FAILURE);
     assert_null(h);
     sg_fake_clock_set(&clk, 10);
-    uint8_t big[3000] = { 0 };
+    uint8_t big[3000] = {0};
     assert_int_equal(sg_lgmp_host_create(&h, r, 8192, big, 2433, &clk.clock), SG_LGMP_INVALID_SIZE);
     assert_int_equal(sg_lgmp_host_create(&h, r, 8192, big, 2432, &clk.clock), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_mem_avail(h), 0);
@@ -337,7 +343,6 @@ static void test_queue_full_and_no_subscriber_drop(void **state)
     assert_int_equal(sg_lgmp_client_unsubscribe(&cq), SG_LGMP_OK);
 }
 
-
 /* §10.7: when the client cannot take the lock, the host's tick dequeues. */
 static void test_done_without_lock_left_to_host(void **state)
 {
@@ -350,7 +355,7 @@ static void test_done_without_lock_left_to_host(void **state)
     lt_put32(f->r, lt_q(0, LT_Q_LOCK), 1); /* someone holds the lock for a moment */
     assert_int_equal(sg_lgmp_client_message_done(cq), SG_LGMP_OK);
     uint32_t ring = lt_u32(f->r, lt_q(0, LT_Q_RING));
-    assert_int_equal(lt_u32(f->r, ring + 12), 0); /* own bit cleared */
+    assert_int_equal(lt_u32(f->r, ring + 12), 0);                 /* own bit cleared */
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_OUTSTANDING)), 1); /* but not dequeued */
     assert_int_equal(lt_u32(f->r, lt_q(0, LT_Q_READ)), 0);
     assert_int_equal(sg_lgmp_client_process(cq, &msg), SG_LGMP_QUEUE_EMPTY); /* the client moved on */
@@ -419,7 +424,8 @@ static void test_eviction_after_timeout(void **state)
     assert_int_equal(lt_u32(f->r, ring + 12), 0);
 
     uint32_t tags[32];
-    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 2); /* bad, but not yet expired */
+    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags),
+                     2); /* bad, but not yet expired */
     assert_int_equal(tags[0], lt_u32(f->r, lt_q(0, LT_Q_TAG)));
     assert_int_equal(tags[1], lt_u32(f->r, lt_q(0, LT_Q_TAG + 4)));
     assert_int_equal(sg_lgmp_client_process(qa, &msg), SG_LGMP_QUEUE_TIMEOUT);
@@ -452,7 +458,8 @@ static void test_eviction_after_timeout(void **state)
     assert_int_equal(lt_u64(f->r, lt_q(0, LT_Q_SUBS)), (7ull << 32) | 1);
     assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 3);
     tick(f, 1); /* 7022: the next subscribe reaps slot 0 and takes it */
-    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags), 2); /* expired bad slot left out */
+    assert_int_equal(lt_queue_clients(f->r, 0, sg_clock_now(&f->hclk.clock), tags),
+                     2); /* expired bad slot left out */
     assert_int_equal(tags[0], lt_u32(f->r, lt_q(0, LT_Q_TAG + 4)));
     assert_int_equal(sg_lgmp_client_subscribe(cc, 7, &qd), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_client_queue_slot(qd), 0);
@@ -523,7 +530,7 @@ static void test_cmsg_ring(void **state)
     struct fx *f = *state;
     struct sg_lgmp_client_queue *cq;
     assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &cq), SG_LGMP_OK);
-    uint8_t buf[64], big[65] = { 0 };
+    uint8_t buf[64], big[65] = {0};
     uint32_t len, serial, done;
     assert_int_equal(sg_lgmp_host_read_cmsg(f->hq, buf, &len), SG_LGMP_QUEUE_EMPTY);
     assert_int_equal(sg_lgmp_client_send(cq, big, 65, &serial), SG_LGMP_INVALID_SIZE);
@@ -601,7 +608,8 @@ static void test_host_restart(void **state)
     sg_lgmp_host_destroy(f->host);
 
     /* a new host on the same region: same layout, new session */
-    assert_int_equal(sg_lgmp_host_create(&f->host, f->r, f->size, app, sizeof(app), &f->hclk.clock), SG_LGMP_OK);
+    assert_int_equal(sg_lgmp_host_create(&f->host, f->r, f->size, app, sizeof(app), &f->hclk.clock),
+                     SG_LGMP_OK);
     assert_int_not_equal(sg_lgmp_host_session_id(f->host), sid);
     assert_false(sg_lgmp_client_session_valid(f->client));
     assert_int_equal(sg_lgmp_client_process(old, &msg), SG_LGMP_INVALID_SESSION);
@@ -645,7 +653,6 @@ static void test_unsubscribed_vs_invalid_session(void **state)
     assert_int_equal(sg_lgmp_client_process(cq, &msg), SG_LGMP_INVALID_SESSION);
 }
 
-
 /* ------------------------------------------- hostile host (client checks) */
 
 static void test_client_create_errors(void **state)
@@ -665,7 +672,8 @@ static void test_client_create_errors(void **state)
     lt_put32(r, 4, 5);
     assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL), SG_LGMP_INVALID_VERSION);
     lt_put32(r, 4, 6);
-    assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL), SG_LGMP_INVALID_SESSION); /* clock 0 == seen 0 */
+    assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL),
+                     SG_LGMP_INVALID_SESSION); /* clock 0 == seen 0 */
     lt_put64(r, 16, 77);
     assert_int_equal(sg_lgmp_client_session_init(c, NULL, NULL), SG_LGMP_OK);
     struct sg_lgmp_client_queue *q;
@@ -682,7 +690,7 @@ static void test_hostile_app_data_and_queue_count(void **state)
     const uint8_t *ad = NULL;
     uint32_t adsz = 0;
     uint64_t beat = lt_u64(f->r, 16);
-    static const uint32_t bad_sizes[] = { REGION_SIZE - 5756 + 1, 0xFFFFFFFFu, 0xFFFFFFFFu - 5000 };
+    static const uint32_t bad_sizes[] = {REGION_SIZE - 5756 + 1, 0xFFFFFFFFu, 0xFFFFFFFFu - 5000};
     for (unsigned i = 0; i < 3; ++i) {
         lt_put32(f->r, 5752, bad_sizes[i]);
         lt_put64(f->r, 16, ++beat);
@@ -728,17 +736,20 @@ static void test_hostile_ring_geometry(void **state)
     struct sg_lgmp_client_queue *q = (void *)1;
     size_t sc = lt_q(0, LT_Q_SLOT_COUNT), ro = lt_q(0, LT_Q_RING);
     uint32_t good_sc = lt_u32(f->r, sc), good_ro = lt_u32(f->r, ro);
-    static const struct { uint32_t sc, ro; enum sg_lgmp_status want; } cases[] = {
-        { 0, 6000, SG_LGMP_BAD_SLOT_COUNT },
-        { 1, 6000, SG_LGMP_BAD_SLOT_COUNT },
-        { 0xFFFFFFFFu, 6000, SG_LGMP_BAD_SLOT_COUNT },
-        { 0x10000001u, 6000, SG_LGMP_BAD_SLOT_COUNT }, /* 16 * n wraps in 32 bits */
-        { REGION_SIZE / 16 + 1, 6000, SG_LGMP_BAD_SLOT_COUNT },
-        { 5, REGION_SIZE - 16 * 5 + 4, SG_LGMP_BAD_RING }, /* one slot past the end */
-        { 5, 0xFFFFFFF0u, SG_LGMP_BAD_RING },              /* offset + size wraps */
-        { 5, 6002, SG_LGMP_BAD_RING },                     /* misaligned */
-        { 5, 1000, SG_LGMP_BAD_RING },                     /* inside the header */
-        { REGION_SIZE / 16, 0, SG_LGMP_BAD_RING },
+    static const struct {
+        uint32_t sc, ro;
+        enum sg_lgmp_status want;
+    } cases[] = {
+        {0, 6000, SG_LGMP_BAD_SLOT_COUNT},
+        {1, 6000, SG_LGMP_BAD_SLOT_COUNT},
+        {0xFFFFFFFFu, 6000, SG_LGMP_BAD_SLOT_COUNT},
+        {0x10000001u, 6000, SG_LGMP_BAD_SLOT_COUNT}, /* 16 * n wraps in 32 bits */
+        {REGION_SIZE / 16 + 1, 6000, SG_LGMP_BAD_SLOT_COUNT},
+        {5, REGION_SIZE - 16 * 5 + 4, SG_LGMP_BAD_RING}, /* one slot past the end */
+        {5, 0xFFFFFFF0u, SG_LGMP_BAD_RING},              /* offset + size wraps */
+        {5, 6002, SG_LGMP_BAD_RING},                     /* misaligned */
+        {5, 1000, SG_LGMP_BAD_RING},                     /* inside the header */
+        {REGION_SIZE / 16, 0, SG_LGMP_BAD_RING},
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
         lt_put32(f->r, sc, cases[i].sc);
@@ -768,7 +779,7 @@ static void test_hostile_indexes(void **state)
     lt_put32(f->r, wi, 0);
     assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
-    static const uint32_t bad[] = { 5, 6, 0x80000000u, 0xFFFFFFFFu };
+    static const uint32_t bad[] = {5, 6, 0x80000000u, 0xFFFFFFFFu};
     for (unsigned i = 0; i < 4; ++i) {
         lt_put32(f->r, wi, bad[i]);
         assert_int_equal(sg_lgmp_client_process(q, &msg), SG_LGMP_BAD_INDEX);
@@ -796,13 +807,16 @@ static void test_hostile_payload(void **state)
     assert_int_equal(sg_lgmp_client_subscribe(f->client, 7, &q), SG_LGMP_OK);
     assert_int_equal(sg_lgmp_host_post(f->hq, 1, &f->mem[0]), SG_LGMP_OK);
     uint32_t ring = lt_u32(f->r, lt_q(0, LT_Q_RING));
-    static const struct { uint32_t off, size; enum sg_lgmp_status want; } cases[] = {
-        { REGION_SIZE - 10, 64, SG_LGMP_BAD_PAYLOAD },
-        { REGION_SIZE, 1, SG_LGMP_BAD_PAYLOAD },
-        { 0xFFFFFFF0u, 0x20, SG_LGMP_BAD_PAYLOAD }, /* wraps in 32 bits */
-        { 16, 0xFFFFFFFFu, SG_LGMP_BAD_PAYLOAD },
-        { REGION_SIZE - 64, 64, SG_LGMP_OK },
-        { REGION_SIZE, 0, SG_LGMP_OK },
+    static const struct {
+        uint32_t off, size;
+        enum sg_lgmp_status want;
+    } cases[] = {
+        {REGION_SIZE - 10, 64, SG_LGMP_BAD_PAYLOAD},
+        {REGION_SIZE, 1, SG_LGMP_BAD_PAYLOAD},
+        {0xFFFFFFF0u, 0x20, SG_LGMP_BAD_PAYLOAD}, /* wraps in 32 bits */
+        {16, 0xFFFFFFFFu, SG_LGMP_BAD_PAYLOAD},
+        {REGION_SIZE - 64, 64, SG_LGMP_OK},
+        {REGION_SIZE, 0, SG_LGMP_OK},
     };
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
         lt_put32(f->r, ring + 8, cases[i].off);
@@ -820,7 +834,8 @@ static void test_hostile_payload(void **state)
     lt_put32(f->r, ring + 4, 0x20);
     assert_int_equal(sg_lgmp_inspect(f->r, f->size, &info), SG_LGMP_OK);
     uint32_t pending;
-    assert_int_equal(sg_lgmp_inspect_slot(f->r, f->size, &info.queues[0], 0, &msg, &pending), SG_LGMP_BAD_PAYLOAD);
+    assert_int_equal(sg_lgmp_inspect_slot(f->r, f->size, &info.queues[0], 0, &msg, &pending),
+                     SG_LGMP_BAD_PAYLOAD);
     assert_null(msg.mem);
     assert_int_equal(msg.offset, 0xFFFFFFF0u);
     assert_int_equal(pending, 1);
@@ -918,7 +933,7 @@ static void test_host_hostile_queue_fields(void **state)
     for (uint32_t i = 0; i < 1000; ++i) /* random words never hang a tick or a post */
         for (unsigned k = 0; k < 3; ++k) {
             uint64_t x = (uint64_t)rand() << 40 ^ (uint64_t)rand() << 20 ^ (uint64_t)rand();
-            static const size_t fields[] = { LT_Q_SUBS, LT_Q_READ, LT_Q_OUTSTANDING };
+            static const size_t fields[] = {LT_Q_SUBS, LT_Q_READ, LT_Q_OUTSTANDING};
             if (fields[k] == LT_Q_SUBS)
                 lt_put64(f->r, lt_q(0, fields[k]), x);
             else
@@ -947,7 +962,7 @@ static void test_host_pending_agrees_with_post(void **state)
     assert_int_equal(sg_lgmp_host_queue_pending(f->hq), 4);
     assert_int_equal(sg_lgmp_host_post(f->hq, 2, &f->mem[1]), SG_LGMP_QUEUE_FULL);
     /* every combination of the two fields: full by pending() exactly when post() is full */
-    static const uint32_t outs[] = { 0, 1, 3, 4, 5, 0x7fffffff, 0xffffffffu };
+    static const uint32_t outs[] = {0, 1, 3, 4, 5, 0x7fffffff, 0xffffffffu};
     for (uint32_t ri = 0; ri < 7; ++ri)
         for (size_t k = 0; k < sizeof(outs) / sizeof(outs[0]); ++k) {
             lt_put32(f->r, lt_q(0, LT_Q_READ), ri == 6 ? 0xfffffff0u : ri);
@@ -1028,7 +1043,7 @@ static void test_host_takes_over_stuck_lock(void **state)
 {
     struct fx *f = *state;
     uint64_t ht = 1 << 20, ct = 1 << 20;
-    struct sg_clock hclock = { stepping_now, &ht }, cclock = { stepping_now, &ct };
+    struct sg_clock hclock = {stepping_now, &ht}, cclock = {stepping_now, &ct};
     struct sg_lgmp_host *h;
     struct sg_lgmp_host_queue *hq;
     struct sg_lgmp_client *c;
@@ -1104,10 +1119,11 @@ static void test_host_magic_wiped(void **state)
 static void test_host_own_fields_overwritten(void **state)
 {
     struct fx *f = *state;
-    static const size_t own[] = { 4, 8, 24, 5752, 5756, 5756 + sizeof(app) - 1 };
-    static const size_t own_q[] = { LT_Q_ID, LT_Q_SLOT_COUNT, LT_Q_TIMEOUT, LT_Q_RING };
+    static const size_t own[] = {4, 8, 24, 5752, 5756, 5756 + sizeof(app) - 1};
+    static const size_t own_q[] = {LT_Q_ID, LT_Q_SLOT_COUNT, LT_Q_TIMEOUT, LT_Q_RING};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]) + sizeof(own_q) / sizeof(own_q[0]); ++i) {
-        size_t at = i < sizeof(own) / sizeof(own[0]) ? own[i] : lt_q(0, own_q[i - sizeof(own) / sizeof(own[0])]);
+        size_t at =
+            i < sizeof(own) / sizeof(own[0]) ? own[i] : lt_q(0, own_q[i - sizeof(own) / sizeof(own[0])]);
         uint8_t old = f->r[at];
         f->r[at] ^= 0x40;
         if (sg_lgmp_host_process(f->host) != SG_LGMP_CORRUPTED)
@@ -1115,7 +1131,7 @@ static void test_host_own_fields_overwritten(void **state)
         f->r[at] = old;
         assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
     }
-    static const size_t theirs[] = { LT_Q_NEW_SUBS, LT_Q_BAD_UNTIL, LT_Q_TAG, LT_Q_CMSG_SENT, LT_Q_CMSG };
+    static const size_t theirs[] = {LT_Q_NEW_SUBS, LT_Q_BAD_UNTIL, LT_Q_TAG, LT_Q_CMSG_SENT, LT_Q_CMSG};
     for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); ++i) {
         f->r[lt_q(0, theirs[i])] ^= 0x40;
         assert_int_equal(sg_lgmp_host_process(f->host), SG_LGMP_OK);
@@ -1133,7 +1149,7 @@ static void test_stuck_locks(void **state)
 {
     struct fx *f = *state;
     uint64_t ht = 1 << 20, ct = 1 << 20;
-    struct sg_clock hclock = { racing_now, &ht }, cclock = { racing_now, &ct };
+    struct sg_clock hclock = {racing_now, &ht}, cclock = {racing_now, &ct};
     struct sg_lgmp_host *h;
     struct sg_lgmp_host_queue *hq;
     struct sg_lgmp_client *c;
@@ -1289,7 +1305,7 @@ static void test_b7_fixture(void **state)
     assert_int_equal(msg.size, 6811648);
     assert_int_equal(msg.offset, 9965568);
     assert_int_equal(pending, 1);
-    static const uint32_t cursor_flags[3] = { 7, 7, 3 };
+    static const uint32_t cursor_flags[3] = {7, 7, 3};
     for (uint32_t i = 0; i < 3; ++i) {
         k = (info.queues[1].read_index + i) % 21;
         assert_int_equal(sg_lgmp_inspect_slot(r, size, &info.queues[1], k, &msg, &pending), SG_LGMP_OK);

@@ -37,7 +37,7 @@ struct shared {
     struct sg_lgmp_host_queue *hq[N_QUEUES];
     struct sg_lgmp_mem buf[N_QUEUES][N_BUFFERS];
     struct sg_lgmp_client *client; /* one client object, one thread per queue */
-    int clients_done; /* atomic */
+    int clients_done;              /* atomic */
     uint32_t cmsgs_seen[N_QUEUES];
     uint32_t full_count;
     const char *host_error; /* cmocka asserts only work in the main thread */
@@ -161,7 +161,7 @@ static void *host_thread(void *arg)
 {
     struct shared *s = arg;
     uint64_t last_tick = 0;
-    uint32_t seq[N_QUEUES] = { 0 };
+    uint32_t seq[N_QUEUES] = {0};
     while (__atomic_load_n(&s->clients_done, __ATOMIC_SEQ_CST) < (int)N_QUEUES) {
         uint64_t now = sg_clock_monotonic_ms(NULL);
         if (now - last_tick >= 10) { /* B7 ticks every 10 ms */
@@ -221,7 +221,7 @@ static void test_two_threads(void **state)
         sched_yield(); /* until the host ticks */
     assert_int_equal(st, SG_LGMP_OK);
     for (uint32_t k = 0; k < N_QUEUES; ++k) {
-        rd[k] = (struct reader){ .s = &s, .queue_id = k + 1 };
+        rd[k] = (struct reader){.s = &s, .queue_id = k + 1};
         assert_int_equal(pthread_create(&ct[k], NULL, client_thread, &rd[k]), 0);
     }
     for (uint32_t k = 0; k < N_QUEUES; ++k)

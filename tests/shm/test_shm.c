@@ -120,8 +120,8 @@ static void make_dev(const char *addr, const char *vendor, const char *device)
 {
     char p[400], cmd[2000];
     snprintf(p, sizeof(p), "%s/bus/pci/devices/%s", tmpdir, addr);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && echo %s > '%s/vendor' && echo %s > '%s/device'", p, vendor, p,
-             device, p);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s' && echo %s > '%s/vendor' && echo %s > '%s/device'", p, vendor,
+             p, device, p);
     assert_int_equal(system(cmd), 0);
 }
 

@@ -37,7 +37,10 @@ static void test_keymap(void **state)
 }
 
 /* A guest with a linear acceleration `gain` and a host reporting its cursor. */
-struct guest { double gain; int x, y; };
+struct guest {
+    double gain;
+    int x, y;
+};
 
 static void apply(struct guest *g, const struct sg_sync_action *a)
 {
@@ -75,7 +78,7 @@ static void test_enter_places_and_catches_up(void **state)
 
 static void test_acceleration_corrected_with_set_pos(void **state)
 {
-    struct guest g = { .gain = 3 };
+    struct guest g = {.gain = 3};
     struct sg_cursor_sync s;
     struct sg_sync_action a;
     sg_cursor_sync_init(&s, NULL);
@@ -112,7 +115,7 @@ static void test_acceleration_corrected_with_set_pos(void **state)
 
 static void test_relative_fallback_converges(void **state)
 {
-    struct guest g = { .gain = 3, .x = 10, .y = 10 };
+    struct guest g = {.gain = 3, .x = 10, .y = 10};
     struct sg_cursor_sync s;
     struct sg_sync_action a;
     sg_cursor_sync_init(&s, NULL);
@@ -139,7 +142,14 @@ static void test_relative_fallback_converges(void **state)
  * (a stalled vCPU working through its PS/2 packets), and accelerates x2 above 4 px like X. The
  * client must not correct while earlier motion is still on its way: it converges without ever
  * being thrown to the screen's edge, and no report is taken for a guest-initiated move. */
-struct lagging { int x, y; double fx, fy; int qdx[64], qdy[64]; uint64_t qt[64]; int head, tail; uint64_t next; };
+struct lagging {
+    int x, y;
+    double fx, fy;
+    int qdx[64], qdy[64];
+    uint64_t qt[64];
+    int head, tail;
+    uint64_t next;
+};
 
 static void lag_send(struct lagging *g, const struct sg_sync_action *a, uint64_t now)
 {
@@ -171,7 +181,7 @@ static bool lag_run(struct lagging *g, uint64_t now)
 
 static void test_relative_fallback_lagging_guest(void **state)
 {
-    struct lagging g = { .x = 890, .y = 700, .fx = 890, .fy = 700 };
+    struct lagging g = {.x = 890, .y = 700, .fx = 890, .fy = 700};
     struct sg_cursor_sync s;
     struct sg_sync_action a;
     sg_cursor_sync_init(&s, NULL);

@@ -37,9 +37,10 @@ int main(int argc, char **argv)
         int rx, ry, wx, wy;
         unsigned m;
         XQueryPointer(d, DefaultRootWindow(d), &r, &c, &rx, &ry, &wx, &wy, &m);
-        printf("%d %d %u\n", rx, ry, m & (Button1Mask | Button2Mask | Button3Mask | Button4Mask | Button5Mask));
+        printf("%d %d %u\n", rx, ry,
+               m & (Button1Mask | Button2Mask | Button3Mask | Button4Mask | Button5Mask));
     } else if (argc >= 2 && !strcmp(argv[1], "leds")) {
-        const char *names[] = { "Scroll Lock", "Num Lock", "Caps Lock" };
+        const char *names[] = {"Scroll Lock", "Num Lock", "Caps Lock"};
         for (int i = 0; i < 3; i++) {
             Bool on = False;
             XkbGetNamedIndicator(d, XInternAtom(d, names[i], False), NULL, &on, NULL, NULL);
@@ -111,8 +112,8 @@ int main(int argc, char **argv)
     } else if (argc >= 4 && !strcmp(argv[1], "focusat")) {
         int wx, wy;
         Window child = None;
-        XTranslateCoordinates(d, DefaultRootWindow(d), DefaultRootWindow(d), atoi(argv[2]), atoi(argv[3]), &wx, &wy,
-                              &child);
+        XTranslateCoordinates(d, DefaultRootWindow(d), DefaultRootWindow(d), atoi(argv[2]), atoi(argv[3]),
+                              &wx, &wy, &child);
         if (child == None) {
             fprintf(stderr, "xprobe: no window at %s,%s\n", argv[2], argv[3]);
             return 1;
@@ -126,8 +127,10 @@ int main(int argc, char **argv)
         XSetInputFocus(d, None, RevertToNone, CurrentTime);
         XSync(d, False);
     } else {
-        fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y | move X Y | rel DX DY | key KEYSYM down|up|tap |\n"
-                        "       button N down|up|click | keys | unfocus | refocus | focusat X Y | waitdrawn X Y RRGGBB MS\n");
+        fprintf(stderr, "usage: spyglass-xprobe pointer | leds | warp X Y | move X Y | rel DX DY | key "
+                        "KEYSYM down|up|tap |\n"
+                        "       button N down|up|click | keys | unfocus | refocus | focusat X Y | waitdrawn "
+                        "X Y RRGGBB MS\n");
         return 2;
     }
     XCloseDisplay(d);

@@ -31,7 +31,10 @@
 
 static volatile sig_atomic_t stop;
 
-static void on_signal(int sig) { stop = sig; }
+static void on_signal(int sig)
+{
+    stop = sig;
+}
 
 static void sleep_us(long us)
 {
@@ -41,7 +44,7 @@ static void sleep_us(long us)
 
 struct watch {
     const char *png_dir;
-    const char *every_dir;  /* --every-frame */
+    const char *every_dir; /* --every-frame */
     unsigned frame_files, cursor_files;
     uint8_t *cursor_buf;
     struct sg_kvmfr_frame pending; /* the last frame copied out, written once released */
@@ -64,8 +67,8 @@ static void print_info(const uint8_t *data, uint32_t size, uint32_t session)
         printf("watch: session 0x%08x: KVMFR header rejected: %s\n", session, sg_kvmfr_status_str(st));
         return;
     }
-    printf("watch: session 0x%08x attached: host version \"%s\", capture \"%s\"\n", session, info.host_version,
-           info.capture);
+    printf("watch: session 0x%08x attached: host version \"%s\", capture \"%s\"\n", session,
+           info.host_version, info.capture);
 }
 
 static void write_png(struct watch *w, const struct sg_kvmfr_frame *f, const uint8_t *rows)
@@ -112,15 +115,16 @@ static void write_every(struct watch *w, const struct sg_kvmfr_frame *f, const u
         used += (size_t)snprintf(dmg + used, sizeof(dmg) - used, "%s%u,%u,%u,%u", i ? " " : "",
                                  f->hdr.damage[i].x, f->hdr.damage[i].y, f->hdr.damage[i].width,
                                  f->hdr.damage[i].height);
-    printf("watch: every-frame %s serial %u size %ux%u damage %u [%s]\n", path, f->hdr.frame_serial, width, height,
-           f->hdr.damage_count, dmg);
+    printf("watch: every-frame %s serial %u size %ux%u damage %u [%s]\n", path, f->hdr.frame_serial, width,
+           height, f->hdr.damage_count, dmg);
 }
 
 static void on_cursor(struct watch *w, const struct sg_lgmp_message *msg)
 {
     struct sg_kvmfr_cursor c;
-    enum sg_kvmfr_status st = sg_kvmfr_cursor_read(msg->mem, msg->size, msg->app_value, w->cursor_buf,
-                                                   SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES, &c);
+    enum sg_kvmfr_status st =
+        sg_kvmfr_cursor_read(msg->mem, msg->size, msg->app_value, w->cursor_buf,
+                             SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES, &c);
     if (st != SG_KVMFR_OK) {
         printf("watch: cursor message rejected: %s\n", sg_kvmfr_status_str(st));
         return;
@@ -135,8 +139,8 @@ static void on_cursor(struct watch *w, const struct sg_lgmp_message *msg)
             printf("watch: cannot write %s: %s\n", path, strerror(errno));
         if (out)
             fclose(out);
-        snprintf(shape, sizeof(shape), " shape %s type %u %ux%u pitch %u hot %d,%d", path, c.shape_type, c.width,
-                 c.height, c.pitch, c.hot_x, c.hot_y);
+        snprintf(shape, sizeof(shape), " shape %s type %u %ux%u pitch %u hot %d,%d", path, c.shape_type,
+                 c.width, c.height, c.pitch, c.hot_x, c.hot_y);
     }
     printf("watch: cursor%s%s pos %d,%d%s\n", c.flags & SG_CURSOR_FLAG_VISIBLE ? " visible" : " hidden",
            c.flags & SG_CURSOR_FLAG_POSITION ? "" : " (no position)", c.x, c.y, shape);
@@ -147,7 +151,8 @@ static void on_frame(struct watch *w, const struct sg_lgmp_message *msg)
     struct sg_kvmfr_frame f;
     enum sg_kvmfr_status st = sg_kvmfr_frame_read(msg->mem, msg->size, &f);
     if (st != SG_KVMFR_OK) {
-        printf("watch: frame at %u (%u bytes) rejected: %s\n", msg->offset, msg->size, sg_kvmfr_status_str(st));
+        printf("watch: frame at %u (%u bytes) rejected: %s\n", msg->offset, msg->size,
+               sg_kvmfr_status_str(st));
         return;
     }
     if (w->have_serial && f.hdr.frame_serial == w->last_serial)
@@ -167,9 +172,9 @@ static void on_frame(struct watch *w, const struct sg_lgmp_message *msg)
         printf("watch: frame session 0x%08x serial %u type %s screen %ux%u frame %ux%u data %ux%u pitch %u "
                "flags 0x%x rows %u/%u%s%s\n",
                w->session, f.hdr.frame_serial, sg_kvmfr_frame_type_str(f.hdr.type), f.hdr.screen_width,
-               f.hdr.screen_height, f.hdr.frame_width, f.hdr.frame_height, f.hdr.data_width, f.hdr.data_height,
-               f.hdr.pitch, f.hdr.flags, done, f.hdr.data_height, st == SG_KVMFR_OK ? "" : " copy: ",
-               st == SG_KVMFR_OK ? "" : sg_kvmfr_status_str(st));
+               f.hdr.screen_height, f.hdr.frame_width, f.hdr.frame_height, f.hdr.data_width,
+               f.hdr.data_height, f.hdr.pitch, f.hdr.flags, done, f.hdr.data_height,
+               st == SG_KVMFR_OK ? "" : " copy: ", st == SG_KVMFR_OK ? "" : sg_kvmfr_status_str(st));
     if (st != SG_KVMFR_OK) {
         free(rows);
         return;
@@ -310,11 +315,21 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, "p:s:e:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'p': w.png_dir = optarg; break;
-        case 's': seconds = atof(optarg); break;
-        case 'e': w.every_dir = optarg; break;
-        case 'h': usage(stdout, argv[0]); return 0;
-        default: usage(stderr, argv[0]); return 2;
+        case 'p':
+            w.png_dir = optarg;
+            break;
+        case 's':
+            seconds = atof(optarg);
+            break;
+        case 'e':
+            w.every_dir = optarg;
+            break;
+        case 'h':
+            usage(stdout, argv[0]);
+            return 0;
+        default:
+            usage(stderr, argv[0]);
+            return 2;
         }
     }
     if (optind != argc - 1) {
@@ -325,7 +340,8 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
 
-    if (w.every_dir && !(w.cursor_buf = malloc(SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES))) {
+    if (w.every_dir &&
+        !(w.cursor_buf = malloc(SG_KVMFR_CURSOR_HEADER_SIZE + SG_KVMFR_CURSOR_MAX_SHAPE_BYTES))) {
         fprintf(stderr, "sg-vm-watch: out of memory\n");
         return 1;
     }

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define PROBE_FROM_END 4096 /* the probe lives in the BAR's last page */
-#define PICTURE_TOP 128 /* rows above are left to the kernel console text */
+#define PICTURE_TOP 128     /* rows above are left to the kernel console text */
 #define PICTURE_COLS 8
 #define PICTURE_ROWS 4
 
@@ -75,7 +75,8 @@ static int find_ivshmem(char *dir, size_t dir_size)
             continue;
         char path[512], vendor[32], device[32];
         snprintf(path, sizeof(path), "%s/%s", root, e->d_name);
-        if (read_sysfs(path, "vendor", vendor, sizeof(vendor)) || read_sysfs(path, "device", device, sizeof(device)))
+        if (read_sysfs(path, "vendor", vendor, sizeof(vendor)) ||
+            read_sysfs(path, "device", device, sizeof(device)))
             continue;
         if (strtoul(vendor, NULL, 16) == 0x1af4 && strtoul(device, NULL, 16) == 0x1110 &&
             (!best[0] || strcmp(e->d_name, best) < 0)) {
@@ -150,7 +151,8 @@ static int cmd_probe(const char *nonce, int timeout_s)
 static uint32_t pack_pixel(const struct fb_var_screeninfo *v, uint32_t rgb)
 {
     uint32_t r = (rgb >> 16) & 0xff, g = (rgb >> 8) & 0xff, b = rgb & 0xff;
-    uint32_t px = (r >> (8 - v->red.length)) << v->red.offset | (g >> (8 - v->green.length)) << v->green.offset |
+    uint32_t px = (r >> (8 - v->red.length)) << v->red.offset |
+                  (g >> (8 - v->green.length)) << v->green.offset |
                   (b >> (8 - v->blue.length)) << v->blue.offset;
     if (v->transp.length)
         px |= ((1u << v->transp.length) - 1) << v->transp.offset;
@@ -171,10 +173,10 @@ static int cmd_draw(const char *fbpath)
         return 1;
     }
     printf("sg-vm: fb %ux%u bpp=%u pitch=%u red=%u/%u green=%u/%u blue=%u/%u alpha=%u/%u id=%.16s\n", v.xres,
-           v.yres, v.bits_per_pixel, f.line_length, v.red.offset, v.red.length, v.green.offset, v.green.length,
-           v.blue.offset, v.blue.length, v.transp.offset, v.transp.length, f.id);
-    if (v.bits_per_pixel != 32 || v.yres <= PICTURE_TOP + PICTURE_ROWS || v.red.length > 8 || v.green.length > 8 ||
-        v.blue.length > 8) {
+           v.yres, v.bits_per_pixel, f.line_length, v.red.offset, v.red.length, v.green.offset,
+           v.green.length, v.blue.offset, v.blue.length, v.transp.offset, v.transp.length, f.id);
+    if (v.bits_per_pixel != 32 || v.yres <= PICTURE_TOP + PICTURE_ROWS || v.red.length > 8 ||
+        v.green.length > 8 || v.blue.length > 8) {
         printf("sg-vm: %s: unsupported framebuffer format\n", fbpath);
         return 1;
     }
@@ -198,7 +200,8 @@ static int cmd_draw(const char *fbpath)
         }
     }
     msync(fb, len, MS_SYNC);
-    printf("sg-vm: picture drawn blocks=%ux%u size=%ux%u top=%u\n", PICTURE_COLS, PICTURE_ROWS, bw, bh, PICTURE_TOP);
+    printf("sg-vm: picture drawn blocks=%ux%u size=%ux%u top=%u\n", PICTURE_COLS, PICTURE_ROWS, bw, bh,
+           PICTURE_TOP);
     return 0;
 }
 

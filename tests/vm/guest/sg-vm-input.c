@@ -81,7 +81,8 @@ struct device {
 
 /* Look once through /dev/input/event*: the first keyboard (KEY_A, KEY_ENTER) and the first
  * relative mouse (REL_X, REL_Y, BTN_LEFT). Devices seen are listed in seen. */
-static void find_devices(const char *dir, struct device *kbd, struct device *mouse, char *seen, size_t seen_size)
+static void find_devices(const char *dir, struct device *kbd, struct device *mouse, char *seen,
+                         size_t seen_size)
 {
     DIR *d = opendir(dir);
     seen[0] = 0;
@@ -97,7 +98,8 @@ static void find_devices(const char *dir, struct device *kbd, struct device *mou
         if (fd < 0)
             continue;
         char name[128] = "?";
-        unsigned long ev[NLONGS(EV_MAX + 1)] = {0}, keys[NLONGS(KEY_MAX + 1)] = {0}, rel[NLONGS(REL_MAX + 1)] = {0};
+        unsigned long ev[NLONGS(EV_MAX + 1)] = {0}, keys[NLONGS(KEY_MAX + 1)] = {0},
+                                         rel[NLONGS(REL_MAX + 1)] = {0};
         ioctl(fd, EVIOCGNAME(sizeof(name) - 1), name);
         ioctl(fd, EVIOCGBIT(0, sizeof(ev)), ev);
         ioctl(fd, EVIOCGBIT(EV_KEY, sizeof(keys)), keys);
@@ -192,8 +194,10 @@ static uint32_t setup_display(int fd)
     make_dumb(fd, &cur, CURSOR, CURSOR, 0);
     for (uint32_t y = 0; y < CURSOR; y++)
         for (uint32_t x = 0; x < CURSOR; x++)
-            ((uint32_t *)(cur.map + (size_t)y * cur.pitch))[x] = x < SQUARE && y < SQUARE ? 0xff000000u | CURSOR_COLOUR : 0;
-    if (drmModeSetCursor2(fd, crtc, cur.handle, CURSOR, CURSOR, 0, 0) && drmModeSetCursor(fd, crtc, cur.handle, CURSOR, CURSOR))
+            ((uint32_t *)(cur.map + (size_t)y * cur.pitch))[x] =
+                x < SQUARE && y < SQUARE ? 0xff000000u | CURSOR_COLOUR : 0;
+    if (drmModeSetCursor2(fd, crtc, cur.handle, CURSOR, CURSOR, 0, 0) &&
+        drmModeSetCursor(fd, crtc, cur.handle, CURSOR, CURSOR))
         die("SETCURSOR (no cursor plane?)");
     return crtc;
 }
@@ -202,7 +206,8 @@ int main(int argc, char **argv)
 {
     const char *card = argc > 1 ? argv[1] : "/dev/dri/card0";
     int num = 2, den = 1, threshold = 4;
-    if (argc > 2 && (sscanf(argv[2], "%d/%d/%d", &num, &den, &threshold) != 3 || num < 1 || den < 1 || threshold < 0)) {
+    if (argc > 2 &&
+        (sscanf(argv[2], "%d/%d/%d", &num, &den, &threshold) != 3 || num < 1 || den < 1 || threshold < 0)) {
         say("FAILED acceleration '%s' is not N/D/T", argv[2]);
         return 2;
     }
@@ -223,13 +228,15 @@ int main(int argc, char **argv)
         usleep(100000);
     }
     if (kbd.fd < 0)
-        say("FAILED no keyboard after %u s: expected an evdev device %s/eventN with KEY_A and KEY_ENTER, the PS/2 "
-            "keyboard (i8042 + atkbd, and evdev.ko for the event nodes); found: %s", wait_s, dir,
-            seen[0] ? seen : "no event devices");
+        say("FAILED no keyboard after %u s: expected an evdev device %s/eventN with KEY_A and KEY_ENTER, the "
+            "PS/2 "
+            "keyboard (i8042 + atkbd, and evdev.ko for the event nodes); found: %s",
+            wait_s, dir, seen[0] ? seen : "no event devices");
     if (mouse.fd < 0)
-        say("FAILED no mouse after %u s: expected an evdev device %s/eventN with REL_X, REL_Y and BTN_LEFT, the PS/2 "
-            "mouse (psmouse.ko on the i8042 AUX port, and evdev.ko for the event nodes); found: %s", wait_s, dir,
-            seen[0] ? seen : "no event devices");
+        say("FAILED no mouse after %u s: expected an evdev device %s/eventN with REL_X, REL_Y and BTN_LEFT, "
+            "the PS/2 "
+            "mouse (psmouse.ko on the i8042 AUX port, and evdev.ko for the event nodes); found: %s",
+            wait_s, dir, seen[0] ? seen : "no event devices");
     if (kbd.fd < 0 || mouse.fd < 0)
         return 1;
     /* what a compositor does: the text console must not see our keys (no VT switches, no SysRq) */
@@ -244,7 +251,8 @@ int main(int argc, char **argv)
     int cx = (int)px, cy = (int)py;
     if (drmModeMoveCursor(fd, crtc, cx, cy))
         die("MOVECURSOR");
-    say("ready keyboard \"%s\" mouse \"%s\" accel %d/%d/%d at %d,%d", kbd.name, mouse.name, num, den, threshold, cx, cy);
+    say("ready keyboard \"%s\" mouse \"%s\" accel %d/%d/%d at %d,%d", kbd.name, mouse.name, num, den,
+        threshold, cx, cy);
 
     struct pollfd pfd[2] = {{.fd = kbd.fd, .events = POLLIN}, {.fd = mouse.fd, .events = POLLIN}};
     int dx = 0, dy = 0;

@@ -199,8 +199,8 @@ int main(int argc, char **argv)
         for (uint32_t x = 600; x < 640; x++)
             ((uint32_t *)(d.map + (size_t)y * d.pitch))[x] = 0x654321;
     draw_cursor(&cur);
-    say("master on %s, connector %u, crtc %u, buffers A=%u B=%u C=%u", card, conn->connector_id, crtc, a.fb, b.fb,
-        c.fb);
+    say("master on %s, connector %u, crtc %u, buffers A=%u B=%u C=%u", card, conn->connector_id, crtc, a.fb,
+        b.fb, c.fb);
 
     if (drmModeSetCrtc(fd, crtc, a.fb, 0, 0, &conn->connector_id, 1, &big))
         die("SETCRTC 1024x768");
