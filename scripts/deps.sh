@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # What each group is for (the README repeats this):
-BUILD="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev"
+BUILD="build-essential meson ninja-build pkg-config clang libclang-rt-14-dev clang-format"
 UNIT="libcmocka-dev"
 CLIENT="libsdl2-dev libsdl2-ttf-dev libepoxy-dev libgl-dev libegl-dev libgles-dev libgl1-mesa-dri
         fonts-dejavu-core libfontconfig-dev libinih-dev libspng-dev"
