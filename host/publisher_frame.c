@@ -95,14 +95,20 @@ static bool post_frame_block(struct sg_publisher *p, int i)
     }
 }
 
-static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame *f)
+/* A size the wire and the client can take. */
+static bool frame_size_ok(struct sg_publisher *p, const struct sg_capture_frame *f)
 {
     if (f->width == 0 || f->height == 0 || f->width > SG_KVMFR_MAX_DIMENSION ||
         f->height > SG_KVMFR_MAX_DIMENSION) {
         LOG_W("capture %s gave a %ux%u frame: not sent", p->cap->impl->name, f->width, f->height);
-        return;
+        return false;
     }
-    uint32_t pitch = f->width * 4;
+    return true;
+}
+
+/* A new size is a new format version: clients reconfigure on it. */
+static void track_format(struct sg_publisher *p, const struct sg_capture_frame *f, uint32_t pitch)
+{
     if (!p->have_format || f->width != p->fmt_w || f->height != p->fmt_h || pitch != p->fmt_pitch) {
         p->format_version++;
         p->fmt_w = f->width;
@@ -112,10 +118,17 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
         p->trunc_logged = false;
         LOG_I("frame format %u: %ux%u BGRA, pitch %u", p->format_version, f->width, f->height, pitch);
     }
-    uint32_t rows = f->height, flags = 0;
+}
+
+/* The rows the block's data area holds; *flags gets TRUNCATED when that is
+ * fewer than the frame's (said once per format). 0: nothing fits. */
+static uint32_t rows_that_fit(struct sg_publisher *p, const struct sg_capture_frame *f, uint32_t pitch,
+                              uint32_t *flags)
+{
+    uint32_t rows = f->height;
     if ((uint64_t)pitch * f->height > p->layout.max_data_size) {
         rows = (uint32_t)(p->layout.max_data_size / pitch);
-        flags |= SG_FRAME_FLAG_TRUNCATED;
+        *flags |= SG_FRAME_FLAG_TRUNCATED;
         if (!p->trunc_logged) {
             LOG_W("region %s too small for %ux%u frames: %llu bytes per frame, %llu available; sending %u of "
                   "%u "
@@ -125,11 +138,14 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
                   sg_kvmfr_recommended_mib(f->height, pitch));
             p->trunc_logged = true;
         }
-        if (rows == 0)
-            return;
     }
+    return rows;
+}
 
-    int i = p->next_block;
+/* The frame's header, its damage clipped to the rows sent. */
+static struct sg_kvmfr_wire_frame frame_header(struct sg_publisher *p, const struct sg_capture_frame *f,
+                                               uint32_t rows, uint32_t pitch, uint32_t flags)
+{
     struct sg_kvmfr_wire_frame hdr = {
         .format_version = p->format_version,
         .frame_serial = p->serial,
@@ -151,23 +167,19 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
             continue;
         hdr.damage[hdr.damage_count++] = (struct sg_kvmfr_wire_rect){r.x, r.y, r.w, r.h};
     }
+    return hdr;
+}
 
-    /* §5.7 steps 3-5: header, progress 0, post, then the pixels */
-    sg_lgmp_host_queue_new_subs(p->fq);
-    uint8_t *payload = p->blocks[i].ptr;
-    uint32_t *word = (uint32_t *)(payload + SG_PUBLISHER_ALIGN - 4);
-    sg_kvmfr_frame_write(payload, &hdr);
-    sg_kvmfr_progress_store(word, 0);
-    p->unposted = !post_frame_block(p, i);
-    SG_TRACE("frame-post %u", p->serial);
-
-    /* The block holds frame serial-2 when it is valid; what changed since then
-     * is the previous frame's damage plus this one's. */
-    uint8_t *data = payload + SG_PUBLISHER_ALIGN;
+/* The pixels of block i that differ from f, band by band; the bytes copied.
+ * The block holds frame serial-2 when it is valid; what changed since then
+ * is the previous frame's damage plus this one's. */
+static uint64_t copy_frame(struct sg_publisher *p, int i, const struct sg_capture_frame *f, uint32_t rows,
+                           uint32_t pitch, uint32_t *word)
+{
+    uint8_t *data = (uint8_t *)p->blocks[i].ptr + SG_PUBLISHER_ALIGN;
     struct sg_capture_rect all = {0, 0, f->width, rows};
     bool partial = p->blk[i].valid && p->blk[i].format_version == p->format_version && p->serial >= 2 &&
                    p->blk[i].serial == p->serial - 2 && f->damage_count && !p->prev_full;
-    uint64_t bytes;
     if (partial) {
         /* one list, so that an area damaged in both frames is copied once */
         struct sg_capture_rect both[SG_CAPTURE_MAX_DAMAGE];
@@ -177,12 +189,17 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
         for (uint32_t k = 0; k < f->damage_count; k++)
             sg_capture_damage_add(both, &n, &f->damage[k]);
         const struct sg_capture_rect *lists[1] = {both};
-        bytes = copy_bands(p, data, word, pitch, rows, lists, &n, 1);
-    } else {
-        const struct sg_capture_rect *lists[1] = {&all};
-        uint32_t counts[1] = {1};
-        bytes = copy_bands(p, data, word, pitch, rows, lists, counts, 1);
+        return copy_bands(p, data, word, pitch, rows, lists, &n, 1);
     }
+    const struct sg_capture_rect *lists[1] = {&all};
+    uint32_t counts[1] = {1};
+    return copy_bands(p, data, word, pitch, rows, lists, counts, 1);
+}
+
+/* Block i now holds f: what the next frames' copies and re-posts rely on. */
+static void frame_published(struct sg_publisher *p, int i, const struct sg_capture_frame *f, uint64_t bytes,
+                            uint32_t flags)
+{
     p->blk[i] = (struct block){.valid = true, .serial = p->serial, .format_version = p->format_version};
     p->prev_full = f->damage_count == 0;
     p->prev_count = f->damage_count;
@@ -194,6 +211,33 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
     stat_add(&p->stats.bytes_copied, bytes);
     if (flags & SG_FRAME_FLAG_TRUNCATED)
         stat_add(&p->stats.truncated, 1);
+}
+
+static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame *f)
+{
+    if (!frame_size_ok(p, f))
+        return;
+    uint32_t pitch = f->width * 4;
+    track_format(p, f, pitch);
+    uint32_t flags = 0;
+    uint32_t rows = rows_that_fit(p, f, pitch, &flags);
+    if (rows == 0)
+        return;
+
+    int i = p->next_block;
+    struct sg_kvmfr_wire_frame hdr = frame_header(p, f, rows, pitch, flags);
+
+    /* §5.7 steps 3-5: header, progress 0, post, then the pixels */
+    sg_lgmp_host_queue_new_subs(p->fq);
+    uint8_t *payload = p->blocks[i].ptr;
+    uint32_t *word = (uint32_t *)(payload + SG_PUBLISHER_ALIGN - 4);
+    sg_kvmfr_frame_write(payload, &hdr);
+    sg_kvmfr_progress_store(word, 0);
+    p->unposted = !post_frame_block(p, i);
+    SG_TRACE("frame-post %u", p->serial);
+
+    uint64_t bytes = copy_frame(p, i, f, rows, pitch, word);
+    frame_published(p, i, f, bytes, flags);
 }
 
 static void capture_stop(struct sg_publisher *p)
