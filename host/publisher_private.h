@@ -14,13 +14,13 @@
  * Threads. Under sg_publisher_run two threads share the state:
  *   - the frame thread runs sg_publisher_frame_step only (publisher_frame.c)
  *     and owns the fields marked "frame thread";
- *   - the tick thread (the caller of sg_publisher_run) runs the tick, the
+ *   - the tick thread (the caller of sg_publisher_run) runs the tick and the
  *     cursor calls (publisher_cursor.c) and owns the fields marked "tick
- *     thread", plus `stop`, the signal handler's flag.
+ *     thread", among them `stop`, the signal handler's flag.
  * The region set-up (sg_publisher_setup_region) writes both threads' fields:
  * it runs at create, and on re-init only while the frame thread is not
  * running (the tick returns 1 and sg_publisher_run joins the thread first).
- * They meet through: cap_lock, held only around calls into the capture
+ * The threads meet through: cap_lock, held only around calls into the capture
  * backend (start/stop against the tick's cursor calls), never across a wait;
  * `capturing` and `quit` (C11 atomics); the statistics, added to with
  * stat_add (relaxed __atomic, read by sg_publisher_get_stats from any thread);
@@ -47,6 +47,7 @@ struct block {
 };
 
 struct sg_publisher {
+    /* set at create and by sg_publisher_setup_region; read by both threads */
     void *base;
     size_t size;
     char region_name[128];
@@ -63,13 +64,12 @@ struct sg_publisher {
     struct sg_lgmp_mem shapes[SG_KVMFR_CURSOR_SHAPE_BUFFERS];
     struct sg_lgmp_mem blocks[2];
 
-    /* frame thread */
+    /* between the threads */
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
-    bool threaded;               /* inside sg_publisher_run: the tick leaves re-init to it */
-    bool said_no_set_pos;        /* tick thread: a SET_CURSOR_POS the backend cannot act on was reported */
-    atomic_bool quit;            /* the frame thread's loops and waits end */
-    volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end (tick thread only) */
+    atomic_bool quit; /* the frame thread's loops and waits end */
+
+    /* frame thread */
     uint32_t serial, format_version;
     uint32_t fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
@@ -84,7 +84,10 @@ struct sg_publisher {
     bool unposted; /* the last published block's post was given up */
 
     /* tick thread */
-    bool corrupted; /* a process() inside a post retry found the region overwritten */
+    bool threaded;               /* inside sg_publisher_run: the tick leaves re-init to it */
+    volatile sig_atomic_t *stop; /* sg_publisher_run's flag; the tick's waits end */
+    bool said_no_set_pos;        /* a SET_CURSOR_POS the backend cannot act on was reported */
+    bool corrupted;              /* a process() inside a post retry found the region overwritten */
     uint32_t rec_i, shape_i;
     int cur_shape; /* shape buffer holding the current shape, -1 none */
     bool have_pos, visible;
@@ -93,7 +96,7 @@ struct sg_publisher {
     uint32_t held_flags; /* SG_CURSOR_FLAG_POSITION if any held update moved it */
     uint64_t held_since_ms;
 
-    struct sg_publisher_stats stats;
+    struct sg_publisher_stats stats; /* stat_add from either thread */
 };
 
 static inline void stat_add(uint64_t *v, uint64_t n)
