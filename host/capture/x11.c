@@ -377,13 +377,12 @@ static void x11_stop(struct sg_capture *cap)
         cursor_select(x, false);
 }
 
-static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
-                                             struct sg_capture_frame *out)
+/* The frame connection, opened again some time after it was lost.
+ * SG_CAPTURE_OK when there is one. */
+static enum sg_capture_status frame_connection(struct sg_capture *cap, uint32_t timeout_ms)
 {
     struct x11 *x = (struct x11 *)cap;
     struct frame_conn *f = &x->f;
-    uint64_t deadline = sg_time_ms() + timeout_ms;
-
     if (f->c && xcb_connection_has_error(f->c)) {
         /* said once (the publisher logs it); then quietly reconnect */
         sg_capture_set_error(cap, "X display %s: connection lost; reconnecting every %d ms", x->display,
@@ -403,68 +402,100 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
         if (x->started)
             damage_on(f);
     }
+    return SG_CAPTURE_OK;
+}
 
-    for (;;) {
-        xcb_generic_event_t *ev;
-        while ((ev = xcb_poll_for_event(f->c))) {
-            uint8_t type = ev->response_type & 0x7f;
-            if (type == f->damage_event + XCB_DAMAGE_NOTIFY) {
-                f->damage_pending = true;
-            } else if (type == XCB_CONFIGURE_NOTIFY) {
-                xcb_configure_notify_event_t *ce = (xcb_configure_notify_event_t *)ev;
-                if (ce->window == f->root && (ce->width != f->w || ce->height != f->h)) {
-                    char err[SG_CAPTURE_ERR_SIZE];
-                    frame_free_pixels(f);
-                    f->w = ce->width;
-                    f->h = ce->height;
-                    if (frame_alloc_pixels(f, err, sizeof(err))) {
-                        free(ev);
-                        sg_capture_set_error(cap, "%s", err);
-                        return SG_CAPTURE_ERROR;
-                    }
+/* Damage notices and root size changes queued on the frame connection. */
+static enum sg_capture_status frame_events(struct sg_capture *cap)
+{
+    struct frame_conn *f = &((struct x11 *)cap)->f;
+    xcb_generic_event_t *ev;
+    while ((ev = xcb_poll_for_event(f->c))) {
+        uint8_t type = ev->response_type & 0x7f;
+        if (type == f->damage_event + XCB_DAMAGE_NOTIFY) {
+            f->damage_pending = true;
+        } else if (type == XCB_CONFIGURE_NOTIFY) {
+            xcb_configure_notify_event_t *ce = (xcb_configure_notify_event_t *)ev;
+            if (ce->window == f->root && (ce->width != f->w || ce->height != f->h)) {
+                char err[SG_CAPTURE_ERR_SIZE];
+                frame_free_pixels(f);
+                f->w = ce->width;
+                f->h = ce->height;
+                if (frame_alloc_pixels(f, err, sizeof(err))) {
+                    free(ev);
+                    sg_capture_set_error(cap, "%s", err);
+                    return SG_CAPTURE_ERROR;
                 }
             }
-            free(ev);
         }
+        free(ev);
+    }
+    return SG_CAPTURE_OK;
+}
+
+/* The whole screen; damage so far is covered by it. */
+static enum sg_capture_status grab_whole(struct frame_conn *f, struct sg_capture_frame *out)
+{
+    struct sg_capture_rect all = {0, 0, f->w, f->h};
+    if (f->damage_live) {
+        xcb_damage_subtract(f->c, f->damage, XCB_NONE, XCB_NONE);
+        f->damage_pending = false;
+    }
+    if (frame_grab(f, &all, 1) != 0)
+        return SG_CAPTURE_TIMEOUT;
+    f->have_image = true;
+    out->damage_count = 0;
+    return SG_CAPTURE_OK;
+}
+
+/* The damaged rectangles, grabbed: 1 when *out holds a frame, 0 when nothing
+ * was damaged after all, -1 when a grab failed. */
+static int grab_damage(struct frame_conn *f, struct sg_capture_frame *out)
+{
+    if (frame_take_damage(f, out) != 0)
+        return -1;
+    if (!out->damage_count)
+        return 0;
+    uint64_t area = 0;
+    for (uint32_t i = 0; i < out->damage_count; i++)
+        area += (uint64_t)out->damage[i].w * out->damage[i].h;
+    if (area > (uint64_t)f->w * f->h) {
+        /* overlapping leftovers of a merge; the scratch holds one
+         * screen, so take the whole screen */
+        out->damage[0] = (struct sg_capture_rect){0, 0, f->w, f->h};
+        out->damage_count = 0;
+        return frame_grab(f, &out->damage[0], 1) != 0 ? -1 : 1;
+    }
+    return frame_grab(f, out->damage, out->damage_count) != 0 ? -1 : 1;
+}
+
+static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t timeout_ms,
+                                             struct sg_capture_frame *out)
+{
+    struct frame_conn *f = &((struct x11 *)cap)->f;
+    uint64_t deadline = sg_time_ms() + timeout_ms;
+    enum sg_capture_status st = frame_connection(cap, timeout_ms);
+    if (st != SG_CAPTURE_OK)
+        return st;
+    for (;;) {
+        if ((st = frame_events(cap)) != SG_CAPTURE_OK)
+            return st;
         if (xcb_connection_has_error(f->c))
             return SG_CAPTURE_TIMEOUT; /* reconnect on the next call */
-
         out->width = f->w;
         out->height = f->h;
-        if (!f->have_image) {
-            /* whole screen; damage so far is covered by it */
-            struct sg_capture_rect all = {0, 0, f->w, f->h};
-            if (f->damage_live) {
-                xcb_damage_subtract(f->c, f->damage, XCB_NONE, XCB_NONE);
-                f->damage_pending = false;
-            }
-            if (frame_grab(f, &all, 1) != 0)
-                return SG_CAPTURE_TIMEOUT;
-            f->have_image = true;
-            out->damage_count = 0;
-            return SG_CAPTURE_OK;
-        }
+        if (!f->have_image)
+            return grab_whole(f, out);
         if (f->damage_pending) {
             f->damage_pending = false;
-            if (frame_take_damage(f, out) != 0)
-                goto grab_failed;
-            if (out->damage_count) {
-                uint64_t area = 0;
-                for (uint32_t i = 0; i < out->damage_count; i++)
-                    area += (uint64_t)out->damage[i].w * out->damage[i].h;
-                if (area > (uint64_t)f->w * f->h) {
-                    /* overlapping leftovers of a merge; the scratch holds one
-                     * screen, so take the whole screen */
-                    out->damage[0] = (struct sg_capture_rect){0, 0, f->w, f->h};
-                    out->damage_count = 0;
-                    if (frame_grab(f, &out->damage[0], 1) != 0)
-                        goto grab_failed;
-                    return SG_CAPTURE_OK;
-                }
-                if (frame_grab(f, out->damage, out->damage_count) != 0)
-                    goto grab_failed;
-                return SG_CAPTURE_OK;
+            int got = grab_damage(f, out);
+            if (got < 0) {
+                /* the damage is gone from the server: the next frame must be whole */
+                f->have_image = false;
+                return SG_CAPTURE_TIMEOUT;
             }
+            if (got > 0)
+                return SG_CAPTURE_OK;
         }
         uint64_t now = sg_time_ms();
         if (now >= deadline)
@@ -473,10 +504,6 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
         if (poll(&pfd, 1, (int)(deadline - now)) == 0)
             return SG_CAPTURE_TIMEOUT;
     }
-grab_failed:
-    /* the damage is gone from the server: the next frame must be whole */
-    f->have_image = false;
-    return SG_CAPTURE_TIMEOUT;
 }
 
 static void x11_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst,
