@@ -27,7 +27,7 @@ import tempfile
 import time
 
 import vmlib
-from vmlib import VmError, log
+from vmlib import Fail, VmError, check, log
 
 # Must match guest/sg-vm-guest.c.
 PICTURE_TOP = 128
@@ -42,13 +42,6 @@ WIDTH, HEIGHT = 1024, 768
 SHM_MB = 32
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,25 +438,9 @@ def main():
     ap.add_argument("--host-args", default="-f ivshmem -c fbdev")
     ap.add_argument("--skip", help="skip with this reason")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (images, serial logs)")
-    a = ap.parse_args()
-    if a.skip:
-        print(f"SKIP: {a.skip}")
-        return vmlib.SKIP
-    for tool in ("qemu-system-x86_64", "depmod", "dpkg", "readelf"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            print(f"SKIP: {tool} is not installed (scripts/deps.sh installs the VM group)")
-            return vmlib.SKIP
-    t = Test(a)
-    try:
-        return t.run()
-    except (Fail, VmError) as e:
-        print(f"FAIL: {e}")
-        for p in t.vms + [x for x in (t.watch, t.client) if x]:
-            print(f"--- {p.name} log ({p.log_path}):")
-            print(open(p.log_path).read()[-3000:] if os.path.exists(p.log_path) else "(none)")
-        return 1
-    finally:
-        t.cleanup()
+    return vmlib.run_test(ap.parse_args(), Test, ("qemu-system-x86_64", "depmod", "dpkg", "readelf"),
+                          "scripts/deps.sh installs the VM group",
+                          lambda t: t.vms + [x for x in (t.watch, t.client) if x], 3000)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ import tempfile
 import time
 
 import vmlib
-from vmlib import VmError, log
+from vmlib import Fail, VmError, check, log
 
 SHM_MB = 32
 WIDTH, HEIGHT = 1024, 768
@@ -65,13 +65,6 @@ E0_KEYS = {"Control_R", "Left", "Right", "Up", "Down", "Home", "End", "Insert", 
 PS2_QUEUE = 16
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def near(a, b, tol=1):
@@ -521,25 +514,9 @@ def main():
     ap.add_argument("--bench", type=int, default=0, help="time this many pointer moves and print p50/p99")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, screenshots)")
     a = ap.parse_args()
-    if a.skip:
-        print(f"SKIP: {a.skip}")
-        return vmlib.SKIP
-    for tool in ("qemu-system-x86_64", "depmod", "dpkg", "readelf", "Xvfb", "import"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            print(f"SKIP: {tool} is not installed (scripts/deps.sh installs the VM and test display groups)")
-            return vmlib.SKIP
     a.keep = a.keep or os.environ.get("SPYGLASS_KEEP_TMP") == "1"
-    t = Test(a)
-    try:
-        return t.run()
-    except (Fail, VmError) as e:
-        print(f"FAIL: {e}")
-        for p in t.procs:
-            print(f"--- {p.name} log ({p.log_path}):")
-            print(open(p.log_path).read()[-5000:] if os.path.exists(p.log_path) else "(none)")
-        return 1
-    finally:
-        t.cleanup()
+    return vmlib.run_test(a, Test, ("qemu-system-x86_64", "depmod", "dpkg", "readelf", "Xvfb", "import"),
+                          "scripts/deps.sh installs the VM and test display groups", lambda t: t.procs, 5000)
 
 
 if __name__ == "__main__":

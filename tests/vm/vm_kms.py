@@ -34,7 +34,7 @@ import tempfile
 import time
 
 import vmlib
-from vmlib import VmError, log
+from vmlib import Fail, VmError, check, log
 
 # Must match guest/sg-vm-kms.c.
 KNOWN_COLOURS = [
@@ -51,13 +51,6 @@ SHM_MB = 32
 GPUS = ["bochs-display", "virtio-gpu-pci"]
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
 
 
 def kms_picture(w, h, variant, square=None):
@@ -425,25 +418,9 @@ def main():
     ap.add_argument("--skip", help="skip with this reason")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (frames, serial logs)")
     a = ap.parse_args()
-    if a.skip:
-        print(f"SKIP: {a.skip}")
-        return vmlib.SKIP
-    for tool in ("qemu-system-x86_64", "depmod", "dpkg", "readelf"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            print(f"SKIP: {tool} is not installed (scripts/deps.sh installs the VM group)")
-            return vmlib.SKIP
     a.keep = a.keep or os.environ.get("SPYGLASS_KEEP_TMP") == "1"
-    t = Test(a)
-    try:
-        return t.run()
-    except (Fail, VmError) as e:
-        print(f"FAIL: {e}")
-        for p in t.procs:
-            print(f"--- {p.name} log ({p.log_path}):")
-            print(open(p.log_path).read()[-4000:] if os.path.exists(p.log_path) else "(none)")
-        return 1
-    finally:
-        t.cleanup()
+    return vmlib.run_test(a, Test, ("qemu-system-x86_64", "depmod", "dpkg", "readelf"),
+                          "scripts/deps.sh installs the VM group", lambda t: t.procs, 4000)
 
 
 if __name__ == "__main__":

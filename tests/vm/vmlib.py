@@ -48,6 +48,40 @@ class VmError(Exception):
     pass
 
 
+class Fail(Exception):
+    """A check of a VM test did not hold. One class for every driver: vm_kms and vm_input
+    call vm_e2e's static host build, whose failure their own class would not have caught."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def run_test(a, make_test, tools, hint, logs, tail):
+    """The drivers' main: SKIP for --skip or a missing tool, else make_test(a).run(); on a
+    failure the message and the last `tail` characters of each log that logs(test) names;
+    cleanup always."""
+    if a.skip:
+        print(f"SKIP: {a.skip}")
+        return SKIP
+    for tool in tools:
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            print(f"SKIP: {tool} is not installed ({hint})")
+            return SKIP
+    t = make_test(a)
+    try:
+        return t.run()
+    except (Fail, VmError) as e:
+        print(f"FAIL: {e}")
+        for p in logs(t):
+            print(f"--- {p.name} log ({p.log_path}):")
+            print(open(p.log_path).read()[-tail:] if os.path.exists(p.log_path) else "(none)")
+        return 1
+    finally:
+        t.cleanup()
+
+
 def log(msg):
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
