@@ -41,6 +41,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "guest_drm.h"
+
 #define WIDTH 1024
 #define HEIGHT 768
 #define CURSOR 64
@@ -50,24 +52,6 @@
 
 #define BITS_LONG (8 * sizeof(long))
 #define NLONGS(n) (((n) + BITS_LONG - 1) / BITS_LONG)
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("sg-input: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-}
-
-static void die(const char *what)
-{
-    say("FAILED %s: %s", what, strerror(errno));
-    exit(1);
-}
 
 static int test_bit(const unsigned long *bits, unsigned n)
 {
@@ -129,39 +113,10 @@ static uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-struct dumb {
-    uint32_t pitch, handle, fb;
-    uint8_t *map;
-};
-
-static void make_dumb(int fd, struct dumb *d, uint32_t w, uint32_t h, int add_fb)
-{
-    struct drm_mode_create_dumb c = {.width = w, .height = h, .bpp = 32};
-    if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-        die("CREATE_DUMB");
-    struct drm_mode_map_dumb m = {.handle = c.handle};
-    if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
-        die("MAP_DUMB");
-    d->pitch = c.pitch;
-    d->handle = c.handle;
-    d->map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)m.offset);
-    if (d->map == MAP_FAILED)
-        die("mmap dumb");
-    uint32_t handles[4] = {c.handle}, pitches[4] = {c.pitch}, offsets[4] = {0};
-    if (add_fb && drmModeAddFB2(fd, w, h, DRM_FORMAT_XRGB8888, handles, pitches, offsets, &d->fb, 0))
-        die("ADDFB2");
-}
-
 /* A 1024x768 mode on the first connected connector, a plain background and the cursor. */
 static uint32_t setup_display(int fd)
 {
-    /* spyglass-host, started just before, is master for a moment: the first program to open a card
-     * becomes its master, and the host gives that up at once (host/capture/kms.c) */
-    for (int i = 0; drmSetMaster(fd); i++) {
-        if (errno != EBUSY || i >= 100)
-            die("drmSetMaster");
-        usleep(100000);
-    }
+    become_master(fd);
     drmModeRes *res = drmModeGetResources(fd);
     if (!res || res->count_crtcs < 1)
         die("GETRESOURCES");
@@ -185,7 +140,7 @@ static uint32_t setup_display(int fd)
     }
     uint32_t crtc = res->crtcs[0];
     struct dumb bg, cur;
-    make_dumb(fd, &bg, WIDTH, HEIGHT, 1);
+    make_dumb(fd, &bg, WIDTH, HEIGHT, DRM_FORMAT_XRGB8888);
     for (uint32_t y = 0; y < HEIGHT; y++)
         for (uint32_t x = 0; x < WIDTH; x++)
             ((uint32_t *)(bg.map + (size_t)y * bg.pitch))[x] = BACKGROUND;
@@ -204,6 +159,7 @@ static uint32_t setup_display(int fd)
 
 int main(int argc, char **argv)
 {
+    guest_name = "sg-input";
     const char *card = argc > 1 ? argv[1] : "/dev/dri/card0";
     int num = 2, den = 1, threshold = 4;
     if (argc > 2 &&

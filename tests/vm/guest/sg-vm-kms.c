@@ -33,6 +33,8 @@
 #include <xf86drm.h>
 #include <xf86drmMode.h>
 
+#include "guest_drm.h"
+
 #define COLS 8
 #define ROWS 4
 #define CURSOR 64
@@ -44,31 +46,7 @@ static const uint32_t known_colours[COLS * ROWS] = {
     0x7f3f1f, 0x1f7f3f, 0x3f1f7f, 0x404040, 0xfefdfc, 0x010203, 0xa0b0c0, 0x5a6b7c,
 };
 
-struct dumb {
-    uint32_t w, h, pitch, handle, fb;
-    uint8_t *map;
-    size_t size;
-};
-
 static int fd;
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("sg-kms: ");
-    vprintf(fmt, ap);
-    printf("\n");
-    fflush(stdout);
-    va_end(ap);
-}
-
-static void die(const char *what)
-{
-    say("FAILED %s: %s", what, strerror(errno));
-    exit(1);
-}
 
 /* Wait for the outside test to say "next". */
 static void wait_next(void)
@@ -79,27 +57,6 @@ static void wait_next(void)
             return;
     say("stdin closed");
     exit(1);
-}
-
-static void make_dumb(struct dumb *d, uint32_t w, uint32_t h, uint32_t format)
-{
-    struct drm_mode_create_dumb c = {.width = w, .height = h, .bpp = 32};
-    if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &c))
-        die("CREATE_DUMB");
-    struct drm_mode_map_dumb m = {.handle = c.handle};
-    if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &m))
-        die("MAP_DUMB");
-    d->w = w;
-    d->h = h;
-    d->pitch = c.pitch;
-    d->handle = c.handle;
-    d->size = c.size;
-    d->map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)m.offset);
-    if (d->map == MAP_FAILED)
-        die("mmap dumb");
-    uint32_t handles[4] = {c.handle}, pitches[4] = {c.pitch}, offsets[4] = {0};
-    if (format && drmModeAddFB2(fd, w, h, format, handles, pitches, offsets, &d->fb, 0))
-        die("ADDFB2");
 }
 
 /* Picture v: 8x4 blocks of the known colours, block i showing colour (i * mul[v]) % 32. */
@@ -155,17 +112,12 @@ static int find_mode(drmModeConnector *c, uint32_t w, uint32_t h, drmModeModeInf
 
 int main(int argc, char **argv)
 {
+    guest_name = "sg-kms";
     const char *card = argc > 1 ? argv[1] : "/dev/dri/card0";
     fd = open(card, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         die(card);
-    /* spyglass-host, started just before, is master for a moment (the first opener of a card is; the
-     * host drops it at once): wait for that */
-    for (int i = 0; drmSetMaster(fd); i++) {
-        if (errno != EBUSY || i >= 100)
-            die("drmSetMaster");
-        usleep(100000);
-    }
+    become_master(fd);
     drmModeRes *res = drmModeGetResources(fd);
     if (!res)
         die("GETRESOURCES");
@@ -186,11 +138,11 @@ int main(int argc, char **argv)
         die("modes 1024x768 and 800x600");
     }
     struct dumb a, b, c, d, cur;
-    make_dumb(&a, 1024, 768, DRM_FORMAT_XRGB8888);
-    make_dumb(&b, 1024, 768, DRM_FORMAT_XRGB8888);
-    make_dumb(&c, 800, 600, DRM_FORMAT_XRGB8888);
-    make_dumb(&d, 1024, 768, DRM_FORMAT_XRGB8888);
-    make_dumb(&cur, CURSOR, CURSOR, 0);
+    make_dumb(fd, &a, 1024, 768, DRM_FORMAT_XRGB8888);
+    make_dumb(fd, &b, 1024, 768, DRM_FORMAT_XRGB8888);
+    make_dumb(fd, &c, 800, 600, DRM_FORMAT_XRGB8888);
+    make_dumb(fd, &d, 1024, 768, DRM_FORMAT_XRGB8888);
+    make_dumb(fd, &cur, CURSOR, CURSOR, 0);
     draw_picture(&a, 0);
     draw_picture(&b, 1);
     draw_picture(&c, 2);
