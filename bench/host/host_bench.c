@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xcb/xcb.h>
 
+#include "bench_util.h"
 #include "capture.h"
 #include "harness.h"
 #include "lgmp.h"
@@ -29,43 +30,6 @@
 #define W 1920u
 #define H 1080u
 #define REGION (64u << 20)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return v[n / 2];
-}
-
-/* One memcpy of a frame from a private buffer into a shared mapping. */
-static double memcpy_frame_s(uint8_t *dst)
-{
-    size_t n = (size_t)W * H * 4;
-    uint8_t *src = malloc(n);
-    memset(src, 0x5a, n);
-    memcpy(dst, src, n); /* fault the pages in */
-    double t[41];
-    for (int i = 0; i < 41; i++) {
-        src[i] = (uint8_t)i;
-        double t0 = now_s();
-        memcpy(dst, src, n);
-        t[i] = now_s() - t0;
-    }
-    free(src);
-    return median(t, 41);
-}
 
 /* --------------------------------------------- a backend that changes everything */
 
@@ -181,9 +145,9 @@ static double run(struct sg_capture *cap, int frames, between_fn between, void *
             sg_publisher_get_stats(p, &s0);
         struct sg_publisher_stats a, b;
         sg_publisher_get_stats(p, &a);
-        double t0 = now_s();
+        double t0 = bench_seconds(CLOCK_MONOTONIC);
         sg_publisher_frame_step(p, 1000);
-        double dt = now_s() - t0;
+        double dt = bench_seconds(CLOCK_MONOTONIC) - t0;
         sg_publisher_get_stats(p, &b);
         if (i >= 3 && b.frames > a.frames)
             t[got++] = dt;
@@ -198,7 +162,7 @@ static double run(struct sg_capture *cap, int frames, between_fn between, void *
     *bytes_per_frame = s1.frames > s0.frames
                            ? (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames)
                            : 0;
-    double med = got ? median(t, got) : 0;
+    double med = got ? bench_median(t, got) : 0;
     free(t);
     sg_lgmp_client_unsubscribe(&fq);
     sg_lgmp_client_unsubscribe(&cq);
@@ -318,23 +282,23 @@ static void x11_idle_cpu(int seconds)
         return;
     }
     reader_next_frame(&r, 3000); /* the first frame arrives, then nothing moves */
-    double t_end = now_s() + 1;
-    while (now_s() < t_end) {
+    double t_end = bench_seconds(CLOCK_MONOTONIC) + 1;
+    while (bench_seconds(CLOCK_MONOTONIC) < t_end) {
         reader_next_frame(&r, 50);
         while (reader_next_cursor(&r, 0) == 0) {
         }
     }
     pid_t server = harness_xserver_pid(xvfb); /* xvfb is its launcher's pid */
-    double h0 = proc_cpu_s(host), x0 = proc_cpu_s(server), w0 = now_s();
+    double h0 = proc_cpu_s(host), x0 = proc_cpu_s(server), w0 = bench_seconds(CLOCK_MONOTONIC);
     uint32_t frames = 0;
     t_end = w0 + seconds;
-    while (now_s() < t_end) {
+    while (bench_seconds(CLOCK_MONOTONIC) < t_end) {
         if (reader_next_frame(&r, 100) == 0)
             frames++;
         while (reader_next_cursor(&r, 0) == 0) {
         }
     }
-    double wall = now_s() - w0, h1 = proc_cpu_s(host), x1 = proc_cpu_s(server);
+    double wall = bench_seconds(CLOCK_MONOTONIC) - w0, h1 = proc_cpu_s(host), x1 = proc_cpu_s(server);
     printf("still X11 screen (1920x1080), one client, %.1f s: spyglass-host %.2f%% of a core, Xvfb %.2f%% "
            "(frames posted meanwhile: %u)\n",
            wall, 100 * (h1 - h0) / wall, 100 * (x1 - x0) / wall, frames);
@@ -363,7 +327,7 @@ int main(int argc, char **argv)
     sg_log_set_level(SG_LOG_WARN);
     signal(SIGPIPE, SIG_IGN);
     uint8_t *dst = mmap(NULL, (size_t)W * H * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    double mc = memcpy_frame_s(dst);
+    double mc = bench_memcpy_s(dst, (size_t)W * H * 4, CLOCK_MONOTONIC);
     munmap(dst, (size_t)W * H * 4);
     printf("memcpy of one 1920x1080 BGRA frame (8294400 bytes): %.3f ms (%.2f GB/s)\n", mc * 1e3,
            8294400 / mc / 1e9);

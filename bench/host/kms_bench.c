@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "capture.h"
 #include "kms_detect.h"
 #include "lgmp.h"
@@ -40,49 +41,6 @@
 #define H 1080u
 #define PITCH (W * 4 + 256)
 #define REGION (64u << 20)
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(clockid_t clk)
-{
-    struct timespec ts;
-    clock_gettime(clk, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_double);
-    return v[n / 2];
-}
-
-static double memcpy_frame_s(uint8_t *dst)
-{
-    size_t n = (size_t)W * H * 4;
-    uint8_t *src = malloc(n);
-    memset(src, 0x5a, n);
-    memcpy(dst, src, n);
-    double t[41];
-    for (int i = 0; i < 41; i++) {
-        src[i] = (uint8_t)i;
-        double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
-        memcpy(dst, src, n);
-        t[i] = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
-    }
-    free(src);
-    return median(t, 41);
-}
 
 /* ------------------------------------------------ synthetic scan-out backend */
 
@@ -115,9 +73,9 @@ static enum sg_capture_status synth_next(struct sg_capture *c, uint32_t timeout_
                                          struct sg_capture_frame *out)
 {
     struct synth *s = (struct synth *)c;
-    double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
     enum sg_capture_status st = synth_scan(s, out);
-    s->next_cpu += cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+    s->next_cpu += bench_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
     return st;
 }
 static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_frame *out)
@@ -153,13 +111,13 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
 static void synth_copy(struct sg_capture *c, const struct sg_capture_rect *r, void *dst, size_t pitch)
 {
     struct synth *s = (struct synth *)c; /* kms.c's copy_rect for full rows of XRGB8888 */
-    double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+    double t0 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
     for (uint32_t y = r->y; y < r->y + r->h; y++)
         sg_kms_detect_store(&s->det, y,
                             sg_kms_copy_row_hash((uint8_t *)dst + (size_t)y * pitch,
                                                  s->src + (size_t)y * PITCH, (size_t)W * 4));
     sg_kms_copy_fence();
-    s->copy_cpu += cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+    s->copy_cpu += bench_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
 static enum sg_capture_status synth_cursor(struct sg_capture *c, struct sg_capture_cursor *o, uint8_t *sh,
                                            size_t n)
@@ -272,16 +230,16 @@ static void whole_frames(struct synth *s, double mc)
             n0 = s->next_cpu, c0 = s->copy_cpu;
         s->front ^= 1; /* a page flip to the other picture: every row differs */
         sg_publisher_get_stats(ss.p, &a);
-        double t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        double t0 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
         sg_publisher_frame_step(ss.p, 1000);
-        double dt = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+        double dt = bench_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
         sg_publisher_get_stats(ss.p, &b);
         if (i >= 3 && b.frames > a.frames)
             t[got++] = dt;
         session_drain(&ss);
     }
     sg_publisher_get_stats(ss.p, &s1);
-    double med = median(t, got);
+    double med = bench_median(t, got);
     printf("whole changed 1920x1080 frame, capture + publish %8.3f ms CPU/frame %5.2f x memcpy  (%.0f%% of "
            "the frame "
            "copied into the region, %d frames)\n",
@@ -304,18 +262,18 @@ static void still_scan(struct synth *s, double mc)
     sg_kms_detect_scan(&s->det, s->src, PITCH, dmg, &n, &whole);
     double t[101], p[101];
     for (int i = 0; i < 101; i++) {
-        double c0 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        double c0 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
         uint32_t changed = sg_kms_detect_scan(&s->det, s->src, PITCH, dmg, &n, &whole);
-        double c1 = cpu_s(CLOCK_THREAD_CPUTIME_ID);
+        double c1 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
         bool hit = sg_kms_detect_probe(&s->det, s->src, PITCH, (uint32_t)i, s->interleave);
         t[i] = c1 - c0;
-        p[i] = cpu_s(CLOCK_THREAD_CPUTIME_ID) - c1;
+        p[i] = bench_seconds(CLOCK_THREAD_CPUTIME_ID) - c1;
         if (changed || hit) {
             fprintf(stderr, "still screen reported a change (%u rows, probe %d)\n", changed, hit);
             exit(1);
         }
     }
-    double med = median(t, 101), pmed = median(p, 101);
+    double med = bench_median(t, 101), pmed = bench_median(p, 101);
     printf("still screen, full scan (every row hashed)        %8.3f ms CPU      %5.2f x memcpy  -> at 60 "
            "polls/s: "
            "%.2f%% of a core (%.1f GB/s read)\n",
@@ -342,11 +300,11 @@ static void still_host(struct synth *s, int seconds)
     session_drain(&ss);
     struct rusage r0, r1;
     getrusage(RUSAGE_SELF, &r0);
-    double t0 = now_s();
+    double t0 = bench_seconds(CLOCK_MONOTONIC);
     signal(SIGALRM, on_alarm);
     alarm((unsigned)seconds);
     sg_publisher_run(ss.p, &stop_flag);
-    double wall = now_s() - t0;
+    double wall = bench_seconds(CLOCK_MONOTONIC) - t0;
     getrusage(RUSAGE_SELF, &r1);
     double cpu = (double)(r1.ru_utime.tv_sec - r0.ru_utime.tv_sec) +
                  (r1.ru_utime.tv_usec - r0.ru_utime.tv_usec) / 1e6 +
@@ -410,7 +368,7 @@ int main(int argc, char **argv)
 
     uint8_t *shared =
         mmap(NULL, (size_t)W * H * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    double mc = memcpy_frame_s(shared);
+    double mc = bench_memcpy_s(shared, (size_t)W * H * 4, CLOCK_THREAD_CPUTIME_ID);
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     double load[3] = {0};
     getloadavg(load, 3);
