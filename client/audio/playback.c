@@ -3,6 +3,9 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +26,7 @@ struct sg_playback {
     pa_stream *draining; /* a stopped stream playing out its last blocks */
     bool playing;
     bool failed_said;
+    bool fresh; /* a new stream: its first measured block tops it up to the target */
 
     /* SPICE thread. */
     bool active;
@@ -33,12 +37,18 @@ struct sg_playback {
     float gain[SG_AUDIO_MAX_CHANNELS];
     bool mute;
     bool backlog_said;
+    bool settling; /* since the stream (re)started, no block has been written at the target */
     int16_t *tmp, *out;
     size_t tmp_cap, out_cap;
+    FILE *trace; /* SPYGLASS_AUDIO_TRACE=FILE: one line per block, the controller's view */
+    uint64_t out_frames;
 
     pthread_mutex_t stats_mu;
     struct sg_playback_stats st;
 };
+
+/* More latency than the target by this much is a backlog to cut (sg_playback_data). */
+#define TRIM_OVER_US 5000.0
 
 #define STATS(pb, stmt)                                                                                      \
     do {                                                                                                     \
@@ -55,6 +65,7 @@ static void on_underflow(pa_stream *s, void *data)
     if (s != pb->stream)
         return;
     pb->playing = false; /* the server waits for prebuf again, then restarts */
+    pb->fresh = true;    /* and restarts short of the target, like a new stream */
     STATS(pb, {
         pb->st.underruns++;
         pb->st.playing = false;
@@ -64,8 +75,11 @@ static void on_underflow(pa_stream *s, void *data)
 static void on_overflow(pa_stream *s, void *data)
 {
     struct sg_playback *pb = data;
-    if (s == pb->stream)
-        STATS(pb, pb->st.overruns++);
+    if (s != pb->stream)
+        return;
+    if (pb->trace)
+        fprintf(pb->trace, "# overflow %llu\n", (unsigned long long)sg_time_ns());
+    STATS(pb, pb->st.overruns++);
 }
 
 static void on_started(pa_stream *s, void *data)
@@ -163,6 +177,7 @@ static void make_stream(struct sg_playback *pb)
     }
     pb->stream = s;
     pb->playing = false;
+    pb->fresh = true;
 }
 
 void sg_playback_on_ready(struct sg_playback *pb, pa_context *ctx)
@@ -201,8 +216,18 @@ struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, 
     pb->latency_ms = latency_ms;
     for (unsigned i = 0; i < SG_AUDIO_MAX_CHANNELS; i++)
         pb->gain[i] = 1.0f;
-    pthread_mutex_init(&pb->stats_mu, NULL);
+    /* The window's thread reads the stats at its own (normal) priority while the SPICE thread,
+     * real-time, writes them for each block: with priority inheritance a reader preempted
+     * while holding the lock cannot hold up the sound. */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&pb->stats_mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     pb->st.ratio = 1.0;
+    const char *tr = getenv("SPYGLASS_AUDIO_TRACE");
+    if (tr && *tr && !(pb->trace = fopen(tr, "w")))
+        sg_audio_warn("cannot write the trace %s", tr);
     return pb;
 }
 
@@ -211,6 +236,8 @@ void sg_playback_destroy(struct sg_playback *pb)
     if (!pb)
         return;
     sg_resample_destroy(pb->rs);
+    if (pb->trace)
+        fclose(pb->trace);
     free(pb->tmp);
     free(pb->out);
     free(pb->device);
@@ -301,6 +328,27 @@ static bool grow(int16_t **buf, size_t *cap, size_t samples)
     return true;
 }
 
+/* A new stream starts playing once the server's prebuffer is in (its own choice, below the
+ * target) and the next block comes up to a block later: its first measured latency is short of
+ * the target by up to a block and more. Silence written once, before the guest's sound is
+ * under way, brings it to the target at once; the controller would need a second and more at
+ * its 1 % and, learning the drift meanwhile, overshoot. Pulse lock held; returns the
+ * microseconds added. */
+static pa_usec_t top_up(struct sg_playback *pb, pa_stream *s, pa_usec_t lat, pa_usec_t dev)
+{
+    pa_usec_t target = (pa_usec_t)pb->latency_ms * 1000 + dev;
+    if (lat + 500 >= target)
+        return 0;
+    size_t frames = (size_t)((target - lat) * pb->rate / 1000000);
+    size_t bytes = frames * pb->channels * sizeof(int16_t);
+    void *zeros = calloc(1, bytes);
+    int err = zeros ? pa_stream_write(s, zeros, bytes, NULL, 0, PA_SEEK_RELATIVE) : -1;
+    free(zeros);
+    if (err < 0)
+        return 0;
+    return (pa_usec_t)frames * 1000000 / pb->rate;
+}
+
 void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_frames)
 {
     if (!pb->active || !n_frames)
@@ -321,6 +369,14 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         const pa_timing_info *ti = pa_stream_get_timing_info(s);
         if (ti)
             dev = ti->configured_sink_usec ? ti->configured_sink_usec : ti->sink_usec;
+        if (pb->fresh) {
+            pa_usec_t added = top_up(pb, s, lat, dev);
+            if (added)
+                sg_ratectl_reset(&pb->ctl); /* measurements before it were short by that much */
+            lat += added;
+            pb->settling = true;
+        }
+        pb->fresh = false;
     }
     sg_pulse_unlock(pb->pa);
     if (!ready) {
@@ -330,23 +386,40 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
 
     uint64_t now = sg_time_ns();
     double ratio = 1.0;
-    /* A backlog far over the target only comes from a stall (the guest's, or this thread's)
-     * that has already broken the sound, followed by a burst: drop blocks until the latency
-     * is back near the target, rather than keep the sound late for the many seconds the
-     * resampler would take. A steady stream, however it drifts, never comes near this. */
-    double cap_us =
-        pb->latency_ms * 1000.0 + (double)dev + (pb->latency_ms > 40 ? pb->latency_ms : 40) * 1000.0;
-    if (have && (double)lat > cap_us) {
-        if (!pb->backlog_said)
-            sg_audio_warn(
-                "playback %.0f ms behind (a stall, then a burst): dropping blocks to get back to %.0f ms",
-                (double)lat / 1000.0, (pb->latency_ms * 1000.0 + (double)dev) / 1000.0);
-        pb->backlog_said = true;
-        STATS(pb, {
-            pb->st.frames_in += n_frames;
-            pb->st.overruns++;
-        });
-        return;
+    /* Too much buffered: only a break in the sound leaves this (a stall of the guest's or of
+     * this machine, an underrun, then the backlog arriving at once, or a stream that started
+     * late on a full prebuffer). The measurement is never too high by itself (lateness only
+     * lowers it), and the controller holds a steady stream, however it drifts, within about
+     * a millisecond. Cut the excess out at once, on this break that is audible already,
+     * instead of playing late for the seconds the 1 % resampler would take. */
+    double target_us = pb->latency_ms * 1000.0 + (double)dev;
+    bool start_trim = pb->settling;
+    if (have)
+        pb->settling = false;
+    if (have && (double)lat > target_us + TRIM_OVER_US) {
+        size_t skip = (size_t)(((double)lat - target_us) * pb->rate / 1e6);
+        /* The first blocks of a stream (or after an underrun, counted already) pile up while
+         * the server starts it: cut, but no fault. */
+        if (!pb->backlog_said && !start_trim)
+            sg_audio_warn("playback %.1f ms late (after a stall or an underrun): %.1f ms of sound left out to get "
+                          "back to %.1f ms",
+                          (double)lat / 1000.0, ((double)lat - target_us) / 1000.0, target_us / 1000.0);
+        pb->backlog_said = pb->backlog_said || !start_trim;
+        sg_ratectl_reset(&pb->ctl); /* the window's measurements are of the backlog */
+        pb->last_ns = 0;
+        if (!start_trim)
+            STATS(pb, pb->st.overruns++);
+        if (pb->trace)
+            fprintf(pb->trace, "# trim %llu %llu\n", (unsigned long long)now, (unsigned long long)lat);
+        if (skip >= n_frames) {
+            pb->settling = start_trim; /* still the start's backlog */
+            STATS(pb, pb->st.frames_in += n_frames);
+            return;
+        }
+        STATS(pb, pb->st.frames_in += skip);
+        frames += skip * ch;
+        n_frames -= skip;
+        lat = (pa_usec_t)target_us;
     }
     if (have) {
         pb->ctl.target_s = (pb->latency_ms * 1000.0 + (double)dev) / 1e6;
@@ -376,6 +449,15 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
     if (pb->stream == s && made)
         pa_stream_write(s, pb->out, made * ch * sizeof(int16_t), NULL, 0, PA_SEEK_RELATIVE);
     sg_pulse_unlock(pb->pa);
+    pb->out_frames += made;
+    if (pb->trace) {
+        struct rusage ru;
+        getrusage(RUSAGE_THREAD, &ru);
+        fprintf(pb->trace, "%llu %zu %d %llu %llu %.0f %.6f %zu %llu %ld %ld %d\n", (unsigned long long)now, n_frames,
+                have, (unsigned long long)lat, (unsigned long long)dev, pb->ctl.smooth_s * 1e6, ratio, made,
+                (unsigned long long)pb->out_frames, ru.ru_nvcsw, ru.ru_nivcsw, sched_getscheduler(0));
+        fflush(pb->trace);
+    }
 
     STATS(pb, {
         pb->st.frames_in += n_frames;

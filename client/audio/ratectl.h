@@ -6,22 +6,34 @@
  * The guest's sample clock and the sound card's never run at exactly the same rate, so a
  * buffer between them slowly fills or empties. Instead of dropping or inserting blocks when it
  * does (audible clicks), the player resamples by a tiny ratio chosen here: a PI controller on
- * the latency each incoming block sees, smoothed over a few hundred milliseconds.
+ * the latency the incoming blocks see.
+ *
+ * What it follows is the highest latency measured over the last RATECTL_WINDOW_S: a block that
+ * arrives late (network, scheduling) finds the buffer emptier by its lateness, yet its samples
+ * play exactly when they would have, so the latency a listener hears did not change. Lateness
+ * only ever lowers a measurement; the window's highest one is the on-time value. Following the
+ * raw (or averaged) measurement would turn each late block into a pitch change and a latency
+ * error of its own.
  */
 #include <stdbool.h>
+
+#define RATECTL_WINDOW 32 /* measurements kept; at 10 ms blocks, more than the window */
 
 struct sg_ratectl {
     double target_s; /* latency to hold */
     double max_adj;  /* |ratio - 1| never exceeds this */
     double kp, ki;   /* per second, per second squared */
-    double tau_s;    /* smoothing of the measured latency */
-    double smooth_s; /* smoothed latency */
+    double window_s; /* the on-time latency is the highest over this long */
+    double smooth_s; /* that on-time latency: what is held at the target */
     double integ;    /* integral of the error, seconds x seconds */
     double ratio;    /* output samples per input sample */
+    double clock_s;  /* sum of dt since init */
+    double win_t[RATECTL_WINDOW], win_v[RATECTL_WINDOW];
+    unsigned win_n, win_head;
     bool primed;
 };
 
-/* Defaults: follows up to +-1 % of drift, settles in a few seconds. */
+/* Defaults: follows up to +-1 % of drift, settles within about a second. */
 void sg_ratectl_init(struct sg_ratectl *c, double target_s);
 /* One measurement: the latency (seconds) the first sample of the block about to be written
  * will see, dt_s seconds after the previous one. Returns the ratio (output samples per input

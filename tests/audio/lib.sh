@@ -35,6 +35,11 @@ sg_pulse_start() {
     SG_PULSE_PID=$!
     SG_PIDS+=($SG_PULSE_PID)
     sg_wait_for 20 pactl info || fail "the test's PulseAudio did not start: $(tail -5 "$SG_TMP/pulse.log")"
+    # --realtime makes only the sink's thread real-time; the main thread, which takes the
+    # clients' blocks off their sockets and hands them to the sink, stays at nice -11 and, on a
+    # machine busy with other work, held the sound up by 80 to 200 ms now and then. A desktop's
+    # sound server (PipeWire's data thread) is real-time throughout.
+    sg_boost "$SG_PULSE_PID"
     pactl set-default-sink nul >/dev/null && pactl set-default-source mic.monitor >/dev/null ||
         fail "cannot set the default sink/source"
 }
@@ -60,4 +65,20 @@ sg_source_outputs() { pactl list short source-outputs 2>/dev/null | wc -l; }
 # sg_boost PID -> as root, the fake VM (the test's guest) runs real-time, as a VM's audio
 # thread is commonly set up to: its stalls on a machine loaded by other work would otherwise
 # show up as the client's underruns. The client asks for its own priority (doc/audio.md).
-sg_boost() { [ "$(id -u)" = 0 ] && chrt -a -r -p 5 "$1" >/dev/null 2>&1; true; }
+sg_boost() { [ "$(id -u)" = 0 ] && chrt -a -r -p "${2:-5}" "$1" >/dev/null 2>&1; true; }
+
+# sg_rt CMD... -> runs CMD real-time like sg_boost (the probe: its reads time the clicks)
+sg_rt() { if [ "$(id -u)" = 0 ]; then chrt -r 5 "$@"; else "$@"; fi; }
+
+# sg_boost_display -> the same for the X server sg_xvfb started (the guest's display): the fake
+# VM's main loop, which also plays the sound, makes round trips to it (keyboard LEDs every
+# 100 ms, XTest), so a starved X server stalled the guest's sound by 150 to 250 ms with two
+# busy loops running. In a real VM the guest's X server runs on the vCPUs and never holds up
+# the emulated sound card; real-time here restores that independence. Priority 1: above all
+# normal work, below the sound path (5), because the X server also does real work (drawing the
+# client's window) and SCHED_RR would let it hold a core for its 100 ms time slice against
+# threads of its own priority.
+sg_boost_display() {
+    local p
+    for p in $(pgrep -P "$SG_XVFB_PID" 2>/dev/null); do sg_boost "$p" 1; done
+}

@@ -17,22 +17,25 @@ val() { sed -n "s/^$1=//p" "$2"; }
 
 sg_pulse
 sg_xvfb 320x240
+sg_boost_display
+[ -n "${SOAK_TRACE:-}" ] && export FVM_DEBUG=1
 SOCK=$SG_TMP/spice.sock
 STATS=$SG_TMP/stats
 rc=0
-for ppm in 5000 -5000; do
+for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     FLOG=$SG_TMP/fakevm$ppm.log
     sg_fakevm "$SOCK" --audio-clicks --audio-drift "$ppm" --audio-log "$FLOG"
     sg_boost "$SG_FAKEVM_PID"
     CLOG=$SG_TMP/client$ppm.log
     rm -f "$STATS"
-    DISPLAY=$SG_DISPLAY LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "/dev/shm/spyglass-none-$$" \
+    SPYGLASS_AUDIO_TRACE=${SOAK_TRACE:+$SG_TMP/trace$ppm} \
+        DISPLAY=$SG_DISPLAY LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "/dev/shm/spyglass-none-$$" \
         "spice:unix=$SOCK" win:vsync=no win:autoResize=no win:width=320 win:height=240 "app:statsFile=$STATS" \
         ${SOAK_CLIENT_ARGS:-} >"$CLOG" 2>&1 &
     CLIENT_PID=$!
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
-    "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
+    sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
     $AN clicks "$FLOG" "$SG_TMP/probe$ppm" >"$SG_TMP/a$ppm"
     cp "$STATS" "$SG_TMP/stats$ppm"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"

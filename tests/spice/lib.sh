@@ -40,6 +40,7 @@ sg_xvfb() {
     local f="$SG_TMP/xvfb.$RANDOM" num=
     mkfifo "$f"
     "$BUILD/tests/common/sg-xvfb" "$1" -- -noreset >"$f" &
+    SG_XVFB_PID=$!
     SG_PIDS+=($!)
     read -r num <"$f"
     [ -n "$num" ] || fail "Xvfb did not start (sg-xvfb's message above)"
