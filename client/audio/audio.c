@@ -141,6 +141,12 @@ void sg_audio_destroy(struct sg_audio *a)
 
 /* ------------------------------------------------------------ guest side */
 
+void sg_audio_playback_margin(struct sg_audio *a, unsigned margin_ms)
+{
+    if (a->pb)
+        sg_playback_set_margin(a->pb, margin_ms);
+}
+
 bool sg_audio_playback_start(struct sg_audio *a, int format, int channels, int rate)
 {
     char why[160], msg[256];

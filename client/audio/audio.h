@@ -58,6 +58,8 @@ void sg_audio_destroy(struct sg_audio *a);
 bool sg_audio_playback_start(struct sg_audio *a, int format, int channels, int rate);
 void sg_audio_playback_data(struct sg_audio *a, const void *data, size_t bytes);
 void sg_audio_playback_stop(struct sg_audio *a);
+/* Extra latency held from the next start on, for threads that could not raise their priority. */
+void sg_audio_playback_margin(struct sg_audio *a, unsigned margin_ms);
 void sg_audio_playback_volume(struct sg_audio *a, const uint16_t *vol, unsigned n);
 void sg_audio_playback_mute(struct sg_audio *a, bool mute);
 void sg_audio_record_start(struct sg_audio *a, int format, int channels, int rate);

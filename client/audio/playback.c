@@ -18,7 +18,8 @@
 struct sg_playback {
     struct sg_pulse *pa;
     char *device; /* sink name, or NULL for the default */
-    unsigned latency_ms;
+    unsigned latency_ms; /* held above the device: audio:latencyMs + margin_ms (pulse lock to change) */
+    unsigned config_ms, margin_ms;
 
     /* Pulse thread, or any thread with the pulse lock held. */
     pa_context *ctx;     /* ready context, or NULL */
@@ -213,7 +214,7 @@ struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, 
         return NULL;
     pb->pa = pa;
     pb->device = device && *device ? strdup(device) : NULL;
-    pb->latency_ms = latency_ms;
+    pb->latency_ms = pb->config_ms = latency_ms;
     for (unsigned i = 0; i < SG_AUDIO_MAX_CHANNELS; i++)
         pb->gain[i] = 1.0f;
     /* The window's thread reads the stats at its own (normal) priority while the SPICE thread,
@@ -229,6 +230,14 @@ struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, 
     if (tr && *tr && !(pb->trace = fopen(tr, "w")))
         sg_audio_warn("cannot write the trace %s", tr);
     return pb;
+}
+
+void sg_playback_set_margin(struct sg_playback *pb, unsigned margin_ms)
+{
+    sg_pulse_lock(pb->pa);
+    pb->margin_ms = margin_ms;
+    pb->latency_ms = pb->config_ms + margin_ms;
+    sg_pulse_unlock(pb->pa);
 }
 
 void sg_playback_destroy(struct sg_playback *pb)

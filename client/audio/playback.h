@@ -31,6 +31,9 @@ struct sg_playback_stats {
 
 struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, unsigned latency_ms);
 void sg_playback_destroy(struct sg_playback *pb);
+/* Added to audio:latencyMs from the next start on (the threads that carry the sound run without
+ * a raised priority: see doc/audio.md). SPICE thread. */
+void sg_playback_set_margin(struct sg_playback *pb, unsigned margin_ms);
 
 void sg_playback_on_ready(struct sg_playback *pb, pa_context *ctx);
 void sg_playback_on_lost(struct sg_playback *pb);
