@@ -15,9 +15,11 @@ const uint8_t sg_graph_colour[SG_GRAPH_COUNT][3] = {
     {0x30, 0xe0, 0x30}, /* frame age: green */
     {0xff, 0xc0, 0x20}, /* cursor age: amber */
     {0xff, 0x50, 0xd0}, /* render: magenta */
+    {0x20, 0xe0, 0xe0}, /* audio buffer: cyan */
 };
 
-static const char *const names[SG_GRAPH_COUNT] = {"frame interval", "frame age", "cursor age", "render"};
+static const char *const names[SG_GRAPH_COUNT] = {"frame interval", "frame age", "cursor age", "render",
+                                                  "audio buffer"};
 
 struct series {
     uint64_t t[SG_GRAPHS_SAMPLES];
@@ -77,6 +79,8 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
     uint8_t *label[SG_GRAPH_COUNT] = {0};
     uint32_t lw[SG_GRAPH_COUNT] = {0}, lh[SG_GRAPH_COUNT] = {0}, label_h = 0;
     double scale[SG_GRAPH_COUNT];
+    bool shown[SG_GRAPH_COUNT];
+    uint32_t panels = 0;
     for (int i = 0; i < SG_GRAPH_COUNT; i++) {
         const struct series *s = &g->s[i];
         double max = 0, last = 0;
@@ -90,6 +94,11 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
             any = true;
             max = s->ms[j] > max ? s->ms[j] : max;
         }
+        /* The video graphs always (a dash when idle); the sound's only while it plays. */
+        shown[i] = any || i != SG_GRAPH_AUDIO;
+        if (!shown[i])
+            continue;
+        panels++;
         /* a scale of whole 10 ms steps, at least 20 ms, that fits the highest bar */
         scale[i] = max > 20 ? ceil(max / 10) * 10 : 20;
         char text[128];
@@ -104,7 +113,7 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
     uint32_t W = SG_GRAPHS_WIDTH, panel = label_h + SG_GRAPHS_PLOT_H;
     for (int i = 0; i < SG_GRAPH_COUNT; i++)
         W = lw[i] > W ? lw[i] : W;
-    uint32_t H = SG_GRAPH_COUNT * panel + (SG_GRAPH_COUNT - 1) * GAP;
+    uint32_t H = panels * panel + (panels - 1) * GAP;
     uint8_t *img = calloc((size_t)W * H, 4);
     if (!img) {
         for (int i = 0; i < SG_GRAPH_COUNT; i++)
@@ -112,8 +121,10 @@ bool sg_graphs_render(struct sg_graphs *g, struct sg_overlay *ov, uint64_t now_n
         return false;
     }
     static const uint8_t black[3] = {0, 0, 0}, grey[3] = {0x80, 0x80, 0x80};
-    for (int i = 0; i < SG_GRAPH_COUNT; i++) {
-        uint32_t y0 = (uint32_t)i * (panel + GAP);
+    for (int i = 0, row = 0; i < SG_GRAPH_COUNT; i++) {
+        if (!shown[i])
+            continue;
+        uint32_t y0 = (uint32_t)row++ * (panel + GAP);
         if (label[i]) {
             blit(img, W, H, 0, y0, label[i], lw[i], lh[i]);
             free(label[i]);

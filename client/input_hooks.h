@@ -105,6 +105,9 @@ void sg_app_notice(struct sg_app *app, const char *text);
 /* A small lasting label in the window's top-right corner (e.g. "MIC ON" while the guest
  * records the microphone); NULL or "" removes it. */
 void sg_app_set_indicator(struct sg_app *app, const char *text);
+/* One sample for the latency graphs' audio panel (shown while samples come): the latency a
+ * guest sound block found buffered, at t_ns (sg_time_ns). */
+void sg_app_graph_audio(struct sg_app *app, uint64_t t_ns, double ms);
 
 /* Options the hooks add to the command line / INI files (section:key=value),
  * listed by --help. Terminated by an entry whose section is NULL. */

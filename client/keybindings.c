@@ -9,7 +9,7 @@ const struct sg_key_binding sg_key_bindings[] = {
     {SDLK_o, SG_KEY_STATS, "O, I   statistics overlay on/off"},
     {SDLK_i, SG_KEY_STATS, NULL},
     {SDLK_g, SG_KEY_GRAPHS,
-     "G      latency graphs on/off (frame interval, frame and cursor age, render time)"},
+     "G      latency graphs on/off (frame interval, frame and cursor age, render time, sound buffer)"},
     {SDLK_h, SG_KEY_HELP, "H      this help on/off"},
     {SDLK_s, SG_KEY_SCREENSHOT, "S      save the guest frame as PNG (app:screenshotDir)"},
     {0, SG_KEY_NONE, NULL},

@@ -61,8 +61,9 @@ static const struct sg_option base_options[] = {
      "wait for vsync), cursor (cursor moves only), no (whole swaps)",
      partial_choices, 0, 0, 0, NULL},
     {"win", "showGraphs", SG_OPT_BOOL, "no",
-     "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time)", NULL,
-     0, 0, 0, NULL},
+     "show the latency graphs at start (frame interval, frame and cursor age when drawn, render time, sound "
+     "buffer)",
+     NULL, 0, 0, 0, NULL},
     {"win", "showFPS", SG_OPT_BOOL, "no", "show the statistics overlay at start", NULL, 'k', 0, 0, NULL},
     {"win", "font", SG_OPT_STR, "DejaVu Sans Mono", "fontconfig pattern of the overlay font", NULL, 0, 0, 0,
      NULL},

@@ -103,6 +103,11 @@ void sg_app_update_stats_text(struct sg_app *app)
     }
 }
 
+void sg_app_graph_audio(struct sg_app *app, uint64_t t_ns, double ms)
+{
+    sg_graphs_add(app->graphs, SG_GRAPH_AUDIO, t_ns, ms);
+}
+
 /* The graphs' image, a few times a second while they are shown. */
 void sg_app_update_graphs(struct sg_app *app, uint64_t now_ns)
 {

@@ -282,6 +282,11 @@ void sg_audio_stats(struct sg_audio *a, struct sg_audio_stats *out)
     };
 }
 
+size_t sg_audio_latency_history(struct sg_audio *a, uint64_t *next, uint64_t *t_ns, float *ms, size_t max)
+{
+    return a->pb ? sg_playback_history(a->pb, next, t_ns, ms, max) : 0;
+}
+
 bool sg_audio_take_fault(struct sg_audio *a, char *buf, size_t n)
 {
     pthread_mutex_lock(&a->mu);

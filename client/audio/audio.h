@@ -71,5 +71,8 @@ void sg_audio_record_mute(struct sg_audio *a, bool mute);
 void sg_audio_mic_allow(struct sg_audio *a, bool allow);
 enum sg_mic_state sg_audio_mic_state(struct sg_audio *a);
 void sg_audio_stats(struct sg_audio *a, struct sg_audio_stats *out);
+/* The latency each guest sound block found buffered (ms) and when (sg_time_ns), from block
+ * number *next on; *next moves past what was copied. Returns how many. */
+size_t sg_audio_latency_history(struct sg_audio *a, uint64_t *next, uint64_t *t_ns, float *ms, size_t max);
 /* The newest fault message for the user (once), or false. */
 bool sg_audio_take_fault(struct sg_audio *a, char *buf, size_t n);

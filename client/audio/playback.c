@@ -17,7 +17,7 @@
 
 struct sg_playback {
     struct sg_pulse *pa;
-    char *device; /* sink name, or NULL for the default */
+    char *device;        /* sink name, or NULL for the default */
     unsigned latency_ms; /* held above the device: audio:latencyMs + margin_ms (pulse lock to change) */
     unsigned config_ms, margin_ms;
 
@@ -46,6 +46,10 @@ struct sg_playback {
 
     pthread_mutex_t stats_mu;
     struct sg_playback_stats st;
+    /* The latency each block found (stats_mu): the overlay's graph. */
+    uint64_t hist_t[SG_PLAYBACK_HISTORY];
+    float hist_ms[SG_PLAYBACK_HISTORY];
+    uint64_t hist_n; /* blocks recorded so far; the newest at (hist_n - 1) % SG_PLAYBACK_HISTORY */
 };
 
 /* More latency than the target by this much is a backlog to cut (sg_playback_data). */
@@ -410,9 +414,10 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         /* The first blocks of a stream (or after an underrun, counted already) pile up while
          * the server starts it: cut, but no fault. */
         if (!pb->backlog_said && !start_trim)
-            sg_audio_warn("playback %.1f ms late (after a stall or an underrun): %.1f ms of sound left out to get "
-                          "back to %.1f ms",
-                          (double)lat / 1000.0, ((double)lat - target_us) / 1000.0, target_us / 1000.0);
+            sg_audio_warn(
+                "playback %.1f ms late (after a stall or an underrun): %.1f ms of sound left out to get "
+                "back to %.1f ms",
+                (double)lat / 1000.0, ((double)lat - target_us) / 1000.0, target_us / 1000.0);
         pb->backlog_said = pb->backlog_said || !start_trim;
         sg_ratectl_reset(&pb->ctl); /* the window's measurements are of the backlog */
         pb->last_ns = 0;
@@ -462,9 +467,10 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
     if (pb->trace) {
         struct rusage ru;
         getrusage(RUSAGE_THREAD, &ru);
-        fprintf(pb->trace, "%llu %zu %d %llu %llu %.0f %.6f %zu %llu %ld %ld %d\n", (unsigned long long)now, n_frames,
-                have, (unsigned long long)lat, (unsigned long long)dev, pb->ctl.smooth_s * 1e6, ratio, made,
-                (unsigned long long)pb->out_frames, ru.ru_nvcsw, ru.ru_nivcsw, sched_getscheduler(0));
+        fprintf(pb->trace, "%llu %zu %d %llu %llu %.0f %.6f %zu %llu %ld %ld %d\n", (unsigned long long)now,
+                n_frames, have, (unsigned long long)lat, (unsigned long long)dev, pb->ctl.smooth_s * 1e6,
+                ratio, made, (unsigned long long)pb->out_frames, ru.ru_nvcsw, ru.ru_nivcsw,
+                sched_getscheduler(0));
         fflush(pb->trace);
     }
 
@@ -472,11 +478,30 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         pb->st.frames_in += n_frames;
         pb->st.ratio = ratio;
         if (have) {
+            pb->hist_t[pb->hist_n % SG_PLAYBACK_HISTORY] = now;
+            pb->hist_ms[pb->hist_n % SG_PLAYBACK_HISTORY] = (float)lat / 1000.0f;
+            pb->hist_n++;
             pb->st.latency_ms = pb->ctl.smooth_s * 1000.0;
             pb->st.target_ms = pb->ctl.target_s * 1000.0;
             pb->st.device_ms = (double)dev / 1000.0;
         }
     });
+}
+
+size_t sg_playback_history(struct sg_playback *pb, uint64_t *next, uint64_t *t_ns, float *ms, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&pb->stats_mu);
+    uint64_t from = *next;
+    if (pb->hist_n > SG_PLAYBACK_HISTORY && from < pb->hist_n - SG_PLAYBACK_HISTORY)
+        from = pb->hist_n - SG_PLAYBACK_HISTORY; /* older ones were overwritten */
+    for (; from < pb->hist_n && n < max; from++, n++) {
+        t_ns[n] = pb->hist_t[from % SG_PLAYBACK_HISTORY];
+        ms[n] = pb->hist_ms[from % SG_PLAYBACK_HISTORY];
+    }
+    *next = from;
+    pthread_mutex_unlock(&pb->stats_mu);
+    return n;
 }
 
 void sg_playback_stats(struct sg_playback *pb, struct sg_playback_stats *out)

@@ -47,3 +47,7 @@ void sg_playback_volume(struct sg_playback *pb, const uint16_t *vol, unsigned n)
 void sg_playback_mute(struct sg_playback *pb, bool mute);
 
 void sg_playback_stats(struct sg_playback *pb, struct sg_playback_stats *out);
+/* The latency (ms) each block found on arrival, at its arrival time (sg_time_ns), from block
+ * number *next on (at most the last SG_PLAYBACK_HISTORY); *next moves past what was copied. */
+#define SG_PLAYBACK_HISTORY 512u
+size_t sg_playback_history(struct sg_playback *pb, uint64_t *next, uint64_t *t_ns, float *ms, size_t max);

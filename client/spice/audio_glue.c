@@ -72,9 +72,10 @@ static void on_pb_start(SpicePlaybackChannel *ch, gint format, gint channels, gi
             /* Measured with two busy loops on two cores: blocks then reach the sound server up
              * to ~17 ms late, past the ~15 ms of lateness the default target absorbs; with
              * real-time or nice -10 they came within 2 ms (doc/audio.md). */
-            sg_audio_warn("the SPICE thread keeps its priority (%s): holding %u ms more latency so that a busy "
-                          "machine does not break the sound up",
-                          why, SG_AUDIO_UNPRIVILEGED_MARGIN_MS);
+            sg_audio_warn(
+                "the SPICE thread keeps its priority (%s): holding %u ms more latency so that a busy "
+                "machine does not break the sound up",
+                why, SG_AUDIO_UNPRIVILEGED_MARGIN_MS);
             sg_audio_playback_margin(sa->audio, SG_AUDIO_UNPRIVILEGED_MARGIN_MS);
             break;
         }

@@ -11,6 +11,7 @@
 #include "spice/audio_glue.h"
 
 struct sg_audio_ui {
+    uint64_t graph_next; /* the next block whose latency goes into the graphs */
     struct sg_app *app;
     struct sg_audio *audio;
     struct sg_spice_audio *glue;
@@ -100,6 +101,14 @@ void sg_audio_ui_tick(struct sg_audio_ui *ui)
 {
     if (!ui)
         return;
+    /* The blocks' latencies since the last tick into the graphs (kept while they are hidden
+     * too, so they show the last seconds at once when turned on). */
+    uint64_t t[64];
+    float ms[64];
+    size_t n;
+    while ((n = sg_audio_latency_history(ui->audio, &ui->graph_next, t, ms, 64)) > 0)
+        for (size_t i = 0; i < n; i++)
+            sg_app_graph_audio(ui->app, t[i], ms[i]);
     char msg[300];
     if (sg_audio_take_fault(ui->audio, msg, sizeof(msg)))
         sg_app_notice(ui->app, msg);

@@ -29,7 +29,8 @@ static double uniform(void)
 /* Blocks of 480 guest frames put at 48000 x (1 + drift) Hz; each arrives late by up to 0.5 ms,
  * and one in late_every by up to late_s (0: never). The device plays 48000 Hz continuously and
  * adds dev_s of its own. The buffer starts at the target (the player tops a new stream up). */
-static struct sim_result simulate(double drift, double late_s, int late_every, double seconds, double settle_s)
+static struct sim_result simulate(double drift, double late_s, int late_every, double seconds,
+                                  double settle_s)
 {
     const double rate = 48000, frame_s = 480 / (rate * (1 + drift)), dev_s = 0.005, target_s = 0.025;
     struct sg_ratectl c;

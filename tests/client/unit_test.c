@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <math.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,6 +333,41 @@ static void graphs_bars(void **state)
     sg_graphs_destroy(g);
 }
 
+/* The audio panel appears only while sound blocks come (samples within the span), below the
+ * others, with its bars in its own colour. */
+static void graphs_audio_panel_only_while_playing(void **state)
+{
+    struct sg_graphs *g = sg_graphs_create();
+    uint64_t now = 100000000000ull;
+    uint8_t *px;
+    uint32_t w, h_idle, h_old, h_playing;
+    assert_true(sg_graphs_render(g, NULL, now, &px, &w, &h_idle));
+    free(px);
+    sg_graphs_add(g, SG_GRAPH_AUDIO, now - SG_GRAPHS_SPAN_NS - 1000000000ull, 25.0); /* stopped long ago */
+    assert_true(sg_graphs_render(g, NULL, now, &px, &w, &h_old));
+    free(px);
+    assert_int_equal(h_old, h_idle);
+    sg_graphs_add(g, SG_GRAPH_AUDIO, now, 25.0);
+    assert_true(sg_graphs_render(g, NULL, now, &px, &w, &h_playing));
+    assert_true(h_playing > h_idle + SG_GRAPHS_PLOT_H);
+    /* 25 ms on a 0-30 ms scale: the newest bar at the right, 5/6 of the plot high */
+    const uint8_t *cyan = sg_graph_colour[SG_GRAPH_AUDIO];
+    uint32_t bottom = h_playing - 1, right = w - 1, bar = (uint32_t)ceil(25.0 / 30 * SG_GRAPHS_PLOT_H);
+#define IS_CYAN(x, y)                                                                                        \
+    (px[((size_t)(y)*w + (x)) * 4 + 3] == 255 && !memcmp(&px[((size_t)(y)*w + (x)) * 4], cyan, 3))
+    assert_true(IS_CYAN(right, bottom));
+    assert_true(IS_CYAN(right, bottom - (bar - 1)));
+    assert_false(IS_CYAN(right, bottom - bar));
+    assert_false(IS_CYAN(right - 1, bottom));
+    /* nowhere in the video panels above it */
+    for (uint32_t y = 0; y < h_idle; y++)
+        for (uint32_t x = 0; x < w; x++)
+            assert_false(IS_CYAN(x, y));
+#undef IS_CYAN
+    free(px);
+    sg_graphs_destroy(g);
+}
+
 int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
@@ -347,6 +383,7 @@ int main(void)
         cmocka_unit_test(keys_escape),
         cmocka_unit_test(overlay_wrap),
         cmocka_unit_test(graphs_bars),
+        cmocka_unit_test(graphs_audio_panel_only_while_playing),
         cmocka_unit_test(screenshot_appears_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
