@@ -49,6 +49,7 @@
 #include "sg_time.h"
 #include "kms.h"
 #include "kms_detect.h"
+#include "kms_format.h"
 #include "kvmfr.h"
 
 #define MAP_CACHE 4u
@@ -101,7 +102,8 @@ struct kms {
     const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
     uint32_t scan_format;
-    uint32_t scan_fb; /* what scan_src was found from: a flip changes these */
+    const struct sg_kms_format *scan_fmt; /* of scan_format */
+    uint32_t scan_fb;                     /* what scan_src was found from: a flip changes these */
     uint64_t scan_key;
     uint32_t phase; /* which rows the next probe reads */
     struct sg_kms_detect det;
@@ -129,20 +131,16 @@ static const struct sg_capture_option kms_options[] = {
 
 /* ------------------------------------------------------------------ pixels */
 
-static bool format_supported(uint32_t f)
+/* "XR24, AR24, ...": the formats an error message offers. */
+static const char *format_list(char *buf, size_t size)
 {
-    switch (f) {
-    case DRM_FORMAT_XRGB8888:
-    case DRM_FORMAT_ARGB8888:
-    case DRM_FORMAT_XBGR8888:
-    case DRM_FORMAT_ABGR8888:
-    case DRM_FORMAT_XRGB2101010:
-    case DRM_FORMAT_ARGB2101010:
-    case DRM_FORMAT_XBGR2101010:
-    case DRM_FORMAT_ABGR2101010:
-        return true;
-    }
-    return false;
+    uint32_t n;
+    const struct sg_kms_format *f = sg_kms_formats(&n);
+    size_t used = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", f[i].name);
+    return buf;
 }
 
 static const char *format_name(uint32_t f, char buf[8])
@@ -153,40 +151,6 @@ static const char *format_name(uint32_t f, char buf[8])
     }
     buf[4] = 0;
     return buf;
-}
-
-/* One row of n pixels in a supported format to BGRA (the capture interface's
- * only pixel format; 10-bit channels keep their top 8 bits). */
-static void convert_row(uint32_t format, const uint8_t *src, uint32_t *dst, uint32_t n)
-{
-    const uint32_t *s = (const uint32_t *)src;
-    switch (format) {
-    case DRM_FORMAT_XRGB8888:
-    case DRM_FORMAT_ARGB8888:
-        memcpy(dst, src, (size_t)n * 4);
-        return;
-    case DRM_FORMAT_XBGR8888:
-    case DRM_FORMAT_ABGR8888:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v & 0xff) << 16 | (v & 0xff00) | (v >> 16 & 0xff);
-        }
-        return;
-    case DRM_FORMAT_XRGB2101010:
-    case DRM_FORMAT_ARGB2101010:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v >> 22 & 0xff) << 16 | (v >> 12 & 0xff) << 8 | (v >> 2 & 0xff);
-        }
-        return;
-    case DRM_FORMAT_XBGR2101010:
-    case DRM_FORMAT_ABGR2101010:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v >> 2 & 0xff) << 16 | (v >> 12 & 0xff) << 8 | (v >> 22 & 0xff);
-        }
-        return;
-    }
 }
 
 /* ------------------------------------------------------------------ framebuffers */
@@ -217,7 +181,7 @@ static bool has_cap_sys_admin(void)
 
 int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *err, size_t err_size)
 {
-    char fmt[8];
+    char fmt[8], list[128];
     if (!fb->handle) {
         snprintf(
             err, err_size,
@@ -235,12 +199,9 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
             name ? name : "unknown");
         free(vendor);
         free(name);
-    } else if (!format_supported(fb->format)) {
-        snprintf(
-            err, err_size,
-            "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
-            "AR30, XB30, AB30",
-            device, fb->fb_id, format_name(fb->format, fmt), fb->format);
+    } else if (!sg_kms_format_find(fb->format)) {
+        snprintf(err, err_size, "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: %s", device,
+                 fb->fb_id, format_name(fb->format, fmt), fb->format, format_list(list, sizeof(list)));
     } else if (fb->width == 0 || fb->height == 0 || fb->pitch < (uint64_t)fb->width * 4) {
         snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", device,
                  fb->fb_id, fb->width, fb->height, fb->pitch);
@@ -703,6 +664,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     k->scan_src = src;
     k->scan_pitch = b->pitch;
     k->scan_format = b->format;
+    k->scan_fmt = sg_kms_format_find(b->format); /* fb_lookup checked it is supported */
     k->scan_fb = b->fb_id;
     k->scan_key = b->key;
     /* the same buffer as last time: only drawing into it can have changed it, so probe first */
@@ -754,22 +716,15 @@ static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
                           size_t dst_pitch)
 {
     struct kms *k = (struct kms *)cap;
+    const struct sg_kms_format *f = k->scan_fmt;
     bool full_rows = r->x == 0 && r->w == k->w;
     for (uint32_t y = r->y; y < r->y + r->h; y++) {
-        const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * 4;
-        uint32_t *d = (uint32_t *)((uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * 4);
-        if (!full_rows) {
-            convert_row(k->scan_format, src, d, r->w);
-            continue;
-        }
-        /* hash exactly the bytes published: straight into the region when no conversion is needed,
-         * else through the cache-hot one-row bounce buffer */
-        if (k->scan_format == DRM_FORMAT_XRGB8888 || k->scan_format == DRM_FORMAT_ARGB8888) {
-            sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(d, src, (size_t)k->w * 4));
-            continue;
-        }
-        sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(k->bounce, src, (size_t)k->w * 4));
-        convert_row(k->scan_format, k->bounce, d, k->w);
+        const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * f->bytes_per_pixel;
+        uint8_t *d = (uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * f->bytes_per_pixel;
+        uint64_t hash = sg_kms_format_copy_row(f, d, src, r->w, k->bounce);
+        /* the hash of what a whole row published: a later change of that row is seen by the next scan */
+        if (full_rows)
+            sg_kms_detect_store(&k->det, y, hash);
     }
     sg_kms_copy_fence();
 }
