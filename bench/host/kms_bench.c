@@ -55,7 +55,6 @@ struct synth {
     double next_cpu, copy_cpu;       /* time inside next_frame / copy_rect */
     uint32_t fps;                    /* 0: poll without waiting */
     const struct sg_kms_format *fmt; /* what the scan-out holds */
-    uint8_t *bounce;                 /* one row, for kms.c's converting copies */
     struct timespec next;
 };
 
@@ -98,6 +97,7 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     uint32_t checked;
     if (flipped && s->det.valid &&
         sg_kms_detect_sample(&s->det, s->src, PITCH, s->phase++, s->interleave, &checked) * 2 > checked) {
+        out->type = s->fmt->kvmfr_type;
         out->width = W;
         out->height = H;
         out->damage_count = 0;
@@ -105,6 +105,7 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&s->det, s->src, PITCH, out->damage, &out->damage_count, &whole);
+    out->type = s->fmt->kvmfr_type;
     out->width = W;
     out->height = H;
     if (whole)
@@ -118,7 +119,7 @@ static void synth_copy(struct sg_capture *c, const struct sg_capture_rect *r, vo
     for (uint32_t y = r->y; y < r->y + r->h; y++)
         sg_kms_detect_store(&s->det, y,
                             sg_kms_format_copy_row(s->fmt, (uint8_t *)dst + (size_t)y * pitch,
-                                                   s->src + (size_t)y * PITCH, W, s->bounce));
+                                                   s->src + (size_t)y * PITCH, W));
     sg_kms_copy_fence();
     s->copy_cpu += bench_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
@@ -384,7 +385,6 @@ int main(int argc, char **argv)
         fill(s.fb[i], 0x1234567u * (uint32_t)(i + 1));
     }
     s.interleave = 8;
-    s.bounce = malloc((size_t)W * 4);
     sg_kms_detect_reset(&s.det, W, H);
     g_synth = &s;
     struct sg_capture *cap;

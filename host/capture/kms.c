@@ -16,9 +16,10 @@
  * changed, the frame goes out whole without a full scan; else every row is
  * hashed and compared, for exact damage.
  * Changed rows are reported as damage and copied by copy_rect straight from
- * the scan-out, hashed as they are copied (through a one-row bounce buffer
- * when they need converting): if the compositor drew into that buffer between
- * scan and copy, the stored hash says what was really published and the next
+ * the scan-out, hashed as they are copied, in the KVMFR type that has the
+ * scan-out's channels (kms_format.c: BGRA, RGBA or RGBA10, no bits lost; only
+ * XRGB2101010 is rearranged, in the same pass): if the compositor drew into
+ * that buffer between scan and copy, the stored hash says what was really published and the next
  * scan corrects it. (So "the current image" of capture.h is the scan-out
  * itself: copy_rect never blocks, but it may copy rows drawn after next_frame
  * looked, and the hashes make sure those are accounted for.)
@@ -98,7 +99,6 @@ struct kms {
 
     uint32_t interleave;
     uint32_t w, h;           /* the current image */
-    uint8_t *bounce;         /* one row of the scan-out, w * 4 bytes */
     const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
     uint32_t scan_format;
@@ -571,7 +571,6 @@ static void kms_destroy(struct sg_capture *cap)
         buf_release(&k->cache[i]);
     close_device(k);
     sg_kms_detect_finish(&k->det);
-    free(k->bounce);
     pthread_mutex_destroy(&k->cursor_lock);
     free(k);
 }
@@ -602,14 +601,10 @@ static void kms_stop(struct sg_capture *cap)
 /* Make the image w x h; the next scan reports it whole. */
 static int resize_image(struct kms *k, uint32_t w, uint32_t h, char *err, size_t err_size)
 {
-    if (w == k->w && h == k->h && k->bounce)
+    if (w == k->w && h == k->h && k->det.row_hash)
         return 0;
-    free(k->bounce);
-    k->bounce = malloc((size_t)w * 4);
-    if (!k->bounce || sg_kms_detect_reset(&k->det, w, h)) {
+    if (sg_kms_detect_reset(&k->det, w, h)) {
         snprintf(err, err_size, "kms %s: out of memory for a %ux%u image", k->path, w, h);
-        free(k->bounce);
-        k->bounce = NULL;
         k->w = k->h = 0;
         return -1;
     }
@@ -676,6 +671,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     if (flipped && k->det.valid && k->interleave > 1 &&
         sg_kms_detect_sample(&k->det, src, k->scan_pitch, k->phase++, k->interleave, &checked) * 2 >
             checked) {
+        out->type = k->scan_fmt->kvmfr_type;
         out->width = k->w;
         out->height = k->h;
         out->damage_count = 0;
@@ -683,6 +679,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&k->det, src, k->scan_pitch, out->damage, &out->damage_count, &whole);
+    out->type = k->scan_fmt->kvmfr_type;
     out->width = k->w;
     out->height = k->h;
     if (whole) {
@@ -721,7 +718,7 @@ static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
     for (uint32_t y = r->y; y < r->y + r->h; y++) {
         const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * f->bytes_per_pixel;
         uint8_t *d = (uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * f->bytes_per_pixel;
-        uint64_t hash = sg_kms_format_copy_row(f, d, src, r->w, k->bounce);
+        uint64_t hash = sg_kms_format_copy_row(f, d, src, r->w);
         /* the hash of what a whole row published: a later change of that row is seen by the next scan */
         if (full_rows)
             sg_kms_detect_store(&k->det, y, hash);

@@ -237,6 +237,7 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
     }
 
     struct sg_capture_rect all = {0, 0, tp->w, tp->h};
+    out->type = SG_FRAME_BGRA;
     out->width = tp->w;
     out->height = tp->h;
     if (first) {
