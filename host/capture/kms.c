@@ -202,7 +202,8 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
     } else if (!sg_kms_format_find(fb->format)) {
         snprintf(err, err_size, "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: %s", device,
                  fb->fb_id, format_name(fb->format, fmt), fb->format, format_list(list, sizeof(list)));
-    } else if (fb->width == 0 || fb->height == 0 || fb->pitch < (uint64_t)fb->width * 4) {
+    } else if (fb->width == 0 || fb->height == 0 ||
+               fb->pitch < (uint64_t)fb->width * sg_kms_format_find(fb->format)->bytes_per_pixel) {
         snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", device,
                  fb->fb_id, fb->width, fb->height, fb->pitch);
     } else {
