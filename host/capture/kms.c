@@ -98,6 +98,8 @@ struct kms {
     uint32_t cache_next;
 
     uint32_t interleave;
+    enum map_mode { MAP_AUTO, MAP_DUMB, MAP_PRIME } map_mode;
+    enum map_mode mapped_by; /* frame thread: how the last mapping was made (logged when it changes) */
     uint32_t w, h;           /* the current image */
     const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
@@ -126,6 +128,9 @@ static const struct sg_capture_option kms_options[] = {
      "on a still screen each poll reads every Nth row, another set each time, and scans "
      "fully when one differs (1 = every row every poll; a change under N rows tall can "
      "wait N polls)"},
+    {"map", "auto",
+     "how framebuffers are mapped: dumb (the dumb-buffer map), prime (PRIME export + mmap of the "
+     "dma-buf) or auto (dumb, else prime)"},
     {NULL, NULL, NULL},
 };
 
@@ -217,7 +222,9 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
 static int memory_key(struct kms *k, uint32_t handle, uint64_t *key)
 {
     struct drm_mode_map_dumb md = {.handle = handle};
-    if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
+    /* the key the mapping was made with: the dumb offset unless mappings go through PRIME */
+    bool prime = k->map_mode == MAP_PRIME || k->mapped_by == MAP_PRIME;
+    if (!prime && drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
         *key = md.offset;
         return 0;
     }
@@ -233,40 +240,53 @@ static int memory_key(struct kms *k, uint32_t handle, uint64_t *key)
     return 0;
 }
 
-/* Map memory object `handle` for reading; the key identifies the memory. */
-static int map_handle(struct kms *k, uint32_t handle, size_t size, uint8_t **map, uint64_t *key, char *err,
-                      size_t err_size)
+/* Map memory object `handle` for reading; the key identifies the memory,
+ * *by says which way it was mapped. */
+static int map_handle(struct kms *k, uint32_t handle, size_t size, uint8_t **map, uint64_t *key,
+                      enum map_mode *by_out, char *err, size_t err_size)
 {
-    struct drm_mode_map_dumb md = {.handle = handle};
-    int dumb_errno = 0;
-    if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
-        void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, k->fd, (off_t)md.offset);
+    int dumb_errno = 0, prime_errno = 0;
+    enum map_mode by = MAP_AUTO;
+    if (k->map_mode != MAP_PRIME) {
+        struct drm_mode_map_dumb md = {.handle = handle};
+        void *p = MAP_FAILED;
+        if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0)
+            p = mmap(NULL, size, PROT_READ, MAP_SHARED, k->fd, (off_t)md.offset);
         if (p != MAP_FAILED) {
             *map = p;
             *key = md.offset;
-            return 0;
+            by = MAP_DUMB;
+        } else {
+            dumb_errno = errno;
         }
     }
-    dumb_errno = errno;
     int pfd = -1;
-    if (drmPrimeHandleToFD(k->fd, handle, DRM_CLOEXEC, &pfd) == 0) {
-        struct stat st;
-        void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pfd, 0);
-        int e = errno;
-        if (p != MAP_FAILED && fstat(pfd, &st) == 0) {
+    if (by == MAP_AUTO && k->map_mode != MAP_DUMB) {
+        if (drmPrimeHandleToFD(k->fd, handle, DRM_CLOEXEC, &pfd) == 0) {
+            struct stat st;
+            void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pfd, 0);
+            prime_errno = errno;
+            if (p != MAP_FAILED && fstat(pfd, &st) == 0) {
+                *map = p;
+                *key = (uint64_t)st.st_ino | 1ull << 63;
+                by = MAP_PRIME;
+            } else if (p != MAP_FAILED) {
+                prime_errno = errno;
+                munmap(p, size);
+            }
             close(pfd);
-            *map = p;
-            *key = (uint64_t)st.st_ino | 1ull << 63;
-            return 0;
+        } else {
+            prime_errno = errno;
         }
-        if (p != MAP_FAILED)
-            munmap(p, size);
-        close(pfd);
-        errno = e;
+    }
+    if (by != MAP_AUTO) {
+        *by_out = by;
+        return 0;
     }
     snprintf(err, err_size,
              "kms %s: cannot map %zu bytes of a framebuffer: dumb-buffer map: %s, PRIME export: %s", k->path,
-             size, strerror(dumb_errno), strerror(errno));
+             size, k->map_mode == MAP_PRIME ? "not tried (kms:map=prime)" : strerror(dumb_errno),
+             k->map_mode == MAP_DUMB ? "not tried (kms:map=dumb)" : strerror(prime_errno));
     return -1;
 }
 
@@ -324,7 +344,12 @@ static struct kms_buf *fb_lookup(struct kms *k, uint32_t fb_id, char *err, size_
                 c->pitch == nb.pitch && c->offset == nb.offset && c->format == nb.format)
                 hit = c;
         }
-        if (!hit && map_handle(k, handles[0], size, &map, &key, err, err_size) == 0) {
+        enum map_mode by;
+        if (!hit && map_handle(k, handles[0], size, &map, &key, &by, err, err_size) == 0) {
+            if (by != k->mapped_by)
+                LOG_I("kms %s: framebuffers mapped through %s", k->path,
+                      by == MAP_DUMB ? "the dumb-buffer map" : "PRIME export + mmap of the dma-buf");
+            k->mapped_by = by;
             nb.map = map;
             nb.map_size = size;
             nb.key = key;
@@ -522,6 +547,16 @@ static int kms_create(struct sg_capture **out, const char *const *v, char *err, 
         goto fail;
     if (k->interleave == 0)
         k->interleave = 1;
+    if (strcmp(v[4], "auto") == 0)
+        k->map_mode = MAP_AUTO;
+    else if (strcmp(v[4], "dumb") == 0)
+        k->map_mode = MAP_DUMB;
+    else if (strcmp(v[4], "prime") == 0)
+        k->map_mode = MAP_PRIME;
+    else {
+        snprintf(err, err_size, "kms:map '%s' is not auto, dumb or prime", v[4]);
+        goto fail;
+    }
     if (v[0][0]) {
         if (probe_card(k, v[0], k->connector_opt, err, err_size))
             goto fail;
@@ -824,7 +859,8 @@ static bool read_cursor_shape(struct kms *k, uint32_t fb_id, uint8_t *shape, siz
         (size_t)nb.width * nb.height * 4 <= cap) {
         uint8_t *map;
         uint64_t key;
-        if (map_handle(k, handle, size, &map, &key, err, sizeof(err)) == 0) {
+        enum map_mode by;
+        if (map_handle(k, handle, size, &map, &key, &by, err, sizeof(err)) == 0) {
             for (uint32_t y = 0; y < nb.height; y++) {
                 const uint8_t *row = map + nb.offset + (size_t)y * nb.pitch;
                 uint32_t *dst = (uint32_t *)(shape + (size_t)y * nb.width * 4);
