@@ -240,6 +240,20 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
         return;
     }
     switch (ev->type) {
+    case SDL_KEYDOWN:
+    case SDL_KEYUP:
+    case SDL_MOUSEMOTION:
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
+    case SDL_MOUSEWHEEL:
+    case SDL_WINDOWEVENT:
+        if (app->session)
+            sg_session_user_active(app->session);
+        break;
+    default:
+        break;
+    }
+    switch (ev->type) {
     case SDL_QUIT:
         app->running = false;
         break;

@@ -86,3 +86,7 @@ uint32_t sg_session_set_cursor_pos(struct sg_session *s, int32_t x, int32_t y);
 /* A finished SET_CURSOR_POS; false when none. */
 bool sg_session_cursor_pos_result(struct sg_session *s, uint32_t *id, enum sg_cursor_pos_result *res);
 bool sg_session_can_set_cursor_pos(struct sg_session *s);
+/* The user is acting on the window (input, pointer entering, focus): the guest
+ * is likely to change soon, so a session that slowed its polling over a still
+ * guest goes back to the full rate at once. Cheap enough for every event. */
+void sg_session_user_active(struct sg_session *s);

@@ -68,6 +68,7 @@ struct sg_publisher {
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     atomic_bool quit; /* the frame thread's loops and waits end */
+    atomic_bool idle; /* sg_publisher_run: nothing happened for SG_PUBLISHER_IDLE_AFTER_MS */
 
     /* frame thread */
     uint32_t serial, format_version;
