@@ -204,6 +204,9 @@ class GpuRun:
 
         a = kms_picture(1024, 768, 0)
         self.picture_step("A", a, "dumb buffer A (SetCrtc 1024x768)")
+        with self.vm.cond:  # said before step A: which scan-out formats this GPU's planes take
+            planes = [t.split("sg-kms: ", 1)[1] for _, t in self.vm.lines if "sg-kms: plane" in t]
+        log(f"{self.gpu}: " + ("; ".join(planes) if planes else "plane formats not reported"))
         if self.map_way and "SPYGLASS_VM_KMS_HOST_ARGS" not in os.environ:
             m, _, _ = self.vm.wait_line(r"sg-host: .*framebuffers mapped through (.*)", 10)
             check(m.group(1) == self.map_way, f"{self.gpu}: the host mapped through {m.group(1)}, "
