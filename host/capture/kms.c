@@ -19,8 +19,8 @@
  * the scan-out, hashed as they are copied, in the KVMFR type that has the
  * scan-out's channels (kms_format.c: BGRA, RGBA or RGBA10, no bits lost; only
  * XRGB2101010 is rearranged, in the same pass): if the compositor drew into
- * that buffer between scan and copy, the stored hash says what was really published and the next
- * scan corrects it. (So "the current image" of capture.h is the scan-out
+ * that buffer between scan and copy, the stored hash says what was really
+ * published and the next scan corrects it. (So "the current image" of capture.h is the scan-out
  * itself: copy_rect never blocks, but it may copy rows drawn after next_frame
  * looked, and the hashes make sure those are accounted for.)
  *
