@@ -8,6 +8,7 @@
  */
 #include "session.h"
 #include "session_private.h"
+#include "session_poll.h"
 
 #include <pthread.h>
 #include <sys/stat.h>
@@ -24,14 +25,6 @@
 #include "shm.h"
 
 #define VALIDITY_CHECK_MS 100
-/* A still guest is polled slower in two steps: every wake costs ~25 us of a
- * core in a VM, 250 polls a second are half a percent. The first change after
- * a still spell waits up to the slower period once; input from the user
- * (sg_session_user_active) ends the spell before that. */
-#define IDLE_AFTER_NS 500000000ull /* no message for this long: poll IDLE_POLL_FACTOR times slower */
-#define IDLE_POLL_FACTOR 4u
-#define STILL_AFTER_NS 2000000000ull /* and for this long: every STILL_POLL_US */
-#define STILL_POLL_US 16000u
 /* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
  * a live host ticks every 10 ms, and one that has not ticked for a second is
  * gone by the validity rule (§10.3). */
@@ -128,6 +121,13 @@ void sg_session_user_active(struct sg_session *s)
     }
 }
 
+void sg_session_input_sent(struct sg_session *s)
+{
+    if (s->input_poll_us)
+        atomic_store(&s->fast_until_ns, sg_time_ns() + SG_POLL_INPUT_WINDOW_NS);
+    sg_session_user_active(s);
+}
+
 /* Sleep us, ending early when the user acts or the session is told to stop. */
 static void idle_wait(struct sg_session *s, uint64_t us)
 {
@@ -186,21 +186,18 @@ static enum run_end run(struct sg_session *s)
             return queue_end(ls);
 
         sg_session_pump_pos_reqs(s);
-        /* A still guest: poll slower after a while (an idle client costs next
-         * to nothing); the first message after the pause brings the fast rate
-         * back. A moving pointer never lets it get there. */
+        /* session_poll.h: slower over a still guest, faster right after input */
         uint64_t now = sg_time_ns();
         if (busy || atomic_exchange(&s->user_active, false))
             last_busy = now;
         if (busy)
             continue;
-        uint64_t still = now - last_busy;
-        if (still > STILL_AFTER_NS)
-            idle_wait(s, STILL_POLL_US);
-        else if (still > IDLE_AFTER_NS)
-            idle_wait(s, s->poll_us * IDLE_POLL_FACTOR);
+        struct sg_poll_wait w = sg_session_poll_wait(now, last_busy, atomic_load(&s->fast_until_ns),
+                                                     s->poll_us, s->input_poll_us);
+        if (w.interruptible)
+            idle_wait(s, w.us);
         else
-            sg_sleep_us(s->poll_us);
+            sg_sleep_us(w.us);
     }
 }
 
@@ -453,6 +450,7 @@ struct sg_session *sg_session_create(const struct sg_session_opts *opts)
     snprintf(s->path, sizeof(s->path), "%s", opts->path ? opts->path : SG_SHM_DEFAULT_PATH);
     s->poll_us = opts->poll_us ? opts->poll_us : 1000;
     s->retry_ms = opts->retry_ms ? opts->retry_ms : 1000;
+    s->input_poll_us = opts->input_poll_us;
     s->notify = opts->notify;
     s->ctx = opts->ctx;
     s->copy_size = SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE;

@@ -341,15 +341,17 @@ int main(int argc, char **argv)
     double move_h = (cpu_s(host_pid) - h0) / secs * 100, move_c = (cpu_s(client_pid) - c0) / secs * 100;
 
     /* traces */
-    struct events hf = {0}, hc = {0}, cf = {0}, cc = {0};
+    struct events hf = {0}, hc = {0}, cf = {0}, cc = {0}, fr = {0}, cr = {0};
     load(host_trace, "frame-post", &hf);
     load(host_trace, "cursor-post", &hc);
     load(client_trace, "frame-drawn", &cf);
     load(client_trace, "cursor-drawn", &cc);
+    load(client_trace, "frame-recv", &fr);
+    load(client_trace, "cursor-recv", &cr);
 
     uint64_t *g2g = calloc((size_t)n, 8), *host = calloc((size_t)n, 8), *cli = calloc((size_t)n, 8),
-             *drawn = calloc((size_t)n, 8);
-    size_t ng = 0, nh = 0, nc = 0, nd = 0;
+             *drawn = calloc((size_t)n, 8), *recv = calloc((size_t)n, 8);
+    size_t ng = 0, nh = 0, nc = 0, nd = 0, nr = 0;
     for (int i = 0; i < n; i++) {
         if (!fs[i].seen)
             continue;
@@ -359,6 +361,9 @@ int main(int argc, char **argv)
             continue;
         host[nh++] = p->t - fs[i].t0;
         cli[nc++] = fs[i].seen - p->t;
+        const struct event *r = first_after(&fr, p->t, p->a, 0, true, false);
+        if (r)
+            recv[nr++] = r->t - p->t;
         /* drawn: the first frame at or after the posted serial */
         for (size_t k = 0; k < cf.n; k++)
             if (cf.v[k].t >= p->t && cf.v[k].a >= p->a) {
@@ -374,9 +379,10 @@ int main(int argc, char **argv)
     row("frame: painted -> seen", g2g, ng, (size_t)n);
     row("frame: host (painted -> posted)", host, nh, ng);
     row("frame: client (posted -> seen)", cli, nc, ng);
+    row("frame: client (posted -> received)", recv, nr, ng);
     row("frame: client (posted -> swapped)", drawn, nd, ng);
 
-    ng = nh = nc = nd = 0;
+    ng = nh = nc = nd = nr = 0;
     for (int i = 0; i < n; i++) {
         if (!cs[i].seen)
             continue;
@@ -386,6 +392,9 @@ int main(int argc, char **argv)
             continue;
         host[nh++] = p->t - cs[i].t0;
         cli[nc++] = cs[i].seen - p->t;
+        const struct event *r = first_after(&cr, p->t, cs[i].x, cs[i].y, true, true);
+        if (r)
+            recv[nr++] = r->t - p->t;
         const struct event *d = first_after(&cc, p->t, cs[i].x, cs[i].y, true, true);
         if (d)
             drawn[nd++] = d->t - p->t;
@@ -393,6 +402,7 @@ int main(int argc, char **argv)
     row("cursor: moved -> seen", g2g, ng, (size_t)n);
     row("cursor: host (moved -> posted)", host, nh, ng);
     row("cursor: client (posted -> seen)", cli, nc, ng);
+    row("cursor: client (posted -> received)", recv, nr, ng);
     row("cursor: client (posted -> swapped)", drawn, nd, ng);
     printf("\nlost (not seen within 2 s): frame %d, cursor %d\n", lost_f, lost_c);
     printf("CPU, %% of one core: still guest: host %.2f, client %.2f; pointer moving every 2 ms: host %.2f, "
