@@ -72,7 +72,7 @@ struct sg_publisher {
 
     /* frame thread */
     uint32_t serial, format_version;
-    uint32_t fmt_w, fmt_h, fmt_pitch;
+    uint32_t fmt_type, fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
     int next_block, last_block;
     struct block blk[2];
