@@ -108,6 +108,7 @@ static void handle_cursor(struct sg_app *app)
     c.new_shape = false;
     app->cur = c;
     app->cursor_dirty = true;
+    SG_TRACE("cursor-take %d %d", c.x + c.hot_x, c.y + c.hot_y);
     if (app->hooks->on_guest_cursor) {
         struct sg_guest_cursor gc;
         sg_session_cursor_peek(app->session, &gc);
@@ -240,6 +241,20 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
         return;
     }
     switch (ev->type) {
+    case SDL_KEYDOWN:
+    case SDL_KEYUP:
+    case SDL_MOUSEMOTION:
+    case SDL_MOUSEBUTTONDOWN:
+    case SDL_MOUSEBUTTONUP:
+    case SDL_MOUSEWHEEL:
+    case SDL_WINDOWEVENT:
+        if (app->session)
+            sg_session_user_active(app->session);
+        break;
+    default:
+        break;
+    }
+    switch (ev->type) {
     case SDL_QUIT:
         app->running = false;
         break;
@@ -248,17 +263,17 @@ static void handle_event(struct sg_app *app, const SDL_Event *ev)
         handle_key(app, &ev->key);
         break;
     case SDL_MOUSEMOTION:
-        if (h->on_mouse_motion)
-            h->on_mouse_motion(app->hook_state, &ev->motion);
+        if (h->on_mouse_motion && h->on_mouse_motion(app->hook_state, &ev->motion))
+            sg_session_input_sent(app->session);
         break;
     case SDL_MOUSEBUTTONDOWN:
     case SDL_MOUSEBUTTONUP:
-        if (h->on_mouse_button)
-            h->on_mouse_button(app->hook_state, &ev->button);
+        if (h->on_mouse_button && h->on_mouse_button(app->hook_state, &ev->button))
+            sg_session_input_sent(app->session);
         break;
     case SDL_MOUSEWHEEL:
-        if (h->on_mouse_wheel)
-            h->on_mouse_wheel(app->hook_state, &ev->wheel);
+        if (h->on_mouse_wheel && h->on_mouse_wheel(app->hook_state, &ev->wheel))
+            sg_session_input_sent(app->session);
         break;
     case SDL_WINDOWEVENT:
         handle_window_event(app, &ev->window);
@@ -313,6 +328,7 @@ static bool start_session(struct sg_app *app)
     struct sg_session_opts so = {
         .path = path,
         .poll_us = (unsigned)sg_options_int(opts, "app", "pollUs"),
+        .input_poll_us = (unsigned)sg_options_int(opts, "app", "inputPollUs"),
         .retry_ms = (unsigned)sg_options_int(opts, "app", "retryMs"),
         .notify = session_notify,
         .ctx = app,

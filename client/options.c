@@ -23,8 +23,13 @@ static const struct sg_option base_options[] = {
      "shared memory region: a file, or a kvmfr device; unset, /dev/kvmfr0 is used when it exists", NULL, 'f',
      0, 0, NULL},
     {"app", "pollUs", SG_OPT_INT, "1000",
-     "sleep between polls of empty queues, microseconds (4x as long after 0.5 s without messages)", NULL, 0,
-     50, 100000, NULL},
+     "sleep between polls of empty queues, microseconds (4x as long after 0.5 s without messages, 16 ms "
+     "after 2 s until the next input)",
+     NULL, 0, 50, 100000, NULL},
+    {"app", "inputPollUs", SG_OPT_INT, "125",
+     "for 50 ms after mouse input is sent to the guest, poll this often for its answer (the guest cursor), "
+     "microseconds; 0 = app:pollUs",
+     NULL, 0, 0, 100000, NULL},
     {"app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0,
      10, 60000, NULL},
     {"app", "screenshotDir", SG_OPT_STR, ".", "folder where the screenshot key saves PNG files", NULL, 0, 0,

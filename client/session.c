@@ -8,6 +8,7 @@
  */
 #include "session.h"
 #include "session_private.h"
+#include "session_poll.h"
 
 #include <pthread.h>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lgmp.h"
 #include "sg_log.h"
@@ -23,8 +25,6 @@
 #include "shm.h"
 
 #define VALIDITY_CHECK_MS 100
-#define IDLE_AFTER_NS 500000000ull /* no message for this long: poll IDLE_POLL_FACTOR times slower */
-#define IDLE_POLL_FACTOR 4u
 /* How long an attach waits for the heartbeat to move (lgmp.md §10.1, §10.2):
  * a live host ticks every 10 ms, and one that has not ticked for a second is
  * gone by the validity rule (§10.3). */
@@ -109,6 +109,45 @@ static void set_state(struct sg_session *s, enum sg_session_state state, const c
     }
 }
 
+void sg_session_user_active(struct sg_session *s)
+{
+    if (atomic_exchange(&s->user_active, true))
+        return; /* already told, not taken yet */
+    /* seq_cst pairs with idle_wait's store then load: one of the two sees the other */
+    if (atomic_load(&s->idle_waiting)) {
+        pthread_mutex_lock(&s->wake_lock);
+        pthread_cond_signal(&s->wake_cond);
+        pthread_mutex_unlock(&s->wake_lock);
+    }
+}
+
+void sg_session_input_sent(struct sg_session *s)
+{
+    if (s->input_poll_us)
+        atomic_store(&s->fast_until_ns, sg_time_ns() + SG_POLL_INPUT_WINDOW_NS);
+    sg_session_user_active(s);
+}
+
+/* Sleep us, ending early when the user acts or the session is told to stop. */
+static void idle_wait(struct sg_session *s, uint64_t us)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(us / 1000000u);
+    until.tv_nsec += (long)(us % 1000000u) * 1000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_nsec -= 1000000000L;
+        until.tv_sec++;
+    }
+    pthread_mutex_lock(&s->wake_lock);
+    atomic_store(&s->idle_waiting, true);
+    while (!atomic_load(&s->user_active) && !atomic_load(&s->stop))
+        if (pthread_cond_timedwait(&s->wake_cond, &s->wake_lock, &until) != 0)
+            break;
+    atomic_store(&s->idle_waiting, false);
+    pthread_mutex_unlock(&s->wake_lock);
+}
+
 enum run_end { RUN_STOP, RUN_LOST, RUN_EVICTED, RUN_ERROR };
 
 /* Why a queue error ends the run. */
@@ -147,14 +186,18 @@ static enum run_end run(struct sg_session *s)
             return queue_end(ls);
 
         sg_session_pump_pos_reqs(s);
-        /* A still guest: poll slower after a while (an idle client costs next
-         * to nothing); the first message after the pause brings the fast rate
-         * back. A moving pointer never lets it get there. */
+        /* session_poll.h: slower over a still guest, faster right after input */
         uint64_t now = sg_time_ns();
-        if (busy)
+        if (busy || atomic_exchange(&s->user_active, false))
             last_busy = now;
+        if (busy)
+            continue;
+        struct sg_poll_wait w = sg_session_poll_wait(now, last_busy, atomic_load(&s->fast_until_ns),
+                                                     s->poll_us, s->input_poll_us);
+        if (w.interruptible)
+            idle_wait(s, w.us);
         else
-            sg_sleep_us(now - last_busy > IDLE_AFTER_NS ? s->poll_us * IDLE_POLL_FACTOR : s->poll_us);
+            sg_sleep_us(w.us);
     }
 }
 
@@ -407,16 +450,25 @@ struct sg_session *sg_session_create(const struct sg_session_opts *opts)
     snprintf(s->path, sizeof(s->path), "%s", opts->path ? opts->path : SG_SHM_DEFAULT_PATH);
     s->poll_us = opts->poll_us ? opts->poll_us : 1000;
     s->retry_ms = opts->retry_ms ? opts->retry_ms : 1000;
+    s->input_poll_us = opts->input_poll_us;
     s->notify = opts->notify;
     s->ctx = opts->ctx;
     s->copy_size = SG_KVMFR_CURSOR_SHAPE_BUFFER_SIZE;
     s->copy_buf = malloc(s->copy_size);
     s->next_id = 1;
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->wake_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake_cond, &ca);
+    pthread_condattr_destroy(&ca);
     snprintf(s->st.message, sizeof(s->st.message), "starting");
     s->st.state = SG_SESSION_WAITING;
     if (!s->copy_buf || pthread_create(&s->thread, NULL, thread_main, s) != 0) {
         free(s->copy_buf);
+        pthread_cond_destroy(&s->wake_cond);
+        pthread_mutex_destroy(&s->wake_lock);
         pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
@@ -430,12 +482,17 @@ void sg_session_destroy(struct sg_session *s)
     if (!s)
         return;
     atomic_store(&s->stop, true);
+    pthread_mutex_lock(&s->wake_lock);
+    pthread_cond_signal(&s->wake_cond);
+    pthread_mutex_unlock(&s->wake_lock);
     if (s->thread_started)
         pthread_join(s->thread, NULL);
     if (s->mapped)
         unmap(s);
     sg_cursor_image_finish(&s->cur.shape);
     free(s->copy_buf);
+    pthread_cond_destroy(&s->wake_cond);
+    pthread_mutex_destroy(&s->wake_lock);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

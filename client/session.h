@@ -59,6 +59,7 @@ struct sg_session_cursor {
 struct sg_session_opts {
     const char *path;
     unsigned poll_us, retry_ms;
+    unsigned input_poll_us;    /* poll interval right after input was sent; 0 = poll_us */
     void (*notify)(void *ctx); /* from the session thread: something to take */
     void *ctx;
 };
@@ -86,3 +87,11 @@ uint32_t sg_session_set_cursor_pos(struct sg_session *s, int32_t x, int32_t y);
 /* A finished SET_CURSOR_POS; false when none. */
 bool sg_session_cursor_pos_result(struct sg_session *s, uint32_t *id, enum sg_cursor_pos_result *res);
 bool sg_session_can_set_cursor_pos(struct sg_session *s);
+/* The user is acting on the window (input, pointer entering, focus): the guest
+ * is likely to change soon, so a session that slowed its polling over a still
+ * guest goes back to the full rate at once. Cheap enough for every event. */
+void sg_session_user_active(struct sg_session *s);
+/* Input was just sent to the guest: its answer (the guest cursor moving above
+ * all) is expected within milliseconds, so the queues are polled every
+ * input_poll_us for a short while instead of every poll_us. */
+void sg_session_input_sent(struct sg_session *s);

@@ -42,6 +42,15 @@ struct sg_session {
     bool thread_started;
     atomic_bool stop;
 
+    /* The user acted on the window: a guest change is likely, leave the slow
+     * idle poll now (sg_session_user_active). */
+    atomic_bool user_active;
+    atomic_bool idle_waiting;       /* the thread is in (or entering) idle_wait */
+    unsigned input_poll_us;         /* 0: no faster polling after input */
+    _Atomic uint64_t fast_until_ns; /* sg_session_input_sent: poll every input_poll_us until then */
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake_cond; /* CLOCK_MONOTONIC */
+
     pthread_mutex_t lock;
     /* --- under lock --- */
     struct sg_session_status st;

@@ -51,8 +51,15 @@ struct sg_capture_rect {
     uint32_t x, y, w, h;
 };
 
-/* A new frame. Pixels are BGRA (4 bytes, B first); the 4th byte is not alpha. */
+/* A new frame. */
 struct sg_capture_frame {
+    /* The pixel layout, a KVMFR frame type (kvmfr.md §5.3) with one pixel per
+     * texel: SG_FRAME_BGRA (bytes B, G, R, X: what x11, fbdev and testpattern
+     * give), SG_FRAME_RGBA or SG_FRAME_RGBA10 (kms, whatever the scan-out
+     * holds); not BGR_32. copy_rect writes rows of this layout, and the
+     * publisher sends it as the frame's type. A change of type is a new
+     * format, like a change of size. The 4th byte (2 bits) is not alpha. */
+    uint32_t type;
     uint32_t width, height;
     /* Rectangles changed since the previous next_frame (clipped to the frame).
      * 0 = the whole frame changed (first frame after start, size change, or
@@ -103,7 +110,7 @@ struct sg_capture_impl {
     enum sg_capture_status (*next_frame)(struct sg_capture *cap, uint32_t timeout_ms,
                                          struct sg_capture_frame *out);
     /* Copy rectangle r of the current image into dst, an image of the same
-     * size whose row 0 starts at dst with dst_pitch bytes per row.
+     * size and type whose row 0 starts at dst with dst_pitch bytes per row.
      * Context: frame thread, after next_frame returned OK; may run beside
      * next_cursor/set_cursor_pos. */
     void (*copy_rect)(struct sg_capture *cap, const struct sg_capture_rect *r, void *dst, size_t dst_pitch);
@@ -175,8 +182,8 @@ bool sg_capture_rect_clip(struct sg_capture_rect *r, uint32_t w, uint32_t h);
 /* Add r to a damage list; past SG_CAPTURE_MAX_DAMAGE the list becomes one
  * bounding box. count 0 on entry means empty here (callers track "whole"). */
 void sg_capture_damage_add(struct sg_capture_rect *list, uint32_t *count, const struct sg_capture_rect *r);
-/* Copy rectangle r of a BGRA image (src, src_pitch) to the same place in dst;
- * whole rows of equal pitch go in one memcpy. */
+/* Copy rectangle r of an image of 4-byte pixels (src, src_pitch) to the same
+ * place in dst; whole rows of equal pitch go in one memcpy. */
 void sg_capture_copy_image(const uint8_t *src, size_t src_pitch, const struct sg_capture_rect *r, void *dst,
                            size_t dst_pitch);
 /* Parse a non-negative integer option; -1 with err naming key and value. */

@@ -28,6 +28,7 @@ int sg_publisher_create(struct sg_publisher **out, void *base, size_t size, stru
              opts && opts->region_name ? opts->region_name : "(memory)");
     pthread_mutex_init(&p->cap_lock, NULL);
     atomic_init(&p->quit, false);
+    atomic_init(&p->idle, false);
     p->app_size = (uint32_t)sg_kvmfr_build_info(info, p->app, sizeof(p->app));
     if (!p->app_size) {
         snprintf(err, err_size, "the KVMFR app data does not fit %zu bytes", sizeof(p->app));
@@ -139,12 +140,17 @@ int sg_publisher_tick(struct sg_publisher *p)
 
 /* ------------------------------------------------------------------ run */
 
+#define FRAME_WAIT_MS 20u
+#define FRAME_WAIT_IDLE_MS 100u
+
 static void *frame_thread(void *arg)
 {
     struct sg_publisher *p = arg;
     /* the signal flag is the tick's to read; it tells this thread via quit */
+    /* A still screen waits longer for damage; the price is that a second
+     * client subscribing then waits up to that long for its first frame. */
     while (!frame_quit(p))
-        sg_publisher_frame_step(p, 20);
+        sg_publisher_frame_step(p, atomic_load(&p->idle) ? FRAME_WAIT_IDLE_MS : FRAME_WAIT_MS);
     return NULL;
 }
 
@@ -163,6 +169,26 @@ static int start_frame_thread(struct sg_publisher *p, pthread_t *th)
     return rc;
 }
 
+/* A number that changes whenever the publisher did something a client will
+ * see: a frame, a re-post, a cursor message, a client message acted on, a new
+ * session. */
+static uint64_t activity(const struct sg_publisher *p)
+{
+    struct sg_publisher_stats st;
+    sg_publisher_get_stats(p, &st);
+    return st.frames + st.reposts + st.cursor_posts + st.set_cursor_pos + st.sessions + st.frames_dropped +
+           st.cursor_dropped;
+}
+
+static void add_ms(struct timespec *t, uint32_t ms)
+{
+    t->tv_nsec += (long)ms * 1000000L;
+    while (t->tv_nsec >= 1000000000L) {
+        t->tv_nsec -= 1000000000L;
+        t->tv_sec++;
+    }
+}
+
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
 {
     pthread_t th;
@@ -176,6 +202,7 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
     }
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
+    uint64_t seen = activity(p), last_active_ns = sg_time_ns();
     while (!*stop) {
         if (sg_publisher_tick(p) == 1) {
             atomic_store(&p->quit, true);
@@ -186,21 +213,32 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
                 return -1;
             }
         }
-        next.tv_nsec += SG_KVMFR_HOST_TICK_MS * 1000000L;
-        if (next.tv_nsec >= 1000000000L) {
-            next.tv_nsec -= 1000000000L;
-            next.tv_sec++;
+        uint64_t now_ns = sg_time_ns(), act = activity(p);
+        if (act != seen) {
+            seen = act;
+            last_active_ns = now_ns;
         }
+        bool idle = now_ns - last_active_ns > SG_PUBLISHER_IDLE_AFTER_MS * 1000000ull;
+        atomic_store(&p->idle, idle);
+        add_ms(&next, idle ? SG_PUBLISHER_IDLE_TICK_MS : SG_KVMFR_HOST_TICK_MS);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > next.tv_sec + 1)
             next = now; /* suspended for a while: do not catch up */
         /* between ticks: the cursor as it moves */
-        while (!*stop && ns_until(&next) > 0)
+        while (!*stop && ns_until(&next) > 0) {
             if (sg_publisher_cursor_wait(p, &next) < 0) {
                 clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
                 break;
             }
+            if (idle && activity(p) != seen) {
+                /* the pointer moved: a client message (a warp) may follow at once */
+                clock_gettime(CLOCK_MONOTONIC, &next);
+                add_ms(&next, SG_KVMFR_HOST_TICK_MS);
+                idle = false;
+                atomic_store(&p->idle, false);
+            }
+        }
     }
     atomic_store(&p->quit, true);
     pthread_join(th, NULL);

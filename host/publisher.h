@@ -5,7 +5,7 @@
  * as a Looking Glass B7 host would (kvmfr.md §3-§7): two queues, the §4
  * placement, the §5.7 frame algorithm with the progress word raised band by
  * band, the §6.4 cursor algorithm, SET_CURSOR_POS handled and acknowledged
- * on the 10 ms tick.
+ * on the 10 ms tick (25 ms once nothing has happened for a second).
  *
  * Two loops: sg_publisher_frame_step (the frame thread) and
  * sg_publisher_tick (every 10 ms: heartbeat, client messages, cursor). Between
@@ -26,6 +26,15 @@
 #include "sg_clock.h"
 
 #define SG_PUBLISHER_ALIGN 4096u
+/* With nothing published and no client message for this long, sg_publisher_run
+ * ticks every SG_PUBLISHER_IDLE_TICK_MS instead of every 10 ms: each wake costs
+ * ~25 us of a core in a VM, and a still desktop should cost next to nothing.
+ * The heartbeat needs a tick within 1 s (lgmp.md §6); the price is that a
+ * client message after a still spell (a warp when the pointer enters the
+ * client's window) waits up to the idle tick. Any pointer motion brings the
+ * 10 ms tick back at once. */
+#define SG_PUBLISHER_IDLE_AFTER_MS 1000u
+#define SG_PUBLISHER_IDLE_TICK_MS 25u
 
 struct sg_publisher_opts {
     uint32_t fps_cap;             /* 0 = as many frames as the backend makes */

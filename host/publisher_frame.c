@@ -36,8 +36,8 @@ static bool any_subscriber(struct sg_publisher *p)
 /* Copy the rectangles into the block's data area band by band, raising the
  * progress word after each band (kvmfr.md §5.6). */
 static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word, uint32_t pitch,
-                           uint32_t rows, const struct sg_capture_rect *const *lists, const uint32_t *counts,
-                           int nlists)
+                           uint32_t bpp, uint32_t rows, const struct sg_capture_rect *const *lists,
+                           const uint32_t *counts, int nlists)
 {
     uint32_t band = BAND_BYTES / pitch ? BAND_BYTES / pitch : 1;
     uint64_t bytes = 0;
@@ -52,7 +52,7 @@ static uint64_t copy_bands(struct sg_publisher *p, uint8_t *data, uint32_t *word
                     continue;
                 struct sg_capture_rect part = {r->x, a, r->w, b - a};
                 sg_capture_copy_rect(p->cap, &part, data, pitch);
-                bytes += (uint64_t)part.w * 4 * part.h;
+                bytes += (uint64_t)part.w * bpp * part.h;
                 touched = true;
             }
         if (touched || y1 == rows) {
@@ -95,9 +95,15 @@ static bool post_frame_block(struct sg_publisher *p, int i)
     }
 }
 
-/* A size the wire and the client can take. */
+/* A type and size the wire and the client can take. */
 static bool frame_size_ok(struct sg_publisher *p, const struct sg_capture_frame *f)
 {
+    /* one pixel per texel of a known size: BGR_32 packs pixels, which copy_rect's rectangles cannot say */
+    if (!sg_kvmfr_bytes_per_texel(f->type) || f->type == SG_FRAME_BGR_32) {
+        LOG_W("capture %s gave a frame of type %u (%s): not sent", p->cap->impl->name, f->type,
+              sg_kvmfr_frame_type_str(f->type));
+        return false;
+    }
     if (f->width == 0 || f->height == 0 || f->width > SG_KVMFR_MAX_DIMENSION ||
         f->height > SG_KVMFR_MAX_DIMENSION) {
         LOG_W("capture %s gave a %ux%u frame: not sent", p->cap->impl->name, f->width, f->height);
@@ -106,17 +112,20 @@ static bool frame_size_ok(struct sg_publisher *p, const struct sg_capture_frame 
     return true;
 }
 
-/* A new size is a new format version: clients reconfigure on it. */
+/* A new type or size is a new format version: clients reconfigure on it. */
 static void track_format(struct sg_publisher *p, const struct sg_capture_frame *f, uint32_t pitch)
 {
-    if (!p->have_format || f->width != p->fmt_w || f->height != p->fmt_h || pitch != p->fmt_pitch) {
+    if (!p->have_format || f->type != p->fmt_type || f->width != p->fmt_w || f->height != p->fmt_h ||
+        pitch != p->fmt_pitch) {
         p->format_version++;
+        p->fmt_type = f->type;
         p->fmt_w = f->width;
         p->fmt_h = f->height;
         p->fmt_pitch = pitch;
         p->have_format = true;
         p->trunc_logged = false;
-        LOG_I("frame format %u: %ux%u BGRA, pitch %u", p->format_version, f->width, f->height, pitch);
+        LOG_I("frame format %u: %ux%u %s, pitch %u", p->format_version, f->width, f->height,
+              sg_kvmfr_frame_type_str(f->type), pitch);
     }
 }
 
@@ -149,7 +158,7 @@ static struct sg_kvmfr_wire_frame frame_header(struct sg_publisher *p, const str
     struct sg_kvmfr_wire_frame hdr = {
         .format_version = p->format_version,
         .frame_serial = p->serial,
-        .type = SG_FRAME_BGRA,
+        .type = f->type,
         .screen_width = f->width,
         .screen_height = f->height,
         .data_width = f->width,
@@ -176,6 +185,7 @@ static struct sg_kvmfr_wire_frame frame_header(struct sg_publisher *p, const str
 static uint64_t copy_frame(struct sg_publisher *p, int i, const struct sg_capture_frame *f, uint32_t rows,
                            uint32_t pitch, uint32_t *word)
 {
+    uint32_t bpp = sg_kvmfr_bytes_per_texel(f->type);
     uint8_t *data = (uint8_t *)p->blocks[i].ptr + SG_PUBLISHER_ALIGN;
     struct sg_capture_rect all = {0, 0, f->width, rows};
     bool partial = p->blk[i].valid && p->blk[i].format_version == p->format_version && p->serial >= 2 &&
@@ -189,11 +199,11 @@ static uint64_t copy_frame(struct sg_publisher *p, int i, const struct sg_captur
         for (uint32_t k = 0; k < f->damage_count; k++)
             sg_capture_damage_add(both, &n, &f->damage[k]);
         const struct sg_capture_rect *lists[1] = {both};
-        return copy_bands(p, data, word, pitch, rows, lists, &n, 1);
+        return copy_bands(p, data, word, pitch, bpp, rows, lists, &n, 1);
     }
     const struct sg_capture_rect *lists[1] = {&all};
     uint32_t counts[1] = {1};
-    return copy_bands(p, data, word, pitch, rows, lists, counts, 1);
+    return copy_bands(p, data, word, pitch, bpp, rows, lists, counts, 1);
 }
 
 /* Block i now holds f: what the next frames' copies and re-posts rely on. */
@@ -217,7 +227,7 @@ static void publish_frame(struct sg_publisher *p, const struct sg_capture_frame 
 {
     if (!frame_size_ok(p, f))
         return;
-    uint32_t pitch = f->width * 4;
+    uint32_t pitch = f->width * sg_kvmfr_bytes_per_texel(f->type);
     track_format(p, f, pitch);
     uint32_t flags = 0;
     uint32_t rows = rows_that_fit(p, f, pitch, &flags);

@@ -68,10 +68,11 @@ struct sg_publisher {
     pthread_mutex_t cap_lock; /* start/stop against the tick's cursor calls; never held across a wait */
     atomic_bool capturing;
     atomic_bool quit; /* the frame thread's loops and waits end */
+    atomic_bool idle; /* sg_publisher_run: nothing happened for SG_PUBLISHER_IDLE_AFTER_MS */
 
     /* frame thread */
     uint32_t serial, format_version;
-    uint32_t fmt_w, fmt_h, fmt_pitch;
+    uint32_t fmt_type, fmt_w, fmt_h, fmt_pitch;
     bool have_format, trunc_logged;
     int next_block, last_block;
     struct block blk[2];

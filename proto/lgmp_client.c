@@ -41,7 +41,7 @@ struct sg_lgmp_client {
     bool have_session;
     uint32_t tag;
     uint32_t session;
-    _Atomic uint64_t seen_clock; /* relaxed: any queue's thread updates them */
+    _Atomic uint64_t seen_clock; /* any queue's thread updates them: see session_valid */
     _Atomic uint64_t last_beat;
     uint8_t *app_data;
     uint32_t app_data_size;
@@ -136,8 +136,9 @@ enum sg_lgmp_status sg_lgmp_client_session_init(struct sg_lgmp_client *c, const 
     c->app_data_size = u;
     c->tag = sg_lgmp_random31();
     c->session = session;
-    atomic_store_explicit(&c->seen_clock, beat, memory_order_relaxed);
     atomic_store_explicit(&c->last_beat, client_now(c), memory_order_relaxed);
+    atomic_store_explicit(&c->seen_clock, beat,
+                          memory_order_release); /* after last_beat: see session_valid */
     c->have_session = true;
     /* Queues of an earlier session stay allocated (the caller owns them) but
      * their `session` no longer matches, so they only report INVALID_SESSION
@@ -155,14 +156,20 @@ bool sg_lgmp_client_session_valid(struct sg_lgmp_client *c)
         return false;
     if (SG_READ_ONCE(c->hdr->session_id) != c->session)
         return false;
+    /* Threads of one client (one per queue) share seen_clock/last_beat. The
+     * time is stored before the clock value it belongs to (release), and read
+     * after it (acquire): a thread that finds the clock already seen never
+     * pairs it with the time of an older beat. "now" is read after last_beat,
+     * as another thread may have stored a later time than a now read earlier. */
     uint64_t beat = sg_lgmp_aload64(&c->hdr->host_clock_ms);
-    uint64_t now = client_now(c);
-    if (beat != atomic_load_explicit(&c->seen_clock, memory_order_relaxed)) {
-        atomic_store_explicit(&c->seen_clock, beat, memory_order_relaxed);
-        atomic_store_explicit(&c->last_beat, now, memory_order_relaxed);
+    if (beat != atomic_load_explicit(&c->seen_clock, memory_order_acquire)) {
+        atomic_store_explicit(&c->last_beat, client_now(c), memory_order_relaxed);
+        atomic_store_explicit(&c->seen_clock, beat, memory_order_release);
         return true;
     }
-    return !(now - atomic_load_explicit(&c->last_beat, memory_order_relaxed) > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
+    uint64_t last = atomic_load_explicit(&c->last_beat, memory_order_relaxed);
+    uint64_t now = client_now(c);
+    return !(now > last && now - last > SG_LGMP_HEARTBEAT_TIMEOUT_MS);
 }
 
 uint32_t sg_lgmp_client_session_id(const struct sg_lgmp_client *c)

@@ -55,6 +55,7 @@ static enum sg_capture_status full_next(struct sg_capture *c, uint32_t t, struct
 {
     struct full *f = (struct full *)c;
     f->img[f->n++ % 4096] ^= 1;
+    out->type = SG_FRAME_BGRA;
     out->width = W;
     out->height = H;
     out->damage_count = 0;

@@ -33,6 +33,7 @@
 #include "bench_util.h"
 #include "capture.h"
 #include "kms_detect.h"
+#include "kms_format.h"
 #include "lgmp.h"
 #include "publisher.h"
 #include "sysinfo.h"
@@ -51,8 +52,9 @@ struct synth {
     struct sg_kms_detect det;
     const uint8_t *src;
     uint32_t phase, interleave;
-    double next_cpu, copy_cpu; /* time inside next_frame / copy_rect */
-    uint32_t fps;              /* 0: poll without waiting */
+    double next_cpu, copy_cpu;       /* time inside next_frame / copy_rect */
+    uint32_t fps;                    /* 0: poll without waiting */
+    const struct sg_kms_format *fmt; /* what the scan-out holds */
     struct timespec next;
 };
 
@@ -95,6 +97,7 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     uint32_t checked;
     if (flipped && s->det.valid &&
         sg_kms_detect_sample(&s->det, s->src, PITCH, s->phase++, s->interleave, &checked) * 2 > checked) {
+        out->type = s->fmt->kvmfr_type;
         out->width = W;
         out->height = H;
         out->damage_count = 0;
@@ -102,6 +105,7 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
     }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&s->det, s->src, PITCH, out->damage, &out->damage_count, &whole);
+    out->type = s->fmt->kvmfr_type;
     out->width = W;
     out->height = H;
     if (whole)
@@ -110,12 +114,12 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
 }
 static void synth_copy(struct sg_capture *c, const struct sg_capture_rect *r, void *dst, size_t pitch)
 {
-    struct synth *s = (struct synth *)c; /* kms.c's copy_rect for full rows of XRGB8888 */
+    struct synth *s = (struct synth *)c; /* kms.c's copy_rect for full rows */
     double t0 = bench_seconds(CLOCK_THREAD_CPUTIME_ID);
     for (uint32_t y = r->y; y < r->y + r->h; y++)
         sg_kms_detect_store(&s->det, y,
-                            sg_kms_copy_row_hash((uint8_t *)dst + (size_t)y * pitch,
-                                                 s->src + (size_t)y * PITCH, (size_t)W * 4));
+                            sg_kms_format_copy_row(s->fmt, (uint8_t *)dst + (size_t)y * pitch,
+                                                   s->src + (size_t)y * PITCH, W));
     sg_kms_copy_fence();
     s->copy_cpu += bench_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 }
@@ -216,7 +220,10 @@ static void session_close(struct session *s)
 
 /* ------------------------------------------------ the figures */
 
-static void whole_frames(struct synth *s, double mc)
+/* Capture + publish of whole changed frames of the scan-out format s->fmt: the
+ * median CPU per frame, and the copy_rect share, both as ratios to memcpy. */
+static void whole_frames_of(struct synth *s, double mc, double *med_out, double *next_out, double *copy_out,
+                            double *bytes_out, int *frames_out)
 {
     struct session ss;
     session_open(&ss, &s->base);
@@ -239,18 +246,36 @@ static void whole_frames(struct synth *s, double mc)
         session_drain(&ss);
     }
     sg_publisher_get_stats(ss.p, &s1);
-    double med = bench_median(t, got);
+    *med_out = bench_median(t, got);
+    *next_out = (s->next_cpu - n0) / 60 / mc;
+    *copy_out = (s->copy_cpu - c0) / 60 / mc;
+    *bytes_out = (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames);
+    *frames_out = got;
+    session_close(&ss);
+}
+
+static void whole_frames(struct synth *s, double mc)
+{
+    double med, next, copy, bytes;
+    int got;
+    s->fmt = sg_kms_format_find(0x34325258); /* XR24: what virtual GPUs scan out by default */
+    whole_frames_of(s, mc, &med, &next, &copy, &bytes, &got);
     printf("whole changed 1920x1080 frame, capture + publish %8.3f ms CPU/frame %5.2f x memcpy  (%.0f%% of "
-           "the frame "
-           "copied into the region, %d frames)\n",
-           med * 1e3, med / mc,
-           100.0 * (double)(s1.bytes_copied - s0.bytes_copied) / (double)(s1.frames - s0.frames) /
-               ((double)W * H * 4),
-           got);
+           "the frame copied into the region, %d frames)\n",
+           med * 1e3, med / mc, 100.0 * bytes / ((double)W * H * 4), got);
     printf("  of which: change detection (next_frame) %.2f x memcpy, copy into the region (copy_rect) %.2f x "
            "memcpy\n",
-           (s->next_cpu - n0) / 60 / mc, (s->copy_cpu - c0) / 60 / mc);
-    session_close(&ss);
+           next, copy);
+    /* every scan-out format, the same flips: what its copy costs beside XR24's */
+    uint32_t nf;
+    const struct sg_kms_format *f = sg_kms_formats(&nf);
+    for (uint32_t i = 0; i < nf; i++) {
+        s->fmt = &f[i];
+        whole_frames_of(s, mc, &med, &next, &copy, &bytes, &got);
+        printf(
+            "  scan-out %s, published as %-6s: capture + publish %5.2f x memcpy, copy_rect %5.2f x memcpy\n",
+            f[i].name, sg_kvmfr_frame_type_str(f[i].kvmfr_type), med / mc, copy);
+    }
 }
 
 static void still_scan(struct synth *s, double mc)

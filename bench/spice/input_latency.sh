@@ -5,6 +5,7 @@
 # --sound: the fake VM plays sound during the run (its click train, 48 kHz stereo raw PCM,
 # through the SPICE playback channel) and the client plays it to a private PulseAudio (as in
 # tests/audio); --both: a run without sound, then one with, and both figures side by side.
+# INPUT_LATENCY_CLIENT_ARGS adds client options (e.g. app:inputPollUs=0 for the plain 1 ms poll).
 BUILD=${1:?build dir}
 N=${2:-300}
 MODE=${3:-}
@@ -38,7 +39,7 @@ once() {
     SG_PIDS+=($!)
     DISPLAY=$C LIBGL_ALWAYS_SOFTWARE=1 "$BUILD/client/spyglass-client" -f "$SHM" "spice:unix=$SOCK" \
         win:x=0 win:y=0 -d win:autoResize=no win:width=1024 win:height=768 win:vsync=no \
-        "app:statsFile=$SG_TMP/stats.$sound" >"$SG_TMP/client.$sound.log" 2>&1 &
+        "app:statsFile=$SG_TMP/stats.$sound" ${INPUT_LATENCY_CLIENT_ARGS:-} >"$SG_TMP/client.$sound.log" 2>&1 &
     pids+=($!)
     SG_PIDS+=($!)
     local log=$SG_TMP/client.$sound.log

@@ -287,6 +287,7 @@ static enum sg_capture_status fb_next_frame(struct sg_capture *cap, uint32_t tim
             return SG_CAPTURE_ERROR;
         }
         bool all = changed || !fb->have_image;
+        out->type = SG_FRAME_BGRA; /* converted to BGRA as it is read */
         out->width = fb->w;
         out->height = fb->h;
         out->damage_count = 0;

@@ -16,10 +16,11 @@
  * changed, the frame goes out whole without a full scan; else every row is
  * hashed and compared, for exact damage.
  * Changed rows are reported as damage and copied by copy_rect straight from
- * the scan-out, hashed as they are copied (through a one-row bounce buffer
- * when they need converting): if the compositor drew into that buffer between
- * scan and copy, the stored hash says what was really published and the next
- * scan corrects it. (So "the current image" of capture.h is the scan-out
+ * the scan-out, hashed as they are copied, in the KVMFR type that has the
+ * scan-out's channels (kms_format.c: BGRA, RGBA or RGBA10, no bits lost; only
+ * XRGB2101010 is rearranged, in the same pass): if the compositor drew into
+ * that buffer between scan and copy, the stored hash says what was really
+ * published and the next scan corrects it. (So "the current image" of capture.h is the scan-out
  * itself: copy_rect never blocks, but it may copy rows drawn after next_frame
  * looked, and the hashes make sure those are accounted for.)
  *
@@ -49,6 +50,7 @@
 #include "sg_time.h"
 #include "kms.h"
 #include "kms_detect.h"
+#include "kms_format.h"
 #include "kvmfr.h"
 
 #define MAP_CACHE 4u
@@ -96,12 +98,14 @@ struct kms {
     uint32_t cache_next;
 
     uint32_t interleave;
+    enum map_mode { MAP_AUTO, MAP_DUMB, MAP_PRIME } map_mode;
+    enum map_mode mapped_by; /* frame thread: how the last mapping was made (logged when it changes) */
     uint32_t w, h;           /* the current image */
-    uint8_t *bounce;         /* one row of the scan-out, w * 4 bytes */
     const uint8_t *scan_src; /* row 0 of the visible part of the scanned-out buffer */
     size_t scan_pitch;
     uint32_t scan_format;
-    uint32_t scan_fb; /* what scan_src was found from: a flip changes these */
+    const struct sg_kms_format *scan_fmt; /* of scan_format */
+    uint32_t scan_fb;                     /* what scan_src was found from: a flip changes these */
     uint64_t scan_key;
     uint32_t phase; /* which rows the next probe reads */
     struct sg_kms_detect det;
@@ -124,25 +128,24 @@ static const struct sg_capture_option kms_options[] = {
      "on a still screen each poll reads every Nth row, another set each time, and scans "
      "fully when one differs (1 = every row every poll; a change under N rows tall can "
      "wait N polls)"},
+    {"map", "auto",
+     "how framebuffers are mapped: dumb (the dumb-buffer map), prime (PRIME export + mmap of the "
+     "dma-buf) or auto (dumb, else prime)"},
     {NULL, NULL, NULL},
 };
 
 /* ------------------------------------------------------------------ pixels */
 
-static bool format_supported(uint32_t f)
+/* "XR24, AR24, ...": the formats an error message offers. */
+static const char *format_list(char *buf, size_t size)
 {
-    switch (f) {
-    case DRM_FORMAT_XRGB8888:
-    case DRM_FORMAT_ARGB8888:
-    case DRM_FORMAT_XBGR8888:
-    case DRM_FORMAT_ABGR8888:
-    case DRM_FORMAT_XRGB2101010:
-    case DRM_FORMAT_ARGB2101010:
-    case DRM_FORMAT_XBGR2101010:
-    case DRM_FORMAT_ABGR2101010:
-        return true;
-    }
-    return false;
+    uint32_t n;
+    const struct sg_kms_format *f = sg_kms_formats(&n);
+    size_t used = 0;
+    buf[0] = 0;
+    for (uint32_t i = 0; i < n && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", f[i].name);
+    return buf;
 }
 
 static const char *format_name(uint32_t f, char buf[8])
@@ -153,40 +156,6 @@ static const char *format_name(uint32_t f, char buf[8])
     }
     buf[4] = 0;
     return buf;
-}
-
-/* One row of n pixels in a supported format to BGRA (the capture interface's
- * only pixel format; 10-bit channels keep their top 8 bits). */
-static void convert_row(uint32_t format, const uint8_t *src, uint32_t *dst, uint32_t n)
-{
-    const uint32_t *s = (const uint32_t *)src;
-    switch (format) {
-    case DRM_FORMAT_XRGB8888:
-    case DRM_FORMAT_ARGB8888:
-        memcpy(dst, src, (size_t)n * 4);
-        return;
-    case DRM_FORMAT_XBGR8888:
-    case DRM_FORMAT_ABGR8888:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v & 0xff) << 16 | (v & 0xff00) | (v >> 16 & 0xff);
-        }
-        return;
-    case DRM_FORMAT_XRGB2101010:
-    case DRM_FORMAT_ARGB2101010:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v >> 22 & 0xff) << 16 | (v >> 12 & 0xff) << 8 | (v >> 2 & 0xff);
-        }
-        return;
-    case DRM_FORMAT_XBGR2101010:
-    case DRM_FORMAT_ABGR2101010:
-        for (uint32_t i = 0; i < n; i++) {
-            uint32_t v = s[i];
-            dst[i] = 0xff000000u | (v >> 2 & 0xff) << 16 | (v >> 12 & 0xff) << 8 | (v >> 22 & 0xff);
-        }
-        return;
-    }
 }
 
 /* ------------------------------------------------------------------ framebuffers */
@@ -217,7 +186,7 @@ static bool has_cap_sys_admin(void)
 
 int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *err, size_t err_size)
 {
-    char fmt[8];
+    char fmt[8], list[128];
     if (!fb->handle) {
         snprintf(
             err, err_size,
@@ -235,13 +204,11 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
             name ? name : "unknown");
         free(vendor);
         free(name);
-    } else if (!format_supported(fb->format)) {
-        snprintf(
-            err, err_size,
-            "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: XR24, AR24, XB24, AB24, XR30, "
-            "AR30, XB30, AB30",
-            device, fb->fb_id, format_name(fb->format, fmt), fb->format);
-    } else if (fb->width == 0 || fb->height == 0 || fb->pitch < (uint64_t)fb->width * 4) {
+    } else if (!sg_kms_format_find(fb->format)) {
+        snprintf(err, err_size, "kms %s: framebuffer %u has pixel format %s (0x%08x); supported: %s", device,
+                 fb->fb_id, format_name(fb->format, fmt), fb->format, format_list(list, sizeof(list)));
+    } else if (fb->width == 0 || fb->height == 0 ||
+               fb->pitch < (uint64_t)fb->width * sg_kms_format_find(fb->format)->bytes_per_pixel) {
         snprintf(err, err_size, "kms %s: framebuffer %u is %ux%u with pitch %u: not a usable layout", device,
                  fb->fb_id, fb->width, fb->height, fb->pitch);
     } else {
@@ -255,7 +222,9 @@ int sg_kms_fb_check(const char *device, const struct sg_kms_fb_info *fb, char *e
 static int memory_key(struct kms *k, uint32_t handle, uint64_t *key)
 {
     struct drm_mode_map_dumb md = {.handle = handle};
-    if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
+    /* the key the mapping was made with: the dumb offset unless mappings go through PRIME */
+    bool prime = k->map_mode == MAP_PRIME || k->mapped_by == MAP_PRIME;
+    if (!prime && drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
         *key = md.offset;
         return 0;
     }
@@ -271,40 +240,53 @@ static int memory_key(struct kms *k, uint32_t handle, uint64_t *key)
     return 0;
 }
 
-/* Map memory object `handle` for reading; the key identifies the memory. */
-static int map_handle(struct kms *k, uint32_t handle, size_t size, uint8_t **map, uint64_t *key, char *err,
-                      size_t err_size)
+/* Map memory object `handle` for reading; the key identifies the memory,
+ * *by says which way it was mapped. */
+static int map_handle(struct kms *k, uint32_t handle, size_t size, uint8_t **map, uint64_t *key,
+                      enum map_mode *by_out, char *err, size_t err_size)
 {
-    struct drm_mode_map_dumb md = {.handle = handle};
-    int dumb_errno = 0;
-    if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0) {
-        void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, k->fd, (off_t)md.offset);
+    int dumb_errno = 0, prime_errno = 0;
+    enum map_mode by = MAP_AUTO;
+    if (k->map_mode != MAP_PRIME) {
+        struct drm_mode_map_dumb md = {.handle = handle};
+        void *p = MAP_FAILED;
+        if (drmIoctl(k->fd, DRM_IOCTL_MODE_MAP_DUMB, &md) == 0)
+            p = mmap(NULL, size, PROT_READ, MAP_SHARED, k->fd, (off_t)md.offset);
         if (p != MAP_FAILED) {
             *map = p;
             *key = md.offset;
-            return 0;
+            by = MAP_DUMB;
+        } else {
+            dumb_errno = errno;
         }
     }
-    dumb_errno = errno;
     int pfd = -1;
-    if (drmPrimeHandleToFD(k->fd, handle, DRM_CLOEXEC, &pfd) == 0) {
-        struct stat st;
-        void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pfd, 0);
-        int e = errno;
-        if (p != MAP_FAILED && fstat(pfd, &st) == 0) {
+    if (by == MAP_AUTO && k->map_mode != MAP_DUMB) {
+        if (drmPrimeHandleToFD(k->fd, handle, DRM_CLOEXEC, &pfd) == 0) {
+            struct stat st;
+            void *p = mmap(NULL, size, PROT_READ, MAP_SHARED, pfd, 0);
+            prime_errno = errno;
+            if (p != MAP_FAILED && fstat(pfd, &st) == 0) {
+                *map = p;
+                *key = (uint64_t)st.st_ino | 1ull << 63;
+                by = MAP_PRIME;
+            } else if (p != MAP_FAILED) {
+                prime_errno = errno;
+                munmap(p, size);
+            }
             close(pfd);
-            *map = p;
-            *key = (uint64_t)st.st_ino | 1ull << 63;
-            return 0;
+        } else {
+            prime_errno = errno;
         }
-        if (p != MAP_FAILED)
-            munmap(p, size);
-        close(pfd);
-        errno = e;
+    }
+    if (by != MAP_AUTO) {
+        *by_out = by;
+        return 0;
     }
     snprintf(err, err_size,
              "kms %s: cannot map %zu bytes of a framebuffer: dumb-buffer map: %s, PRIME export: %s", k->path,
-             size, strerror(dumb_errno), strerror(errno));
+             size, k->map_mode == MAP_PRIME ? "not tried (kms:map=prime)" : strerror(dumb_errno),
+             k->map_mode == MAP_DUMB ? "not tried (kms:map=dumb)" : strerror(prime_errno));
     return -1;
 }
 
@@ -362,7 +344,12 @@ static struct kms_buf *fb_lookup(struct kms *k, uint32_t fb_id, char *err, size_
                 c->pitch == nb.pitch && c->offset == nb.offset && c->format == nb.format)
                 hit = c;
         }
-        if (!hit && map_handle(k, handles[0], size, &map, &key, err, err_size) == 0) {
+        enum map_mode by;
+        if (!hit && map_handle(k, handles[0], size, &map, &key, &by, err, err_size) == 0) {
+            if (by != k->mapped_by)
+                LOG_I("kms %s: framebuffers mapped through %s", k->path,
+                      by == MAP_DUMB ? "the dumb-buffer map" : "PRIME export + mmap of the dma-buf");
+            k->mapped_by = by;
             nb.map = map;
             nb.map_size = size;
             nb.key = key;
@@ -560,6 +547,16 @@ static int kms_create(struct sg_capture **out, const char *const *v, char *err, 
         goto fail;
     if (k->interleave == 0)
         k->interleave = 1;
+    if (strcmp(v[4], "auto") == 0)
+        k->map_mode = MAP_AUTO;
+    else if (strcmp(v[4], "dumb") == 0)
+        k->map_mode = MAP_DUMB;
+    else if (strcmp(v[4], "prime") == 0)
+        k->map_mode = MAP_PRIME;
+    else {
+        snprintf(err, err_size, "kms:map '%s' is not auto, dumb or prime", v[4]);
+        goto fail;
+    }
     if (v[0][0]) {
         if (probe_card(k, v[0], k->connector_opt, err, err_size))
             goto fail;
@@ -610,7 +607,6 @@ static void kms_destroy(struct sg_capture *cap)
         buf_release(&k->cache[i]);
     close_device(k);
     sg_kms_detect_finish(&k->det);
-    free(k->bounce);
     pthread_mutex_destroy(&k->cursor_lock);
     free(k);
 }
@@ -641,14 +637,10 @@ static void kms_stop(struct sg_capture *cap)
 /* Make the image w x h; the next scan reports it whole. */
 static int resize_image(struct kms *k, uint32_t w, uint32_t h, char *err, size_t err_size)
 {
-    if (w == k->w && h == k->h && k->bounce)
+    if (w == k->w && h == k->h && k->det.row_hash)
         return 0;
-    free(k->bounce);
-    k->bounce = malloc((size_t)w * 4);
-    if (!k->bounce || sg_kms_detect_reset(&k->det, w, h)) {
+    if (sg_kms_detect_reset(&k->det, w, h)) {
         snprintf(err, err_size, "kms %s: out of memory for a %ux%u image", k->path, w, h);
-        free(k->bounce);
-        k->bounce = NULL;
         k->w = k->h = 0;
         return -1;
     }
@@ -703,6 +695,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     k->scan_src = src;
     k->scan_pitch = b->pitch;
     k->scan_format = b->format;
+    k->scan_fmt = sg_kms_format_find(b->format); /* fb_lookup checked it is supported */
     k->scan_fb = b->fb_id;
     k->scan_key = b->key;
     /* the same buffer as last time: only drawing into it can have changed it, so probe first */
@@ -714,6 +707,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     if (flipped && k->det.valid && k->interleave > 1 &&
         sg_kms_detect_sample(&k->det, src, k->scan_pitch, k->phase++, k->interleave, &checked) * 2 >
             checked) {
+        out->type = k->scan_fmt->kvmfr_type;
         out->width = k->w;
         out->height = k->h;
         out->damage_count = 0;
@@ -721,6 +715,7 @@ static enum sg_capture_status poll_once(struct kms *k, struct sg_capture_frame *
     }
     bool whole;
     uint32_t n = sg_kms_detect_scan(&k->det, src, k->scan_pitch, out->damage, &out->damage_count, &whole);
+    out->type = k->scan_fmt->kvmfr_type;
     out->width = k->w;
     out->height = k->h;
     if (whole) {
@@ -754,22 +749,15 @@ static void kms_copy_rect(struct sg_capture *cap, const struct sg_capture_rect *
                           size_t dst_pitch)
 {
     struct kms *k = (struct kms *)cap;
+    const struct sg_kms_format *f = k->scan_fmt;
     bool full_rows = r->x == 0 && r->w == k->w;
     for (uint32_t y = r->y; y < r->y + r->h; y++) {
-        const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * 4;
-        uint32_t *d = (uint32_t *)((uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * 4);
-        if (!full_rows) {
-            convert_row(k->scan_format, src, d, r->w);
-            continue;
-        }
-        /* hash exactly the bytes published: straight into the region when no conversion is needed,
-         * else through the cache-hot one-row bounce buffer */
-        if (k->scan_format == DRM_FORMAT_XRGB8888 || k->scan_format == DRM_FORMAT_ARGB8888) {
-            sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(d, src, (size_t)k->w * 4));
-            continue;
-        }
-        sg_kms_detect_store(&k->det, y, sg_kms_copy_row_hash(k->bounce, src, (size_t)k->w * 4));
-        convert_row(k->scan_format, k->bounce, d, k->w);
+        const uint8_t *src = k->scan_src + (size_t)y * k->scan_pitch + (size_t)r->x * f->bytes_per_pixel;
+        uint8_t *d = (uint8_t *)dst + (size_t)y * dst_pitch + (size_t)r->x * f->bytes_per_pixel;
+        uint64_t hash = sg_kms_format_copy_row(f, d, src, r->w);
+        /* the hash of what a whole row published: a later change of that row is seen by the next scan */
+        if (full_rows)
+            sg_kms_detect_store(&k->det, y, hash);
     }
     sg_kms_copy_fence();
 }
@@ -871,7 +859,8 @@ static bool read_cursor_shape(struct kms *k, uint32_t fb_id, uint8_t *shape, siz
         (size_t)nb.width * nb.height * 4 <= cap) {
         uint8_t *map;
         uint64_t key;
-        if (map_handle(k, handle, size, &map, &key, err, sizeof(err)) == 0) {
+        enum map_mode by;
+        if (map_handle(k, handle, size, &map, &key, &by, err, sizeof(err)) == 0) {
             for (uint32_t y = 0; y < nb.height; y++) {
                 const uint8_t *row = map + nb.offset + (size_t)y * nb.pitch;
                 uint32_t *dst = (uint32_t *)(shape + (size_t)y * nb.width * 4);

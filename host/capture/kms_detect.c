@@ -34,13 +34,37 @@ void sg_kms_detect_finish(struct sg_kms_detect *d)
     *d = (struct sg_kms_detect){0};
 }
 
+/* What hash_copy stores besides hashing. */
+enum store {
+    STORE_NONE,
+    STORE_COPY,      /* the bytes as read */
+    STORE_SWAP_RB10, /* each 32-bit word with bits 0-9 and 20-29 exchanged */
+};
+
+#if defined(__SSE2__)
+static inline __m128i swap_rb10_128(__m128i w)
+{
+    const __m128i keep = _mm_set1_epi32((int)0xc00ffc00u), low = _mm_set1_epi32(0x3ff);
+    __m128i lo_up = _mm_slli_epi32(_mm_and_si128(w, low), 20);
+    __m128i hi_down = _mm_and_si128(_mm_srli_epi32(w, 20), low);
+    return _mm_or_si128(_mm_and_si128(w, keep), _mm_or_si128(lo_up, hi_down));
+}
+#endif
+
+static inline uint32_t swap_rb10(uint32_t v)
+{
+    return (v & 0xc00ffc00u) | (v & 0x3ffu) << 20 | (v >> 20 & 0x3ffu);
+}
+
 /* Four independent 64-bit lanes: a sums the words, b sums the running sums
  * (weighting each word by its position, so moved pixels change it too). In
  * SSE2 registers (the x86-64 baseline) the loop runs at memory speed; written
  * with arrays the compiler kept the lanes in memory. With dst, the bytes are
- * also stored there from the same registers: the hash is of exactly what was
- * written, whatever the source does meanwhile. */
-static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
+ * also stored there from the same registers (as read, or rearranged): the
+ * hash is of exactly what was read for the store, whatever the source does
+ * meanwhile. Inlined with a constant `how`, each caller gets its own loop. */
+static inline __attribute__((always_inline)) uint64_t hash_copy(void *dst, const void *row, size_t bytes,
+                                                                enum store how)
 {
     const uint8_t *p = row;
     uint8_t *out = dst;
@@ -49,18 +73,23 @@ static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
 #if defined(__SSE2__)
     /* the destination is written, never read back here: streaming stores skip
      * fetching its cache lines first (callers fence: sg_kms_copy_fence) */
-    bool stream = out && ((uintptr_t)out & 15) == 0;
+    bool stream = how != STORE_NONE && ((uintptr_t)out & 15) == 0;
     __m128i a0 = _mm_set_epi64x(2, 1), a1 = _mm_set_epi64x(4, 3), b0 = _mm_setzero_si128(),
             b1 = _mm_setzero_si128();
     for (; i + 32 <= bytes; i += 32) {
         __m128i w0 = _mm_loadu_si128((const __m128i *)(p + i)),
                 w1 = _mm_loadu_si128((const __m128i *)(p + i + 16));
-        if (stream) {
-            _mm_stream_si128((__m128i *)(out + i), w0);
-            _mm_stream_si128((__m128i *)(out + i + 16), w1);
-        } else if (out) {
-            _mm_storeu_si128((__m128i *)(out + i), w0);
-            _mm_storeu_si128((__m128i *)(out + i + 16), w1);
+        __m128i s0 = w0, s1 = w1;
+        if (how == STORE_SWAP_RB10) {
+            s0 = swap_rb10_128(w0);
+            s1 = swap_rb10_128(w1);
+        }
+        if (how != STORE_NONE && stream) {
+            _mm_stream_si128((__m128i *)(out + i), s0);
+            _mm_stream_si128((__m128i *)(out + i + 16), s1);
+        } else if (how != STORE_NONE) {
+            _mm_storeu_si128((__m128i *)(out + i), s0);
+            _mm_storeu_si128((__m128i *)(out + i + 16), s1);
         }
         a0 = _mm_add_epi64(a0, w0);
         a1 = _mm_add_epi64(a1, w1);
@@ -76,8 +105,15 @@ static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
     for (; i + 32 <= bytes; i += 32) {
         uint64_t w[4];
         memcpy(w, p + i, 32);
-        if (out)
+        if (how == STORE_COPY)
             memcpy(out + i, w, 32);
+        if (how == STORE_SWAP_RB10)
+            for (int k = 0; k < 8; k++) {
+                uint32_t v;
+                memcpy(&v, p + i + 4 * k, 4);
+                v = swap_rb10(v);
+                memcpy(out + i + 4 * k, &v, 4);
+            }
         b0 += a0 += w[0];
         b1 += a1 += w[1];
         b2 += a2 += w[2];
@@ -86,9 +122,16 @@ static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
     a[0] = a0, a[1] = a1, a[2] = a2, a[3] = a3, b[0] = b0, b[1] = b1, b[2] = b2, b[3] = b3;
 #endif
     uint64_t tail = 0;
+    if (how == STORE_SWAP_RB10) /* whole words only: rows of 2:10:10:10 pixels are */
+        for (size_t k = i; k + 4 <= bytes; k += 4) {
+            uint32_t v;
+            memcpy(&v, p + k, 4);
+            v = swap_rb10(v);
+            memcpy(out + k, &v, 4);
+        }
     for (size_t k = 0; i < bytes; i++, k++) {
         uint8_t v = p[i];
-        if (out)
+        if (how == STORE_COPY)
             out[i] = v;
         tail ^= (uint64_t)v << (8 * (k & 7)) ^ (uint64_t)(k >> 3) * 0x9e3779b97f4a7c15ull;
     }
@@ -102,12 +145,17 @@ static uint64_t hash_copy(void *dst, const void *row, size_t bytes)
 
 uint64_t sg_kms_row_hash(const void *row, size_t bytes)
 {
-    return hash_copy(NULL, row, bytes);
+    return hash_copy(NULL, row, bytes, STORE_NONE);
 }
 
 uint64_t sg_kms_copy_row_hash(void *dst, const void *src, size_t bytes)
 {
-    return hash_copy(dst, src, bytes);
+    return hash_copy(dst, src, bytes, STORE_COPY);
+}
+
+uint64_t sg_kms_swap_rb10_row_hash(void *dst, const void *src, size_t bytes)
+{
+    return hash_copy(dst, src, bytes, STORE_SWAP_RB10);
 }
 
 void sg_kms_copy_fence(void)

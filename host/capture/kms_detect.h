@@ -39,6 +39,11 @@ uint64_t sg_kms_row_hash(const void *row, size_t bytes);
 /* memcpy(dst, src, bytes) that returns sg_kms_row_hash of the bytes written
  * (one read of src, no read of dst: dst may be uncached shared memory). */
 uint64_t sg_kms_copy_row_hash(void *dst, const void *src, size_t bytes);
+/* The same for rows of 2:10:10:10 pixels, stored with the 10-bit fields at
+ * bits 0-9 and 20-29 exchanged (XRGB2101010 -> the KVMFR RGBA10 layout) in
+ * the same pass; the hash is of the source bytes as read. bytes: a multiple
+ * of 4. */
+uint64_t sg_kms_swap_rb10_row_hash(void *dst, const void *src, size_t bytes);
 /* After copies, before anyone is told the rows are there (the progress word):
  * the copies use streaming stores, which a release fence alone does not order. */
 void sg_kms_copy_fence(void);

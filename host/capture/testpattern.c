@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,7 @@ uint32_t sg_tp_cursor_shape(uint32_t n, struct sg_capture_cursor *c, uint8_t *sh
 struct tp {
     struct sg_capture base;
     uint32_t w, h, rate, frames;
+    uint32_t type; /* the KVMFR frame type img holds */
     uint8_t *img;
     bool started;
     uint32_t n;          /* frame number of the image held in img */
@@ -169,8 +171,34 @@ static const struct sg_capture_option tp_options[] = {
     {"height", "720", "frame height in pixels (>= 120)"},
     {"rate", "30", "frames per second (0 = as fast as asked)"},
     {"frames", "0", "stop animating after this many frames (0 = never)"},
+    {"type", "bgra",
+     "pixel layout published: bgra, rgba or rgba10 (KVMFR frame types; rgba10 widens each channel to 10 bits "
+     "by repeating its top bits, so it shows the same picture)"},
     {NULL, NULL, NULL},
 };
+
+/* Rectangle r of img, just rendered as BGRA, into the published type. */
+static void to_type(struct tp *tp, const struct sg_capture_rect *r)
+{
+    if (tp->type == SG_FRAME_BGRA)
+        return;
+    for (uint32_t y = r->y; y < r->y + r->h; y++) {
+        uint32_t *row = (uint32_t *)(tp->img + (size_t)y * tp->w * 4);
+        for (uint32_t x = r->x; x < r->x + r->w; x++) {
+            uint32_t v = row[x], b = v & 0xff, g = v >> 8 & 0xff, rd = v >> 16 & 0xff;
+            if (tp->type == SG_FRAME_RGBA) /* bytes R, G, B, X */
+                row[x] = 0xff000000u | b << 16 | g << 8 | rd;
+            else /* RGBA10: R bits 0-9, G 10-19, B 20-29 */
+                row[x] = 3u << 30 | (b << 2 | b >> 6) << 20 | (g << 2 | g >> 6) << 10 | (rd << 2 | rd >> 6);
+        }
+    }
+}
+
+static void render(struct tp *tp, uint32_t n, const struct sg_capture_rect *r)
+{
+    sg_tp_render(tp->w, tp->h, n, r, tp->img, (size_t)tp->w * 4);
+    to_type(tp, r);
+}
 
 static int tp_create(struct sg_capture **out, const char *const *v, char *err, size_t err_size)
 {
@@ -180,6 +208,14 @@ static int tp_create(struct sg_capture **out, const char *const *v, char *err, s
         sg_capture_parse_uint("testpattern:rate", v[2], 10000, &rate, err, err_size) ||
         sg_capture_parse_uint("testpattern:frames", v[3], UINT32_MAX, &frames, err, err_size))
         return -1;
+    uint32_t type = strcasecmp(v[4], "bgra") == 0     ? SG_FRAME_BGRA
+                    : strcasecmp(v[4], "rgba") == 0   ? SG_FRAME_RGBA
+                    : strcasecmp(v[4], "rgba10") == 0 ? SG_FRAME_RGBA10
+                                                      : 0;
+    if (!type) {
+        snprintf(err, err_size, "testpattern:type '%s' is not bgra, rgba or rgba10", v[4]);
+        return -1;
+    }
     if (w < SG_TP_MIN_W || h < SG_TP_MIN_H) {
         snprintf(err, err_size, "testpattern: %ux%u is too small (at least %ux%u)", w, h, SG_TP_MIN_W,
                  SG_TP_MIN_H);
@@ -195,6 +231,7 @@ static int tp_create(struct sg_capture **out, const char *const *v, char *err, s
     tp->h = h;
     tp->rate = rate;
     tp->frames = frames;
+    tp->type = type;
     tp->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     pthread_mutex_init(&tp->lock, NULL);
     *out = &tp->base;
@@ -237,17 +274,18 @@ static enum sg_capture_status tp_next_frame(struct sg_capture *cap, uint32_t tim
     }
 
     struct sg_capture_rect all = {0, 0, tp->w, tp->h};
+    out->type = tp->type;
     out->width = tp->w;
     out->height = tp->h;
     if (first) {
         out->damage_count = 0;
-        sg_tp_render(tp->w, tp->h, n, &all, tp->img, (size_t)tp->w * 4);
+        render(tp, n, &all);
     } else {
         sg_tp_damage(tp->w, tp->h, n, out->damage, &out->damage_count);
         if (out->damage_count == 0)
-            sg_tp_render(tp->w, tp->h, n, &all, tp->img, (size_t)tp->w * 4);
+            render(tp, n, &all);
         for (uint32_t i = 0; i < out->damage_count; i++)
-            sg_tp_render(tp->w, tp->h, n, &out->damage[i], tp->img, (size_t)tp->w * 4);
+            render(tp, n, &out->damage[i]);
     }
     tp->n = n;
     tp->have_frame = true;

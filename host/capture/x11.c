@@ -482,6 +482,7 @@ static enum sg_capture_status x11_next_frame(struct sg_capture *cap, uint32_t ti
             return st;
         if (xcb_connection_has_error(f->c))
             return SG_CAPTURE_TIMEOUT; /* reconnect on the next call */
+        out->type = SG_FRAME_BGRA;     /* a 24/32-bit TrueColor root: B, G, R, X */
         out->width = f->w;
         out->height = f->h;
         if (!f->have_image)

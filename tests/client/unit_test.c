@@ -20,6 +20,7 @@
 #include "options.h"
 #include "overlay.h"
 #include "screenshot.h"
+#include "session_poll.h"
 #include "view.h"
 
 static void view_keep_letterbox(void **st)
@@ -368,6 +369,38 @@ static void graphs_audio_panel_only_while_playing(void **state)
     sg_graphs_destroy(g);
 }
 
+/* The wait after an empty poll: 1 ms while messages come, slower over a still
+ * guest (interruptible by input), 125 us right after input whatever came before. */
+static void poll_wait_follows_activity(void **state)
+{
+    (void)state;
+    const uint64_t ms = 1000000ull, t0 = 100000 * ms;
+    struct sg_poll_wait w = sg_session_poll_wait(t0, t0 - 10 * ms, 0, 1000, 125);
+    assert_int_equal(w.us, 1000);
+    assert_false(w.interruptible);
+    w = sg_session_poll_wait(t0, t0 - 600 * ms, 0, 1000, 125);
+    assert_int_equal(w.us, 4000);
+    assert_true(w.interruptible);
+    w = sg_session_poll_wait(t0, t0 - 2500 * ms, 0, 1000, 125);
+    assert_int_equal(w.us, SG_POLL_STILL_US);
+    assert_true(w.interruptible);
+    /* input sent 10 ms ago: fast, even after a still spell */
+    uint64_t until = t0 - 10 * ms + SG_POLL_INPUT_WINDOW_NS;
+    w = sg_session_poll_wait(t0, t0 - 2500 * ms, until, 1000, 125);
+    assert_int_equal(w.us, 125);
+    assert_false(w.interruptible);
+    /* the window is over */
+    w = sg_session_poll_wait(until, t0 - 10 * ms, until, 1000, 125);
+    assert_int_equal(w.us, 1000);
+    /* inputPollUs=0, or not faster than pollUs: no fast window */
+    assert_int_equal(sg_session_poll_wait(t0, t0 - 10 * ms, until, 1000, 0).us, 1000);
+    assert_int_equal(sg_session_poll_wait(t0, t0 - 10 * ms, until, 100, 125).us, 100);
+    /* a poll interval above the still one is not made faster */
+    assert_int_equal(sg_session_poll_wait(t0, t0 - 2500 * ms, 0, 50000, 125).us, 200000);
+    /* a clock that went backwards counts as busy */
+    assert_int_equal(sg_session_poll_wait(t0, t0 + ms, 0, 1000, 125).us, 1000);
+}
+
 int main(void)
 {
     setenv("SPYGLASS_NO_USER_CONFIG", "1", 1);
@@ -385,6 +418,7 @@ int main(void)
         cmocka_unit_test(graphs_bars),
         cmocka_unit_test(graphs_audio_panel_only_while_playing),
         cmocka_unit_test(screenshot_appears_whole),
+        cmocka_unit_test(poll_wait_follows_activity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

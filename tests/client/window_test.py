@@ -876,6 +876,69 @@ def case_testpattern():
     raise Fail("the test pattern never stood still long enough to compare")
 
 
+def tp_frame0(x, y):
+    """Pixel (x, y) of host/capture/testpattern.c's frame 0 (sg_tp_render): the frame-number strip
+    (all black for 0), the box at (0, 4) 96x64 in sg_tp_box_colour(0), the background of scene 0."""
+    if y < 4 and x < 128:
+        return (0, 0, 0)
+    if x < 96 and 4 <= y < 68:
+        return (0x80, 0xff, 0x00)
+    return ((x ^ y) & 0xff, y & 0xff, x & 0xff)
+
+
+def case_types():
+    """spyglass-host -c testpattern with testpattern:type=rgba and rgba10: frames of KVMFR types
+    RGBA and RGBA10 from a real host. spyglass-dump names the type and its PNG of the frame
+    (the host's bytes) is the pattern exactly; the client's window shows the pattern exactly
+    (red, green and blue all differ per pixel, so a swapped channel or a misread 10-bit field
+    fails)."""
+    host_bin = os.path.join(BUILD, "host", "spyglass-host")
+    dump_bin = os.path.join(BUILD, "tools", "spyglass-dump")
+    for b in (host_bin, dump_bin):
+        if not os.path.exists(b):
+            print("SKIP: %s not built" % b)
+            raise SystemExit(77)
+    gw, gh = 320, 240
+    for kind, name, number in (("rgba", "RGBA", 2), ("rgba10", "RGBA10", 3)):
+        region = os.path.join(TMP, "region-" + kind)
+        with open(region, "wb") as f:
+            f.truncate(32 << 20)
+        hp = subprocess.Popen([host_bin, "-c", "testpattern", "-f", region, "-o", "testpattern:frames=1",
+                               "-o", "testpattern:width=%d" % gw, "-o", "testpattern:height=%d" % gh,
+                               "-o", "testpattern:type=" + kind], stdout=subprocess.DEVNULL, stderr=sys.stderr)
+        procs.append(hp)
+        c = Client(name=kind, region=region)
+        s = wait_frames(c)
+        check(s["format"] == name, "client stats: format %r, expected %s" % (s["format"], name))
+        c.wait(lambda s: s["window"] == "%dx%d" % (gw, gh), "window sized to the guest")
+        # the host's bytes, through spyglass-dump
+        png = os.path.join(TMP, kind + ".png")
+        out = subprocess.run([dump_bin, "-n", "--frame", png, region], capture_output=True, text=True)
+        check(out.returncode == 0, "spyglass-dump exit %d: %s%s" % (out.returncode, out.stdout, out.stderr))
+        check("type %s (%d)" % (name, number) in out.stdout,
+              "spyglass-dump does not say type %s (%d):\n%s" % (name, number, out.stdout))
+        ppm = subprocess.run(["convert", png, "-depth", "8", "ppm:-"], capture_output=True, check=True).stdout
+        parts = ppm.split(b"\n", 3)
+        check(parts[1] == b"%d %d" % (gw, gh), "dumped frame is %r" % parts[1])
+        ref = (gw, gh, parts[3])
+        for y in range(gh):
+            for x in range(gw):
+                expect_px(ref, x, y, tp_frame0(x, y), tol=0, what="%s frame from spyglass-dump" % name)
+        # the client's window, away from the guest cursor it draws over the frame
+        cx, cy, cv = map(int, c.read_stats()["cursor"].split(","))
+
+        def window(sh):
+            for y in range(0, gh, 3):
+                for x in range(0, gw, 3):
+                    if cv and -40 < x - cx < 40 and -40 < y - cy < 40:
+                        continue
+                    expect_px(sh, x, y, tp_frame0(x, y), tol=1, what="%s frame in the window" % name)
+        shot_until(window, name + " frame drawn")
+        c.stop()
+        hp.terminate()
+        check(hp.wait(10) == 0, "spyglass-host exit status on SIGTERM")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 

@@ -94,6 +94,7 @@ static void test_testpattern_frames(void **state)
     struct sg_capture_frame f;
     for (uint32_t n = 0; n < 2 * SG_TP_SCENE + 5; n++) {
         assert_int_equal(sg_capture_next_frame(cap, 100, &f), SG_CAPTURE_OK);
+        assert_int_equal(f.type, SG_FRAME_BGRA);
         assert_int_equal(f.width, W);
         assert_int_equal(f.height, H);
         if (n == 0 || n % SG_TP_SCENE == 0) {
@@ -128,6 +129,55 @@ static void test_testpattern_frames(void **state)
     free(buf);
     sg_capture_destroy(cap);
     sg_capture_destroy(NULL);
+}
+
+/* testpattern:type=rgba|rgba10: the same picture in the other layouts, read
+ * back the way kvmfr.md §5.3 defines them (10-bit channels repeat their top
+ * bits), whole frames and damage-only ones alike. */
+static void test_testpattern_types(void **state)
+{
+    char err[256];
+    const uint32_t W = 160, H = 120;
+    static const struct {
+        const char *name;
+        uint32_t type;
+    } types[] = {{"rgba", SG_FRAME_RGBA}, {"RGBA10", SG_FRAME_RGBA10}};
+    for (size_t t = 0; t < 2; t++) {
+        const char *kv[] = {"width", "160", "height", "120", "rate", "0", "type", types[t].name, NULL};
+        struct sg_capture *cap = make("testpattern", kv, err);
+        assert_non_null(cap);
+        assert_int_equal(sg_capture_start(cap), 0);
+        uint8_t *buf = calloc(W * H, 4);
+        struct sg_capture_frame f;
+        for (uint32_t n = 0; n < 6; n++) {
+            assert_int_equal(sg_capture_next_frame(cap, 100, &f), SG_CAPTURE_OK);
+            assert_int_equal(f.type, types[t].type);
+            struct sg_capture_rect all = {0, 0, W, H};
+            for (uint32_t i = 0; i < (f.damage_count ? f.damage_count : 1); i++)
+                sg_capture_copy_rect(cap, f.damage_count ? &f.damage[i] : &all, buf, W * 4);
+            for (uint32_t y = 0; y < H; y++)
+                for (uint32_t x = 0; x < W; x++) {
+                    uint32_t want = sg_tp_pixel(W, H, n, x, y), px;
+                    uint32_t r = want >> 16 & 0xff, g = want >> 8 & 0xff, b = want & 0xff, gr, gg, gb;
+                    memcpy(&px, buf + (y * W + x) * 4, 4);
+                    if (types[t].type == SG_FRAME_RGBA) { /* bytes R, G, B */
+                        gr = buf[(y * W + x) * 4], gg = buf[(y * W + x) * 4 + 1],
+                        gb = buf[(y * W + x) * 4 + 2];
+                    } else { /* R bits 0-9, G 10-19, B 20-29 */
+                        gr = px & 0x3ff, gg = px >> 10 & 0x3ff, gb = px >> 20 & 0x3ff;
+                        r = r << 2 | r >> 6, g = g << 2 | g >> 6, b = b << 2 | b >> 6;
+                    }
+                    if (gr != r || gg != g || gb != b)
+                        fail_msg("%s frame %u pixel (%u,%u): r=%u g=%u b=%u, want %u %u %u", types[t].name, n,
+                                 x, y, gr, gg, gb, r, g, b);
+                }
+        }
+        free(buf);
+        sg_capture_destroy(cap);
+    }
+    const char *bad[] = {"type", "rgb565", NULL};
+    assert_null(make("testpattern", bad, err));
+    assert_string_equal(err, "testpattern:type 'rgb565' is not bgra, rgba or rgba10");
 }
 
 static void test_testpattern_still(void **state)
@@ -369,19 +419,14 @@ static void test_kms_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_damage_add),
-        cmocka_unit_test(test_testpattern_frames),
-        cmocka_unit_test(test_testpattern_still),
-        cmocka_unit_test(test_testpattern_rate),
-        cmocka_unit_test(test_testpattern_cursor),
-        cmocka_unit_test(test_testpattern_bad_options),
-        cmocka_unit_test(test_fbdev_convert),
-        cmocka_unit_test(test_fbdev_file),
+        cmocka_unit_test(test_registry),           cmocka_unit_test(test_damage_add),
+        cmocka_unit_test(test_testpattern_frames), cmocka_unit_test(test_testpattern_types),
+        cmocka_unit_test(test_testpattern_still),  cmocka_unit_test(test_testpattern_rate),
+        cmocka_unit_test(test_testpattern_cursor), cmocka_unit_test(test_testpattern_bad_options),
+        cmocka_unit_test(test_fbdev_convert),      cmocka_unit_test(test_fbdev_file),
         cmocka_unit_test(test_fbdev_errors),
 #ifdef SG_HAVE_KMS
-        cmocka_unit_test(test_kms_fb_check),
-        cmocka_unit_test(test_kms_errors),
+        cmocka_unit_test(test_kms_fb_check),       cmocka_unit_test(test_kms_errors),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -243,6 +243,8 @@ static void give_frame(struct fixture *f, uint32_t w, uint32_t h, const struct s
 {
     struct probe *p = f->probe;
     p->have_frame = true;
+    if (!p->next.type)
+        p->next.type = SG_FRAME_BGRA;
     p->next.width = w;
     p->next.height = h;
     p->next.damage_count = n;
@@ -315,6 +317,37 @@ static void test_progress_bands(void **state)
     uint8_t *data = f->region + off + 4096;
     assert_int_equal(data[0], p->fill);
     assert_int_equal(data[(size_t)H * pitch - 1], p->fill);
+}
+
+/* The backend's frame type goes out in the header; a change of type alone is
+ * a new format; a type the publisher cannot send is not posted. */
+static void test_frame_type(void **state)
+{
+    struct fixture *f = *state;
+    subscribe(f, true, false);
+    f->probe->next.type = SG_FRAME_RGBA10;
+    give_frame(f, 64, 32, NULL, 0, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    struct sg_kvmfr_frame fr = take_frame(f, NULL);
+    assert_int_equal(fr.hdr.type, SG_FRAME_RGBA10);
+    assert_int_equal(fr.hdr.pitch, 64 * 4);
+    assert_int_equal(fr.hdr.stride, 64);
+    uint32_t version = fr.hdr.format_version;
+    f->probe->next.type = SG_FRAME_RGBA;
+    give_frame(f, 64, 32, NULL, 0, 1);
+    sg_publisher_frame_step(f->pub, 5);
+    fr = take_frame(f, NULL);
+    assert_int_equal(fr.hdr.type, SG_FRAME_RGBA);
+    assert_int_equal(fr.hdr.format_version, version + 1);
+    /* packed or unknown types: nothing is posted */
+    struct sg_lgmp_message m;
+    f->probe->next.type = SG_FRAME_BGR_32;
+    give_frame(f, 64, 32, NULL, 0, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    f->probe->next.type = 99;
+    give_frame(f, 64, 32, NULL, 0, 0);
+    sg_publisher_frame_step(f->pub, 5);
+    assert_int_equal(sg_lgmp_client_process(f->fq, &m), SG_LGMP_QUEUE_EMPTY);
 }
 
 static bool has_rect(const struct call *calls, uint32_t n, struct sg_capture_rect want)
@@ -828,7 +861,8 @@ static void test_run_stops_with_forged_full_queue(void **state)
     struct fixture *f = *state;
     subscribe(f, true, true);
     f->probe->endless = true;
-    f->probe->next = (struct sg_capture_frame){.width = 64, .height = 32, .damage_count = 0};
+    f->probe->next =
+        (struct sg_capture_frame){.type = SG_FRAME_BGRA, .width = 64, .height = 32, .damage_count = 0};
     f->probe->cursor = (struct sg_capture_cursor){.has_position = true, .visible = true, .x = 5, .y = 6};
     struct full_forger ff = {
         .write_index = queue_field(f, SG_KVMFR_FRAME_QUEUE_ID, 16),
@@ -962,6 +996,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_capture_only_while_subscribed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_progress_bands, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_type, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_of_two_frames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_still_repost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated, setup, teardown),

@@ -6,6 +6,8 @@ One boot per virtual GPU (bochs-display, virtio-gpu-pci; SPYGLASS_VM_KMS_GPUS=a,
 guest, spyglass-host -f ivshmem -c kms starts first (as at boot), then sg-vm-kms takes the display as
 DRM master and walks through steps (guest/sg-vm-kms.c), each paced by a line this side types on the
 serial console. Before that, the host run as uid 1000 must refuse with the CAP_SYS_ADMIN message.
+The host maps the scan-out through the dumb-buffer map on bochs and through PRIME export + mmap of
+the dma-buf on virtio-gpu (kms:map=prime); its log must say so.
 On this side sg-vm-watch --every-frame writes every frame it copies and prints every
 cursor message. After each step:
   - pictures: a frame equal, pixel for pixel, to the known picture, and QEMU's screendump equal too
@@ -49,6 +51,10 @@ SMALL = (600, 500, 40, 20, 0x654321)  # buffer D: picture 0 with this square
 CURSOR = 64
 SHM_MB = 32
 GPUS = ["bochs-display", "virtio-gpu-pci"]
+# How the host maps the scan-out on each GPU (kms:map): bochs through the dumb-buffer map (the default
+# way), virtio-gpu through PRIME export + mmap of the dma-buf, so both paths run.
+MAP = {"bochs-display": ("auto", "the dumb-buffer map"),
+       "virtio-gpu-pci": ("prime", "PRIME export + mmap of the dma-buf")}
 
 
 
@@ -178,7 +184,9 @@ class GpuRun:
 
         nonce = f"{self.t.pid}-{self.gpu}"
         initrd = os.path.join(self.work, "initrd.cpio")
-        vmlib.build_initrd(initrd, kernel, self.a.guest, host, os.environ.get("SPYGLASS_VM_KMS_HOST_ARGS", "-f ivshmem -c kms"), nonce,
+        map_opt, self.map_way = MAP.get(self.gpu, ("auto", None))
+        host_args = os.environ.get("SPYGLASS_VM_KMS_HOST_ARGS", f"-f ivshmem -c kms -o kms:map={map_opt}")
+        vmlib.build_initrd(initrd, kernel, self.a.guest, host, host_args, nonce,
                            modules=kernel.module_sets[self.gpu], extra_bins=[self.a.kms_guest], mode="kms")
         self.vm = vmlib.Vm(kernel, initrd, shm, SHM_MB, self.work, name=f"vm-{self.gpu}", gpu=self.gpu)
         self.t.procs.append(self.vm)
@@ -196,6 +204,14 @@ class GpuRun:
 
         a = kms_picture(1024, 768, 0)
         self.picture_step("A", a, "dumb buffer A (SetCrtc 1024x768)")
+        with self.vm.cond:  # said before step A: which scan-out formats this GPU's planes take
+            planes = [t.split("sg-kms: ", 1)[1] for _, t in self.vm.lines if "sg-kms: plane" in t]
+        log(f"{self.gpu}: " + ("; ".join(planes) if planes else "plane formats not reported"))
+        if self.map_way and "SPYGLASS_VM_KMS_HOST_ARGS" not in os.environ:
+            m, _, _ = self.vm.wait_line(r"sg-host: .*framebuffers mapped through (.*)", 10)
+            check(m.group(1) == self.map_way, f"{self.gpu}: the host mapped through {m.group(1)}, "
+                                              f"expected {self.map_way}")
+            log(f"{self.gpu}: framebuffers mapped through {m.group(1)}")
         self.picture_step("B", kms_picture(1024, 768, 1), "page flip to B")
         sq = kms_picture(1024, 768, 1, square=SQUARE)
         damages = self.picture_step("square", sq, "square drawn into B (front buffer)")

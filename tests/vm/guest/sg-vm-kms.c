@@ -110,6 +110,42 @@ static int find_mode(drmModeConnector *c, uint32_t w, uint32_t h, drmModeModeInf
     return -1;
 }
 
+/* The pixel formats each plane of the first CRTC takes (fourccs), so the log
+ * says which scan-out formats this GPU could show the host. */
+static void say_plane_formats(const char *card)
+{
+    /* a descriptor of its own: primary and cursor planes are listed only with the universal-planes cap,
+     * which the steps' legacy calls on fd should not depend on */
+    int pfd = open(card, O_RDWR | O_CLOEXEC);
+    if (pfd < 0 || drmSetClientCap(pfd, DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1)) {
+        say("plane formats unknown: %s", strerror(errno));
+        if (pfd >= 0)
+            close(pfd);
+        return;
+    }
+    drmModePlaneRes *pr = drmModeGetPlaneResources(pfd);
+    if (!pr)
+        say("plane formats unknown: GETPLANERESOURCES: %s", strerror(errno));
+    for (uint32_t i = 0; pr && i < pr->count_planes; i++) {
+        drmModePlane *p = drmModeGetPlane(pfd, pr->planes[i]);
+        if (!p || !(p->possible_crtcs & 1)) { /* CRTC index 0, the one the steps use */
+            drmModeFreePlane(p);
+            continue;
+        }
+        char list[512] = "";
+        size_t used = 0;
+        for (uint32_t k = 0; k < p->count_formats && used + 6 < sizeof(list); k++) {
+            uint32_t f = p->formats[k];
+            used += (size_t)snprintf(list + used, sizeof(list) - used, " %c%c%c%c", (char)f, (char)(f >> 8),
+                                     (char)(f >> 16), (char)(f >> 24));
+        }
+        say("plane %u formats:%s", p->plane_id, list);
+        drmModeFreePlane(p);
+    }
+    drmModeFreePlaneResources(pr);
+    close(pfd);
+}
+
 int main(int argc, char **argv)
 {
     guest_name = "sg-kms";
@@ -153,6 +189,7 @@ int main(int argc, char **argv)
     draw_cursor(&cur);
     say("master on %s, connector %u, crtc %u, buffers A=%u B=%u C=%u", card, conn->connector_id, crtc, a.fb,
         b.fb, c.fb);
+    say_plane_formats(card);
 
     if (drmModeSetCrtc(fd, crtc, a.fb, 0, 0, &conn->connector_id, 1, &big))
         die("SETCRTC 1024x768");
