@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Click-train and record-counter analysis for the sound tests and bench/audio.
 
-clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS]
+clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--due]
     Matches each click heard (spyglass-sndprobe listen) to its put time (fake VM log) by its
-    number, and prints key=value lines: sent, heard, matched, missing, p50/p99/min/max latency
-    (ms, put -> rendered by the sound server), amp_median, discontinuities (click intervals in
+    number (--due: to when the guest clock had made it, so that the fake VM's own lateness in
+    putting a block does not shorten the latency measured), and prints key=value lines: sent,
+    heard, matched, missing, p50/p99/min/max latency (ms, put -> rendered by the sound server), amp_median, discontinuities (click intervals in
     the recording off 4800 samples by more than 1.5 %: a gap of silence (underrun) or a block
     lost or doubled; the drift controller alone never moves them by more than 1 %), and the
-    guest's own stalls (gaps between its puts over 40 ms: the fake VM late, not the client).
+    guest's own stalls (gaps between its click puts over 140 ms, a block 40 ms late: the fake VM
+    late, not the client; with --stall-ms MS and the fake VM's per-block "put" lines (FVM_DEBUG=1),
+    gaps between its block puts over MS).
     Clicks put during a guest stall or in the 2 s after it are left out of the figures and
     counted in excluded_after_guest_stalls: a guest that stops producing is no client fault.
 record FAKEVM_LOG PROBE_OUT
@@ -27,15 +30,20 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def clicks(fvm, probe, t_from=0, t_to=1 << 63):
+def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
     puts = {}
     put_times = []
+    block_times = []
     for line in open(fvm):
         p = line.split()
         if p and p[0] == 'click':
             k, t = int(p[1]), int(p[2])
+            if due and len(p) > 5:
+                t = int(p[5])
             puts.setdefault(k % 1024, []).append((t, k))
             put_times.append(t)
+        elif p and p[0] == 'put':
+            block_times.append(int(p[2]))
     heard = []
     for line in open(probe):
         p = line.split()
@@ -43,7 +51,11 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63):
             heard.append((int(p[1]), int(p[2]), int(p[3]), int(p[4])))
     heard = [h for h in heard if t_from <= h[1] <= t_to]
     put_times.sort()
-    stalls = [(a, b) for a, b in zip(put_times, put_times[1:]) if b - a > 140e6]
+    if stall_ms is not None and block_times:
+        block_times.sort()
+        stalls = [(a, b) for a, b in zip(block_times, block_times[1:]) if b - a > stall_ms * 1e6]
+    else:
+        stalls = [(a, b) for a, b in zip(put_times, put_times[1:]) if b - a > 140e6]
     # After the guest itself stalled (its clock went on, its puts did not), the client cannot
     # be judged: the guest's SPICE server drops what piles up, and any player underruns.
     def excused(pt):
@@ -113,7 +125,8 @@ if __name__ == '__main__':
         args = sys.argv[4:]
         t_from = int(args[args.index('--from') + 1]) if '--from' in args else 0
         t_to = int(args[args.index('--to') + 1]) if '--to' in args else 1 << 63
-        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to)[0])
+        stall_ms = float(args[args.index('--stall-ms') + 1]) if '--stall-ms' in args else None
+        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args)[0])
     elif len(sys.argv) == 4 and sys.argv[1] == 'record':
         show(record(sys.argv[2], sys.argv[3])[0])
     else:

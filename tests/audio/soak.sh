@@ -7,8 +7,12 @@
 # minutes). SOAK_DRIFTS="5000 -5000" (ppm), SOAK_TRACE=1 keeps the client's per-block view
 # (SPYGLASS_AUDIO_TRACE) and the fake VM's puts in the temp folder (SPYGLASS_KEEP_TMP=1),
 # SOAK_CLIENT_WRAP runs the client under a command (e.g. setpriv dropping CAP_SYS_NICE).
-# A guest that itself stalls (its puts late by 40 ms and more: a loaded machine) is no
-# client fault: clicks around such a stall are left out and reported (analyse.py).
+# A guest that itself stalls is no client fault: its blocks more than 25 ms apart (one 15 ms
+# late, more than the default 20 ms over the sink's 5 ms period can absorb; a real-time fake VM
+# still did, 34 ms once in about ten runs, on this machine shared with other agents' VMs): the
+# clicks put during it and in the 2 s after are left out and reported (analyse.py --stall-ms),
+# and the client's counters are not judged in that direction. If that leaves fewer than 80 %
+# of the clicks, the run says SKIP: it did not test the client.
 BUILD=${1:?build dir}
 SECS=${SOAK_SECONDS:-60}
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +28,7 @@ val() { sed -n "s/^$1=//p" "$2"; }
 sg_pulse
 sg_xvfb 320x240
 sg_boost_display
-[ -n "${SOAK_TRACE:-}" ] && export FVM_DEBUG=1
+export FVM_DEBUG=1 # the fake VM logs each block's put time: its own stalls (see above)
 SOCK=$SG_TMP/spice.sock
 STATS=$SG_TMP/stats
 rc=0
@@ -42,7 +46,7 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
-    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" >"$SG_TMP/a$ppm"
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --stall-ms "${SOAK_STALL_MS:-25}" --due >"$SG_TMP/a$ppm"
     cp "$STATS" "$SG_TMP/stats$ppm"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
@@ -77,11 +81,17 @@ PY
     # measured on the recording (the mean spacing of the clicks)
     python3 -c "import sys; sys.exit(0 if abs($ratio - 1/(1+$ppm/1e6)) < 0.002 else 1)" ||
         why="${why:+$why; }ratio $ratio does not follow a $ppm ppm guest clock"
+    matched=$(val matched "$SG_TMP/a$ppm") excluded=$(val excluded_after_guest_stalls "$SG_TMP/a$ppm")
     if [ -n "$why" ]; then
         echo "FAIL: drift $ppm ppm: $why" >&2
         rc=1
+    elif [ "$excluded" -gt 0 ] && [ "$matched" -lt $((SECS * 8)) ]; then
+        echo "drift $ppm ppm: the guest stalled $(val guest_stalls "$SG_TMP/a$ppm") times (worst" \
+            "$(val guest_worst_stall_ms "$SG_TMP/a$ppm") ms): only $matched clicks left to judge"
+        skip=1
     else
         ok "drift $ppm ppm for $SECS s: no gap, no lost click, latency $(val min_ms "$SG_TMP/a$ppm")..$(val max_ms "$SG_TMP/a$ppm") ms (held $expect +- 5), ratio $ratio"
     fi
 done
+[ "$rc" = 0 ] && [ -n "${skip:-}" ] && { echo "SKIP: the fake VM stalled too often to judge the client"; exit 77; }
 exit $rc

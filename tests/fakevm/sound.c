@@ -2,7 +2,8 @@
  *
  * Click train (FVM_SIGNAL_CLICKS): every CLICK_PERIOD samples a click: a marker pulse, then
  * ten pulse slots carrying the click's number modulo 1024, so a recording of the client's
- * output can be matched click by click with the put times logged here ("click N T_NS").
+ * output can be matched click by click with the put times logged here ("click N T_NS OFFSET
+ * VOLUME DUE_NS": DUE_NS is when the guest clock had made the block, T_NS when it was put).
  *
  * Record check: the tests play a counter into the client's microphone: left = low 16 bits,
  * right = high 16 bits, counting up from 1. Every frame received must continue the count;
@@ -155,6 +156,8 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
         }
         spice_server_playback_put_samples(&s->play, buf);
         uint64_t t = mono_ns();
+        /* When the guest clock had made the block: the put time, had this process not been late. */
+        uint64_t due = s->t0_ns + (uint64_t)((double)(first + n) * 1e9 / real_rate);
         if (s->log && getenv("FVM_DEBUG"))
             fprintf(s->log, "put %" PRIu64 " %" PRIu64 "\n", first, t);
         s->produced += n;
@@ -162,11 +165,12 @@ static gboolean on_play_timer(gint fd, GIOCondition cond, gpointer data)
         /* Log each click whose marker went out in this frame, with its offset. */
         uint64_t k0 = (first + CLICK_PERIOD - 1) / CLICK_PERIOD, k1 = (first + n - 1) / CLICK_PERIOD;
         for (uint64_t k = k0; k <= k1 && s->o.signal == FVM_SIGNAL_CLICKS && s->log; k++) {
-            fprintf(s->log, "click %" PRIu64 " %" PRIu64 " %u %s\n", k, t,
+            fprintf(s->log, "click %" PRIu64 " %" PRIu64 " %u %s %" PRIu64 "\n", k, t,
                     (unsigned)(k * CLICK_PERIOD - first),
                     s->muted         ? "muted"
                     : s->half_volume ? "half"
-                                     : "full");
+                                     : "full",
+                    due);
             s->clicks_sent++;
         }
     }
