@@ -19,7 +19,7 @@ struct sg_playback {
     struct sg_pulse *pa;
     char *device;        /* sink name, or NULL for the default */
     unsigned latency_ms; /* held above the device: audio:latencyMs + margin_ms (pulse lock to change) */
-    unsigned config_ms, margin_ms;
+    unsigned config_ms;  /* audio:latencyMs */
 
     /* Pulse thread, or any thread with the pulse lock held. */
     pa_context *ctx;     /* ready context, or NULL */
@@ -239,7 +239,6 @@ struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, 
 void sg_playback_set_margin(struct sg_playback *pb, unsigned margin_ms)
 {
     sg_pulse_lock(pb->pa);
-    pb->margin_ms = margin_ms;
     pb->latency_ms = pb->config_ms + margin_ms;
     sg_pulse_unlock(pb->pa);
 }
