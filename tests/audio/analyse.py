@@ -13,6 +13,8 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--due]
     gaps between its block puts over MS).
     Clicks put during a guest stall or in the 2 s after it are left out of the figures and
     counted in excluded_after_guest_stalls: a guest that stops producing is no client fault.
+    The same after the machine's own stalls ("stall T_NS MS" lines of the probe's watcher,
+    machine_stalls), which hold up the client's threads and the guest's alike.
 record FAKEVM_LOG PROBE_OUT
     Record latency: counts the probe rendered into the microphone (mon C T) against the fake
     VM's receive times (rec C T): p50/p99/min/max ms.
@@ -50,6 +52,9 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
         if p and p[0] == 'click':
             heard.append((int(p[1]), int(p[2]), int(p[3]), int(p[4])))
     heard = [h for h in heard if t_from <= h[1] <= t_to]
+    # the machine's own stalls, seen by the probe's watcher: as a guest stall, from its start
+    machine = [(int(p[1]), int(p[1]) + int(float(p[2]) * 1e6)) for p in
+               (line.split() for line in open(probe)) if p and p[0] == 'stall']
     put_times.sort()
     if stall_ms is not None and block_times:
         block_times.sort()
@@ -59,7 +64,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
     # After the guest itself stalled (its clock went on, its puts did not), the client cannot
     # be judged: the guest's SPICE server drops what piles up, and any player underruns.
     def excused(pt):
-        return any(a <= pt <= b + STALL_GRACE_NS for a, b in stalls)
+        return any(a <= pt <= b + STALL_GRACE_NS for a, b in stalls + machine)
     lat, amps, ks = [], [], []
     excluded = 0
     for cid, t, amp, idx in heard:
@@ -95,6 +100,8 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
         'amp_median': pct(amps, 50), 'discontinuities': disc,
         'ratio_heard': sum(spacing) / len(spacing) if spacing else float('nan'),
         'guest_stalls': len(stalls), 'guest_worst_stall_ms': max(stalls) if stalls else 0,
+        'machine_stalls': len(machine),
+        'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
         'excluded_after_guest_stalls': excluded,
     }
     return out, lat
