@@ -110,7 +110,8 @@ static pa_simple *open_rec(const char *dev, unsigned rate, const char *what)
  * so) sleeps 1 ms at a time and notes each wake-up more than STALL_MS late. Such a stall holds
  * up any thread, the client's and the guest's alike, so the sound tests excuse what follows it
  * (analyse.py). 12 ms: shorter ones (5 to 10 ms, dozens a minute at times on two vCPUs shared
- * with other VMs) the default 20 ms buffer absorbs, which the soak then checks. Printed as "stall T_NS MS" (T_NS: when the sleep began). */
+ * with other VMs) the default 20 ms buffer absorbs, which the soak then checks. Printed as
+ * "stall T_NS MS" (T_NS: when the sleep began). */
 #define STALL_MS 12.0
 struct watch {
     volatile int stop;
