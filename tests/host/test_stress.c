@@ -9,10 +9,9 @@
  * LGMP header, while an honest client (tests/host/reader.c) keeps reading
  * frames. Checked: the host stays up; once the hostile process is gone (it
  * leaves both locks held) the honest client gets new frames, pixel-exact,
- * within 2 s; and SIGTERM sent while a second hostile process is at work ends
- * the host within 1 s with status 0 (a sanitizer report would change that).
- * Both bounds are deadlines the host must meet, not speed figures; the times
- * measured are printed.
+ * within 2.5 s (two subscriber timeouts and a lock takeover); and SIGTERM sent while a second hostile process
+ * is at work ends the host within 1 s with status 0 (a sanitizer report would change that). Both bounds are
+ * deadlines the host must meet, not speed figures; the times measured are printed.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -36,7 +35,13 @@
 #define W 320u
 #define H 240u
 #define HOSTILE_MS 3000u
-#define RESUME_DEADLINE_MS 2000u
+/* The hostile process can leave two waits behind it: its own held messages,
+ * which the host releases by evicting it one subscriber timeout (1 s) after the
+ * oldest became oldest, and the honest client's slot, when forged fields got it
+ * marked bad, reserved for another second before it may subscribe again; plus
+ * the takeover of a lock left held (0.2 s) and a few ticks. 2004 ms was seen once
+ * under ASan in CI. */
+#define RESUME_DEADLINE_MS 2500u
 #define SIGTERM_DEADLINE_MS 1000u
 
 /* queue header fields (lgmp.md §4), relative to the queue's header */
@@ -318,7 +323,7 @@ static void test_hostile_client(void **state)
     if (!host_alive(host))
         fail_with_log("the host died under the hostile client", "");
 
-    /* the hostile process is gone, both locks left held: new frames within 2 s */
+    /* the hostile process is gone, both locks left held: new frames within RESUME_DEADLINE_MS */
     uint64_t resumed = 0;
     t_end = t_stop + 10000;
     while (now_ms() < t_end && !resumed)
