@@ -216,7 +216,7 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
         uint64_t now_ns = sg_time_ns(), act = activity(p);
         /* a message not yet released may be on its way to a timeout and an
          * eviction, which the tick carries out: not idle while one waits */
-        if (act != seen || sg_lgmp_host_queue_pending(p->fq) || sg_lgmp_host_queue_pending(p->cq)) {
+        if (act != seen || sg_lgmp_host_queue_unreleased(p->fq) || sg_lgmp_host_queue_unreleased(p->cq)) {
             seen = act;
             last_active_ns = now_ns;
         }

@@ -157,6 +157,9 @@ uint32_t sg_lgmp_host_queue_new_subs(struct sg_lgmp_host_queue *q); /* read-and-
  * queue full exactly when this is slot_count - 1, unless a client changes the
  * queue in between. */
 uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q);
+/* Whether any posted message is not yet released, from the shared indices
+ * alone: unlike queue_pending, safe from a thread other than the one posting. */
+bool sg_lgmp_host_queue_unreleased(struct sg_lgmp_host_queue *q);
 
 /* §9.6: copies one client message (<= 64 bytes) into buf; QUEUE_EMPTY when none.
  * A length field > 64 is rejected with BAD_CMSG (and the slot consumed). */

@@ -553,6 +553,14 @@ uint32_t sg_lgmp_host_queue_pending(struct sg_lgmp_host_queue *q)
     return o < sc - 1 ? o : sc - 1;
 }
 
+bool sg_lgmp_host_queue_unreleased(struct sg_lgmp_host_queue *q)
+{
+    /* Only the shared indices, as last stored: any thread may ask. A client
+     * can make read_index anything; then the answer is "yes", which costs the
+     * caller a faster tick, nothing more. */
+    return sg_lgmp_aload32(&q->hdr->write_index) != sg_lgmp_aload32(&q->hdr->read_index);
+}
+
 enum sg_lgmp_status sg_lgmp_host_read_cmsg(struct sg_lgmp_host_queue *q, void *buf, uint32_t *len)
 {
     if (!q || !buf || !len)
