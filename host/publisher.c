@@ -146,9 +146,9 @@ int sg_publisher_tick(struct sg_publisher *p)
 static void *frame_thread(void *arg)
 {
     struct sg_publisher *p = arg;
-    /* the signal flag is the tick's to read; it tells this thread via quit */
-    /* A still screen waits longer for damage; the price is that a second
-     * client subscribing then waits up to that long for its first frame. */
+    /* The signal flag is the tick's to read; it tells this thread via quit.
+     * An idle host waits longer for damage; the price is that a second client
+     * subscribing then waits up to that long for its first frame. */
     while (!frame_quit(p))
         sg_publisher_frame_step(p, atomic_load(&p->idle) ? FRAME_WAIT_IDLE_MS : FRAME_WAIT_MS);
     return NULL;
@@ -169,9 +169,9 @@ static int start_frame_thread(struct sg_publisher *p, pthread_t *th)
     return rc;
 }
 
-/* A number that changes whenever the publisher did something a client will
- * see: a frame, a re-post, a cursor message, a client message acted on, a new
- * session. */
+/* A number that changes whenever the publisher did or tried something a
+ * client will see: a frame, a re-post, a cursor message (posted or given up),
+ * a client message acted on, a new session. */
 static uint64_t activity(const struct sg_publisher *p)
 {
     struct sg_publisher_stats st;
