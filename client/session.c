@@ -133,12 +133,7 @@ static void idle_wait(struct sg_session *s, uint64_t us)
 {
     struct timespec until;
     clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(us / 1000000u);
-    until.tv_nsec += (long)(us % 1000000u) * 1000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_nsec -= 1000000000L;
-        until.tv_sec++;
-    }
+    sg_timespec_add_ns(&until, us * 1000u);
     pthread_mutex_lock(&s->wake_lock);
     atomic_store(&s->idle_waiting, true);
     while (!atomic_load(&s->user_active) && !atomic_load(&s->stop))

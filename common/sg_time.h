@@ -6,6 +6,7 @@
  * (proto/sg_clock.h) instead, which reads this clock by default.
  */
 #include <stdint.h>
+#include <time.h>
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t sg_time_ns(void);
@@ -23,4 +24,15 @@ void sg_sleep_ns(int64_t ns);
 static inline void sg_sleep_us(uint64_t us)
 {
     sg_sleep_ns((int64_t)us * 1000);
+}
+
+/* Moves t (a clock_nanosleep / pthread_cond_timedwait deadline) ns later. */
+static inline void sg_timespec_add_ns(struct timespec *t, uint64_t ns)
+{
+    t->tv_sec += (time_t)(ns / 1000000000u);
+    t->tv_nsec += (long)(ns % 1000000000u);
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_nsec -= 1000000000L;
+        t->tv_sec++;
+    }
 }

@@ -180,15 +180,6 @@ static uint64_t activity(const struct sg_publisher *p)
            st.cursor_dropped;
 }
 
-static void add_ms(struct timespec *t, uint32_t ms)
-{
-    t->tv_nsec += (long)ms * 1000000L;
-    while (t->tv_nsec >= 1000000000L) {
-        t->tv_nsec -= 1000000000L;
-        t->tv_sec++;
-    }
-}
-
 int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
 {
     pthread_t th;
@@ -222,7 +213,7 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
         }
         bool idle = now_ns - last_active_ns > SG_PUBLISHER_IDLE_AFTER_MS * 1000000ull;
         atomic_store(&p->idle, idle);
-        add_ms(&next, idle ? SG_PUBLISHER_IDLE_TICK_MS : SG_KVMFR_HOST_TICK_MS);
+        sg_timespec_add_ns(&next, (idle ? SG_PUBLISHER_IDLE_TICK_MS : SG_KVMFR_HOST_TICK_MS) * 1000000ull);
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec > next.tv_sec + 1)
@@ -236,7 +227,7 @@ int sg_publisher_run(struct sg_publisher *p, volatile sig_atomic_t *stop)
             if (idle && activity(p) != seen) {
                 /* the pointer moved: a client message (a warp) may follow at once */
                 clock_gettime(CLOCK_MONOTONIC, &next);
-                add_ms(&next, SG_KVMFR_HOST_TICK_MS);
+                sg_timespec_add_ns(&next, SG_KVMFR_HOST_TICK_MS * 1000000ull);
                 idle = false;
                 atomic_store(&p->idle, false);
             }

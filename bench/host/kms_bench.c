@@ -36,6 +36,7 @@
 #include "kms_format.h"
 #include "lgmp.h"
 #include "publisher.h"
+#include "sg_time.h"
 #include "sysinfo.h"
 
 #define W 1920u
@@ -84,11 +85,7 @@ static enum sg_capture_status synth_scan(struct synth *s, struct sg_capture_fram
 {
     if (s->fps) { /* kms.c's pacing: one poll per 1/fps */
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &s->next, NULL);
-        s->next.tv_nsec += 1000000000 / s->fps;
-        if (s->next.tv_nsec >= 1000000000) {
-            s->next.tv_nsec -= 1000000000;
-            s->next.tv_sec++;
-        }
+        sg_timespec_add_ns(&s->next, 1000000000u / s->fps);
     }
     bool flipped = s->src != s->fb[s->front];
     s->src = s->fb[s->front];
