@@ -27,7 +27,10 @@ struct sg_playback {
     pa_stream *draining; /* a stopped stream playing out its last blocks */
     bool playing;
     bool failed_said;
-    bool fresh; /* a new stream: its first measured block tops it up to the target */
+    bool fresh;              /* a new stream, or one restarting after an underrun: its first measured block
+                              * sets the level to the target */
+    bool timing_wait;        /* started, but the timing the latency is read from is from before it */
+    pa_operation *timing_op; /* the timing request in flight, or NULL */
 
     /* SPICE thread. */
     bool active;
@@ -38,7 +41,6 @@ struct sg_playback {
     float gain[SG_AUDIO_MAX_CHANNELS];
     bool mute;
     bool backlog_said;
-    bool settling; /* since the stream (re)started, no block has been written at the target */
     int16_t *tmp, *out;
     size_t tmp_cap, out_cap;
     FILE *trace; /* SPYGLASS_AUDIO_TRACE=FILE: one line per block, the controller's view */
@@ -51,9 +53,6 @@ struct sg_playback {
     float hist_ms[SG_PLAYBACK_HISTORY];
     uint64_t hist_n; /* blocks recorded so far; the newest at (hist_n - 1) % SG_PLAYBACK_HISTORY */
 };
-
-/* More latency than the target by this much is a backlog to cut (sg_playback_data). */
-#define TRIM_OVER_US 5000.0
 
 #define STATS(pb, stmt)                                                                                      \
     do {                                                                                                     \
@@ -87,12 +86,42 @@ static void on_overflow(pa_stream *s, void *data)
     STATS(pb, pb->st.overruns++);
 }
 
+static void on_timing(pa_stream *s, int success, void *data)
+{
+    struct sg_playback *pb = data;
+    if (s == pb->stream && success)
+        pb->timing_wait = false;
+}
+
+static void drop_timing(struct sg_playback *pb)
+{
+    if (!pb->timing_op)
+        return;
+    if (pa_operation_get_state(pb->timing_op) == PA_OPERATION_RUNNING)
+        pa_operation_cancel(pb->timing_op);
+    pa_operation_unref(pb->timing_op);
+    pb->timing_op = NULL;
+}
+
+/* Fresh timing from the server for the next block's measurement (see read_latency); one
+ * request at a time. Pulse lock held. */
+static void ask_timing(struct sg_playback *pb, pa_stream *s, bool anew)
+{
+    if (pb->timing_op && (anew || pa_operation_get_state(pb->timing_op) != PA_OPERATION_RUNNING))
+        drop_timing(pb);
+    if (!pb->timing_op)
+        pb->timing_op = pa_stream_update_timing_info(s, on_timing, pb);
+}
+
 static void on_started(pa_stream *s, void *data)
 {
     struct sg_playback *pb = data;
     if (s != pb->stream)
         return;
     pb->playing = true;
+    /* A latency read now would come from timing taken before the start: wait for fresh. */
+    ask_timing(pb, s, true);
+    pb->timing_wait = pb->timing_op != NULL;
     STATS(pb, pb->st.playing = true);
 }
 
@@ -108,6 +137,7 @@ static void forget(pa_stream *s)
 
 static void drop_stream(struct sg_playback *pb)
 {
+    drop_timing(pb);
     if (pb->stream)
         forget(pb->stream);
     pb->stream = NULL;
@@ -172,8 +202,8 @@ static void make_stream(struct sg_playback *pb)
                            .prebuf = lat,
                            .minreq = (uint32_t)-1,
                            .fragsize = (uint32_t)-1};
-    pa_stream_flags_t fl =
-        PA_STREAM_INTERPOLATE_TIMING | PA_STREAM_AUTO_TIMING_UPDATE | PA_STREAM_ADJUST_LATENCY;
+    /* No PA_STREAM_INTERPOLATE_TIMING: read_latency does its own, see there. */
+    pa_stream_flags_t fl = PA_STREAM_ADJUST_LATENCY;
     if (pa_stream_connect_playback(s, pb->device, &attr, fl, NULL, NULL) < 0) {
         sg_audio_warn("cannot connect the playback stream%s%s: %s", pb->device ? " to " : "",
                       pb->device ? pb->device : "", pa_strerror(pa_context_errno(pb->ctx)));
@@ -292,6 +322,7 @@ void sg_playback_stop(struct sg_playback *pb)
         return;
     pb->active = false;
     sg_pulse_lock(pb->pa);
+    drop_timing(pb);
     if (pb->stream) {
         pa_stream *s = pb->stream;
         pb->stream = NULL;
@@ -340,25 +371,41 @@ static bool grow(int16_t **buf, size_t *cap, size_t samples)
     return true;
 }
 
-/* A new stream starts playing once the server's prebuffer is in (its own choice, below the
- * target) and the next block comes up to a block later: its first measured latency is short of
- * the target by up to a block and more. Silence written once, before the guest's sound is
- * under way, brings it to the target at once; the controller would need a second and more at
- * its 1 % and, learning the drift meanwhile, overshoot. Pulse lock held; returns the
- * microseconds added. */
-static pa_usec_t top_up(struct sg_playback *pb, pa_stream *s, pa_usec_t lat, pa_usec_t dev)
+/* The latency the next sample written will see: what is written minus what has been played,
+ * from the server's newest timing (asked for at each block, so at most a block or two old)
+ * carried forward to now at the device's rate while it plays. libpulse's own interpolation
+ * (PA_STREAM_INTERPOLATE_TIMING) fits a rate to the timing it gets over seconds: after an
+ * underrun, once the server had played the stalled time at once, its estimate drifted from
+ * what was heard by 2 to 3 ms over the next 3 to 8 s (soak traces), which the controller then
+ * dutifully held. Pulse lock held. */
+static bool read_latency(pa_stream *s, pa_usec_t *lat, pa_usec_t *dev)
 {
-    pa_usec_t target = (pa_usec_t)pb->latency_ms * 1000 + dev;
-    if (lat + 500 >= target)
-        return 0;
-    size_t frames = (size_t)((target - lat) * pb->rate / 1000000);
+    const pa_timing_info *ti = pa_stream_get_timing_info(s);
+    const pa_sample_spec *ss = pa_stream_get_sample_spec(s);
+    if (!ti || !ss || ti->read_index_corrupt || ti->write_index_corrupt || ti->write_index < 0 ||
+        ti->read_index < 0)
+        return false;
+    double written = (double)pa_bytes_to_usec((uint64_t)ti->write_index, ss);
+    double played = (double)pa_bytes_to_usec((uint64_t)ti->read_index, ss) - (double)ti->sink_usec;
+    if (ti->playing)
+        played += (double)pa_timeval_age(&ti->timestamp);
+    if (written < played)
+        return false; /* ran dry: the underflow callback follows */
+    *lat = (pa_usec_t)(written - played);
+    *dev = ti->configured_sink_usec ? ti->configured_sink_usec : ti->sink_usec;
+    return true;
+}
+
+/* Silence before the next block: a restarted stream short of the target (see sg_ratectl_jump).
+ * Pulse lock held; returns the seconds added. */
+static double add_silence(struct sg_playback *pb, pa_stream *s, double seconds)
+{
+    size_t frames = (size_t)(seconds * pb->rate);
     size_t bytes = frames * pb->channels * sizeof(int16_t);
-    void *zeros = calloc(1, bytes);
+    void *zeros = frames ? calloc(1, bytes) : NULL;
     int err = zeros ? pa_stream_write(s, zeros, bytes, NULL, 0, PA_SEEK_RELATIVE) : -1;
     free(zeros);
-    if (err < 0)
-        return 0;
-    return (pa_usec_t)frames * 1000000 / pb->rate;
+    return err < 0 ? 0 : (double)frames / pb->rate;
 }
 
 void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_frames)
@@ -369,27 +416,22 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
     if (!grow(&pb->tmp, &pb->tmp_cap, n_frames * ch) || !grow(&pb->out, &pb->out_cap, out_max * ch))
         return;
 
-    /* The latency the first sample of this block will see: what the server holds now. */
+    /* The latency the first sample of this block will see: what the server holds now. Not
+     * while the stream waits for its prebuffer, nor right after it started: the first reading
+     * then came from timing taken before the start (measured ~5 ms short after an underrun,
+     * which left the backlog of the stall in place). */
     pa_usec_t lat = 0, dev = 0;
-    int neg = 0;
-    bool have = false;
+    bool have = false, restart = false;
     sg_pulse_lock(pb->pa);
     pa_stream *s = pb->stream;
     bool ready = s && pa_stream_get_state(s) == PA_STREAM_READY;
-    if (ready && pb->playing && pa_stream_get_latency(s, &lat, &neg) == 0 && !neg) {
+    if (ready && pb->playing && !pb->timing_wait && read_latency(s, &lat, &dev)) {
         have = true;
-        const pa_timing_info *ti = pa_stream_get_timing_info(s);
-        if (ti)
-            dev = ti->configured_sink_usec ? ti->configured_sink_usec : ti->sink_usec;
-        if (pb->fresh) {
-            pa_usec_t added = top_up(pb, s, lat, dev);
-            if (added)
-                sg_ratectl_reset(&pb->ctl); /* measurements before it were short by that much */
-            lat += added;
-            pb->settling = true;
-        }
+        restart = pb->fresh;
         pb->fresh = false;
     }
+    if (ready)
+        ask_timing(pb, s, false);
     sg_pulse_unlock(pb->pa);
     if (!ready) {
         STATS(pb, pb->st.frames_in += n_frames); /* no server: the guest goes on, unheard */
@@ -398,44 +440,44 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
 
     uint64_t now = sg_time_ns();
     double ratio = 1.0;
-    /* Too much buffered: only a break in the sound leaves this (a stall of the guest's or of
-     * this machine, an underrun, then the backlog arriving at once, or a stream that started
-     * late on a full prebuffer). The measurement is never too high by itself (lateness only
-     * lowers it), and the controller holds a steady stream, however it drifts, within about
-     * a millisecond. Cut the excess out at once, on this break that is audible already,
-     * instead of playing late for the seconds the 1 % resampler would take. */
-    double target_us = pb->latency_ms * 1000.0 + (double)dev;
-    bool start_trim = pb->settling;
-    if (have)
-        pb->settling = false;
-    if (have && (double)lat > target_us + TRIM_OVER_US) {
-        size_t skip = (size_t)(((double)lat - target_us) * pb->rate / 1e6);
-        /* The first blocks of a stream (or after an underrun, counted already) pile up while
-         * the server starts it: cut, but no fault. */
-        if (!pb->backlog_said && !start_trim)
-            sg_audio_warn(
-                "playback %.1f ms late (after a stall or an underrun): %.1f ms of sound left out to get "
-                "back to %.1f ms",
-                (double)lat / 1000.0, ((double)lat - target_us) / 1000.0, target_us / 1000.0);
-        pb->backlog_said = pb->backlog_said || !start_trim;
-        sg_ratectl_reset(&pb->ctl); /* the window's measurements are of the backlog */
-        pb->last_ns = 0;
-        if (!start_trim)
-            STATS(pb, pb->st.overruns++);
-        if (pb->trace)
-            fprintf(pb->trace, "# trim %llu %llu\n", (unsigned long long)now, (unsigned long long)lat);
-        if (skip >= n_frames) {
-            pb->settling = start_trim; /* still the start's backlog */
-            STATS(pb, pb->st.frames_in += n_frames);
-            return;
-        }
-        STATS(pb, pb->st.frames_in += skip);
-        frames += skip * ch;
-        n_frames -= skip;
-        lat = (pa_usec_t)target_us;
-    }
     if (have) {
         pb->ctl.target_s = (pb->latency_ms * 1000.0 + (double)dev) / 1e6;
+        if (restart)
+            sg_ratectl_restart(&pb->ctl);
+        /* A (re)started stream set to the target at once, and a backlog cut: see
+         * sg_ratectl_jump. A backlog is what a break leaves (a stall of the guest's or of this
+         * machine, then its blocks at once): the break is audible already, the seconds the 1 %
+         * resampler would take to undo it would not be. */
+        bool fault = false;
+        double jump = sg_ratectl_jump(&pb->ctl, (double)lat / 1e6, &fault);
+        if (jump > 0) {
+            sg_pulse_lock(pb->pa);
+            double added = pb->stream == s ? add_silence(pb, s, jump) : 0;
+            sg_pulse_unlock(pb->pa);
+            lat += (pa_usec_t)(added * 1e6);
+        } else if (jump < 0) {
+            size_t skip = (size_t)(-jump * pb->rate);
+            if (fault && !pb->backlog_said)
+                sg_audio_warn(
+                    "playback %.1f ms late (after a stall): %.1f ms of sound left out to get back to "
+                    "%.1f ms",
+                    (double)lat / 1000.0, -jump * 1000.0, pb->ctl.target_s * 1000.0);
+            pb->backlog_said = pb->backlog_said || fault;
+            if (fault)
+                STATS(pb, pb->st.overruns++);
+            if (pb->trace)
+                fprintf(pb->trace, "# trim %llu %llu %d\n", (unsigned long long)now, (unsigned long long)lat,
+                        fault);
+            if (skip >= n_frames) {
+                /* the whole block: the next one is measured again (a restart still settles) */
+                STATS(pb, pb->st.frames_in += n_frames);
+                return;
+            }
+            STATS(pb, pb->st.frames_in += skip);
+            frames += skip * ch;
+            n_frames -= skip;
+            lat -= (pa_usec_t)((double)skip * 1e6 / pb->rate);
+        }
         ratio = sg_ratectl_update(&pb->ctl, (double)lat / 1e6,
                                   pb->last_ns ? (double)(now - pb->last_ns) / 1e9 : 0);
         pb->last_ns = now;
