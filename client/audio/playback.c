@@ -11,6 +11,7 @@
 
 #include "format.h"
 #include "log.h"
+#include "playpos.h"
 #include "ratectl.h"
 #include "resample.h"
 #include "sg_time.h"
@@ -31,6 +32,8 @@ struct sg_playback {
                               * sets the level to the target */
     bool timing_wait;        /* started, but the timing the latency is read from is from before it */
     pa_operation *timing_op; /* the timing request in flight, or NULL */
+    struct sg_playpos pos;   /* the device's play position, from the server's timing */
+    struct timeval pos_from; /* the timing last added to pos */
 
     /* SPICE thread. */
     bool active;
@@ -121,6 +124,7 @@ static void on_started(pa_stream *s, void *data)
     pb->playing = true;
     /* A latency read now would come from timing taken before the start: wait for fresh. */
     ask_timing(pb, s, true);
+    sg_playpos_reset(&pb->pos);
     pb->timing_wait = pb->timing_op != NULL;
     STATS(pb, pb->st.playing = true);
 }
@@ -249,6 +253,7 @@ struct sg_playback *sg_playback_create(struct sg_pulse *pa, const char *device, 
     pb->pa = pa;
     pb->device = device && *device ? strdup(device) : NULL;
     pb->latency_ms = pb->config_ms = latency_ms;
+    sg_playpos_init(&pb->pos);
     for (unsigned i = 0; i < SG_AUDIO_MAX_CHANNELS; i++)
         pb->gain[i] = 1.0f;
     /* The window's thread reads the stats at its own (normal) priority while the SPICE thread,
@@ -371,27 +376,27 @@ static bool grow(int16_t **buf, size_t *cap, size_t samples)
     return true;
 }
 
-/* The latency the next sample written will see: what is written minus what has been played,
- * from the server's newest timing (asked for at each block, so at most a block or two old)
- * carried forward to now at the device's rate while it plays. libpulse's own interpolation
- * (PA_STREAM_INTERPOLATE_TIMING) fits a rate to the timing it gets over seconds: after an
- * underrun, once the server had played the stalled time at once, its estimate drifted from
- * what was heard by 2 to 3 ms over the next 3 to 8 s (soak traces), which the controller then
- * dutifully held. Pulse lock held. */
-static bool read_latency(pa_stream *s, pa_usec_t *lat, pa_usec_t *dev)
+/* The latency the next sample written will see: what is written (libpulse counts our writes
+ * into the timing's write index) minus what has been played, from sg_playpos fed with each
+ * new timing the server sends (asked for at each block, see ask_timing). Pulse lock held. */
+static bool read_latency(struct sg_playback *pb, pa_stream *s, pa_usec_t *lat, pa_usec_t *dev)
 {
     const pa_timing_info *ti = pa_stream_get_timing_info(s);
     const pa_sample_spec *ss = pa_stream_get_sample_spec(s);
-    if (!ti || !ss || ti->read_index_corrupt || ti->write_index_corrupt || ti->write_index < 0 ||
-        ti->read_index < 0)
+    if (!ti || !ss || !ti->playing || ti->read_index_corrupt || ti->write_index_corrupt ||
+        ti->write_index < 0 || ti->read_index < 0)
         return false;
-    double written = (double)pa_bytes_to_usec((uint64_t)ti->write_index, ss);
-    double played = (double)pa_bytes_to_usec((uint64_t)ti->read_index, ss) - (double)ti->sink_usec;
-    if (ti->playing)
-        played += (double)pa_timeval_age(&ti->timestamp);
-    if (written < played)
+    double now = (double)sg_time_ns() / 1e9;
+    if (ti->timestamp.tv_sec != pb->pos_from.tv_sec || ti->timestamp.tv_usec != pb->pos_from.tv_usec) {
+        pb->pos_from = ti->timestamp;
+        double played =
+            ((double)pa_bytes_to_usec((uint64_t)ti->read_index, ss) - (double)ti->sink_usec) / 1e6;
+        sg_playpos_add(&pb->pos, now - (double)pa_timeval_age(&ti->timestamp) / 1e6, played);
+    }
+    double played, written = (double)pa_bytes_to_usec((uint64_t)ti->write_index, ss) / 1e6;
+    if (!sg_playpos_at(&pb->pos, now, &played) || written < played)
         return false; /* ran dry: the underflow callback follows */
-    *lat = (pa_usec_t)(written - played);
+    *lat = (pa_usec_t)((written - played) * 1e6);
     *dev = ti->configured_sink_usec ? ti->configured_sink_usec : ti->sink_usec;
     return true;
 }
@@ -425,7 +430,7 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
     sg_pulse_lock(pb->pa);
     pa_stream *s = pb->stream;
     bool ready = s && pa_stream_get_state(s) == PA_STREAM_READY;
-    if (ready && pb->playing && !pb->timing_wait && read_latency(s, &lat, &dev)) {
+    if (ready && pb->playing && !pb->timing_wait && read_latency(pb, s, &lat, &dev)) {
         have = true;
         restart = pb->fresh;
         pb->fresh = false;

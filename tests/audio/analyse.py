@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Click-train and record-counter analysis for the sound tests and bench/audio.
 
-clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--due]
+clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS] [--due]
     Matches each click heard (spyglass-sndprobe listen) to its put time (fake VM log) by its
     number (--due: to when the guest clock had made it, so that the fake VM's own lateness in
     putting a block does not shorten the latency measured), and prints key=value lines: sent,
@@ -11,10 +11,15 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--due]
     guest's own stalls (gaps between its click puts over 140 ms, a block 40 ms late: the fake VM
     late, not the client; with --stall-ms MS and the fake VM's per-block "put" lines (FVM_DEBUG=1),
     gaps between its block puts over MS).
-    Clicks put during a guest stall or in the 2 s after it are left out of the figures and
-    counted in excluded_after_guest_stalls: a guest that stops producing is no client fault.
-    The same after the machine's own stalls ("stall T_NS MS" lines of the probe's watcher,
-    machine_stalls), which hold up the client's threads and the guest's alike.
+    Clicks put during a guest stall or in the --grace-ms (default 2000) after it are left out of
+    the figures and counted in excluded_after_guest_stalls: a guest that stops producing longer
+    than the buffer's lead breaks any player. The same after the machine's own stalls ("stall
+    T_NS MS" lines of the probe's watcher, machine_stalls), which hold up the client's threads
+    and the guest's alike. A guest stall and the machine stall that caused it are one event
+    (stall_events). For each event, recovery: from its end to the first click after which
+    every click until the next event (at most 2 s on) is within 1 ms of the median latency;
+    recovery_max_ms over the events followed by at least 0.5 s without one (recovery_judged),
+    and unrecovered: those events whose clicks were not back within 1 ms by then.
 record FAKEVM_LOG PROBE_OUT
     Record latency: counts the probe rendered into the microphone (mon C T) against the fake
     VM's receive times (rec C T): p50/p99/min/max ms.
@@ -23,6 +28,9 @@ import sys
 
 PERIOD = 4800
 STALL_GRACE_NS = 2e9
+RECOVERY_BAND_MS = 1.0
+RECOVERY_LOOK_NS = 2e9
+RECOVERY_MIN_NS = 0.5e9
 
 
 def pct(v, p):
@@ -32,7 +40,34 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100.0 * (len(v) - 1))))]
 
 
-def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
+def recovery(lat_by_put, events):
+    """Per stall event: how long after its end the heard latency is back within
+    RECOVERY_BAND_MS of the median (see the module's doc)."""
+    if not lat_by_put:
+        return [], 0
+    ref = pct([v for _, v in lat_by_put], 50)
+    rec, unrecovered = [], 0
+    for i, (a, b) in enumerate(events):
+        nxt = events[i + 1][0] if i + 1 < len(events) else 1 << 62
+        end = min(nxt, b + RECOVERY_LOOK_NS)
+        if end - b < RECOVERY_MIN_NS:
+            continue
+        after = [(t, v) for t, v in lat_by_put if b <= t < end]
+        if not after:
+            continue
+        back = None
+        for j in range(len(after)):
+            if all(abs(v - ref) <= RECOVERY_BAND_MS for _, v in after[j:]):
+                back = after[j][0]
+                break
+        if back is None:
+            unrecovered += 1
+        else:
+            rec.append((back - b) / 1e6)
+    return rec, unrecovered
+
+
+def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS):
     puts = {}
     put_times = []
     block_times = []
@@ -63,15 +98,25 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
         stalls = [(a, b) for a, b in zip(put_times, put_times[1:]) if b - a > 140e6]
     # After the guest itself stalled (its clock went on, its puts did not), the client cannot
     # be judged: the guest's SPICE server drops what piles up, and any player underruns.
+    events = []
+    for a, b in sorted(stalls + machine):
+        if events and a <= events[-1][1]:
+            events[-1] = (events[-1][0], max(events[-1][1], b))
+        else:
+            events.append((a, b))
+
     def excused(pt):
-        return any(a <= pt <= b + STALL_GRACE_NS for a, b in stalls + machine)
+        return any(a <= pt <= b + grace_ns for a, b in events)
     lat, amps, ks = [], [], []
+    everyone = []
     excluded = 0
     for cid, t, amp, idx in heard:
         cands = [(pt, k) for pt, k in puts.get(cid, []) if pt < t and t - pt < 5e9]
         if not cands:
             continue
         pt, k = max(cands)
+        if t_from <= pt:
+            everyone.append((pt, (t - pt) / 1e6))
         if excused(pt):
             excluded += 1
             continue
@@ -91,6 +136,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
         put_of = {k: pt for lst in puts.values() for pt, k in lst}
         missing = sum(1 for k in range(ks[0][0], ks[-1][0] + 1)
                       if k not in got and not excused(put_of.get(k, 0)))
+    rec, unrecovered = recovery(sorted(everyone), events)
     stalls = [(b - a) / 1e6 for a, b in stalls]
     out = {
         'sent': sum(1 for t in put_times if t_from <= t <= t_to),
@@ -103,6 +149,9 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False):
         'machine_stalls': len(machine),
         'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
         'excluded_after_guest_stalls': excluded,
+        'stall_events': len(events), 'recovery_judged': len(rec) + unrecovered,
+        'recovery_p50_ms': pct(rec, 50) if rec else 0.0, 'recovery_max_ms': max(rec) if rec else 0.0,
+        'unrecovered': unrecovered,
     }
     return out, lat
 
@@ -133,7 +182,8 @@ if __name__ == '__main__':
         t_from = int(args[args.index('--from') + 1]) if '--from' in args else 0
         t_to = int(args[args.index('--to') + 1]) if '--to' in args else 1 << 63
         stall_ms = float(args[args.index('--stall-ms') + 1]) if '--stall-ms' in args else None
-        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args)[0])
+        grace = float(args[args.index('--grace-ms') + 1]) * 1e6 if '--grace-ms' in args else STALL_GRACE_NS
+        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args, grace)[0])
     elif len(sys.argv) == 4 and sys.argv[1] == 'record':
         show(record(sys.argv[2], sys.argv[3])[0])
     else:
