@@ -5,7 +5,8 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     Matches each click heard (spyglass-sndprobe listen) to its put time (fake VM log) by its
     number (--due: to when the guest clock had made it, so that the fake VM's own lateness in
     putting a block does not shorten the latency measured), and prints key=value lines: sent,
-    heard, matched, missing, p50/p99/min/max latency (ms, put -> rendered by the sound server), amp_median, discontinuities (click intervals in
+    heard, matched, missing, garbled (clicks heard whose number was put more than 1 s before, or
+    never: misread, away from any stall), p50/p99/min/max latency (ms, put -> rendered by the sound server), amp_median, discontinuities (click intervals in
     the recording off 4800 samples by more than 1.5 %: a gap of silence (underrun) or a block
     lost or doubled; the drift controller alone never moves them by more than 1 %), and the
     guest's own stalls (gaps between its click puts over 140 ms, a block 40 ms late: the fake VM
@@ -18,8 +19,9 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     and the guest's alike. A guest stall and the machine stall that caused it are one event
     (stall_events). For each event, recovery: from its end to the first click after which
     every click until the next event (at most 2 s on) is within 1 ms of the median latency;
-    recovery_max_ms over the events followed by at least 0.5 s without one (recovery_judged),
-    and unrecovered: those events whose clicks were not back within 1 ms by then.
+    recovery_max_ms over the events from 3 s on (the start transient is no stall's) followed by at
+    least 0.5 s without one (recovery_judged), and unrecovered: those events whose clicks were
+    not back within 1 ms by then.
 record FAKEVM_LOG PROBE_OUT
     Record latency: counts the probe rendered into the microphone (mon C T) against the fake
     VM's receive times (rec C T): p50/p99/min/max ms.
@@ -31,6 +33,9 @@ STALL_GRACE_NS = 2e9
 RECOVERY_BAND_MS = 1.0
 RECOVERY_LOOK_NS = 2e9
 RECOVERY_MIN_NS = 0.5e9
+RECOVERY_FROM_NS = 3e9  # the start transient (the drift being learnt) is no stall's effect
+LEAD_NS = 50e6  # the buffer's lead (~20 ms) and a click's length (22 ms)
+GARBLED_NS = 1e9  # a click heard a second after the put of its number: not that click
 
 
 def pct(v, p):
@@ -48,6 +53,8 @@ def recovery(lat_by_put, events):
     ref = pct([v for _, v in lat_by_put], 50)
     rec, unrecovered = [], 0
     for i, (a, b) in enumerate(events):
+        if a < lat_by_put[0][0] + RECOVERY_FROM_NS:
+            continue
         nxt = events[i + 1][0] if i + 1 < len(events) else 1 << 62
         end = min(nxt, b + RECOVERY_LOOK_NS)
         if end - b < RECOVERY_MIN_NS:
@@ -105,14 +112,21 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         else:
             events.append((a, b))
 
+    # a click put up to LEAD_NS before a stall is still in the buffer (or being put) when the
+    # stall's gap reaches it
     def excused(pt):
-        return any(a <= pt <= b + grace_ns for a, b in events)
+        return any(a - LEAD_NS <= pt <= b + grace_ns for a, b in events)
     lat, amps, ks = [], [], []
     everyone = []
-    excluded = 0
+    excluded = garbled = 0
+    first_t = min((t for _, t, _, _ in heard), default=0)
     for cid, t, amp, idx in heard:
-        cands = [(pt, k) for pt, k in puts.get(cid, []) if pt < t and t - pt < 5e9]
+        cands = [(pt, k) for pt, k in puts.get(cid, []) if pt < t and t - pt < GARBLED_NS]
         if not cands:
+            # its number misread: sound cut out of the middle of it (a trim) or a gap in it (an
+            # underrun); no fault right at a stall, where both belong
+            if t - first_t > GARBLED_NS and not any(a <= t <= b + grace_ns + LEAD_NS for a, b in events):
+                garbled += 1
             continue
         pt, k = max(cands)
         if t_from <= pt:
@@ -148,7 +162,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         'guest_stalls': len(stalls), 'guest_worst_stall_ms': max(stalls) if stalls else 0,
         'machine_stalls': len(machine),
         'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
-        'excluded_after_guest_stalls': excluded,
+        'excluded_after_guest_stalls': excluded, 'garbled': garbled,
         'stall_events': len(events), 'recovery_judged': len(rec) + unrecovered,
         'recovery_p50_ms': pct(rec, 50) if rec else 0.0, 'recovery_max_ms': max(rec) if rec else 0.0,
         'unrecovered': unrecovered,

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
 # Clock drift soak: the fake VM's sample clock runs 0.5 % fast, then (a new guest) 0.5 %
-# slow, against the sound server's. Asserted on the recording of what the client played:
-# every click there, none moved by a gap or a lost block (discontinuities), each click's
-# latency within 5 ms of the latency the client holds; and the client counted no underrun
-# and no overrun. SOAK_SECONDS per direction (default 60; bench/audio/soak.sh runs five
-# minutes). SOAK_DRIFTS="5000 -5000" (ppm), SOAK_TRACE=1 keeps the client's per-block view
-# (SPYGLASS_AUDIO_TRACE) and the fake VM's puts in the temp folder (SPYGLASS_KEEP_TMP=1),
-# SOAK_CLIENT_WRAP runs the client under a command (e.g. setpriv dropping CAP_SYS_NICE).
-# A guest that itself stalls is no client fault: its blocks more than 15 ms apart (one 5 ms
-# late; a real-time fake VM still put blocks 13 to 35 ms late now and then on this machine,
-# whose two vCPUs are shared with other agents' VMs). A block put late by more than the
-# buffer's lead breaks any player; one put late by less shortens that click's latency from
-# its put (measured 5.2 ms for a block 23 ms late) though nothing heard changed. The clicks
-# put during such a stall and in the 2 s after are left out and reported (analyse.py
-# --stall-ms), and the client's counters are not judged in that direction. If that leaves
-# fewer than 80 % of the clicks, that direction is not judged (a SKIP if nothing failed):
-# stalls that frequent move the latency for longer than the 2 s excused after each. The same
-# for this machine's own stalls, which hold up the client's and the guest's threads alike: the
-# probe's real-time watcher notes each wake-up more than 12 ms late (sndprobe.c; 5 to 20 ms,
-# and 30 ms and more now and then, on two vCPUs shared with other agents' VMs).
+# slow, against the sound server's. Asserted on the recording of what the client played,
+# each click's latency taken from when the guest's clock made it (analyse.py --due, so a
+# block the guest put late does not look short): every click there, none moved by a gap or
+# a lost block (discontinuities), none misread; each click's latency within 5 ms of the
+# latency the client holds and their median within 1 ms of it (0.5 to 0.6 ms over it
+# measured: the SPICE hop); the ratio heard undoing the drift; and after each stall the
+# latency back within 1 ms of the median in at most STALL_GRACE_MS (below). SOAK_SECONDS per
+# direction (default 90; bench/audio/soak.sh runs five minutes). SOAK_DRIFTS="5000 -5000"
+# (ppm), SOAK_TRACE=1 keeps the client's per-block view (SPYGLASS_AUDIO_TRACE) and the fake
+# VM's puts in the temp folder (SPYGLASS_KEEP_TMP=1), SOAK_CLIENT_WRAP runs the client under
+# a command (e.g. setpriv dropping CAP_SYS_NICE).
+#
+# Stalls: this machine's vCPUs are shared (11 % steal time measured), and now and then every
+# thread, real-time or not, is held 15 to 35 ms: the probe's real-time watcher notes each
+# wake-up more than 12 ms late (sndprobe.c), the fake VM's per-block put log each gap over
+# 15 ms. A stall longer than the buffer's lead (20 ms) breaks any player: the clicks put from
+# 50 ms before a stall (the lead and a click's length) to STALL_GRACE_MS after it are left out
+# and reported, and each stall may cost one underrun or overrun. 300 ms: with a stall every
+# 4 s (14 a minute, 2026-12-01) and up to 42 ms long, the held latency was back within 1 ms
+# of the median 40 to 115 ms after the stall (clicks are 100 ms apart), where before the
+# controller's changes (doc/audio.md) it took up to 1.5 s and drifted 2 to 3 ms for 3 to 8 s
+# after some. The recovery is asserted (analyse.py's recovery_max_ms, unrecovered): a slow one
+# fails the test rather than being excused. Fewer than 80 % of the clicks left to judge (a
+# stall every 0.4 s) would make that direction a SKIP.
 BUILD=${1:?build dir}
-SECS=${SOAK_SECONDS:-60}
+SECS=${SOAK_SECONDS:-90}
+GRACE_MS=${STALL_GRACE_MS:-300}
 . "$(dirname "$0")/lib.sh"
 sg_have_pulse || { echo "SKIP: pulseaudio/pactl not installed (scripts/deps.sh installs them)"; exit 77; }
 # What holds the soak on a busy machine is that the whole sound path runs real-time (lib.sh's
@@ -52,7 +58,7 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
-    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --stall-ms "${SOAK_STALL_MS:-15}" >"$SG_TMP/a$ppm"
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" >"$SG_TMP/a$ppm"
     cp "$STATS" "$SG_TMP/stats$ppm"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
@@ -62,34 +68,41 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     ratio=$(val ratio_heard "$SG_TMP/a$ppm")
     echo "drift $ppm ppm: $(tr "\n" " " <"$SG_TMP/a$ppm")underruns=$under overruns=$over" \
         "expected=$expect load: $(cut -d' ' -f1-3 /proc/loadavg)"
-    why=$(python3 - "$SG_TMP/a$ppm" "$expect" "$SECS" <<'PY'
+    why=$(python3 - "$SG_TMP/a$ppm" "$expect" "$SECS" "$ppm" "$under" "$over" "$GRACE_MS" <<'PY'
 import sys
 a = dict(l.strip().split('=', 1) for l in open(sys.argv[1]))
-exp, secs = float(sys.argv[2]), float(sys.argv[3])
+exp, secs, ppm = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+under, over, grace = int(sys.argv[5]), int(sys.argv[6]), float(sys.argv[7])
 bad = []
 counted = int(a['matched']) + int(a['excluded_after_guest_stalls'])
 if counted < secs * 10 * 0.95:
     bad.append('only %d of ~%d clicks heard' % (counted, secs * 10))
 if int(a['missing']):
     bad.append('%s clicks missing' % a['missing'])
+if int(a['garbled']):
+    bad.append('%s clicks misread (cut or broken) away from any stall' % a['garbled'])
 if int(a['discontinuities']):
     bad.append('%s discontinuities (gaps or lost blocks) in the recording' % a['discontinuities'])
-lo, hi = float(a['min_ms']), float(a['max_ms'])
+lo, hi, med = float(a['min_ms']), float(a['max_ms']), float(a['p50_ms'])
 if lo < exp - 5 or hi > exp + 5:
     bad.append('latency %.1f..%.1f ms, not within %.1f +- 5 ms' % (lo, hi, exp))
+if abs(med - exp) > 1:
+    bad.append('median latency %.2f ms, not within %.1f +- 1 ms' % (med, exp))
+if float(a['recovery_max_ms']) > grace or int(a['unrecovered']):
+    bad.append('after a stall the latency took %s ms to be back within 1 ms (%s never were), more than the %d ms '
+               'excused' % (a['recovery_max_ms'], a['unrecovered'], grace))
+if under + over > int(a['stall_events']):
+    bad.append('the client counted %d underruns and %d overruns for %s stalls' % (under, over, a['stall_events']))
+# the controller must have followed the drift: output/input samples ~ 1 / (1 + drift),
+# measured on the recording (the mean spacing of the clicks)
+if not abs(float(a['ratio_heard']) - 1 / (1 + ppm / 1e6)) < 0.002:
+    bad.append('ratio %s does not follow a %d ppm guest clock' % (a['ratio_heard'], ppm))
 print('; '.join(bad))
 PY
 )
-    if [ "$(val guest_stalls "$SG_TMP/a$ppm")$(val machine_stalls "$SG_TMP/a$ppm")" = 00 ] && [ "$under$over" != 00 ]; then
-        why="${why:+$why; }the client counted $under underruns and $over overruns"
-    fi
-    # the controller must have followed the drift: output/input samples ~ 1 / (1 + drift),
-    # measured on the recording (the mean spacing of the clicks)
-    python3 -c "import sys; sys.exit(0 if abs($ratio - 1/(1+$ppm/1e6)) < 0.002 else 1)" ||
-        why="${why:+$why; }ratio $ratio does not follow a $ppm ppm guest clock"
     matched=$(val matched "$SG_TMP/a$ppm") excluded=$(val excluded_after_guest_stalls "$SG_TMP/a$ppm")
     if [ "$excluded" -gt 0 ] && [ "$matched" -lt $((SECS * 8)) ]; then
-        # stalls this frequent also move what follows them by more than the 2 s excused
+        # stalls this frequent leave too little between them to judge
         echo "drift $ppm ppm: the guest stalled $(val guest_stalls "$SG_TMP/a$ppm") times, the machine" \
             "$(val machine_stalls "$SG_TMP/a$ppm") times: only $matched clicks left to judge${why:+ (they showed: $why)}"
         skip=1
@@ -97,7 +110,10 @@ PY
         echo "FAIL: drift $ppm ppm: $why" >&2
         rc=1
     else
-        ok "drift $ppm ppm for $SECS s: no gap, no lost click, latency $(val min_ms "$SG_TMP/a$ppm")..$(val max_ms "$SG_TMP/a$ppm") ms (held $expect +- 5), ratio $ratio"
+        ok "drift $ppm ppm for $SECS s: no gap, no lost click, latency $(val min_ms "$SG_TMP/a$ppm")..$(val max_ms "$SG_TMP/a$ppm") ms" \
+            "(median $(val p50_ms "$SG_TMP/a$ppm"), held $expect), $(val stall_events "$SG_TMP/a$ppm") stalls" \
+            "($under underruns, $over overruns), latency back within 1 ms $(val recovery_max_ms "$SG_TMP/a$ppm") ms" \
+            "after the slowest, ratio $ratio"
     fi
 done
 [ "$rc" = 0 ] && [ -n "${skip:-}" ] && { echo "SKIP: the fake VM or this machine stalled too often to judge the client"; exit 77; }
