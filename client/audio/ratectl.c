@@ -40,26 +40,20 @@ void sg_ratectl_reset(struct sg_ratectl *c)
     c->ratio = 1.0 - clamp(c, c->ki * c->integ);
 }
 
-/* The on-time level: the second highest measurement within window_s of now, v included (the
- * highest while there is only one). Lateness only lowers a measurement, so the highest are the
- * on-time ones; the second because the server's timing is now and then stale by a few ms the
- * other way for one reading (seen +2.5 and +4.3 ms between readings that agreed to 0.3 ms), and
- * the highest alone would take that for a full buffer and cut the latency for a second. */
+/* The on-time level: the highest measurement within window_s of now, v included. Lateness
+ * only ever lowers a measurement (so does the play position's error, see playpos.h): the
+ * highest is the on-time one. */
 static double window_level(const struct sg_ratectl *c, double v)
 {
-    double m1 = v, m2 = -1e300;
+    double m = v;
     for (unsigned i = 0; i < c->win_n; i++) {
         unsigned k = (c->win_head + RATECTL_WINDOW - i) % RATECTL_WINDOW;
         if (c->clock_s - c->win_t[k] > c->window_s)
             break;
-        double x = c->win_v[k];
-        if (x > m1) {
-            m2 = m1;
-            m1 = x;
-        } else if (x > m2)
-            m2 = x;
+        if (c->win_v[k] > m)
+            m = c->win_v[k];
     }
-    return m2 > -1e300 ? m2 : m1;
+    return m;
 }
 
 static void window_add(struct sg_ratectl *c, double v)
@@ -92,9 +86,8 @@ double sg_ratectl_jump(struct sg_ratectl *c, double latency_s, bool *fault)
         if (fabs(err) > c->settle_tol)
             jump = -err;
     } else if (c->clock_s < c->settle_end_s) {
-        double over = window_level(c, latency_s) - c->target_s;
-        if (over > c->settle_tol)
-            jump = -over;
+        if (err > c->settle_tol)
+            jump = -err;
     } else if (err > c->trim_s) {
         jump = -err;
         *fault = true;
