@@ -58,8 +58,8 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
-    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" >"$SG_TMP/a$ppm"
-    cp "$STATS" "$SG_TMP/stats$ppm"
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" >"$SG_TMP/a$ppm" &&
+        cp "$STATS" "$SG_TMP/stats$ppm" || fail "no analysis of the recording (files in $SG_TMP gone?)"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
     target=$(val audio_target_ms "$SG_TMP/stats$ppm") device=$(val audio_device_ms "$SG_TMP/stats$ppm")
@@ -99,7 +99,7 @@ if not abs(float(a['ratio_heard']) - 1 / (1 + ppm / 1e6)) < 0.002:
     bad.append('ratio %s does not follow a %d ppm guest clock' % (a['ratio_heard'], ppm))
 print('; '.join(bad))
 PY
-)
+) || why="the checks could not run"
     matched=$(val matched "$SG_TMP/a$ppm") excluded=$(val excluded_after_guest_stalls "$SG_TMP/a$ppm")
     if [ "$excluded" -gt 0 ] && [ "$matched" -lt $((SECS * 8)) ]; then
         # stalls this frequent leave too little between them to judge
