@@ -12,7 +12,7 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     guest's own stalls (gaps between its click puts over 140 ms, a block 40 ms late: the fake VM
     late, not the client; with --stall-ms MS and the fake VM's per-block "put" lines (FVM_DEBUG=1),
     gaps between its block puts over MS).
-    Clicks put during a guest stall or in the --grace-ms (default 2000) after it are left out of
+    Clicks put during a guest stall or in the --grace-ms (default 300) after it are left out of
     the figures and counted in excluded_after_guest_stalls: a guest that stops producing longer
     than the buffer's lead breaks any player. The same after the machine's own stalls ("stall
     T_NS MS" lines of the probe's watcher, machine_stalls), which hold up the client's threads
@@ -29,7 +29,7 @@ record FAKEVM_LOG PROBE_OUT
 import sys
 
 PERIOD = 4800
-STALL_GRACE_NS = 2e9
+STALL_GRACE_NS = 0.3e9  # the client is back at its latency ~0.1 s after a stall (doc/audio.md)
 RECOVERY_BAND_MS = 1.0
 RECOVERY_LOOK_NS = 2e9
 RECOVERY_MIN_NS = 0.5e9
