@@ -8,9 +8,10 @@
  * index minus the sink's own latency, stamped with the server's time). Between reports the
  * device plays on at its rate, so position - time is a constant. The reports are not all
  * right: when the server's sink thread is itself late (a busy machine), it reports the position
- * it last rendered to as now, short by its lateness (seen 2 to 7 ms, one report at a time).
- * Such errors only ever make the position short, so the estimate is the highest
- * position - time over the last span_s: a late report cannot pull it back.
+ * it last rendered to as now, short by its lateness (seen 2 to 7 ms, one report at a time);
+ * and a server held between stamping a report and reading its index makes it long (a soak saw
+ * the latency held 3 ms high for the second the highest of them was kept). The estimate is the
+ * median of position - time over the last span_s: a few wrong reports either way move nothing.
  *
  * libpulse's own interpolation (PA_STREAM_INTERPOLATE_TIMING) instead fits a rate to the
  * reports over seconds; after an underrun, once the server had played the stalled time at

@@ -41,8 +41,7 @@ void sg_ratectl_reset(struct sg_ratectl *c)
 }
 
 /* The on-time level: the highest measurement within window_s of now, v included. Lateness
- * only ever lowers a measurement (so does the play position's error, see playpos.h): the
- * highest is the on-time one. */
+ * only ever lowers a measurement: the highest is the on-time one. */
 static double window_level(const struct sg_ratectl *c, double v)
 {
     double m = v;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Click-train and record-counter analysis for the sound tests and bench/audio.
 
-clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS] [--due]
+clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS] [--lead-ms MS] [--due]
     Matches each click heard (spyglass-sndprobe listen) to its put time (fake VM log) by its
     number (--due: to when the guest clock had made it, so that the fake VM's own lateness in
     putting a block does not shorten the latency measured), and prints key=value lines: sent,
@@ -17,7 +17,8 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     than the buffer's lead breaks any player. The same after the machine's own stalls ("stall
     T_NS MS" lines of the probe's watcher, machine_stalls), which hold up the client's threads
     and the guest's alike. A guest stall and the machine stall that caused it are one event
-    (stall_events). For each event, recovery: from its end to the first click after which
+    (stall_events). --lead-ms MS: only the stalls that could empty the buffer are excused
+    (excused_stalls): a block put MS late or more, the machine held MS or more. For each event, recovery: from its end to the first click after which
     every click until the next event (at most 2 s on) is within 1 ms of the median latency;
     recovery_max_ms over the events from 3 s on (the start transient is no stall's) followed by at
     least 0.5 s without one (recovery_judged), and unrecovered: those events whose clicks were
@@ -74,7 +75,19 @@ def recovery(lat_by_put, events):
     return rec, unrecovered
 
 
-def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS):
+def merge(intervals):
+    """Overlapping intervals as one (a machine stall and the guest stall it caused)."""
+    out = []
+    for a, b in sorted(intervals):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS,
+           lead_ms=None):
     puts = {}
     put_times = []
     block_times = []
@@ -103,19 +116,22 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         stalls = [(a, b) for a, b in zip(block_times, block_times[1:]) if b - a > stall_ms * 1e6]
     else:
         stalls = [(a, b) for a, b in zip(put_times, put_times[1:]) if b - a > 140e6]
-    # After the guest itself stalled (its clock went on, its puts did not), the client cannot
-    # be judged: the guest's SPICE server drops what piles up, and any player underruns.
-    events = []
-    for a, b in sorted(stalls + machine):
-        if events and a <= events[-1][1]:
-            events[-1] = (events[-1][0], max(events[-1][1], b))
-        else:
-            events.append((a, b))
+    # After the guest itself stalled (its clock went on, its puts did not) longer than the
+    # buffer's lead, the client cannot be judged: any player underruns. With --lead-ms only
+    # such stalls are excused: a block later than the lead (its gap less one block period), the
+    # machine held that long; shorter ones must leave no trace.
+    events = merge(stalls + machine)
+    if lead_ms is not None:
+        period = pct([b - a for a, b in zip(block_times, block_times[1:])], 50) if len(block_times) > 1 else 0
+        excusable = merge([(a, b) for a, b in stalls if b - a - period >= lead_ms * 1e6] +
+                          [(a, b) for a, b in machine if b - a >= lead_ms * 1e6])
+    else:
+        excusable = events
 
     # a click put up to LEAD_NS before a stall is still in the buffer (or being put) when the
     # stall's gap reaches it
     def excused(pt):
-        return any(a - LEAD_NS <= pt <= b + grace_ns for a, b in events)
+        return any(a - LEAD_NS <= pt <= b + grace_ns for a, b in excusable)
     lat, amps, ks = [], [], []
     everyone = []
     excluded = garbled = 0
@@ -125,7 +141,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         if not cands:
             # its number misread: sound cut out of the middle of it (a trim) or a gap in it (an
             # underrun); no fault right at a stall, where both belong
-            if t - first_t > GARBLED_NS and not any(a <= t <= b + grace_ns + LEAD_NS for a, b in events):
+            if t - first_t > GARBLED_NS and not any(a <= t <= b + grace_ns + LEAD_NS for a, b in excusable):
                 garbled += 1
             continue
         pt, k = max(cands)
@@ -163,7 +179,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         'machine_stalls': len(machine),
         'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
         'excluded_after_guest_stalls': excluded, 'garbled': garbled,
-        'stall_events': len(events), 'recovery_judged': len(rec) + unrecovered,
+        'stall_events': len(events), 'excused_stalls': len(excusable), 'recovery_judged': len(rec) + unrecovered,
         'recovery_p50_ms': pct(rec, 50) if rec else 0.0, 'recovery_max_ms': max(rec) if rec else 0.0,
         'unrecovered': unrecovered,
     }
@@ -197,7 +213,8 @@ if __name__ == '__main__':
         t_to = int(args[args.index('--to') + 1]) if '--to' in args else 1 << 63
         stall_ms = float(args[args.index('--stall-ms') + 1]) if '--stall-ms' in args else None
         grace = float(args[args.index('--grace-ms') + 1]) * 1e6 if '--grace-ms' in args else STALL_GRACE_NS
-        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args, grace)[0])
+        lead = float(args[args.index('--lead-ms') + 1]) if '--lead-ms' in args else None
+        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args, grace, lead)[0])
     elif len(sys.argv) == 4 and sys.argv[1] == 'record':
         show(record(sys.argv[2], sys.argv[3])[0])
     else:

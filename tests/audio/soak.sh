@@ -12,18 +12,21 @@
 # VM's puts in the temp folder (SPYGLASS_KEEP_TMP=1), SOAK_CLIENT_WRAP runs the client under
 # a command (e.g. setpriv dropping CAP_SYS_NICE).
 #
-# Stalls: this machine's vCPUs are shared (11 % steal time measured), and now and then every
-# thread, real-time or not, is held 15 to 35 ms: the probe's real-time watcher notes each
+# Stalls: this machine's vCPUs are shared (11 to 14 % steal time measured), and now and then
+# every thread, real-time or not, is held 15 to 45 ms: the probe's real-time watcher notes each
 # wake-up more than 12 ms late (sndprobe.c), the fake VM's per-block put log each gap over
-# 15 ms. A stall longer than the buffer's lead (20 ms) breaks any player: the clicks put from
-# 50 ms before a stall (the lead and a click's length) to STALL_GRACE_MS after it are left out
-# and reported, and each stall may cost one underrun or overrun. 300 ms: with a stall every
-# 4 s (14 a minute, 2026-12-01) and up to 42 ms long, the held latency was back within 1 ms
-# of the median 40 to 115 ms after the stall (clicks are 100 ms apart), where before the
-# controller's changes (doc/audio.md) it took up to 1.5 s and drifted 2 to 3 ms for 3 to 8 s
-# after some. The recovery is asserted (analyse.py's recovery_max_ms, unrecovered): a slow one
-# fails the test rather than being excused. Fewer than 80 % of the clicks left to judge (a
-# stall every 0.4 s) would make that direction a SKIP.
+# 15 ms (from a dozen to over a hundred a minute). Only a stall that can empty the buffer is
+# excused: a block put 10 ms late or more (a gap of 20 ms; the lead is 20 ms, less the device
+# period the sink takes ahead and its rendering in chunks: blocks 13 ms late broke clicks), or
+# the machine held (analyse.py --lead-ms 10). The clicks put from 50 ms before such a stall (the
+# lead and a click's length) to STALL_GRACE_MS after it are left out and reported, and each may
+# cost one underrun or overrun; shorter stalls must leave no trace. 300 ms: the held latency was
+# back within 1 ms of the median 40 to 115 ms after each stall (clicks are 100 ms apart), where
+# before the controller's changes (doc/audio.md) it took up to 1.5 s and drifted 2 to 3.5 ms
+# for 3 to 8 s after some. The recovery is asserted after every stall, excused or not, that is
+# followed by 0.5 s without another (analyse.py's recovery_max_ms, unrecovered): a slow one
+# fails the test rather than being excused. Fewer than 80 % of the clicks left to judge (an
+# excused stall every 0.4 s) would make that direction a SKIP.
 BUILD=${1:?build dir}
 SECS=${SOAK_SECONDS:-90}
 GRACE_MS=${STALL_GRACE_MS:-300}
@@ -58,7 +61,8 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
-    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" >"$SG_TMP/a$ppm" &&
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" \
+        --lead-ms 10 >"$SG_TMP/a$ppm" &&
         cp "$STATS" "$SG_TMP/stats$ppm" || fail "no analysis of the recording (files in $SG_TMP gone?)"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
@@ -91,8 +95,9 @@ if abs(med - exp) > 1:
 if float(a['recovery_max_ms']) > grace or int(a['unrecovered']):
     bad.append('after a stall the latency took %s ms to be back within 1 ms (%s never were), more than the %d ms '
                'excused' % (a['recovery_max_ms'], a['unrecovered'], grace))
-if under + over > int(a['stall_events']):
-    bad.append('the client counted %d underruns and %d overruns for %s stalls' % (under, over, a['stall_events']))
+if under + over > int(a['excused_stalls']):
+    bad.append('the client counted %d underruns and %d overruns for %s stalls that could cause them'
+               % (under, over, a['excused_stalls']))
 # the controller must have followed the drift: output/input samples ~ 1 / (1 + drift),
 # measured on the recording (the mean spacing of the clicks)
 if not abs(float(a['ratio_heard']) - 1 / (1 + ppm / 1e6)) < 0.002:
@@ -111,7 +116,8 @@ PY
         rc=1
     else
         ok "drift $ppm ppm for $SECS s: no gap, no lost click, latency $(val min_ms "$SG_TMP/a$ppm")..$(val max_ms "$SG_TMP/a$ppm") ms" \
-            "(median $(val p50_ms "$SG_TMP/a$ppm"), held $expect), $(val stall_events "$SG_TMP/a$ppm") stalls" \
+            "(median $(val p50_ms "$SG_TMP/a$ppm"), held $expect), $(val stall_events "$SG_TMP/a$ppm") stalls," \
+            "$(val excused_stalls "$SG_TMP/a$ppm") excused" \
             "($under underruns, $over overruns), latency back within 1 ms $(val recovery_max_ms "$SG_TMP/a$ppm") ms" \
             "after the slowest, ratio $ratio"
     fi
