@@ -3,8 +3,8 @@
  *   sndprobe listen SOURCE SECONDS   record SOURCE (48 kHz stereo), find the fake VM's numbered
  *                                    clicks, print "click ID T_NS AMP" for each (T_NS: when the
  *                                    click's first sample was rendered, CLOCK_MONOTONIC), then
- *                                    "rendered FRAMES" and "level MAX_ABS", and "stall T_NS MS"
- *                                    for each time this machine held a thread up (see below)
+ *                                    "rendered FRAMES" and "level MAX_ABS", and "stall T_NS MS CPU"
+ *                                    for each time this machine held a CPU up (see below)
  *   sndprobe counter SINK RATE SECONDS  play the record test's counter into SINK (stereo
  *                                    RATE: left = low 16 bits, right = high 16 bits, from 1),
  *                                    while recording SINK.monitor to print "mon C T_NS" for
@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <pulse/error.h>
 #include <pulse/simple.h>
 #include <stdbool.h>
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RATE 48000u
 #define CHUNK 240u /* frames per read: 5 ms */
@@ -106,31 +108,52 @@ static pa_simple *open_rec(const char *dev, unsigned rate, const char *what)
 
 /* ------------------------------------------------------------------ listen */
 
-/* The machine's own stalls: a thread of the probe's (real-time like it when the tests run it
- * so) sleeps 1 ms at a time and notes each wake-up more than STALL_MS late. Such a stall holds
- * up any thread, the client's and the guest's alike, so the sound tests excuse what follows it
- * (analyse.py). 12 ms: shorter ones (5 to 10 ms, dozens a minute at times on two vCPUs shared
- * with other VMs) the default 20 ms buffer absorbs, which the soak then checks. Printed as
- * "stall T_NS MS" (T_NS: when the sleep began). */
+/* The machine's own stalls: a thread of the probe's per CPU (pinned to it, real-time like the
+ * probe when the tests run it so) sleeps 1 ms at a time and notes each wake-up more than
+ * STALL_MS late. The hypervisor holds one vCPU at a time as often as both: a single watcher
+ * saw nothing while the sound server's thread, on the other vCPU, was held long enough for its
+ * stream to run dry. Such a stall holds up whatever runs there, the client's threads, the
+ * guest's or the sound server's, so the sound tests excuse what follows it (analyse.py).
+ * 12 ms: shorter ones (5 to 10 ms, dozens a minute at times on two vCPUs shared with other VMs)
+ * the default 20 ms buffer absorbs, which the soak then checks. Printed as "stall T_NS MS CPU"
+ * (T_NS: when the sleep began). */
 #define STALL_MS 12.0
+#define STALLS_MAX 1024
 struct watch {
     volatile int stop;
-    uint64_t t[256];
-    double ms[256];
+    pthread_mutex_t mu;
+    uint64_t t[STALLS_MAX];
+    double ms[STALLS_MAX];
+    int cpu[STALLS_MAX];
     unsigned n;
+};
+struct watcher {
+    struct watch *w;
+    int cpu;
+    pthread_t th;
 };
 
 static void *watch_stalls(void *p)
 {
-    struct watch *w = p;
+    struct watcher *me = p;
+    struct watch *w = me->w;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(me->cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
     while (!w->stop) {
         uint64_t a = mono_ns();
         struct timespec d = {0, 1000000};
         nanosleep(&d, NULL);
         double late = (double)(mono_ns() - a) / 1e6 - 1.0;
-        if (late > STALL_MS && w->n < 256) {
-            w->t[w->n] = a;
-            w->ms[w->n++] = late;
+        if (late > STALL_MS) {
+            pthread_mutex_lock(&w->mu);
+            if (w->n < STALLS_MAX) {
+                w->t[w->n] = a;
+                w->ms[w->n] = late;
+                w->cpu[w->n++] = me->cpu;
+            }
+            pthread_mutex_unlock(&w->mu);
         }
     }
     return NULL;
@@ -147,9 +170,18 @@ static int listen_clicks(const char *dev, double seconds)
     pa_simple *s = open_rec(dev, RATE, "click listener");
     if (!s)
         return 1;
-    struct watch w = {0};
-    pthread_t wt;
-    bool watching = pthread_create(&wt, NULL, watch_stalls, &w) == 0;
+    static struct watch w;
+    pthread_mutex_init(&w.mu, NULL);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1 || ncpu > 64)
+        ncpu = 1;
+    struct watcher watchers[64];
+    int nwatch = 0;
+    for (long c = 0; c < ncpu; c++) {
+        watchers[nwatch] = (struct watcher){.w = &w, .cpu = (int)c};
+        if (pthread_create(&watchers[nwatch].th, NULL, watch_stalls, &watchers[nwatch]) == 0)
+            nwatch++;
+    }
     struct readlog rl = {.rate = RATE};
     /* a ring of the last 2048 left-channel samples, enough to decode a click */
     enum { HIST = 2048 };
@@ -211,12 +243,11 @@ static int listen_clicks(const char *dev, double seconds)
     pa_simple_free(s);
     if (raw)
         fclose(raw);
-    if (watching) {
-        w.stop = 1;
-        pthread_join(wt, NULL);
-    }
+    w.stop = 1;
+    for (int i = 0; i < nwatch; i++)
+        pthread_join(watchers[i].th, NULL);
     for (unsigned i = 0; i < w.n; i++)
-        printf("stall %" PRIu64 " %.1f\n", w.t[i], w.ms[i]);
+        printf("stall %" PRIu64 " %.1f %d\n", w.t[i], w.ms[i], w.cpu[i]);
     for (size_t i = 0; i < nclicks; i++)
         printf("click %u %" PRIu64 " %d %" PRIu64 "\n", clicks[i].id, frame_time(&rl, clicks[i].idx),
                clicks[i].amp, clicks[i].idx);

@@ -13,8 +13,8 @@
 # a command (e.g. setpriv dropping CAP_SYS_NICE).
 #
 # Stalls: this machine's vCPUs are shared (11 to 14 % steal time measured), and now and then
-# every thread, real-time or not, is held 15 to 45 ms: the probe's real-time watcher notes each
-# wake-up more than 12 ms late (sndprobe.c), the fake VM's per-block put log each gap over
+# every thread, real-time or not, is held 15 to 45 ms: the probe's real-time watchers, one per
+# CPU, note each wake-up more than 12 ms late (sndprobe.c), the fake VM's per-block put log each gap over
 # 15 ms (from a dozen to over a hundred a minute). Only a stall that can empty the buffer is
 # excused: a block put 10 ms late or more (a gap of 20 ms; the lead is 20 ms, less the device
 # period the sink takes ahead and its rendering in chunks: blocks 13 ms late broke clicks), or
