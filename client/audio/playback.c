@@ -413,6 +413,21 @@ static double add_silence(struct sg_playback *pb, pa_stream *s, double seconds)
     return err < 0 ? 0 : (double)frames / pb->rate;
 }
 
+/* SPYGLASS_AUDIO_TRACE: one line per block that found the stream, in order (the soak pairs
+ * them with the guest's puts), the controller's view of it. */
+static void trace_block(struct sg_playback *pb, uint64_t now, size_t n_frames, bool have, pa_usec_t lat,
+                        pa_usec_t dev, double ratio, size_t made)
+{
+    if (!pb->trace)
+        return;
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    fprintf(pb->trace, "%llu %zu %d %llu %llu %.0f %.6f %zu %llu %ld %ld %d\n", (unsigned long long)now,
+            n_frames, have, (unsigned long long)lat, (unsigned long long)dev, pb->ctl.smooth_s * 1e6, ratio,
+            made, (unsigned long long)pb->out_frames, ru.ru_nvcsw, ru.ru_nivcsw, sched_getscheduler(0));
+    fflush(pb->trace);
+}
+
 void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_frames)
 {
     if (!pb->active || !n_frames)
@@ -476,6 +491,7 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
             if (skip >= n_frames) {
                 /* the whole block: the next one is measured again (a restart still settles) */
                 STATS(pb, pb->st.frames_in += n_frames);
+                trace_block(pb, now, n_frames, have, lat, dev, pb->ctl.ratio, 0);
                 return;
             }
             STATS(pb, pb->st.frames_in += skip);
@@ -510,15 +526,7 @@ void sg_playback_data(struct sg_playback *pb, const int16_t *frames, size_t n_fr
         pa_stream_write(s, pb->out, made * ch * sizeof(int16_t), NULL, 0, PA_SEEK_RELATIVE);
     sg_pulse_unlock(pb->pa);
     pb->out_frames += made;
-    if (pb->trace) {
-        struct rusage ru;
-        getrusage(RUSAGE_THREAD, &ru);
-        fprintf(pb->trace, "%llu %zu %d %llu %llu %.0f %.6f %zu %llu %ld %ld %d\n", (unsigned long long)now,
-                n_frames, have, (unsigned long long)lat, (unsigned long long)dev, pb->ctl.smooth_s * 1e6,
-                ratio, made, (unsigned long long)pb->out_frames, ru.ru_nvcsw, ru.ru_nivcsw,
-                sched_getscheduler(0));
-        fflush(pb->trace);
-    }
+    trace_block(pb, now, n_frames, have, lat, dev, ratio, made);
 
     STATS(pb, {
         pb->st.frames_in += n_frames;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Click-train and record-counter analysis for the sound tests and bench/audio.
 
-clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS] [--lead-ms MS] [--due]
+clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS] [--lead-ms MS] [--trace FILE] [--due]
     Matches each click heard (spyglass-sndprobe listen) to its put time (fake VM log) by its
     number (--due: to when the guest clock had made it, so that the fake VM's own lateness in
     putting a block does not shorten the latency measured), and prints key=value lines: sent,
@@ -18,7 +18,9 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     T_NS MS" lines of the probe's watcher, machine_stalls), which hold up the client's threads
     and the guest's alike. A guest stall and the machine stall that caused it are one event
     (stall_events). --lead-ms MS: only the stalls that could empty the buffer are excused
-    (excused_stalls): a block put MS late or more, the machine held MS or more. For each event, recovery: from its end to the first click after which
+    (excused_stalls): a block put MS late or more, the machine held MS or more, and with --trace
+    (the client's SPYGLASS_AUDIO_TRACE) a block that reached the client MS or more after the
+    guest's clock made it (late_blocks). For each event, recovery: from its end to the first click after which
     every click until the next event (at most 2 s on) is within 1 ms of the median latency;
     recovery_max_ms over the events from 3 s on (the start transient is no stall's) followed by at
     least 0.5 s without one (recovery_judged), and unrecovered: those events whose clicks were
@@ -86,8 +88,40 @@ def merge(intervals):
     return out
 
 
+def late_blocks(fvm, trace, late_ns):
+    """Blocks that reached the client late_ns or more after the guest's clock made them, as
+    (due, arrival) intervals: whatever held them (the guest's own lateness, the SPICE hop, the
+    client's thread; the probe's watchers miss a vCPU held while they ran on the other), the
+    buffer sees it as that much less lead. The client's per-block trace (SPYGLASS_AUDIO_TRACE:
+    one line per block in order, from the first that found the stream) against the fake VM's
+    "put FIRST T" lines; each block's due time from a line fitted to the click lines' (first
+    frame, due) pairs. The blocks before the stream existed are not traced: the offset is the
+    one that makes the median delay least."""
+    firsts, pairs = [], []
+    for line in open(fvm):
+        p = line.split()
+        if p and p[0] == 'put':
+            firsts.append(int(p[1]))
+        elif p and p[0] == 'click' and len(p) > 5:
+            pairs.append((int(p[1]) * PERIOD - int(p[3]), int(p[5])))
+    arrivals = [int(p[0]) for p in (line.split() for line in open(trace)) if p and p[0] != '#']
+    if len(pairs) < 2 or len(firsts) < 2 or not arrivals or len(firsts) < len(arrivals):
+        return []
+    mx = sum(f for f, _ in pairs) / len(pairs)
+    my = sum(d for _, d in pairs) / len(pairs)
+    slope = sum((f - mx) * (d - my) for f, d in pairs) / sum((f - mx) ** 2 for f, _ in pairs)
+    due = [my + slope * (f - mx) for f in firsts]  # the click lines' due: a block's last frame made
+    best = None
+    for off in range(0, min(200, len(due) - len(arrivals)) + 1):
+        d = pct([abs(a - due[i + off]) for i, a in enumerate(arrivals[:2000])], 50)
+        if best is None or d < best[0]:
+            best = (d, off)
+    off = best[1]
+    return [(int(due[i + off]), a) for i, a in enumerate(arrivals) if a - due[i + off] >= late_ns]
+
+
 def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS,
-           lead_ms=None):
+           lead_ms=None, trace=None):
     puts = {}
     put_times = []
     block_times = []
@@ -120,11 +154,13 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
     # buffer's lead, the client cannot be judged: any player underruns. With --lead-ms only
     # such stalls are excused: a block later than the lead (its gap less one block period), the
     # machine held that long; shorter ones must leave no trace.
-    events = merge(stalls + machine)
+    # With --trace, also the blocks that reached the client late by the guest's clock (late_blocks).
+    delivered = late_blocks(fvm, trace, (lead_ms or 10) * 1e6) if trace else []
+    events = merge(stalls + machine + delivered)
     if lead_ms is not None:
         period = pct([b - a for a, b in zip(block_times, block_times[1:])], 50) if len(block_times) > 1 else 0
         excusable = merge([(a, b) for a, b in stalls if b - a - period >= lead_ms * 1e6] +
-                          [(a, b) for a, b in machine if b - a >= lead_ms * 1e6])
+                          [(a, b) for a, b in machine if b - a >= lead_ms * 1e6] + delivered)
     else:
         excusable = events
 
@@ -178,6 +214,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         'guest_stalls': len(stalls), 'guest_worst_stall_ms': max(stalls) if stalls else 0,
         'machine_stalls': len(machine),
         'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
+        'late_blocks': len(delivered),
         'excluded_after_guest_stalls': excluded, 'garbled': garbled,
         'stall_events': len(events), 'excused_stalls': len(excusable), 'recovery_judged': len(rec) + unrecovered,
         'recovery_p50_ms': pct(rec, 50) if rec else 0.0, 'recovery_max_ms': max(rec) if rec else 0.0,
@@ -214,7 +251,8 @@ if __name__ == '__main__':
         stall_ms = float(args[args.index('--stall-ms') + 1]) if '--stall-ms' in args else None
         grace = float(args[args.index('--grace-ms') + 1]) * 1e6 if '--grace-ms' in args else STALL_GRACE_NS
         lead = float(args[args.index('--lead-ms') + 1]) if '--lead-ms' in args else None
-        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args, grace, lead)[0])
+        trace = args[args.index('--trace') + 1] if '--trace' in args else None
+        show(clicks(sys.argv[2], sys.argv[3], t_from, t_to, stall_ms, '--due' in args, grace, lead, trace)[0])
     elif len(sys.argv) == 4 and sys.argv[1] == 'record':
         show(record(sys.argv[2], sys.argv[3])[0])
     else:

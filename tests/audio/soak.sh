@@ -8,25 +8,27 @@
 # measured: the SPICE hop); the ratio heard undoing the drift; and after each stall the
 # latency back within 1 ms of the median in at most STALL_GRACE_MS (below). SOAK_SECONDS per
 # direction (default 90; bench/audio/soak.sh runs five minutes). SOAK_DRIFTS="5000 -5000"
-# (ppm), SOAK_TRACE=1 keeps the client's per-block view (SPYGLASS_AUDIO_TRACE) and the fake
-# VM's puts in the temp folder (SPYGLASS_KEEP_TMP=1), SOAK_CLIENT_WRAP runs the client under
+# (ppm); SPYGLASS_KEEP_TMP=1 keeps the client's per-block view (SPYGLASS_AUDIO_TRACE), the
+# fake VM's puts and the recording in the temp folder; SOAK_CLIENT_WRAP runs the client under
 # a command (e.g. setpriv dropping CAP_SYS_NICE).
 #
-# Stalls: this machine's vCPUs are shared (11 to 14 % steal time measured), and now and then
-# every thread, real-time or not, is held 15 to 45 ms: the probe's real-time watchers, one per
-# CPU, note each wake-up more than 12 ms late (sndprobe.c), the fake VM's per-block put log each gap over
-# 15 ms (from a dozen to over a hundred a minute). Only a stall that can empty the buffer is
-# excused: a block put 10 ms late or more (a gap of 20 ms; the lead is 20 ms, less the device
-# period the sink takes ahead and its rendering in chunks: blocks 13 ms late broke clicks), or
-# the machine held (analyse.py --lead-ms 10). The clicks put from 50 ms before such a stall (the
-# lead and a click's length) to STALL_GRACE_MS after it are left out and reported, and each may
-# cost one underrun or overrun; shorter stalls must leave no trace. 300 ms: the held latency was
-# back within 1 ms of the median 40 to 115 ms after each stall (clicks are 100 ms apart), where
-# before the controller's changes (doc/audio.md) it took up to 1.5 s and drifted 2 to 3.5 ms
-# for 3 to 8 s after some. The recovery is asserted after every stall, excused or not, that is
-# followed by 0.5 s without another (analyse.py's recovery_max_ms, unrecovered): a slow one
-# fails the test rather than being excused. Fewer than 80 % of the clicks left to judge (an
-# excused stall every 0.4 s) would make that direction a SKIP.
+# Stalls: this machine's vCPUs are shared (11 to 21 % steal time measured), and now and then
+# every thread, real-time or not, is held 10 to 45 ms. Only what can empty the buffer is
+# excused (analyse.py --lead-ms 10): a block that reached the client 10 ms or more after the
+# guest's clock made it (the client's per-block trace against the fake VM's puts: whatever held
+# it, the guest, the SPICE hop or the client's thread), or a vCPU held 12 ms or more (the probe's
+# real-time watchers, one per CPU, sndprobe.c: a vCPU held while the blocks came on time still
+# starves the sound server's threads on it). 10 ms: the lead is 20 ms, less the device period
+# the sink takes ahead and its rendering in chunks; blocks 12 ms late broke clicks. The clicks
+# put from 50 ms before such a stall (the lead and a click's length) to STALL_GRACE_MS after it
+# are left out and reported, and each may cost one underrun or overrun; shorter stalls must
+# leave no trace. 300 ms: the held latency was back within 1 ms of the median 40 to 160 ms
+# after each stall (clicks are 100 ms apart), where before the controller's changes
+# (doc/audio.md) it took up to 1.5 s and drifted 2 to 3.5 ms for 3 to 8 s after some. The
+# recovery is asserted after every stall, excused or not, that is followed by 0.5 s without
+# another (analyse.py's recovery_max_ms, unrecovered): a slow one fails the test rather than
+# being excused. Fewer than 80 % of the clicks left to judge (an excused stall every 0.4 s)
+# would make that direction a SKIP.
 BUILD=${1:?build dir}
 SECS=${SOAK_SECONDS:-90}
 GRACE_MS=${STALL_GRACE_MS:-300}
@@ -53,7 +55,7 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     sg_boost "$SG_FAKEVM_PID"
     CLOG=$SG_TMP/client$ppm.log
     rm -f "$STATS"
-    SPYGLASS_AUDIO_TRACE=${SOAK_TRACE:+$SG_TMP/trace$ppm} \
+    SPYGLASS_AUDIO_TRACE=$SG_TMP/trace$ppm \
         DISPLAY=$SG_DISPLAY LIBGL_ALWAYS_SOFTWARE=1 ${SOAK_CLIENT_WRAP:-} "$BUILD/client/spyglass-client" -f "/dev/shm/spyglass-none-$$" \
         "spice:unix=$SOCK" win:vsync=no win:autoResize=no win:width=320 win:height=240 "app:statsFile=$STATS" \
         ${SOAK_CLIENT_ARGS:-} >"$CLOG" 2>&1 &
@@ -62,7 +64,7 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
     $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" \
-        --lead-ms 10 >"$SG_TMP/a$ppm" &&
+        --lead-ms 10 --trace "$SG_TMP/trace$ppm" >"$SG_TMP/a$ppm" &&
         cp "$STATS" "$SG_TMP/stats$ppm" || fail "no analysis of the recording (files in $SG_TMP gone?)"
     kill "$CLIENT_PID" "$SG_FAKEVM_PID"
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
