@@ -105,19 +105,19 @@ def late_blocks(fvm, trace, late_ns):
         elif p and p[0] == 'click' and len(p) > 5:
             pairs.append((int(p[1]) * PERIOD - int(p[3]), int(p[5])))
     arrivals = [int(p[0]) for p in (line.split() for line in open(trace)) if p and p[0] != '#']
-    if len(pairs) < 2 or len(firsts) < 2 or not arrivals or len(firsts) < len(arrivals):
+    if len(pairs) < 2 or len(firsts) < 2 or not arrivals:
         return []
     mx = sum(f for f, _ in pairs) / len(pairs)
     my = sum(d for _, d in pairs) / len(pairs)
     slope = sum((f - mx) * (d - my) for f, d in pairs) / sum((f - mx) ** 2 for f, _ in pairs)
     due = [my + slope * (f - mx) for f in firsts]  # the click lines' due: a block's last frame made
     best = None
-    for off in range(0, min(200, len(due) - len(arrivals)) + 1):
-        d = pct([abs(a - due[i + off]) for i, a in enumerate(arrivals[:2000])], 50)
+    for off in range(0, min(200, len(due) - 1) + 1):
+        d = pct([abs(a - due[i + off]) for i, a in enumerate(arrivals[:2000]) if i + off < len(due)], 50)
         if best is None or d < best[0]:
             best = (d, off)
     off = best[1]
-    return [(int(due[i + off]), a) for i, a in enumerate(arrivals) if a - due[i + off] >= late_ns]
+    return [(int(due[i + off]), a) for i, a in enumerate(arrivals) if i + off < len(due) and a - due[i + off] >= late_ns]
 
 
 def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS,

@@ -63,11 +63,12 @@ for ppm in ${SOAK_DRIFTS:-5000 -5000}; do
     SG_PIDS+=($CLIENT_PID)
     sg_wait_for 20 grep -q '^audio=playing' "$STATS" || fail "the client did not start playing: $(grep audio "$CLOG")"
     sg_rt "$PROBE" listen nul.monitor "$SECS" >"$SG_TMP/probe$ppm" || fail "sndprobe failed"
-    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" \
-        --lead-ms 10 --trace "$SG_TMP/trace$ppm" >"$SG_TMP/a$ppm" &&
-        cp "$STATS" "$SG_TMP/stats$ppm" || fail "no analysis of the recording (files in $SG_TMP gone?)"
-    kill "$CLIENT_PID" "$SG_FAKEVM_PID"
+    cp "$STATS" "$SG_TMP/stats$ppm"
+    kill "$CLIENT_PID" "$SG_FAKEVM_PID" # their logs are whole before they are read
     wait "$CLIENT_PID" "$SG_FAKEVM_PID" 2>/dev/null
+    $AN clicks "$FLOG" "$SG_TMP/probe$ppm" --due --stall-ms "${SOAK_STALL_MS:-15}" --grace-ms "$GRACE_MS" \
+        --lead-ms 10 --trace "$SG_TMP/trace$ppm" >"$SG_TMP/a$ppm" ||
+        fail "no analysis of the recording (files in $SG_TMP gone?)"
     target=$(val audio_target_ms "$SG_TMP/stats$ppm") device=$(val audio_device_ms "$SG_TMP/stats$ppm")
     expect=$(python3 -c "print('%.2f' % ($target - $device))")
     under=$(val audio_underruns "$SG_TMP/stats$ppm") over=$(val audio_overruns "$SG_TMP/stats$ppm")
