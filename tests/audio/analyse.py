@@ -21,7 +21,8 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     (excused_stalls): a block put MS late or more, the machine held MS or more, and with --trace
     (the client's SPYGLASS_AUDIO_TRACE) a block that reached the client MS or more after the
     guest's clock made it (late_blocks). For each event, recovery: from its end to the first click after which
-    every click until the next event (at most 2 s on) is within 1 ms of the median latency;
+    every click until the next event (at most 2 s on; a click put less than 50 ms before the
+    next event is that one's) is within 1 ms of the median latency;
     recovery_max_ms over the events from 3 s on (the start transient is no stall's) followed by at
     least 0.5 s without one (recovery_judged), and unrecovered: those events whose clicks were
     not back within 1 ms by then.
@@ -59,7 +60,7 @@ def recovery(lat_by_put, events):
         if a < lat_by_put[0][0] + RECOVERY_FROM_NS:
             continue
         nxt = events[i + 1][0] if i + 1 < len(events) else 1 << 62
-        end = min(nxt, b + RECOVERY_LOOK_NS)
+        end = min(nxt - LEAD_NS, b + RECOVERY_LOOK_NS)  # clicks put just before a stall are its
         if end - b < RECOVERY_MIN_NS:
             continue
         after = [(t, v) for t, v in lat_by_put if b <= t < end]
