@@ -20,7 +20,8 @@ clicks FAKEVM_LOG PROBE_OUT [--from NS] [--to NS] [--stall-ms MS] [--grace-ms MS
     (stall_events). --lead-ms MS: only the stalls that could empty the buffer are excused
     (excused_stalls): a block put MS late or more, the machine held MS or more, and with --trace
     (the client's SPYGLASS_AUDIO_TRACE) a block that reached the client MS or more after the
-    guest's clock made it (late_blocks). For each event, recovery: from its end to the first click after which
+    guest's clock made it (late_blocks), or the stream ran dry while the client had MS or more
+    handed to the server (server_stalls). For each event, recovery: from its end to the first click after which
     every click until the next event (at most 2 s on; a click put less than 50 ms before the
     next event is that one's) is within 1 ms of the median latency;
     recovery_max_ms over the events from 3 s on (the start transient is no stall's) followed by at
@@ -121,6 +122,30 @@ def late_blocks(fvm, trace, late_ns):
     return [(int(due[i + off]), a) for i, a in enumerate(arrivals) if i + off < len(due) and a - due[i + off] >= late_ns]
 
 
+def server_stalls(trace, lead_ns):
+    """Underruns with the buffer full by the client's own account: the client's trace shows a
+    block measured with lead_ns or more handed to the sound server beyond the device's latency,
+    then the stream waiting for its prebuffer again (the server ran it dry: its threads were held,
+    unseen by the watchers when their vCPUs ran), as (last reading, first reading after) intervals.
+    Whether the client's account is right the recording says (the median latency heard)."""
+    out, last, dry = [], None, None
+    for p in (line.split() for line in open(trace)):
+        if not p or p[0] == '#' or len(p) < 5:
+            continue
+        t, have, lat, dev = int(p[0]), p[2] == '1', int(p[3]), int(p[4])
+        if have and dry is not None:
+            out.append((dry, t))
+            dry = None
+        if have:
+            last = (t, (lat - dev) * 1000)
+        elif last is not None and dry is None and last[1] >= lead_ns:
+            dry = last[0]
+            last = None
+        elif not have:
+            last = None
+    return out
+
+
 def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_ns=STALL_GRACE_NS,
            lead_ms=None, trace=None):
     puts = {}
@@ -157,11 +182,12 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
     # machine held that long; shorter ones must leave no trace.
     # With --trace, also the blocks that reached the client late by the guest's clock (late_blocks).
     delivered = late_blocks(fvm, trace, (lead_ms or 10) * 1e6) if trace else []
-    events = merge(stalls + machine + delivered)
+    held = server_stalls(trace, (lead_ms or 10) * 1e6) if trace else []
+    events = merge(stalls + machine + delivered + held)
     if lead_ms is not None:
         period = pct([b - a for a, b in zip(block_times, block_times[1:])], 50) if len(block_times) > 1 else 0
         excusable = merge([(a, b) for a, b in stalls if b - a - period >= lead_ms * 1e6] +
-                          [(a, b) for a, b in machine if b - a >= lead_ms * 1e6] + delivered)
+                          [(a, b) for a, b in machine if b - a >= lead_ms * 1e6] + delivered + held)
     else:
         excusable = events
 
@@ -215,7 +241,7 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         'guest_stalls': len(stalls), 'guest_worst_stall_ms': max(stalls) if stalls else 0,
         'machine_stalls': len(machine),
         'machine_worst_stall_ms': max((b - a) / 1e6 for a, b in machine) if machine else 0,
-        'late_blocks': len(delivered),
+        'late_blocks': len(delivered), 'server_stalls': len(held),
         'excluded_after_guest_stalls': excluded, 'garbled': garbled,
         'stall_events': len(events), 'excused_stalls': len(excusable), 'recovery_judged': len(rec) + unrecovered,
         'recovery_p50_ms': pct(rec, 50) if rec else 0.0, 'recovery_max_ms': max(rec) if rec else 0.0,

@@ -18,7 +18,9 @@
 # guest's clock made it (the client's per-block trace against the fake VM's puts: whatever held
 # it, the guest, the SPICE hop or the client's thread), or a vCPU held 12 ms or more (the probe's
 # real-time watchers, one per CPU, sndprobe.c: a vCPU held while the blocks came on time still
-# starves the sound server's threads on it). 10 ms: the lead is 20 ms, less the device period
+# starves the sound server's threads on it), or the stream ran dry while the client had 10 ms or
+# more handed to the server by its own account (the server's threads held; the client's account
+# is checked by the median latency heard). 10 ms: the lead is 20 ms, less the device period
 # the sink takes ahead and its rendering in chunks; blocks 12 ms late broke clicks. The clicks
 # put from 50 ms before such a stall (the lead and a click's length) to STALL_GRACE_MS after it
 # are left out and reported, and each may cost one underrun or overrun; shorter stalls must
