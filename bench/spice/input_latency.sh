@@ -44,12 +44,13 @@ once() {
     local log=$SG_TMP/client.$sound.log
     sg_wait_for 15 grep -q 'SPICE connected' "$log" || fail "client did not connect: $(cat "$log")"
     sg_wait_for 15 grep -q 'connected to host' "$log" || fail "client did not attach: $(cat "$log")"
-    local stats=$SG_TMP/stats.$sound frames0 t0
+    local stats=$SG_TMP/stats.$sound frames0 since
     [ "$sound" = 1 ] && sg_require_playing "$stats" "$log"
     sleep 1
-    frames0=$(sg_stat "$stats" audio_frames) t0=$SECONDS
+    [ "$sound" = 1 ] && sg_stats_next "$stats"
+    frames0=$(sg_stat "$stats" audio_frames) since=$EPOCHREALTIME
     "$BUILD/bench/spice/spice-input-latency" "$C" "$G" "$N" | tee "$SG_TMP/figures.$sound"
-    [ "$sound" = 1 ] && sg_sound_during "$stats" "$log" "${frames0:-0}" $((SECONDS - t0))
+    [ "$sound" = 1 ] && sg_sound_during "$stats" "$log" "${frames0:-0}" "$since"
     for ((p = ${#pids[@]} - 1; p >= 0; p--)); do sg_stop "${pids[p]}"; done
 }
 

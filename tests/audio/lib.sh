@@ -97,6 +97,14 @@ sg_fakevm_playing() {
 # sg_stat FILE KEY -> the value of KEY in the client's app:statsFile
 sg_stat() { sed -n "s/^$2=//p" "$1" 2>/dev/null; }
 
+# sg_stats_next STATS -> waits for the client's next write of its statistics file (each second,
+# written beside it and renamed into place: a new inode), so what is read next is of now
+sg_stats_next() {
+    local was
+    was=$(stat -c %i "$1" 2>/dev/null)
+    sg_wait_for 5 sh -c '[ "$(stat -c %i "$1" 2>/dev/null)" != "$2" ]' _ "$1" "$was"
+}
+
 # sg_require_playing STATS LOG -> fails (naming what is missing) unless the client plays the
 # guest's sound: its statistics say audio=playing and the sound server has its playback stream
 sg_require_playing() {
@@ -106,15 +114,18 @@ sg_require_playing() {
         fail "the client says audio=playing, yet the sound server has no playback stream ($(pactl list short sink-inputs 2>&1))"
 }
 
-# sg_sound_during STATS LOG FRAMES_BEFORE SECONDS -> after a measurement: fails unless the
-# client still plays and took at least 80 % of SECONDS of the guest's sound meanwhile (a stream
-# that stopped, or a client that stopped reading, would not); prints what it played
+# sg_sound_during STATS LOG FRAMES_BEFORE SINCE -> after a measurement that began at SINCE
+# ($EPOCHREALTIME), FRAMES_BEFORE being audio_frames read then, right after sg_stats_next: fails
+# unless the client still plays and took at least 80 % of that time's worth of the guest's sound
+# meanwhile (a stream that stopped, or a client that stopped reading, would not); prints what it
+# played
 sg_sound_during() {
-    local stats=$1 log=$2 before=$3 secs=$4 after rate
+    local stats=$1 log=$2 before=$3 since=$4 after rate secs
     sg_require_playing "$stats" "$log"
-    sleep 1.1 # the statistics file is written each second: the figures of the run's end
+    sg_stats_next "$stats"
+    secs=$(awk -v a="$since" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
     after=$(sg_stat "$stats" audio_frames) rate=$(sg_stat "$stats" audio_rate)
-    [ -n "$after" ] && [ -n "$rate" ] && [ $((after - before)) -ge $((rate * secs * 8 / 10)) ] ||
-        fail "the client took $((${after:-0} - before)) frames of the guest's sound in ${secs} s (${rate:-?} Hz): it did not play throughout"
-    echo "sound during the run: $(((after - before) / rate)) s played in ${secs} s, $(grep -E '^audio_(latency_ms|underruns|overruns)=' "$stats" | tr '\n' ' ')"
+    [ -n "$after" ] && [ -n "$rate" ] && awk -v f=$((after - before)) -v r="$rate" -v s="$secs" 'BEGIN { exit !(f >= 0.8 * r * s) }' ||
+        fail "the client took $((${after:-0} - before)) frames of the guest's sound in $secs s (${rate:-?} Hz): it did not play throughout"
+    echo "sound during the run: $(awk -v f=$((after - before)) -v r="$rate" 'BEGIN { printf "%.1f", f / r }') s played in $secs s, $(grep -E '^audio_(latency_ms|underruns|overruns)=' "$stats" | tr '\n' ' ')"
 }
