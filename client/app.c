@@ -55,6 +55,8 @@ void sg_app_wake(struct sg_app *app)
     SDL_Event ev = {.type = app->wake_event};
     if (SDL_PushEvent(&ev) != 1)
         atomic_store(&app->wake_pending, false);
+    else
+        sg_event_wait_wake(&app->events);
 }
 
 void sg_app_notice(struct sg_app *app, const char *text)
@@ -381,7 +383,9 @@ static bool start_renderer(struct sg_app *app)
     /* frames as rectangles only where swaps would not wait for vsync anyway
      * (e.g. llvmpipe under Xvfb has no swap control) */
     app->frames_as_rects = partial_mode == 0 && !app->win.vsync;
-    LOG_I("presenting: %s", sg_present_describe(&app->present));
+    sg_event_wait_attach(&app->events, app->win.win);
+    LOG_I("presenting: %s; waiting for events: %s", sg_present_describe(&app->present),
+          sg_event_wait_describe(&app->events));
     app->ov = sg_overlay_create(sg_options_str(opts, "win", "font"), sg_options_int(opts, "win", "fontSize"),
                                 err, sizeof(err));
     if (!app->ov)
@@ -417,7 +421,7 @@ static void run_loop(struct sg_app *app)
         long timeout = wait_timeout(app, sg_time_ms());
         SDL_Event ev;
         bool todo = app->dirty || app->cursor_dirty || app->nframe_damage;
-        if (!todo && SDL_WaitEventTimeout(&ev, (int)timeout))
+        if (!todo && sg_event_wait(&app->events, &ev, (int)timeout))
             handle_event(app, &ev);
         while (SDL_PollEvent(&ev))
             handle_event(app, &ev);
@@ -446,6 +450,7 @@ int sg_app_run(struct sg_options *opts)
         goto out_app;
     }
     app->wake_event = SDL_RegisterEvents(1);
+    sg_event_wait_init(&app->events);
     if (!start_session(app))
         goto out_sdl;
     if (!open_window(app))
@@ -466,6 +471,7 @@ out_win:
 out_session:
     sg_session_destroy(app->session);
 out_sdl:
+    sg_event_wait_finish(&app->events);
     SDL_Quit();
 out_app:
     free(app);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "event_wait.h"
 #include "graphs.h"
 #include "input_hooks.h"
 #include "keybindings.h"
@@ -35,6 +36,7 @@ struct sg_app {
     struct sg_options *opts;
     struct sg_window win;
     struct sg_present present;
+    struct sg_event_wait events;
     const struct sg_render_impl *ri;
     struct sg_renderer *r;
     struct sg_overlay *ov;

@@ -28,8 +28,7 @@ once() {
     rm -f "$SHM" "$SOCK"
     SG_DISPLAY=$G # sg_fakevm replays the input on this display: the guest's
     if [ "$sound" = 1 ]; then
-        sg_fakevm "$SOCK" --accel 1/1/0 --audio-clicks
-        sg_boost "$SG_FAKEVM_PID" # as in tests/audio: a VM's sound device thread is commonly real-time
+        sg_fakevm_playing "$SOCK" --accel 1/1/0
     else
         sg_fakevm "$SOCK" --accel 1/1/0
     fi
@@ -45,15 +44,13 @@ once() {
     local log=$SG_TMP/client.$sound.log
     sg_wait_for 15 grep -q 'SPICE connected' "$log" || fail "client did not connect: $(cat "$log")"
     sg_wait_for 15 grep -q 'connected to host' "$log" || fail "client did not attach: $(cat "$log")"
-    if [ "$sound" = 1 ]; then
-        sg_wait_for 20 grep -q '^audio=playing' "$SG_TMP/stats.$sound" ||
-            fail "the client did not play the guest's sound: $(grep audio "$log")"
-    fi
+    local stats=$SG_TMP/stats.$sound frames0 since
+    [ "$sound" = 1 ] && sg_require_playing "$stats" "$log"
     sleep 1
+    [ "$sound" = 1 ] && sg_stats_next "$stats"
+    frames0=$(sg_stat "$stats" audio_frames) since=$EPOCHREALTIME
     "$BUILD/bench/spice/spice-input-latency" "$C" "$G" "$N" | tee "$SG_TMP/figures.$sound"
-    if [ "$sound" = 1 ]; then
-        echo "sound during the run: $(grep -E '^audio_(latency_ms|underruns|overruns)=' "$SG_TMP/stats.$sound" | tr '\n' ' ')"
-    fi
+    [ "$sound" = 1 ] && sg_sound_during "$stats" "$log" "${frames0:-0}" "$since"
     for ((p = ${#pids[@]} - 1; p >= 0; p--)); do sg_stop "${pids[p]}"; done
 }
 

@@ -210,11 +210,11 @@ def clicks(fvm, probe, t_from=0, t_to=1 << 63, stall_ms=None, due=False, grace_n
         pt, k = max(cands)
         if t_from <= pt:
             everyone.append((pt, (t - pt) / 1e6))
+        amps.append(amp)  # loudness is no matter of timing: a stall excuses latency only
         if excused(pt):
             excluded += 1
             continue
         lat.append((t - pt) / 1e6)
-        amps.append(amp)
         ks.append((k, idx))
     disc = 0
     spacing = []

@@ -82,3 +82,50 @@ sg_boost_display() {
     local p
     for p in $(pgrep -P "$SG_XVFB_PID" 2>/dev/null); do sg_boost "$p" 1; done
 }
+
+# --- for the benches that measure the picture, cursor or input with the guest's sound playing
+# (bench/spice/input_latency.sh, bench/client/glass_to_glass.sh)
+
+# sg_fakevm_playing SOCKET [ARGS...] -> sg_fakevm on SG_DISPLAY with its sound card playing the
+# click train (48 kHz stereo raw PCM), real-time like a VM's sound device thread (sg_boost)
+sg_fakevm_playing() {
+    local sock=$1; shift
+    sg_fakevm "$sock" "$@" --audio-clicks
+    sg_boost "$SG_FAKEVM_PID"
+}
+
+# sg_stat FILE KEY -> the value of KEY in the client's app:statsFile
+sg_stat() { sed -n "s/^$2=//p" "$1" 2>/dev/null; }
+
+# sg_stats_next STATS -> waits for the client's next write of its statistics file (each second,
+# written beside it and renamed into place: a new inode), so what is read next is of now
+sg_stats_next() {
+    local was
+    was=$(stat -c %i "$1" 2>/dev/null)
+    sg_wait_for 5 sh -c '[ "$(stat -c %i "$1" 2>/dev/null)" != "$2" ]' _ "$1" "$was"
+}
+
+# sg_require_playing STATS LOG -> fails (naming what is missing) unless the client plays the
+# guest's sound: its statistics say audio=playing and the sound server has its playback stream
+sg_require_playing() {
+    sg_wait_for 20 grep -q '^audio=playing' "$1" ||
+        fail "the client does not play the guest's sound (stats: audio=$(sg_stat "$1" audio)): $(grep -E 'audio|spice' "$2" | tail -5)"
+    sg_streams sink-inputs -ge 1 ||
+        fail "the client says audio=playing, yet the sound server has no playback stream ($(pactl list short sink-inputs 2>&1))"
+}
+
+# sg_sound_during STATS LOG FRAMES_BEFORE SINCE -> after a measurement that began at SINCE
+# ($EPOCHREALTIME), FRAMES_BEFORE being audio_frames read then, right after sg_stats_next: fails
+# unless the client still plays and took at least 80 % of that time's worth of the guest's sound
+# meanwhile (a stream that stopped, or a client that stopped reading, would not); prints what it
+# played
+sg_sound_during() {
+    local stats=$1 log=$2 before=$3 since=$4 after rate secs
+    sg_require_playing "$stats" "$log"
+    sg_stats_next "$stats"
+    secs=$(awk -v a="$since" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+    after=$(sg_stat "$stats" audio_frames) rate=$(sg_stat "$stats" audio_rate)
+    [ -n "$after" ] && [ -n "$rate" ] && awk -v f=$((after - before)) -v r="$rate" -v s="$secs" 'BEGIN { exit !(f >= 0.8 * r * s) }' ||
+        fail "the client took $((${after:-0} - before)) frames of the guest's sound in $secs s (${rate:-?} Hz): it did not play throughout"
+    echo "sound during the run: $(awk -v f=$((after - before)) -v r="$rate" 'BEGIN { printf "%.1f", f / r }') s played in $secs s, $(grep -E '^audio_(latency_ms|underruns|overruns)=' "$stats" | tr '\n' ' ')"
+}

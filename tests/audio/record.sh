@@ -45,7 +45,9 @@ sg_wait_for 10 sg_streams source-outputs -ge 1 || fail "no capture stream on the
 sg_wait_for 5 grep -q '^mic=open' "$STATS" || fail "stats file: mic=$(stat_of mic), expected open"
 "$PROBE" counter mic 44100 5 >"$SG_TMP/counter" || fail "sndprobe counter failed"
 played=$(awk '$1 == "played" { print $2 }' "$SG_TMP/counter")
-sleep 0.5 # the last blocks cross SPICE
+# the last blocks cross SPICE: the counter's end (silence after it) reaches the guest
+sg_wait_for 10 grep -q "the counter paused at $played\$" "$FERR" ||
+    fail "the guest never received the counter's last value $played: $(grep 'record:' "$FERR" | tail -3)"
 stop_vm_client
 sum=$(grep 'record:.*frames received' "$FERR")
 echo "$sum"

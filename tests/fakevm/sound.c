@@ -213,8 +213,11 @@ static void check_frame(struct fvm_sound *s, uint32_t f, uint64_t t)
     uint32_t c = f;                 /* left = low 16 bits, right = high 16 bits */
     if (c == 0) {
         s->rec_zeros++;
-        if (s->rec_in_seq) /* the end of the signal (or a gap of silence; told apart below) */
+        if (s->rec_in_seq) { /* the end of the signal (or a gap of silence; told apart below) */
             s->rec_in_seq = false;
+            /* what a test waits for before it stops the guest: the last value it played */
+            fvm_log(0, "sound: record: the counter paused at %u", s->rec_last);
+        }
         return;
     }
     if (s->rec_first == 0) {
