@@ -469,13 +469,22 @@ static void set_filter(GLuint tex, bool linear)
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, f);
 }
 
-static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s);
+static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s, bool clear);
+
+/* The frame quad writes every pixel of this rectangle (no blending): clearing
+ * it first would only cost a pass. */
+static bool frame_covers(const struct sg_renderer *r, const struct sg_render_scene *s,
+                         const struct sg_render_rect *c)
+{
+    return s->have_frame && r->frame_ok && r->have_data && s->dst_x <= c->x && s->dst_y <= c->y &&
+           s->dst_x + s->dst_w >= (double)c->x + c->w && s->dst_y + s->dst_h >= (double)c->y + c->h;
+}
 
 static void gl_draw(struct sg_renderer *r, const struct sg_render_scene *s)
 {
     glViewport(0, 0, s->fb_w, s->fb_h);
     if (!s->nclip) {
-        draw_scene(r, s);
+        draw_scene(r, s, true);
         return;
     }
     /* a cursor-only update: the same scene, only where the cursor was and is */
@@ -483,15 +492,17 @@ static void gl_draw(struct sg_renderer *r, const struct sg_render_scene *s)
     for (unsigned i = 0; i < s->nclip; i++) {
         const struct sg_render_rect *c = &s->clip[i];
         glScissor((GLint)c->x, s->fb_h - (GLint)(c->y + c->h), (GLsizei)c->w, (GLsizei)c->h);
-        draw_scene(r, s);
+        draw_scene(r, s, !frame_covers(r, s, c));
     }
     glDisable(GL_SCISSOR_TEST);
 }
 
-static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s)
+static void draw_scene(struct sg_renderer *r, const struct sg_render_scene *s, bool clear)
 {
-    glClearColor(0, 0, 0, 1);
-    glClear(GL_COLOR_BUFFER_BIT);
+    if (clear) {
+        glClearColor(0, 0, 0, 1);
+        glClear(GL_COLOR_BUFFER_BIT);
+    }
     glBindVertexArray(r->vao);
     glActiveTexture(GL_TEXTURE0);
     glDisable(GL_BLEND);

@@ -203,6 +203,52 @@ static void clip_draws_only_inside(void **state)
         }
 }
 
+/* A clip rectangle reaching past the frame (letterbox bars) is cleared black
+ * there, while one inside the frame is left to the frame quad alone. */
+static void clip_clears_outside_frame(void **state)
+{
+    const uint32_t w = 20, h = 6, fw = 30; /* the frame fills the left 20 of 30 columns */
+    char err[256] = "";
+    if (!ri->frame_configure(r, SG_FRAME_RGBA, w, h, w, err, sizeof(err)))
+        fail_msg("configure: %s", err);
+    GLuint fbo, tex;
+    glGenTextures(1, &tex);
+    glBindTexture(GL_TEXTURE_2D, tex);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)fw, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+    glGenFramebuffers(1, &fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
+    assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
+    glClearColor(1, 0, 1, 1); /* what an earlier scene left: must not show in the bars */
+    glClear(GL_COLOR_BUFFER_BIT);
+    upload(SG_FRAME_RGBA, w, h, 1, NULL, 0);
+    struct sg_render_scene sc = {.fb_w = (int)fw, .fb_h = (int)h, .have_frame = true, .dst_w = w, .dst_h = h};
+    const struct sg_render_rect clip[2] = {{15, 1, 10, 4}, {2, 0, 5, 6}};
+    sc.clip = clip;
+    sc.nclip = 2;
+    ri->draw(r, &sc);
+    uint8_t px[30 * 6 * 4];
+    glReadPixels(0, 0, (GLsizei)fw, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glDeleteFramebuffers(1, &fbo);
+    glDeleteTextures(1, &tex);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < fw; x++) {
+            bool in = false;
+            for (int i = 0; i < 2; i++)
+                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y &&
+                      y < clip[i].y + clip[i].h;
+            uint8_t cr = 255, cg = 0, cb = 255; /* outside the clip: untouched */
+            if (in && x < w)
+                pixel(1, x, y, &cr, &cg, &cb);
+            else if (in)
+                cr = cg = cb = 0;
+            const uint8_t *p = px + ((size_t)(h - 1 - y) * fw + x) * 4;
+            if (p[0] != cr || p[1] != cg || p[2] != cb)
+                fail_msg("pixel (%u,%u): got %u,%u,%u, want %u,%u,%u", x, y, p[0], p[1], p[2], cr, cg, cb);
+        }
+}
+
 int main(void)
 {
     char why[256];
@@ -221,7 +267,8 @@ int main(void)
                                        cmocka_unit_test(bgr_32_exact),
                                        cmocka_unit_test(rgb_24_exact),
                                        cmocka_unit_test(rgba_exact),
-                                       cmocka_unit_test(clip_draws_only_inside)};
+                                       cmocka_unit_test(clip_draws_only_inside),
+                                       cmocka_unit_test(clip_clears_outside_frame)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     ri->destroy(r);
     return rc;
