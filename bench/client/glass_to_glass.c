@@ -13,6 +13,8 @@
  *  cursor: the guest pointer moved with XTest between two places on a plain
  *          background; a small box around the new place is read until the
  *          drawn cursor shows in it.
+ * Then the same cursor moves 8 ms apart (a 125 Hz mouse), each seen before the
+ * next: the pointer in motion, as it is while someone moves a mouse.
  * Then the traces split each sample into host (change -> posted) and client
  * (posted -> seen on the display). Last, CPU use of host and client over a
  * still period and over a period of continuous pointer motion.
@@ -36,7 +38,8 @@
 #define BOX 5 /* half size of the box read around the cursor's place */
 #define SEEN_TIMEOUT_NS 2000000000ull
 #define BACKGROUND 0x404850u
-#define IDLE_SECONDS 15 /* long enough that a 0.1 % wake pattern shows */
+#define STREAM_GAP_NS 8000000ull /* a mouse reporting at 125 Hz */
+#define IDLE_SECONDS 15          /* long enough that a 0.1 % wake pattern shows */
 
 struct sample {
     uint64_t t0, seen; /* seen 0: never seen (lost) */
@@ -217,12 +220,12 @@ static int cmp_u64(const void *a, const void *b)
 static void row(const char *what, uint64_t *v, size_t n, size_t total)
 {
     if (!n) {
-        printf("| %-36s | %5s | %7s | %7s | %7s | %7s |\n", what, "0", "-", "-", "-", "-");
+        printf("| %-53s | %5s | %7s | %7s | %7s | %7s |\n", what, "0", "-", "-", "-", "-");
         return;
     }
     qsort(v, n, sizeof(*v), cmp_u64);
 #define PCT(p) ((double)v[(size_t)((double)(n - 1) * (p) + 0.5)] / 1e6)
-    printf("| %-36s | %5zu | %7.2f | %7.2f | %7.2f | %7.2f |", what, n, PCT(0.5), PCT(0.9), PCT(0.99),
+    printf("| %-53s | %5zu | %7.2f | %7.2f | %7.2f | %7.2f |", what, n, PCT(0.5), PCT(0.9), PCT(0.99),
            (double)v[n - 1] / 1e6);
 #undef PCT
     if (n < total)
@@ -256,6 +259,41 @@ static double cpu_s(int pid)
     }
     closedir(d);
     return (double)total / 1e9;
+}
+
+/* The cursor samples' rows: glass to glass, then split by the traces. The
+ * arrays are scratch space of n entries each. */
+static void cursor_rows(const char *what, const struct sample *cs, int n, const struct events *hc,
+                        const struct events *cr, const struct events *cc, uint64_t *g2g, uint64_t *host,
+                        uint64_t *cli, uint64_t *recv, uint64_t *drawn)
+{
+    size_t ng = 0, nh = 0, nc = 0, nd = 0, nr = 0;
+    for (int i = 0; i < n; i++) {
+        if (!cs[i].seen)
+            continue;
+        g2g[ng++] = cs[i].seen - cs[i].t0;
+        const struct event *p = first_after(hc, cs[i].t0, cs[i].x, cs[i].y, true, true);
+        if (!p || p->t > cs[i].seen)
+            continue;
+        host[nh++] = p->t - cs[i].t0;
+        cli[nc++] = cs[i].seen - p->t;
+        const struct event *r = first_after(cr, p->t, cs[i].x, cs[i].y, true, true);
+        if (r)
+            recv[nr++] = r->t - p->t;
+        const struct event *d = first_after(cc, p->t, cs[i].x, cs[i].y, true, true);
+        if (d)
+            drawn[nd++] = d->t - p->t;
+    }
+    char label[5][96];
+    static const char *const part[5] = {"moved -> seen", "host (moved -> posted)", "client (posted -> seen)",
+                                        "client (posted -> received)", "client (posted -> swapped)"};
+    for (int k = 0; k < 5; k++)
+        snprintf(label[k], sizeof(label[k]), "%s: %s", what, part[k]);
+    row(label[0], g2g, ng, (size_t)n);
+    row(label[1], host, nh, ng);
+    row(label[2], cli, nc, ng);
+    row(label[3], recv, nr, ng);
+    row(label[4], drawn, nd, ng);
 }
 
 int main(int argc, char **argv)
@@ -323,6 +361,23 @@ int main(int argc, char **argv)
         sleep_ns(30000000ull + (uint64_t)(rand() % 20001) * 1000);
     }
 
+    /* the pointer in motion: a move every STREAM_GAP_NS, each seen before the next */
+    struct sample *ss = calloc((size_t)n, sizeof(*ss));
+    int lost_s = 0;
+    for (int i = 0; i < n; i++) {
+        int x = (i & 1 ? ax : bx) + rand() % 16 - 8, y = cy + rand() % 16 - 8;
+        ss[i].x = x;
+        ss[i].y = y;
+        move_pointer(&g, x, y);
+        ss[i].t0 = now_ns();
+        xcb_flush(g.c);
+        ss[i].seen = wait_cursor(&cl, x, y, ss[i].t0);
+        lost_s += !ss[i].seen;
+        uint64_t spent = now_ns() - ss[i].t0;
+        if (spent < STREAM_GAP_NS)
+            sleep_ns(STREAM_GAP_NS - spent);
+    }
+
     /* CPU: a still guest, then a pointer moving every 2 ms */
     double h0 = cpu_s(host_pid), c0 = cpu_s(client_pid);
     uint64_t s0 = now_ns();
@@ -373,8 +428,8 @@ int main(int argc, char **argv)
     }
     printf("\nglass to glass, %d samples each (ms; load average at start of the table: see the runner)\n\n",
            n);
-    printf("| %-36s | %5s | %7s | %7s | %7s | %7s |\n", "what", "n", "p50", "p90", "p99", "max");
-    printf("|%s|%s|%s|%s|%s|%s|\n", "--------------------------------------", "-------", "---------",
+    printf("| %-53s | %5s | %7s | %7s | %7s | %7s |\n", "what", "n", "p50", "p90", "p99", "max");
+    printf("|%s|%s|%s|%s|%s|%s|\n", "-------------------------------------------------------", "-------", "---------",
            "---------", "---------", "---------");
     row("frame: painted -> seen", g2g, ng, (size_t)n);
     row("frame: host (painted -> posted)", host, nh, ng);
@@ -382,29 +437,9 @@ int main(int argc, char **argv)
     row("frame: client (posted -> received)", recv, nr, ng);
     row("frame: client (posted -> swapped)", drawn, nd, ng);
 
-    ng = nh = nc = nd = nr = 0;
-    for (int i = 0; i < n; i++) {
-        if (!cs[i].seen)
-            continue;
-        g2g[ng++] = cs[i].seen - cs[i].t0;
-        const struct event *p = first_after(&hc, cs[i].t0, cs[i].x, cs[i].y, true, true);
-        if (!p || p->t > cs[i].seen)
-            continue;
-        host[nh++] = p->t - cs[i].t0;
-        cli[nc++] = cs[i].seen - p->t;
-        const struct event *r = first_after(&cr, p->t, cs[i].x, cs[i].y, true, true);
-        if (r)
-            recv[nr++] = r->t - p->t;
-        const struct event *d = first_after(&cc, p->t, cs[i].x, cs[i].y, true, true);
-        if (d)
-            drawn[nd++] = d->t - p->t;
-    }
-    row("cursor: moved -> seen", g2g, ng, (size_t)n);
-    row("cursor: host (moved -> posted)", host, nh, ng);
-    row("cursor: client (posted -> seen)", cli, nc, ng);
-    row("cursor: client (posted -> received)", recv, nr, ng);
-    row("cursor: client (posted -> swapped)", drawn, nd, ng);
-    printf("\nlost (not seen within 2 s): frame %d, cursor %d\n", lost_f, lost_c);
+    cursor_rows("cursor", cs, n, &hc, &cr, &cc, g2g, host, cli, recv, drawn);
+    cursor_rows("cursor, moves 8 ms apart", ss, n, &hc, &cr, &cc, g2g, host, cli, recv, drawn);
+    printf("\nlost (not seen within 2 s): frame %d, cursor %d, cursor moving %d\n", lost_f, lost_c, lost_s);
     printf("CPU, %% of one core: still guest: host %.2f, client %.2f; pointer moving every 2 ms: host %.2f, "
            "client %.2f\n",
            idle_h, idle_c, move_h, move_c);
