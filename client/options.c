@@ -27,8 +27,8 @@ static const struct sg_option base_options[] = {
      "after 2 s until the next input)",
      NULL, 0, 50, 100000, NULL},
     {"app", "inputPollUs", SG_OPT_INT, "125",
-     "for 50 ms after mouse input is sent to the guest, poll this often for its answer (the guest cursor), "
-     "microseconds; 0 = app:pollUs",
+     "for 50 ms after mouse input is sent to the guest or the guest cursor moves, poll this often for the "
+     "cursor's next position, microseconds; 0 = app:pollUs",
      NULL, 0, 0, 100000, NULL},
     {"app", "retryMs", SG_OPT_INT, "1000", "wait between attempts to attach to a host, milliseconds", NULL, 0,
      10, 60000, NULL},

@@ -121,10 +121,15 @@ void sg_session_user_active(struct sg_session *s)
     }
 }
 
-void sg_session_input_sent(struct sg_session *s)
+void sg_session_poll_fast(struct sg_session *s)
 {
     if (s->input_poll_us)
         atomic_store(&s->fast_until_ns, sg_time_ns() + SG_POLL_INPUT_WINDOW_NS);
+}
+
+void sg_session_input_sent(struct sg_session *s)
+{
+    sg_session_poll_fast(s);
     sg_session_user_active(s);
 }
 
@@ -497,4 +502,5 @@ void sg_session_get_status(struct sg_session *s, struct sg_session_status *out)
     pthread_mutex_lock(&s->lock);
     *out = s->st;
     pthread_mutex_unlock(&s->lock);
+    out->fast_poll_until_ns = atomic_load(&s->fast_until_ns);
 }

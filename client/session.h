@@ -37,6 +37,7 @@ struct sg_session_status {
     uint32_t evictions, restarts, rejected; /* rejected: messages dropped as invalid */
     uint32_t attach_attempts;               /* tries to start a session, successful or not */
     uint32_t refetches;                     /* frames asked for again after an incomplete copy */
+    uint64_t fast_poll_until_ns; /* CLOCK_MONOTONIC: polled every input_poll_us until then (0: never was) */
 };
 
 struct sg_session_frame {
@@ -59,7 +60,7 @@ struct sg_session_cursor {
 struct sg_session_opts {
     const char *path;
     unsigned poll_us, retry_ms;
-    unsigned input_poll_us;    /* poll interval right after input was sent; 0 = poll_us */
+    unsigned input_poll_us;    /* poll interval after input or a guest cursor move; 0 = poll_us */
     void (*notify)(void *ctx); /* from the session thread: something to take */
     void *ctx;
 };

@@ -40,6 +40,11 @@ static void handle_cursor(struct sg_session *s, const struct sg_lgmp_message *ms
     s->st.cursor_updates++;
     s->cur.visible = (c.flags & SG_CURSOR_FLAG_VISIBLE) != 0;
     if (c.flags & SG_CURSOR_FLAG_POSITION) {
+        /* A pointer that moves keeps moving for a while, however it is driven
+         * (a device passed through to the guest sends us no input): its next
+         * positions are polled for as fast as after our own input. */
+        if (!s->cur.known || c.x != s->cur.x || c.y != s->cur.y)
+            sg_session_poll_fast(s);
         s->cur.x = c.x;
         s->cur.y = c.y;
         s->cur.known = true;

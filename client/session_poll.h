@@ -5,9 +5,9 @@
  * empty. The queues are polled (kvmfr.md §5.8: no interrupts), and every wake
  * costs ~25 us of a core in a VM, so the wait follows what is likely next:
  *
- *  - input was just sent to the guest: its answer (the guest cursor above all)
- *    is due within milliseconds, so poll every input_poll_us for
- *    SG_POLL_INPUT_WINDOW_NS;
+ *  - input was just sent to the guest, or the guest cursor just moved: its
+ *    answer or its next position is due within milliseconds, so poll every
+ *    input_poll_us for SG_POLL_INPUT_WINDOW_NS;
  *  - a message came recently: every poll_us (1 ms, as B7);
  *  - nothing for SG_POLL_IDLE_AFTER_NS: SG_POLL_IDLE_FACTOR × poll_us;
  *  - nothing for SG_POLL_STILL_AFTER_NS: SG_POLL_STILL_US, in a wait that input

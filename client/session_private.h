@@ -94,6 +94,9 @@ struct sg_session {
 /* session.c, thread side */
 /* Calls the notify callback: something for the main thread to take. */
 void sg_session_notify(struct sg_session *s);
+/* The guest is about to answer or keep moving its cursor: poll every
+ * input_poll_us for a while (session_poll.h). */
+void sg_session_poll_fast(struct sg_session *s);
 /* A message the guest wrote was refused: counted, and logged (warn) at most a
  * few times a second per limit; the next line logged says how many were not. */
 void sg_session_reject(struct sg_session *s, struct sg_log_limit *limit, const char *fmt, ...)

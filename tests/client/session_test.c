@@ -157,6 +157,93 @@ static void set_cursor_pos(void **state)
     sg_lgmp_host_destroy(host);
 }
 
+/* One cursor message from the host: position (x, y) when pos, visible. */
+static void post_cursor(bool pos, int16_t x, int16_t y)
+{
+    struct sg_lgmp_mem blk;
+    pthread_mutex_lock(&host_lock);
+    assert_int_equal(sg_lgmp_host_alloc(host, 64, &blk), SG_LGMP_OK);
+    struct sg_kvmfr_wire_cursor hdr = {.x = x, .y = y};
+    sg_kvmfr_cursor_write(blk.ptr, &hdr);
+    uint32_t flags = SG_CURSOR_FLAG_VISIBLE | (pos ? SG_CURSOR_FLAG_POSITION : 0);
+    assert_int_equal(sg_lgmp_host_post(cq, flags, &blk), SG_LGMP_OK);
+    pthread_mutex_unlock(&host_lock);
+}
+
+/* Waits for the session to have taken n cursor messages in all; its status then. */
+static struct sg_session_status wait_cursor_updates(struct sg_session *s, uint64_t n)
+{
+    struct sg_session_status st;
+    for (int i = 0; i < 500; i++) {
+        sg_session_get_status(s, &st);
+        if (st.cursor_updates >= n)
+            return st;
+        sleep_ms(10);
+    }
+    fail_msg("%llu cursor messages taken, wanted %llu", (unsigned long long)st.cursor_updates,
+             (unsigned long long)n);
+    return st;
+}
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The guest cursor moving, with no input from us (a mouse passed through to
+ * the guest), starts the fast poll as our own input does; a message that does
+ * not move it does not. */
+static void guest_cursor_moves_start_fast_poll(void **state)
+{
+    start_host(0);
+    atomic_store(&stop, false);
+    assert_int_equal(pthread_create(&tick_thread, NULL, ticker, NULL), 0);
+    struct sg_session_opts o = {.path = path, .poll_us = 1000, .retry_ms = 50, .input_poll_us = 125};
+    struct sg_session *s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    struct sg_session_status st;
+    sg_session_get_status(s, &st);
+    assert_int_equal(st.fast_poll_until_ns, 0);
+    uint64_t n = st.cursor_updates;
+
+    uint64_t t0 = mono_ns();
+    post_cursor(true, 100, 200);
+    st = wait_cursor_updates(s, ++n);
+    assert_true(st.fast_poll_until_ns >= t0 + 50000000ull);
+    uint64_t first = st.fast_poll_until_ns;
+
+    post_cursor(true, 100, 200); /* the same place */
+    post_cursor(false, 0, 0);    /* no position at all */
+    st = wait_cursor_updates(s, n += 2);
+    assert_int_equal(st.fast_poll_until_ns, first);
+
+    sleep_ms(2);
+    uint64_t t1 = mono_ns();
+    post_cursor(true, 101, 200);
+    st = wait_cursor_updates(s, ++n);
+    assert_true(st.fast_poll_until_ns >= t1 + 50000000ull);
+    sg_session_destroy(s);
+
+    /* app:inputPollUs=0: no fast poll, whatever moves */
+    o.input_poll_us = 0;
+    s = sg_session_create(&o);
+    assert_non_null(s);
+    wait_state(s, SG_SESSION_RUNNING, 0);
+    sg_session_get_status(s, &st);
+    post_cursor(true, 300, 400);
+    st = wait_cursor_updates(s, st.cursor_updates + 1);
+    assert_int_equal(st.fast_poll_until_ns, 0);
+    sg_session_destroy(s);
+
+    atomic_store(&stop, true);
+    pthread_join(tick_thread, NULL);
+    sg_lgmp_host_destroy(host);
+    host = NULL;
+}
+
 /* Both queues' subscribers marked BAD at once, as the host's tick does to a
  * client that stopped releasing messages; their slots free again at once. */
 static void evict_all_once(void)
@@ -609,7 +696,8 @@ int main(void)
                                        cmocka_unit_test(eviction_storm),
                                        cmocka_unit_test(rejection_flood),
                                        cmocka_unit_test(stuck_cmsg_lock),
-                                       cmocka_unit_test(stuck_queue_lock)};
+                                       cmocka_unit_test(stuck_queue_lock),
+                                       cmocka_unit_test(guest_cursor_moves_start_fast_poll)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     sg_shm_close(&shm);
     unlink(path);
