@@ -429,8 +429,8 @@ int main(int argc, char **argv)
     printf("\nglass to glass, %d samples each (ms; load average at start of the table: see the runner)\n\n",
            n);
     printf("| %-53s | %5s | %7s | %7s | %7s | %7s |\n", "what", "n", "p50", "p90", "p99", "max");
-    printf("|%s|%s|%s|%s|%s|%s|\n", "-------------------------------------------------------", "-------", "---------",
-           "---------", "---------", "---------");
+    printf("|%s|%s|%s|%s|%s|%s|\n", "-------------------------------------------------------", "-------",
+           "---------", "---------", "---------", "---------");
     row("frame: painted -> seen", g2g, ng, (size_t)n);
     row("frame: host (painted -> posted)", host, nh, ng);
     row("frame: client (posted -> seen)", cli, nc, ng);
