@@ -403,6 +403,15 @@ int main(int argc, char **argv)
     load(client_trace, "cursor-drawn", &cc);
     load(client_trace, "frame-recv", &fr);
     load(client_trace, "cursor-recv", &cr);
+    /* without them the split rows would be empty and the run would look fine */
+    if (!hf.n || !hc.n || !cf.n || !cc.n || !fr.n || !cr.n) {
+        fprintf(
+            stderr,
+            "glass_to_glass: the traces lack events (host %s: %zu frame-post, %zu cursor-post; client %s: "
+            "%zu frame-recv, %zu frame-drawn, %zu cursor-recv, %zu cursor-drawn)\n",
+            host_trace, hf.n, hc.n, client_trace, fr.n, cf.n, cr.n, cc.n);
+        return 1;
+    }
 
     uint64_t *g2g = calloc((size_t)n, 8), *host = calloc((size_t)n, 8), *cli = calloc((size_t)n, 8),
              *drawn = calloc((size_t)n, 8), *recv = calloc((size_t)n, 8);
