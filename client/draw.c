@@ -5,10 +5,10 @@
  * the platform can present rectangles (present.c), else the whole window.
  * Also the figures of each pass (frame and cursor age when drawn, draw time).
  */
-#include <math.h>
 #include <stdint.h>
 
 #include "app_private.h"
+#include "draw_rects.h"
 #include "sg_log.h"
 #include "sg_time.h"
 #include "sg_trace.h"
@@ -74,24 +74,6 @@ static void build_scene(struct sg_app *app, struct sg_render_scene *out)
     *out = s;
 }
 
-/* The pixels the cursor covers: whole pixels, one more on each side for what
- * linear filtering bleeds, inside the drawable. False when not drawn. */
-static bool cursor_rect(const struct sg_render_scene *s, struct sg_render_rect *out)
-{
-    if (!s->cursor_visible)
-        return false;
-    double x0 = floor(s->cur_x) - 1, y0 = floor(s->cur_y) - 1;
-    double x1 = ceil(s->cur_x + s->cur_w) + 1, y1 = ceil(s->cur_y + s->cur_h) + 1;
-    x0 = x0 < 0 ? 0 : x0;
-    y0 = y0 < 0 ? 0 : y0;
-    x1 = x1 > s->fb_w ? s->fb_w : x1;
-    y1 = y1 > s->fb_h ? s->fb_h : y1;
-    if (x1 <= x0 || y1 <= y0)
-        return false;
-    *out = (struct sg_render_rect){(uint32_t)x0, (uint32_t)y0, (uint32_t)(x1 - x0), (uint32_t)(y1 - y0)};
-    return true;
-}
-
 /* Damage in guest pixels -> drawable pixels, widened by what filtering bleeds. */
 static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_scene *s,
                              const struct sg_render_rect *g, struct sg_render_rect *out)
@@ -105,7 +87,7 @@ static bool guest_rect_to_fb(const struct sg_app *app, const struct sg_render_sc
     box.cur_y = (y0 < y1 ? y0 : y1) * k - 1;
     box.cur_w = (x0 < x1 ? x1 - x0 : x0 - x1) * k + 2;
     box.cur_h = (y0 < y1 ? y1 - y0 : y0 - y1) * k + 2;
-    return cursor_rect(&box, out);
+    return sg_draw_cursor_rect(&box, out);
 }
 
 static uint64_t rects_area(const struct sg_render_rect *r, unsigned n)
@@ -131,7 +113,7 @@ static void present_changes(struct sg_app *app, const struct sg_render_scene *s,
     if (!app->dirty && partial && (!app->nframe_damage || frames_partial)) {
         if (app->cursor_dirty && app->drawn_cursor)
             rects[n++] = app->drawn_cursor_rect;
-        if (app->cursor_dirty && now_rect)
+        if (app->cursor_dirty && now_rect && !(n && sg_draw_rects_merge_nearby(&rects[0], now_rect)))
             rects[n++] = *now_rect;
         for (unsigned i = 0; i < app->nframe_damage; i++)
             n += guest_rect_to_fb(app, s, &app->frame_damage[i], &rects[n]);
@@ -185,7 +167,7 @@ void sg_app_draw(struct sg_app *app)
     struct sg_render_scene s;
     build_scene(app, &s);
     struct sg_render_rect now_rect = {0};
-    bool now_drawn = cursor_rect(&s, &now_rect);
+    bool now_drawn = sg_draw_cursor_rect(&s, &now_rect);
     present_changes(app, &s, now_drawn ? &now_rect : NULL);
     app->nframe_damage = 0;
     app->drawn_cursor = now_drawn;

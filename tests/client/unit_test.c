@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cursor.h"
+#include "draw_rects.h"
 #include "graphs.h"
 #include "keybindings.h"
 #include "options.h"
@@ -371,6 +372,45 @@ static void graphs_audio_panel_only_while_playing(void **state)
 
 /* The wait after an empty poll: 1 ms while messages come, slower over a still
  * guest (interruptible by input), 125 us right after input whatever came before. */
+/* The cursor's rectangles: a step of a pointer in motion is redrawn as one
+ * box, a jump as two; the cursor's own rectangle is cut to the drawable. */
+static void draw_rects_merge_and_clip(void **state)
+{
+    struct sg_render_rect a = {100, 100, 34, 34}, b = {105, 98, 34, 34};
+    assert_true(sg_draw_rects_merge_nearby(&a, &b));
+    assert_int_equal(a.x, 100);
+    assert_int_equal(a.y, 98);
+    assert_int_equal(a.w, 39);
+    assert_int_equal(a.h, 36);
+
+    struct sg_render_rect far = {100, 100, 34, 34}, jump = {600, 100, 34, 34};
+    assert_false(sg_draw_rects_merge_nearby(&far, &jump));
+    assert_int_equal(far.x, 100); /* left as it was */
+    assert_int_equal(far.w, 34);
+    /* a diagonal step of a whole cursor: the box (68x68) is more than 1.5 x both */
+    struct sg_render_rect d0 = {0, 0, 34, 34}, d1 = {34, 34, 34, 34};
+    assert_false(sg_draw_rects_merge_nearby(&d0, &d1));
+
+    struct sg_render_scene sc = {.fb_w = 200,
+                                 .fb_h = 100,
+                                 .cursor_visible = true,
+                                 .cur_x = 190.5,
+                                 .cur_y = -3,
+                                 .cur_w = 20,
+                                 .cur_h = 20};
+    struct sg_render_rect r;
+    assert_true(sg_draw_cursor_rect(&sc, &r));
+    assert_int_equal(r.x, 189);
+    assert_int_equal(r.y, 0);
+    assert_int_equal(r.w, 11);
+    assert_int_equal(r.h, 18);
+    sc.cur_x = 250; /* wholly outside */
+    assert_false(sg_draw_cursor_rect(&sc, &r));
+    sc.cursor_visible = false;
+    sc.cur_x = 10;
+    assert_false(sg_draw_cursor_rect(&sc, &r));
+}
+
 static void poll_wait_follows_activity(void **state)
 {
     (void)state;
@@ -419,6 +459,7 @@ int main(void)
         cmocka_unit_test(graphs_audio_panel_only_while_playing),
         cmocka_unit_test(screenshot_appears_whole),
         cmocka_unit_test(poll_wait_follows_activity),
+        cmocka_unit_test(draw_rects_merge_and_clip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
