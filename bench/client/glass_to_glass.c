@@ -157,6 +157,21 @@ static void move_pointer(struct disp *g, int x, int y)
     xcb_test_fake_input(g->c, XCB_MOTION_NOTIFY, 0, XCB_CURRENT_TIME, g->s->root, (int16_t)x, (int16_t)y, 0);
 }
 
+/* One cursor sample: the guest pointer moved to the side i picks (alternate
+ * sides, a few pixels of jitter so every place is new), then watched for on
+ * the client display. False when it was not seen. */
+static bool cursor_sample(struct disp *g, struct disp *cl, int i, int ax, int bx, int cy, struct sample *out)
+{
+    int x = (i & 1 ? ax : bx) + rand() % 16 - 8, y = cy + rand() % 16 - 8;
+    out->x = x;
+    out->y = y;
+    move_pointer(g, x, y);
+    out->t0 = now_ns();
+    xcb_flush(g->c);
+    out->seen = wait_cursor(cl, x, y, out->t0);
+    return out->seen != 0;
+}
+
 /* ---------------------------------------------------------------- traces */
 
 struct event {
@@ -349,15 +364,7 @@ int main(int argc, char **argv)
         lost_f += !fs[i].seen;
         sleep_ns(30000000ull + (uint64_t)(rand() % 20001) * 1000);
 
-        /* alternate sides, a few pixels of jitter so every place is new */
-        int x = (i & 1 ? ax : bx) + rand() % 16 - 8, y = cy + rand() % 16 - 8;
-        cs[i].x = x;
-        cs[i].y = y;
-        move_pointer(&g, x, y);
-        cs[i].t0 = now_ns();
-        xcb_flush(g.c);
-        cs[i].seen = wait_cursor(&cl, x, y, cs[i].t0);
-        lost_c += !cs[i].seen;
+        lost_c += !cursor_sample(&g, &cl, i, ax, bx, cy, &cs[i]);
         sleep_ns(30000000ull + (uint64_t)(rand() % 20001) * 1000);
     }
 
@@ -365,14 +372,7 @@ int main(int argc, char **argv)
     struct sample *ss = calloc((size_t)n, sizeof(*ss));
     int lost_s = 0;
     for (int i = 0; i < n; i++) {
-        int x = (i & 1 ? ax : bx) + rand() % 16 - 8, y = cy + rand() % 16 - 8;
-        ss[i].x = x;
-        ss[i].y = y;
-        move_pointer(&g, x, y);
-        ss[i].t0 = now_ns();
-        xcb_flush(g.c);
-        ss[i].seen = wait_cursor(&cl, x, y, ss[i].t0);
-        lost_s += !ss[i].seen;
+        lost_s += !cursor_sample(&g, &cl, i, ax, bx, cy, &ss[i]);
         uint64_t spent = now_ns() - ss[i].t0;
         if (spent < STREAM_GAP_NS)
             sleep_ns(STREAM_GAP_NS - spent);

@@ -159,6 +159,34 @@ static void rgba_exact(void **state)
     packed_type(SG_FRAME_RGBA);
 }
 
+/* An offscreen w x h RGBA target to draw a scene into, then read back
+ * (bottom row first) and drop. */
+struct target {
+    GLuint fbo, tex;
+    uint32_t w, h;
+};
+
+static struct target target_begin(uint32_t w, uint32_t h)
+{
+    struct target t = {.w = w, .h = h};
+    glGenTextures(1, &t.tex);
+    glBindTexture(GL_TEXTURE_2D, t.tex);
+    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)w, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+    glGenFramebuffers(1, &t.fbo);
+    glBindFramebuffer(GL_FRAMEBUFFER, t.fbo);
+    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, t.tex, 0);
+    assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
+    return t;
+}
+
+static void target_end(struct target *t, uint8_t *px)
+{
+    glReadPixels(0, 0, (GLsizei)t->w, (GLsizei)t->h, GL_RGBA, GL_UNSIGNED_BYTE, px);
+    glBindFramebuffer(GL_FRAMEBUFFER, 0);
+    glDeleteFramebuffers(1, &t->fbo);
+    glDeleteTextures(1, &t->tex);
+}
+
 /* A scene drawn with a clip list changes the framebuffer inside the rectangles
  * only (the client's cursor-only and damage-only redraws rely on it). */
 static void clip_draws_only_inside(void **state)
@@ -167,14 +195,7 @@ static void clip_draws_only_inside(void **state)
     char err[256] = "";
     if (!ri->frame_configure(r, SG_FRAME_RGBA, w, h, w, err, sizeof(err)))
         fail_msg("configure: %s", err);
-    GLuint fbo, tex;
-    glGenTextures(1, &tex);
-    glBindTexture(GL_TEXTURE_2D, tex);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)w, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
-    glGenFramebuffers(1, &fbo);
-    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
-    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
-    assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
+    struct target t = target_begin(w, h);
     struct sg_render_scene sc = {.fb_w = (int)w, .fb_h = (int)h, .have_frame = true, .dst_w = w, .dst_h = h};
     upload(SG_FRAME_RGBA, w, h, 0, NULL, 0);
     ri->draw(r, &sc);
@@ -184,10 +205,7 @@ static void clip_draws_only_inside(void **state)
     sc.nclip = 2;
     ri->draw(r, &sc);
     uint8_t px[37 * 9 * 4];
-    glReadPixels(0, 0, (GLsizei)w, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, px);
-    glBindFramebuffer(GL_FRAMEBUFFER, 0);
-    glDeleteFramebuffers(1, &fbo);
-    glDeleteTextures(1, &tex);
+    target_end(&t, px);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
             bool in = false;
@@ -211,14 +229,7 @@ static void clip_clears_outside_frame(void **state)
     char err[256] = "";
     if (!ri->frame_configure(r, SG_FRAME_RGBA, w, h, w, err, sizeof(err)))
         fail_msg("configure: %s", err);
-    GLuint fbo, tex;
-    glGenTextures(1, &tex);
-    glBindTexture(GL_TEXTURE_2D, tex);
-    glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA8, (GLsizei)fw, (GLsizei)h, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
-    glGenFramebuffers(1, &fbo);
-    glBindFramebuffer(GL_FRAMEBUFFER, fbo);
-    glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, tex, 0);
-    assert_int_equal(glCheckFramebufferStatus(GL_FRAMEBUFFER), GL_FRAMEBUFFER_COMPLETE);
+    struct target t = target_begin(fw, h);
     glClearColor(1, 0, 1, 1); /* what an earlier scene left: must not show in the bars */
     glClear(GL_COLOR_BUFFER_BIT);
     upload(SG_FRAME_RGBA, w, h, 1, NULL, 0);
@@ -228,10 +239,7 @@ static void clip_clears_outside_frame(void **state)
     sc.nclip = 2;
     ri->draw(r, &sc);
     uint8_t px[30 * 6 * 4];
-    glReadPixels(0, 0, (GLsizei)fw, (GLsizei)h, GL_RGBA, GL_UNSIGNED_BYTE, px);
-    glBindFramebuffer(GL_FRAMEBUFFER, 0);
-    glDeleteFramebuffers(1, &fbo);
-    glDeleteTextures(1, &tex);
+    target_end(&t, px);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < fw; x++) {
             bool in = false;
