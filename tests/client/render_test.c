@@ -187,6 +187,14 @@ static void target_end(struct target *t, uint8_t *px)
     glDeleteTextures(1, &t->tex);
 }
 
+static bool in_clip(const struct sg_render_rect *clip, unsigned n, uint32_t x, uint32_t y)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y && y < clip[i].y + clip[i].h)
+            return true;
+    return false;
+}
+
 /* A scene drawn with a clip list changes the framebuffer inside the rectangles
  * only (the client's cursor-only and damage-only redraws rely on it). */
 static void clip_draws_only_inside(void **state)
@@ -208,10 +216,7 @@ static void clip_draws_only_inside(void **state)
     target_end(&t, px);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < w; x++) {
-            bool in = false;
-            for (int i = 0; i < 2; i++)
-                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y &&
-                      y < clip[i].y + clip[i].h;
+            bool in = in_clip(clip, 2, x, y);
             uint8_t cr, cg, cb;
             pixel(in ? 1 : 0, x, y, &cr, &cg, &cb);
             const uint8_t *p = px + ((size_t)(h - 1 - y) * w + x) * 4; /* read back bottom row first */
@@ -242,10 +247,7 @@ static void clip_clears_outside_frame(void **state)
     target_end(&t, px);
     for (uint32_t y = 0; y < h; y++)
         for (uint32_t x = 0; x < fw; x++) {
-            bool in = false;
-            for (int i = 0; i < 2; i++)
-                in |= x >= clip[i].x && x < clip[i].x + clip[i].w && y >= clip[i].y &&
-                      y < clip[i].y + clip[i].h;
+            bool in = in_clip(clip, 2, x, y);
             uint8_t cr = 255, cg = 0, cb = 255; /* outside the clip: untouched */
             if (in && x < w)
                 pixel(1, x, y, &cr, &cg, &cb);
